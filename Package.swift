@@ -1,0 +1,77 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// dray — a container-image transfer engine.
+///
+/// Targets, one concern each:
+/// - `Engine`: image model (references, digests, manifests), the transport protocols and the copy engine.
+///   Depends on no transport.
+/// - `Transports`: HTTP over libcurl and the docker-registry transport (OCI-dir and tarball follow).
+/// - `Signing`: sigstore signer and validator (OpenSSL).
+/// - `CLI`: the `dray` executable; parses flags and calls the engine.
+/// - `CCurl`, `COpenSSL`, `CZstd`, `CZlib`: system libraries from Debian's -dev packages.
+let package = Package(
+    name: "dray",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dray", targets: ["CLI"]),
+        .library(name: "DrayKit", targets: ["Engine", "Transports", "Signing"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "Engine",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "Transports",
+            dependencies: [
+                "Engine", "CCurl", "COpenSSL", "CZstd", "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]),
+        .target(
+            name: "Signing",
+            dependencies: ["Engine", "COpenSSL"]),
+        .executableTarget(
+            name: "CLI",
+            dependencies: [
+                "Engine", "Transports", "Signing",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // Test support: real registries started on loopback, a tiny HTTP server (token endpoint, redirects),
+        // a synthetic image generator. Shared by the tests and the demo's seeding tool.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Engine", "Transports", "COpenSSL"]),
+        .executableTarget(
+            name: "dray-testkit",
+            dependencies: [
+                "TestSupport", "Engine", "Transports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "TransportsTests", dependencies: ["Transports", "Engine", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Engine", "Transports"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,78 @@
+/// A stream of blob bytes, pulled chunk by chunk.
+///
+/// `next()` returns `nil` at the end. A stream is read by one task at a time; `cancel()` may be called from any
+/// task and makes a pending or later `next()` throw.
+public protocol BlobStream: Sendable {
+    /// The next chunk of bytes, or nil when the blob is complete.
+    func next() async throws -> [UInt8]?
+    /// Abandons the stream and releases its connection.
+    func cancel()
+}
+
+/// Where an image's content lives, for deciding whether a blob can be mounted instead of copied.
+public struct RepositoryLocation: Hashable, Sendable, CustomStringConvertible {
+    /// A key identifying the storage: for registries the registry host, for layouts the folder path.
+    public var storage: String
+    /// The repository within that storage.
+    public var repository: String
+
+    public init(storage: String, repository: String) {
+        self.storage = storage
+        self.repository = repository
+    }
+
+    public var description: String { "\(storage)/\(repository)" }
+}
+
+/// Somewhere images are read from.
+///
+/// Call order: `manifest(_:)` for the reference's tag or digest, then, for an index, `manifest(_:)` for each child
+/// by digest, then `blob(_:)` for each blob a manifest references. Every call may run concurrently with others.
+public protocol ImageSource: Sendable {
+    /// Where this source reads from.
+    var location: RepositoryLocation { get }
+    /// Fetches a manifest by tag or digest. Fetches by digest are verified against the digest.
+    func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest
+    /// Opens a blob for streaming. The bytes are *not* verified here: the copier verifies them as they pass.
+    func blob(_ descriptor: Descriptor) async throws -> any BlobStream
+}
+
+/// Somewhere images are written to.
+///
+/// Call order for one image: for each blob, `blobExists(_:)`, then if missing `mountBlob(_:from:)` (when source and
+/// destination share storage) or `putBlob(_:from:)`; then `putManifest(_:as:)` for each child manifest by digest,
+/// and last the top-level manifest by tag, so that a tag never points at incomplete content.
+public protocol ImageDestination: Sendable {
+    /// Where this destination writes to.
+    var location: RepositoryLocation { get }
+    /// Whether the destination already holds the blob.
+    func blobExists(_ descriptor: Descriptor) async throws -> Bool
+    /// Makes a blob present without transferring it, from another repository of the same storage. Returns false
+    /// when the storage refused (the caller then copies).
+    func mountBlob(_ descriptor: Descriptor, from repository: String) async throws -> Bool
+    /// Stores a blob read from `stream`; the stream yields exactly `descriptor.size` bytes whose digest was checked
+    /// before the last chunk was handed over.
+    func putBlob(_ descriptor: Descriptor, from stream: any BlobStream) async throws
+    /// The digest the destination holds under an identifier, or nil when it holds nothing there.
+    func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest?
+    /// Stores a manifest under its digest or a tag.
+    func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws
+}
+
+/// A manifest's name within a repository: a tag or a digest.
+public enum ManifestIdentifier: Hashable, Sendable, CustomStringConvertible {
+    case tag(String)
+    case digest(Digest)
+
+    /// The identifier a reference resolves to: its digest when it has one, else its tag.
+    public init(_ reference: Reference) {
+        if let d = reference.digest { self = .digest(d) } else { self = .tag(reference.tag ?? "latest") }
+    }
+
+    public var description: String {
+        switch self {
+        case .tag(let t): t
+        case .digest(let d): d.description
+        }
+    }
+}

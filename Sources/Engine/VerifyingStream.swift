@@ -1,0 +1,74 @@
+import Synchronization
+
+/// Wraps a blob stream and checks its length and digest as the bytes pass.
+///
+/// The chunk that completes the blob is handed over only after the digest has been checked, so a consumer that
+/// forwards chunks (an upload) never sends the final byte of corrupt content. A stream longer or shorter than the
+/// descriptor fails too.
+public final class VerifyingStream: BlobStream {
+    private struct State {
+        var hasher: Hasher256
+        var seen: Int64 = 0
+        var done = false
+    }
+
+    private let inner: any BlobStream
+    private let expected: Descriptor
+    private let state: Mutex<State>
+
+    public init(_ inner: any BlobStream, expecting descriptor: Descriptor) {
+        self.inner = inner
+        self.expected = descriptor
+        self.state = Mutex(State(hasher: Hasher256(algorithm: descriptor.digest.algorithm)))
+    }
+
+    public func next() async throws -> [UInt8]? {
+        if state.withLock({ $0.done }) { return nil }
+        guard let chunk = try await inner.next() else {
+            // Only an empty blob can end before any byte completed it.
+            try state.withLock { s in
+                guard s.seen == 0, expected.size == 0 else {
+                    throw BlobVerificationError.tooShort(digest: expected.digest, expected: expected.size, got: s.seen)
+                }
+                let actual = s.hasher.finalize()
+                guard actual == expected.digest else {
+                    throw BlobVerificationError.digestMismatch(expected: expected.digest, actual: actual)
+                }
+                s.done = true
+            }
+            return nil
+        }
+        try state.withLock { s in
+            s.hasher.update(chunk)
+            s.seen += Int64(chunk.count)
+            if s.seen > expected.size {
+                throw BlobVerificationError.tooLong(digest: expected.digest, expected: expected.size)
+            }
+            if s.seen == expected.size {
+                let actual = s.hasher.finalize()
+                guard actual == expected.digest else {
+                    throw BlobVerificationError.digestMismatch(expected: expected.digest, actual: actual)
+                }
+                s.done = true
+            }
+        }
+        return chunk
+    }
+
+    public func cancel() { inner.cancel() }
+}
+
+/// A blob that did not match its descriptor.
+public enum BlobVerificationError: Error, Sendable, Equatable, CustomStringConvertible {
+    case digestMismatch(expected: Digest, actual: Digest)
+    case tooShort(digest: Digest, expected: Int64, got: Int64)
+    case tooLong(digest: Digest, expected: Int64)
+
+    public var description: String {
+        switch self {
+        case .digestMismatch(let e, let a): "blob digest mismatch: expected \(e), got \(a)"
+        case .tooShort(let d, let e, let g): "blob \(d) ended after \(g) of \(e) bytes"
+        case .tooLong(let d, let e): "blob \(d) is longer than its descriptor's \(e) bytes"
+        }
+    }
+}

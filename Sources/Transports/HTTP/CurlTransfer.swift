@@ -1,0 +1,420 @@
+import CCurl
+import Engine
+import DequeModule
+import Foundation
+import Synchronization
+
+/// One HTTP exchange on the shared curl loop: an easy handle plus the buffers that bridge its callbacks (on the
+/// loop thread) to the async tasks that consume the response and produce the request body.
+///
+/// Back-pressure: when the response buffer is full the write callback pauses the transfer, and the consumer
+/// unpauses it after draining; when the request buffer is empty the read callback pauses the upload, and the
+/// producer unpauses it after writing. A producer waits while the request buffer is full.
+final class CurlTransfer: @unchecked Sendable {
+    private struct State {
+        var status = 0
+        var headers = HTTPHeaders()
+        var headComplete = false
+        var headWaiter: CheckedContinuation<Void, any Error>?
+
+        var body = Deque<[UInt8]>()
+        var bodyBytes = 0
+        var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
+        var recvPaused = false
+        var discarded = false
+
+        var upload = Deque<[UInt8]>()
+        var uploadOffset = 0
+        var uploadBytes = 0
+        var uploadFinished = false
+        var uploadAborted = false
+        var uploadWaiter: CheckedContinuation<Void, any Error>?
+        var sendPaused = false
+
+        var cancelled: (any Error)?
+        var done = false
+        var error: (any Error)?
+        var received: Int64 = 0
+        var sent: Int64 = 0
+    }
+
+    let easy: UnsafeMutableRawPointer
+    private var slist: UnsafeMutablePointer<curl_slist>?
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    private let state = Mutex(State())
+    private let responseLimit: Int
+    private let requestLimit: Int
+    /// `METHOD url` with secrets redacted, for errors and logs.
+    let label: String
+
+    /// Prepares a transfer; `bodyLength` non-nil means the request has a body of exactly that many bytes.
+    init(request: HTTPRequest, bodyLength: Int64?, options: HTTPClientOptions) throws {
+        guard let easy = curl_easy_init() else { throw TransportError(code: 2, message: "curl_easy_init failed", request: "") }
+        self.easy = easy
+        self.responseLimit = options.responseBufferLimit
+        self.requestLimit = options.requestBufferLimit
+        self.label = "\(request.method) \(HTTPRedaction.url(request.url))"
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        func set(_ o: CURLoption, _ v: Int) { _ = dray_curl_easy_setopt_long(easy, o, v) }
+        func set(_ o: CURLoption, _ v: String) { _ = dray_curl_easy_setopt_string(easy, o, v) }
+
+        set(CURLOPT_URL, request.url.absoluteString)
+        set(CURLOPT_NOSIGNAL, 1)
+        set(CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = dray_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
+        set(CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout.components.seconds * 1000))
+        set(CURLOPT_LOW_SPEED_LIMIT, 1)
+        set(CURLOPT_LOW_SPEED_TIME, Int(options.lowSpeedTime.components.seconds))
+        set(CURLOPT_BUFFERSIZE, 256 * 1024)
+        set(CURLOPT_UPLOAD_BUFFERSIZE, 256 * 1024)
+        set(CURLOPT_TCP_KEEPALIVE, 1)
+        set(CURLOPT_FOLLOWLOCATION, 0)  // redirects are followed by HTTPClient, which controls credentials
+        set(CURLOPT_HTTP_VERSION, Int(dray_CURL_HTTP_VERSION_2TLS))
+        set(CURLOPT_USERAGENT, "dray/\(DrayVersion.string)")
+        // TLS
+        set(CURLOPT_SSL_VERIFYPEER, request.tls.verify ? 1 : 0)
+        set(CURLOPT_SSL_VERIFYHOST, request.tls.verify ? 2 : 0)
+        if let pem = request.tls.extraCAPEM {
+            // The system bundle plus the extra CAs, handed to curl in memory (it copies the blob).
+            var bundle = (try? String(contentsOfFile: TLSBundle.systemCAFile, encoding: .utf8)) ?? ""
+            bundle += "\n" + pem
+            var bytes = Array(bundle.utf8)
+            bytes.withUnsafeMutableBytes { buf in
+                var blob = curl_blob(data: buf.baseAddress, len: buf.count, flags: UInt32(CURL_BLOB_COPY))
+                _ = dray_curl_easy_setopt_blob(easy, CURLOPT_CAINFO_BLOB, &blob)
+            }
+        }
+        if let cert = request.tls.clientCertificate { set(CURLOPT_SSLCERT, cert) }
+        if let key = request.tls.clientKey { set(CURLOPT_SSLKEY, key) }
+
+        // Method and body.
+        switch (request.method, bodyLength) {
+        case ("GET", nil): break
+        case ("HEAD", nil): set(CURLOPT_NOBODY, 1)
+        case (let m, nil) where m != "POST" && m != "PUT" && m != "PATCH":
+            set(CURLOPT_CUSTOMREQUEST, m)
+        default:
+            // Every body (even an empty one) goes through the read callback with an exact Content-Length.
+            set(CURLOPT_UPLOAD, 1)
+            _ = dray_curl_easy_setopt_off(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(bodyLength ?? 0))
+            set(CURLOPT_CUSTOMREQUEST, request.method)
+            if bodyLength == nil {
+                state.withLock { $0.uploadFinished = true }
+            }
+        }
+
+        var headers = request.headers
+        headers.set("Expect", "")  // never wait for 100-continue
+        for field in headers {
+            let line = field.value.isEmpty ? "\(field.name):" : "\(field.name): \(field.value)"
+            slist = curl_slist_append(slist, line)
+        }
+        _ = dray_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, slist)
+
+        _ = dray_curl_easy_setopt_datafn(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
+        _ = dray_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
+        _ = dray_curl_easy_setopt_datafn(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback)
+        _ = dray_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
+        _ = dray_curl_easy_setopt_datafn(easy, CURLOPT_READFUNCTION, curlReadCallback)
+        _ = dray_curl_easy_setopt_pointer(easy, CURLOPT_READDATA, me)
+    }
+
+    deinit {
+        curl_easy_cleanup(easy)
+        curl_slist_free_all(slist)
+        errorBuffer.deallocate()
+    }
+
+    // MARK: Loop-thread side
+
+    /// Header line from curl. A status line starts a new header block; the blank line after a final (≥ 200)
+    /// status completes the response head.
+    fileprivate func onHeader(_ line: UnsafeBufferPointer<UInt8>) {
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let waiter: CheckedContinuation<Void, any Error>? = state.withLock { s in
+            if text.hasPrefix("HTTP/") {
+                let parts = text.split(separator: " ", maxSplits: 2)
+                s.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+                s.headers = HTTPHeaders()
+                return nil
+            }
+            if text.isEmpty {
+                guard s.status >= 200, !s.headComplete else { return nil }
+                s.headComplete = true
+                defer { s.headWaiter = nil }
+                return s.headWaiter
+            }
+            if let colon = text.firstIndex(of: ":") {
+                let name = String(text[..<colon])
+                let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                s.headers.add(name, value)
+            }
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Body bytes from curl. Returns false to pause (the buffer is full; curl keeps the bytes).
+    fileprivate func onBody(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
+        var handoff: (CheckedContinuation<[UInt8]?, any Error>, [UInt8])?
+        var resumeHead: CheckedContinuation<Void, any Error>?
+        let result: Bool? = state.withLock { s in
+            if s.discarded { return nil }
+            if !s.headComplete {
+                s.headComplete = true
+                resumeHead = s.headWaiter
+                s.headWaiter = nil
+            }
+            if s.bodyBytes >= responseLimit {
+                s.recvPaused = true
+                return false
+            }
+            s.body.append(Array(bytes))
+            s.bodyBytes += bytes.count
+            s.received += Int64(bytes.count)
+            if let w = s.bodyWaiter {
+                s.bodyWaiter = nil
+                handoff = (w, Self.takeAll(&s))
+            }
+            return true
+        }
+        resumeHead?.resume()
+        if let (w, chunk) = handoff { w.resume(returning: chunk) }
+        return result
+    }
+
+    /// Fills curl's upload buffer. Returns the byte count, 0 at the end, or nil to pause (nothing buffered yet).
+    fileprivate func onRead(_ out: UnsafeMutableRawBufferPointer) -> Int? {
+        var wake: CheckedContinuation<Void, any Error>?
+        let n: Int? = state.withLock { s in
+            if s.uploadAborted { return -1 }
+            var written = 0
+            while written < out.count, let first = s.upload.first {
+                let available = first.count - s.uploadOffset
+                let n = min(available, out.count - written)
+                first.withUnsafeBytes { src in
+                    out.baseAddress!.advanced(by: written).copyMemory(
+                        from: src.baseAddress!.advanced(by: s.uploadOffset), byteCount: n)
+                }
+                written += n
+                s.uploadOffset += n
+                if s.uploadOffset == first.count {
+                    s.upload.removeFirst()
+                    s.uploadOffset = 0
+                }
+            }
+            s.uploadBytes -= written
+            s.sent += Int64(written)
+            if s.uploadBytes < requestLimit, let w = s.uploadWaiter {
+                s.uploadWaiter = nil
+                wake = w
+            }
+            if written > 0 { return written }
+            if s.uploadFinished { return 0 }
+            s.sendPaused = true
+            return nil
+        }
+        wake?.resume()
+        return n
+    }
+
+    /// Called once by the loop when the transfer ends, successfully (nil) or not.
+    func complete(error: (any Error)?) {
+        let (head, body, upload, err) = state.withLock { s in
+            s.done = true
+            s.error = s.cancelled ?? error
+            defer { s.headWaiter = nil; s.bodyWaiter = nil; s.uploadWaiter = nil }
+            return (s.headWaiter, s.bodyWaiter, s.uploadWaiter, s.error)
+        }
+        if let head {
+            if let err { head.resume(throwing: err) } else {
+                // A response with no final header block (e.g. cut off): treat as a broken transfer.
+                let ok = state.withLock { $0.headComplete }
+                if ok { head.resume() } else {
+                    head.resume(throwing: TransportError(code: 52, message: "no response", request: label))
+                }
+            }
+        }
+        if let body {
+            if let err { body.resume(throwing: err) } else { body.resume(returning: nil) }
+        }
+        upload?.resume(throwing: err ?? TransportError(code: 55, message: "the server ended the request before its body was sent", request: label))
+    }
+
+    /// The cancellation error when the transfer was cancelled before the loop added it.
+    func failedBeforeStart() -> (any Error)? { state.withLock { $0.cancelled } }
+
+    func transportError(_ code: CURLcode) -> TransportError {
+        let buffered = String(cString: errorBuffer)
+        let message = buffered.isEmpty ? String(cString: curl_easy_strerror(code)) : buffered
+        return TransportError(code: Int(code.rawValue), message: message, request: label)
+    }
+
+    // MARK: Task side
+
+    /// Starts the transfer on the shared loop.
+    func start() { CurlLoop.shared.submit(.add(self)) }
+
+    /// Waits for the final response head.
+    func head() async throws -> (status: Int, headers: HTTPHeaders) {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                let ready: Result<Void, any Error>? = state.withLock { s in
+                    if s.headComplete { return .success(()) }
+                    if s.done {
+                        return .failure(s.error ?? TransportError(code: 52, message: "no response", request: label))
+                    }
+                    s.headWaiter = c
+                    return nil
+                }
+                if let ready { c.resume(with: ready) }
+            }
+            return state.withLock { ($0.status, $0.headers) }
+        } onCancel: {
+            cancel(CancellationError())
+        }
+    }
+
+    private static func takeAll(_ s: inout State) -> [UInt8] {
+        let merged: [UInt8]
+        if s.body.count == 1 {
+            merged = s.body.removeFirst()
+        } else {
+            var m = [UInt8]()
+            m.reserveCapacity(s.body.reduce(0) { $0 + $1.count })
+            while let c = s.body.popFirst() { m.append(contentsOf: c) }
+            merged = m
+        }
+        s.bodyBytes = 0
+        return merged
+    }
+
+    /// The next chunk of the response body, or nil at its end.
+    func nextChunk() async throws -> [UInt8]? {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<[UInt8]?, any Error>) in
+                var unpause = false
+                let ready: Result<[UInt8]?, any Error>? = state.withLock { s in
+                    if !s.body.isEmpty {
+                        let chunk = Self.takeAll(&s)
+                        if s.recvPaused { s.recvPaused = false; unpause = true }
+                        return .success(chunk)
+                    }
+                    if s.done {
+                        if let e = s.error { return .failure(e) }
+                        return .success(nil)
+                    }
+                    s.bodyWaiter = c
+                    if s.recvPaused { s.recvPaused = false; unpause = true }
+                    return nil
+                }
+                if unpause { CurlLoop.shared.submit(.unpause(self)) }
+                if let ready { c.resume(with: ready) }
+            }
+        } onCancel: {
+            cancel(CancellationError())
+        }
+    }
+
+    /// Appends request-body bytes, waiting while the buffer is over its limit.
+    func write(_ chunk: [UInt8]) async throws {
+        guard !chunk.isEmpty else { return }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                var unpause = false
+                let ready: Result<Void, any Error>? = state.withLock { s in
+                    if s.done {
+                        return .failure(s.error ?? TransportError(code: 55, message: "the server ended the request before its body was sent", request: label))
+                    }
+                    s.upload.append(chunk)
+                    s.uploadBytes += chunk.count
+                    if s.sendPaused { s.sendPaused = false; unpause = true }
+                    if s.uploadBytes < requestLimit { return .success(()) }
+                    s.uploadWaiter = c
+                    return nil
+                }
+                if unpause { CurlLoop.shared.submit(.unpause(self)) }
+                if let ready { c.resume(with: ready) }
+            }
+        } onCancel: {
+            cancel(CancellationError())
+        }
+    }
+
+    /// Marks the request body complete.
+    func finishUpload() {
+        let unpause = state.withLock { s in
+            s.uploadFinished = true
+            defer { s.sendPaused = false }
+            return s.sendPaused
+        }
+        if unpause { CurlLoop.shared.submit(.unpause(self)) }
+    }
+
+    /// Aborts the upload: curl fails the request instead of sending a short body.
+    func abortUpload(_ error: any Error) {
+        state.withLock { $0.uploadAborted = true; $0.cancelled = $0.cancelled ?? error }
+        cancel(error)
+    }
+
+    /// Stops the transfer if it is still running.
+    func cancel(_ error: any Error) {
+        let running = state.withLock { s -> Bool in
+            if s.done { return false }
+            s.cancelled = s.cancelled ?? error
+            s.discarded = true
+            return true
+        }
+        if running { CurlLoop.shared.submit(.cancel(self, error)) }
+    }
+
+    /// Bytes received and sent so far.
+    var counters: (received: Int64, sent: Int64) { state.withLock { ($0.received, $0.sent) } }
+    var isDone: Bool { state.withLock { $0.done } }
+}
+
+// MARK: C callbacks (loop thread)
+
+private let curlHeaderCallback: dray_curl_data_cb = { ptr, size, n, userdata in
+    let t = Unmanaged<CurlTransfer>.fromOpaque(userdata!).takeUnretainedValue()
+    let len = size * n
+    ptr!.withMemoryRebound(to: UInt8.self, capacity: len) {
+        t.onHeader(UnsafeBufferPointer(start: $0, count: len))
+    }
+    return len
+}
+
+private let curlWriteCallback: dray_curl_data_cb = { ptr, size, n, userdata in
+    let t = Unmanaged<CurlTransfer>.fromOpaque(userdata!).takeUnretainedValue()
+    let len = size * n
+    let accepted = ptr!.withMemoryRebound(to: UInt8.self, capacity: len) {
+        t.onBody(UnsafeBufferPointer(start: $0, count: len))
+    }
+    switch accepted {
+    case .some(true): return len
+    case .some(false): return dray_CURL_WRITEFUNC_PAUSE
+    case .none: return 0  // discarded: abort
+    }
+}
+
+private let curlReadCallback: dray_curl_data_cb = { ptr, size, n, userdata in
+    let t = Unmanaged<CurlTransfer>.fromOpaque(userdata!).takeUnretainedValue()
+    let len = size * n
+    switch t.onRead(UnsafeMutableRawBufferPointer(start: ptr, count: len)) {
+    case .some(-1): return dray_CURL_READFUNC_ABORT
+    case .some(let k): return k
+    case .none: return dray_CURL_READFUNC_PAUSE
+    }
+}
+
+/// Where the system's CA bundle lives.
+enum TLSBundle {
+    static let systemCAFile: String = {
+        for path in ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
+        where FileManager.default.fileExists(atPath: path) { return path }
+        return "/etc/ssl/certs/ca-certificates.crt"
+    }()
+}

@@ -1,0 +1,197 @@
+import Engine
+import Foundation
+import Logging
+
+/// An HTTP client over the shared libcurl loop.
+///
+/// Responses stream: `execute` returns once the head has arrived and the body is pulled chunk by chunk, with the
+/// transfer paused whenever the consumer falls behind. Request bodies can stream too, through a producer closure
+/// that writes into a bounded buffer. Redirects are followed only when a request asks, and `Authorization` is
+/// never carried to another scheme, host or port.
+public struct HTTPClient: Sendable {
+    public let options: HTTPClientOptions
+    public let logger: Logger
+
+    public init(options: HTTPClientOptions = HTTPClientOptions(), logger: Logger = Logger(label: "dray.http")) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Sends a request whose body (if any) is in memory.
+    public func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
+        var request = request
+        var hops = 0
+        while true {
+            let body = request.body
+            let response = try await send(request, bodyLength: body.map { Int64($0.count) }) { writer in
+                if let body, !body.isEmpty { try await writer.write(body) }
+            }
+            guard request.followRedirects, [301, 302, 303, 307, 308].contains(response.status),
+                  let location = response.headers["Location"]
+            else { return response }
+            response.discard()
+            hops += 1
+            guard hops <= 10 else { throw HTTPRedirectError.tooMany(HTTPRedaction.url(request.url)) }
+            request = try Self.redirected(request, to: location)
+        }
+    }
+
+    /// Sends a request with a streaming body of exactly `bodyLength` bytes written by `body`.
+    ///
+    /// If `body` throws, the upload is aborted (the server never sees a complete body) and that error is
+    /// rethrown. If the server answers before the body is complete, the answer is returned.
+    public func execute(
+        _ request: HTTPRequest, bodyLength: Int64,
+        body: @escaping @Sendable (HTTPBodyWriter) async throws -> Void
+    ) async throws -> HTTPResponse {
+        try await send(request, bodyLength: bodyLength, body: body)
+    }
+
+    private func send(
+        _ request: HTTPRequest, bodyLength: Int64?,
+        body: @escaping @Sendable (HTTPBodyWriter) async throws -> Void
+    ) async throws -> HTTPResponse {
+        let started = ContinuousClock.now
+        let transfer = try CurlTransfer(request: request, bodyLength: bodyLength, options: options)
+        transfer.start()
+        let head: (status: Int, headers: HTTPHeaders)
+        do {
+            if bodyLength != nil {
+                head = try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        do {
+                            try await body(HTTPBodyWriter(transfer: transfer))
+                            transfer.finishUpload()
+                        } catch {
+                            transfer.abortUpload(error)
+                        }
+                    }
+                    defer { group.cancelAll() }
+                    return try await transfer.head()
+                }
+            } else {
+                head = try await transfer.head()
+            }
+        } catch {
+            if options.logRequests {
+                logger.debug("\(transfer.label) → error: \(error) (\(Self.ms(since: started)) ms)")
+            }
+            throw error
+        }
+        if options.logRequests {
+            let sent = transfer.counters.sent
+            let length = head.headers["Content-Length"].map { " \($0) bytes" } ?? ""
+            logger.debug(
+                "\(transfer.label) → \(head.status)\(length)\(sent > 0 ? ", sent \(sent) bytes" : "") (\(Self.ms(since: started)) ms)")
+        }
+        return HTTPResponse(status: head.status, headers: head.headers, url: request.url, transfer: transfer)
+    }
+
+    private static func ms(since start: ContinuousClock.Instant) -> Int64 {
+        let d = ContinuousClock.now - start
+        return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// The request to send after a redirect to `location`.
+    static func redirected(_ request: HTTPRequest, to location: String) throws -> HTTPRequest {
+        guard let next = URL(string: location, relativeTo: request.url)?.absoluteURL,
+              let scheme = next.scheme?.lowercased(), scheme == "http" || scheme == "https"
+        else { throw HTTPRedirectError.unsupportedTarget(location.prefix(200).description) }
+        if request.url.scheme?.lowercased() == "https" && scheme == "http" {
+            throw HTTPRedirectError.downgrade(HTTPRedaction.url(next))
+        }
+        var r = request
+        r.url = next
+        if !sameOrigin(request.url, next) {
+            r.headers.remove("Authorization")
+        }
+        if request.method != "GET" && request.method != "HEAD" {
+            r.method = "GET"
+            r.body = nil
+        }
+        return r
+    }
+
+    /// Same scheme, host and port.
+    static func sameOrigin(_ a: URL, _ b: URL) -> Bool {
+        func port(_ u: URL) -> Int { u.port ?? (u.scheme?.lowercased() == "https" ? 443 : 80) }
+        return a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased()
+            && port(a) == port(b)
+    }
+}
+
+/// Writes a streaming request body.
+public struct HTTPBodyWriter: Sendable {
+    let transfer: CurlTransfer
+
+    /// Appends bytes; waits while the send buffer is full.
+    public func write(_ bytes: [UInt8]) async throws { try await transfer.write(bytes) }
+}
+
+/// A redirect dray will not follow.
+public enum HTTPRedirectError: Error, Sendable, CustomStringConvertible {
+    case tooMany(String)
+    case unsupportedTarget(String)
+    case downgrade(String)
+
+    public var description: String {
+        switch self {
+        case .tooMany(let u): "too many redirects from \(u)"
+        case .unsupportedTarget(let l): "refusing redirect to \"\(l)\": only http and https are followed"
+        case .downgrade(let u): "refusing redirect from HTTPS to plain HTTP (\(u))"
+        }
+    }
+}
+
+/// A response whose head has arrived; the body streams through `next()`.
+public final class HTTPResponse: BlobStream, @unchecked Sendable {
+    public let status: Int
+    public let headers: HTTPHeaders
+    /// The URL that produced this response (after redirects).
+    public let url: URL
+    private let transfer: CurlTransfer
+
+    init(status: Int, headers: HTTPHeaders, url: URL, transfer: CurlTransfer) {
+        self.status = status
+        self.headers = headers
+        self.url = url
+        self.transfer = transfer
+    }
+
+    deinit { transfer.cancel(CancellationError()) }
+
+    /// The next body chunk, nil at the end.
+    public func next() async throws -> [UInt8]? { try await transfer.nextChunk() }
+
+    /// Abandons the body.
+    public func cancel() { transfer.cancel(CancellationError()) }
+
+    /// Abandons the body (the connection is closed if the body was not complete).
+    public func discard() { transfer.cancel(CancellationError()) }
+
+    /// The whole body, failing once it grows past `limit` bytes.
+    public func collect(limit: Int) async throws -> [UInt8] {
+        var out = [UInt8]()
+        if let n = headers["Content-Length"].flatMap(Int.init), n > limit {
+            discard()
+            throw HTTPBodyTooLarge(limit: limit)
+        }
+        while let chunk = try await next() {
+            out.append(contentsOf: chunk)
+            if out.count > limit {
+                discard()
+                throw HTTPBodyTooLarge(limit: limit)
+            }
+        }
+        return out
+    }
+
+    /// Bytes received and sent by this exchange.
+    public var counters: (received: Int64, sent: Int64) { transfer.counters }
+}
+
+/// A response body bigger than the caller allows.
+public struct HTTPBodyTooLarge: Error, Sendable, CustomStringConvertible {
+    public let limit: Int
+    public var description: String { "response body exceeds \(limit) bytes" }
+}
