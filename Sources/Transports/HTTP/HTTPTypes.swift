@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// HTTP header fields in order, looked up case-insensitively.
@@ -151,3 +152,5 @@ public enum HTTPRedaction {
         return c.string ?? "(url)"
     }
 }
+
+extension TransportError: TemporaryError {}

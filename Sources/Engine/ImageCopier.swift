@@ -1,0 +1,177 @@
+import Logging
+
+/// Settings for one image copy.
+public struct CopyOptions: Sendable {
+    /// Which platforms of an index to copy.
+    public var platforms: PlatformFilter = .all
+    /// Blob transfers in flight at once.
+    public var blobConcurrency: Int = 6
+    /// Retries of a blob or manifest after a temporary failure.
+    public var retries: Int = 3
+    /// First retry delay; doubled each time, with jitter.
+    public var retryDelay: Duration = .milliseconds(500)
+
+    public init() {}
+}
+
+/// Copies one image (a single manifest or a whole index) from a source to a destination, preserving digests.
+///
+/// Order: plan (fetch and verify every manifest), then blobs (largest first, bounded concurrency, each checked
+/// while it streams), then child manifests by digest, and the tag last, so a tag never names partial content.
+public struct ImageCopier: Sendable {
+    public let source: any ImageSource
+    public let destination: any ImageDestination
+    public let options: CopyOptions
+    public let logger: Logger
+
+    public init(source: any ImageSource, destination: any ImageDestination, options: CopyOptions = CopyOptions(),
+                logger: Logger = Logger(label: "dray.copy")) {
+        self.source = source
+        self.destination = destination
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Copies the manifest named `from` in the source to `to` in the destination.
+    public func copy(from: ManifestIdentifier, to: ManifestIdentifier) async throws -> CopyReport {
+        let plan = try await self.plan(from)
+        return try await execute(plan, to: to)
+    }
+
+    /// Fetches and checks every manifest and works out the blobs to move.
+    public func plan(_ identifier: ManifestIdentifier) async throws -> ImagePlan {
+        let top = try await retrying("manifest \(identifier)") { try await source.manifest(identifier) }
+        var children: [RawManifest] = []
+        var blobs: [Digest: Descriptor] = [:]
+        var platforms: [Platform] = []
+        var filtered = false
+        var written = top
+
+        switch try top.parsed() {
+        case .schema1:
+            throw CopyError.schema1("\(source.location):\(identifier)")
+        case .image(let m):
+            for b in m.blobs where !b.isForeign { blobs[b.digest] = b }
+        case .index(let index):
+            let selected = index.manifests.filter { options.platforms.matches($0.platform) }
+            guard !selected.isEmpty else {
+                throw CopyError.noMatchingPlatform(options.platforms,
+                                                   available: index.manifests.compactMap { $0.platform?.description })
+            }
+            platforms = selected.compactMap(\.platform)
+            if selected.count != index.manifests.count {
+                written = try top.filteringIndex(keeping: Set(selected.map(\.digest)))
+                filtered = true
+            }
+            // Fetch the children concurrently; nested indexes are taken whole.
+            children = try await withThrowingTaskGroup(of: (Int, [RawManifest]).self) { group in
+                for (i, d) in selected.enumerated() {
+                    group.addTask { (i, try await self.fetchTree(d.digest, depth: 1)) }
+                }
+                var out = [[RawManifest]](repeating: [], count: selected.count)
+                for try await (i, ms) in group { out[i] = ms }
+                return out.flatMap { $0 }
+            }
+            for child in children {
+                if case .image(let m) = try child.parsed() {
+                    for b in m.blobs where !b.isForeign { blobs[b.digest] = b }
+                }
+            }
+        }
+        let ordered = blobs.values.sorted { $0.size != $1.size ? $0.size > $1.size : $0.digest < $1.digest }
+        return ImagePlan(top: written, sourceDigest: top.digest, children: children, blobs: ordered,
+                         platforms: platforms, filtered: filtered)
+    }
+
+    /// A manifest by digest and, when it is an index, all manifests below it (children before parents).
+    private func fetchTree(_ digest: Digest, depth: Int) async throws -> [RawManifest] {
+        guard depth <= 4 else { throw CopyError.tooDeep }
+        let m = try await retrying("manifest \(digest)") { try await source.manifest(.digest(digest)) }
+        switch try m.parsed() {
+        case .schema1: throw CopyError.schema1("\(source.location)@\(digest)")
+        case .image: return [m]
+        case .index(let index):
+            var all: [RawManifest] = []
+            for d in index.manifests { all += try await fetchTree(d.digest, depth: depth + 1) }
+            return all + [m]
+        }
+    }
+
+    /// Moves a planned image.
+    public func execute(_ plan: ImagePlan, to identifier: ManifestIdentifier) async throws -> CopyReport {
+        var report = CopyReport(digest: plan.top.digest, mediaType: plan.top.mediaType,
+                                manifests: plan.children.count + 1, blobsCopied: 0, blobsMounted: 0, blobsPresent: 0,
+                                bytesCopied: 0, filtered: plan.filtered)
+        try await withThrowingTaskGroup(of: (BlobOutcome, Int64).self) { group in
+            var pending = plan.blobs[...]
+            func startNext() {
+                guard let d = pending.popFirst() else { return }
+                group.addTask { (try await self.copyBlob(d), d.size) }
+            }
+            for _ in 0..<max(1, options.blobConcurrency) { startNext() }
+            while let (outcome, size) = try await group.next() {
+                switch outcome {
+                case .copied:
+                    report.blobsCopied += 1
+                    report.bytesCopied += size
+                case .mounted: report.blobsMounted += 1
+                case .present: report.blobsPresent += 1
+                }
+                startNext()
+            }
+        }
+        // Children by digest (each only after all blobs are in), then the top manifest.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for child in plan.children {
+                group.addTask {
+                    try await self.retrying("put manifest \(child.digest)") {
+                        try await self.destination.putManifest(child, as: .digest(child.digest))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await retrying("put manifest \(identifier)") {
+            try await destination.putManifest(plan.top, as: identifier)
+        }
+        return report
+    }
+
+    enum BlobOutcome { case copied, mounted, present }
+
+    private func copyBlob(_ d: Descriptor) async throws -> BlobOutcome {
+        try await retrying("blob \(d.digest)") {
+            if try await destination.blobExists(d) { return .present }
+            let src = source.location, dst = destination.location
+            if src.storage == dst.storage, src.repository != dst.repository,
+               try await destination.mountBlob(d, from: src.repository)
+            {
+                return .mounted
+            }
+            let stream = VerifyingStream(try await source.blob(d), expecting: d)
+            do {
+                try await destination.putBlob(d, from: stream)
+            } catch {
+                stream.cancel()
+                throw error
+            }
+            return .copied
+        }
+    }
+
+    /// Runs `body`, retrying temporary failures with exponential backoff and jitter.
+    func retrying<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch where error.isTemporaryFailure && attempt < options.retries {
+                attempt += 1
+                let base = options.retryDelay * (1 << (attempt - 1))
+                let jitter = Double.random(in: 0.8...1.2)
+                logger.info("\(what): \(error); retry \(attempt) of \(options.retries)")
+                try await Task.sleep(for: base * jitter)
+            }
+        }
+    }
+}

@@ -1,0 +1,263 @@
+import Engine
+import Foundation
+
+/// The outcome of a cross-repository mount request.
+public enum MountOutcome: Sendable {
+    /// The registry linked the blob into the repository.
+    case mounted
+    /// The registry refused the mount and opened an upload session instead.
+    case uploadSession(URL)
+}
+
+extension RegistryClient {
+    private func blobPath(_ repository: String, _ digest: Digest) -> String { "v2/\(repository)/blobs/\(digest)" }
+
+    /// The size of a blob the repository holds, or nil when it holds none.
+    public func headBlob(_ repository: String, _ digest: Digest) async throws -> Int64? {
+        let url = try await url(blobPath(repository, digest))
+        let response = try await send(request("HEAD", url, followRedirects: true), scope: .pull(repository))
+        response.discard()
+        if response.status == 404 { return nil }
+        guard response.status == 200 else {
+            throw RegistryError.from(status: response.status, headers: response.headers, body: [],
+                                     target: "\(registry)/\(repository)@\(digest)",
+                                     request: "HEAD \(HTTPRedaction.url(url))")
+        }
+        return Int64(response.headers["Content-Length"] ?? "") ?? -1
+    }
+
+    /// Opens a blob for streaming, from `offset` on. Redirects to storage back-ends are followed without the
+    /// registry's credentials.
+    func openBlob(_ repository: String, _ descriptor: Descriptor, offset: Int64) async throws -> HTTPResponse {
+        let url = try await url(blobPath(repository, descriptor.digest))
+        var headers = HTTPHeaders()
+        if offset > 0 { headers.set("Range", "bytes=\(offset)-") }
+        let response = try await send(request("GET", url, headers: headers, followRedirects: true),
+                                      scope: .pull(repository))
+        let target = "\(registry)/\(repository)@\(descriptor.digest)"
+        switch response.status {
+        case 200:
+            return response
+        case 206 where offset > 0:
+            let range = response.headers["Content-Range"] ?? ""
+            guard range.hasPrefix("bytes \(offset)-") else {
+                response.discard()
+                throw RegistryProtocolError("\(target): asked for bytes from \(offset), got range \"\(range.prefix(60))\"")
+            }
+            return response
+        default:
+            throw await error(from: response, target: target, method: "GET")
+        }
+    }
+
+    /// A stream of a blob's bytes that resumes a broken download with a Range request.
+    public func blob(_ repository: String, _ descriptor: Descriptor) -> any BlobStream {
+        RegistryBlobReader(client: self, repository: repository, descriptor: descriptor,
+                           attempts: options.resumeAttempts)
+    }
+
+    /// Asks the registry to link a blob from another repository.
+    public func mountBlob(_ repository: String, _ digest: Digest, from source: String) async throws -> MountOutcome {
+        let url = try await url("v2/\(repository)/blobs/uploads/", query: [
+            URLQueryItem(name: "mount", value: digest.description), URLQueryItem(name: "from", value: source),
+        ])
+        let response = try await send(request("POST", url), scope: .push(repository, mountingFrom: [source]))
+        response.discard()
+        switch response.status {
+        case 201:
+            return .mounted
+        case 202:
+            return .uploadSession(try location(of: response, target: "\(registry)/\(repository)"))
+        default:
+            throw await error(from: response, target: "\(registry)/\(repository)", method: "POST")
+        }
+    }
+
+    /// Opens an upload session and returns its URL.
+    public func startUpload(_ repository: String) async throws -> URL {
+        let url = try await url("v2/\(repository)/blobs/uploads/")
+        let response = try await send(request("POST", url), scope: .push(repository))
+        guard response.status == 202 else {
+            throw await error(from: response, target: "\(registry)/\(repository)", method: "POST")
+        }
+        response.discard()
+        return try location(of: response, target: "\(registry)/\(repository)")
+    }
+
+    /// Abandons an upload session (best effort).
+    public func cancelUpload(_ repository: String, _ session: URL) async {
+        if let response = try? await send(request("DELETE", session), scope: .push(repository)) {
+            response.discard()
+        }
+    }
+
+    /// Uploads a blob. `open` supplies the bytes; it is called again if the upload must restart (a monolithic
+    /// PUT the registry does not support falls back to chunked PATCHes). A failed upload's session is deleted.
+    public func uploadBlob(
+        _ repository: String, _ descriptor: Descriptor, session: URL? = nil,
+        open: @escaping @Sendable () async throws -> any BlobStream
+    ) async throws {
+        var mode = options.uploadMode
+        var session = session
+        while true {
+            let location: URL
+            if let s = session { location = s } else { location = try await startUpload(repository) }
+            session = nil
+            do {
+                switch mode {
+                case .monolithic:
+                    try await putMonolithic(repository, descriptor, location, open: open)
+                case .chunked(let size):
+                    try await putChunked(repository, descriptor, location, chunkSize: size, open: open)
+                }
+                return
+            } catch let e as RegistryError where mode == .monolithic && [405, 411, 413, 415, 501].contains(e.status) {
+                await cancelUpload(repository, location)
+                logger.debug("\(registry): monolithic upload refused (HTTP \(e.status)); falling back to chunked")
+                mode = .chunked(chunkSize: 16 << 20)
+            } catch {
+                await cancelUpload(repository, location)
+                throw error
+            }
+        }
+    }
+
+    private func putMonolithic(_ repository: String, _ d: Descriptor, _ location: URL,
+                               open: @escaping @Sendable () async throws -> any BlobStream) async throws {
+        let url = try Self.appendingDigest(location, d.digest)
+        let target = "\(registry)/\(repository)@\(d.digest)"
+        let put = request("PUT", url, headers: ["Content-Type": "application/octet-stream"])
+        let http = self.http
+        let response = try await authorized(put, scope: .push(repository), retryUnauthorized: false) { req in
+            try await http.execute(req, bodyLength: d.size) { writer in
+                let stream = try await open()
+                do {
+                    while let chunk = try await stream.next() { try await writer.write(chunk) }
+                } catch {
+                    stream.cancel()
+                    throw error
+                }
+            }
+        }
+        guard response.status == 201 || response.status == 204 || response.status == 200 else {
+            throw await error(from: response, target: target, method: "PUT")
+        }
+        response.discard()
+    }
+
+    private func putChunked(_ repository: String, _ d: Descriptor, _ location: URL, chunkSize: Int,
+                            open: @escaping @Sendable () async throws -> any BlobStream) async throws {
+        let target = "\(registry)/\(repository)@\(d.digest)"
+        let stream = try await open()
+        defer { stream.cancel() }
+        var location = location
+        var offset: Int64 = 0
+        var buffer: [UInt8] = []
+        var streamEnded = false
+        while true {
+            while !streamEnded && buffer.count < chunkSize {
+                if let chunk = try await stream.next() { buffer.append(contentsOf: chunk) } else { streamEnded = true }
+            }
+            if buffer.isEmpty { break }
+            let piece = Array(buffer.prefix(chunkSize))
+            buffer.removeFirst(piece.count)
+            let headers: HTTPHeaders = [
+                "Content-Type": "application/octet-stream",
+                "Content-Range": "\(offset)-\(offset + Int64(piece.count) - 1)",
+            ]
+            let response = try await send(request("PATCH", location, headers: headers, body: piece),
+                                          scope: .push(repository))
+            guard response.status == 202 else { throw await error(from: response, target: target, method: "PATCH") }
+            response.discard()
+            location = try self.location(of: response, target: target)
+            offset += Int64(piece.count)
+        }
+        let url = try Self.appendingDigest(location, d.digest)
+        let response = try await send(request("PUT", url, headers: ["Content-Type": "application/octet-stream"], body: []),
+                                      scope: .push(repository))
+        guard response.status == 201 || response.status == 204 || response.status == 200 else {
+            throw await error(from: response, target: target, method: "PUT")
+        }
+        response.discard()
+    }
+
+    /// The response's `Location`, resolved against the request URL.
+    func location(of response: HTTPResponse, target: String) throws -> URL {
+        guard let value = response.headers["Location"], !value.isEmpty,
+              let url = URL(string: value, relativeTo: response.url)?.absoluteURL,
+              let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https"
+        else { throw RegistryProtocolError("\(target): the registry answered without a usable Location") }
+        return url
+    }
+
+    /// The upload URL with `digest=` added to whatever query it already carries.
+    static func appendingDigest(_ url: URL, _ digest: Digest) throws -> URL {
+        let s = url.absoluteString
+        guard let u = URL(string: s + (s.contains("?") ? "&" : "?") + "digest=" + digest.description) else {
+            throw RegistryProtocolError("cannot add the digest to upload URL")
+        }
+        return u
+    }
+}
+
+/// Reads a blob from a registry, resuming with `Range: bytes=N-` when the stream breaks.
+final class RegistryBlobReader: BlobStream, @unchecked Sendable {
+    private let client: RegistryClient
+    private let repository: String
+    private let descriptor: Descriptor
+    private let lock = NSLock()
+    // Touched by the one reading task; `cancel` only flags.
+    private var response: HTTPResponse?
+    private var offset: Int64 = 0
+    private var attemptsLeft: Int
+    private var cancelled = false
+
+    init(client: RegistryClient, repository: String, descriptor: Descriptor, attempts: Int) {
+        self.client = client
+        self.repository = repository
+        self.descriptor = descriptor
+        self.attemptsLeft = attempts
+    }
+
+    func next() async throws -> [UInt8]? {
+        while true {
+            if lock.withLock({ cancelled }) { throw CancellationError() }
+            let current: HTTPResponse
+            if let r = response {
+                current = r
+            } else {
+                current = try await client.openBlob(repository, descriptor, offset: offset)
+                if current.status == 200 && offset > 0 {
+                    // The server ignored Range: skip what we already have.
+                    var skip = offset
+                    while skip > 0, let c = try await current.next() {
+                        if Int64(c.count) <= skip { skip -= Int64(c.count); continue }
+                        let rest = Array(c[Int(skip)...])
+                        skip = 0
+                        response = current
+                        offset += Int64(rest.count)
+                        return rest
+                    }
+                }
+                lock.withLock { response = current }
+            }
+            do {
+                guard let chunk = try await current.next() else { return nil }
+                offset += Int64(chunk.count)
+                return chunk
+            } catch let e as TransportError where e.isTemporary && attemptsLeft > 0 && offset < descriptor.size {
+                attemptsLeft -= 1
+                client.logger.debug("\(client.registry)/\(repository)@\(descriptor.digest): stream broke at byte \(offset) (\(e.message)); resuming")
+                lock.withLock { response = nil }
+            }
+        }
+    }
+
+    func cancel() {
+        let r = lock.withLock { () -> HTTPResponse? in
+            cancelled = true
+            return response
+        }
+        r?.cancel()
+    }
+}

@@ -1,0 +1,133 @@
+import Engine
+import Foundation
+
+extension RegistryClient {
+    /// `Accept` for manifest requests: every type dray reads.
+    static let manifestAccept = MediaType.acceptedManifestTypes.map(\.rawValue).joined(separator: ", ")
+
+    private func manifestPath(_ repository: String, _ id: ManifestIdentifier) -> String {
+        "v2/\(repository)/manifests/\(id)"
+    }
+
+    /// Fetches a manifest's exact bytes. Fetches by digest are checked against the digest; fetches by tag are
+    /// checked against `Docker-Content-Digest` when the registry sends one.
+    public func manifest(_ repository: String, _ id: ManifestIdentifier) async throws -> RawManifest {
+        let url = try await url(manifestPath(repository, id))
+        let target = "\(registry)/\(repository):\(id)"
+        let response = try await send(
+            request("GET", url, headers: ["Accept": Self.manifestAccept]), scope: .pull(repository))
+        guard response.status == 200 else { throw await error(from: response, target: target, method: "GET") }
+        let body: [UInt8]
+        do { body = try await response.collect(limit: RawManifest.maxSize) } catch is HTTPBodyTooLarge {
+            throw ManifestError.tooLarge(RawManifest.maxSize + 1)
+        }
+        let type = response.headers["Content-Type"].map(MediaType.init(rawValue:))
+        switch id {
+        case .digest(let d):
+            return try RawManifest(bytes: body, mediaType: type, expecting: d)
+        case .tag:
+            let m = try RawManifest(bytes: body, mediaType: type)
+            if let header = response.headers["Docker-Content-Digest"], let claimed = try? Digest(parsing: header),
+               claimed.algorithm == .sha256, claimed != m.digest
+            {
+                throw ManifestError.digestMismatch(expected: claimed, actual: m.digest)
+            }
+            return m
+        }
+    }
+
+    /// The descriptor of the manifest under `id`, or nil when there is none (HEAD, no body transferred).
+    public func headManifest(_ repository: String, _ id: ManifestIdentifier) async throws -> Descriptor? {
+        let url = try await url(manifestPath(repository, id))
+        let response = try await send(
+            request("HEAD", url, headers: ["Accept": Self.manifestAccept]), scope: .pull(repository))
+        response.discard()
+        if response.status == 404 { return nil }
+        guard response.status == 200 else {
+            throw RegistryError.from(status: response.status, headers: response.headers, body: [],
+                                     target: "\(registry)/\(repository):\(id)", request: "HEAD \(HTTPRedaction.url(url))")
+        }
+        let digest: Digest
+        if let h = response.headers["Docker-Content-Digest"], let d = try? Digest(parsing: h) {
+            digest = d
+        } else if case .digest(let d) = id {
+            digest = d
+        } else {
+            // No digest header: fetch the bytes to know what the tag points at.
+            return try await manifest(repository, id).descriptor()
+        }
+        return Descriptor(
+            mediaType: MediaType(rawValue: response.headers["Content-Type"] ?? "application/octet-stream"),
+            digest: digest, size: Int64(response.headers["Content-Length"] ?? "") ?? -1)
+    }
+
+    /// Stores a manifest under a tag or its digest; the registry's `Docker-Content-Digest` must match.
+    public func putManifest(_ repository: String, _ id: ManifestIdentifier, _ manifest: RawManifest) async throws {
+        guard !manifest.mediaType.isSchema1 else {
+            throw ManifestError.unsupported(
+                "\(registry)/\(repository): Docker schema 1 manifests are read-only in dray; registries no longer accept them")
+        }
+        if case .digest(let d) = id, d != manifest.digest {
+            throw ManifestError.digestMismatch(expected: d, actual: manifest.digest)
+        }
+        let url = try await url(manifestPath(repository, id))
+        let target = "\(registry)/\(repository):\(id)"
+        let response = try await send(
+            request("PUT", url, headers: ["Content-Type": manifest.mediaType.rawValue], body: manifest.bytes),
+            scope: .push(repository))
+        guard response.status == 201 || response.status == 200 || response.status == 202 else {
+            throw await error(from: response, target: target, method: "PUT")
+        }
+        response.discard()
+        if let h = response.headers["Docker-Content-Digest"], let d = try? Digest(parsing: h), d != manifest.digest {
+            throw RegistryProtocolError(
+                "\(target): the registry stored the manifest as \(d), but its bytes hash to \(manifest.digest)")
+        }
+    }
+
+    /// Deletes a manifest by digest.
+    public func deleteManifest(_ repository: String, _ digest: Digest) async throws {
+        let url = try await url(manifestPath(repository, .digest(digest)))
+        let response = try await send(request("DELETE", url), scope: AuthScope(entries: ["repository:\(repository):delete"]))
+        guard response.status == 202 || response.status == 200 else {
+            throw await error(from: response, target: "\(registry)/\(repository)@\(digest)", method: "DELETE")
+        }
+        response.discard()
+    }
+
+    /// All tags of a repository, following `Link` pagination.
+    public func tags(_ repository: String, pageSize: Int = 1000) async throws -> [String] {
+        var next: URL? = try await url("v2/\(repository)/tags/list", query: [URLQueryItem(name: "n", value: "\(pageSize)")])
+        var all: [String] = []
+        var pages = 0
+        while let page = next {
+            pages += 1
+            guard pages <= 10_000 else { throw RegistryProtocolError("\(registry)/\(repository): too many tag pages") }
+            let response = try await send(request("GET", page), scope: .pull(repository))
+            guard response.status == 200 else {
+                throw await error(from: response, target: "\(registry)/\(repository)", method: "GET")
+            }
+            struct TagList: Decodable { var tags: [String]? }
+            let body = try await response.collect(limit: 16 << 20)
+            guard let list = try? JSONDecoder().decode(TagList.self, from: Data(body)) else {
+                throw RegistryProtocolError("\(registry)/\(repository): tags/list answered invalid JSON")
+            }
+            all += list.tags ?? []
+            next = Self.nextLink(response.headers["Link"], relativeTo: page)
+        }
+        return all
+    }
+
+    /// The `rel="next"` target of a `Link` header, resolved against the request URL.
+    static func nextLink(_ header: String?, relativeTo base: URL) -> URL? {
+        guard let header else { return nil }
+        for part in header.split(separator: ",") {
+            let s = part.trimmingCharacters(in: .whitespaces)
+            guard s.contains("rel=\"next\"") || s.contains("rel=next"),
+                  let open = s.firstIndex(of: "<"), let close = s.firstIndex(of: ">"), open < close
+            else { continue }
+            return URL(string: String(s[s.index(after: open)..<close]), relativeTo: base)?.absoluteURL
+        }
+        return nil
+    }
+}

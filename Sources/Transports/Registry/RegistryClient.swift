@@ -1,0 +1,149 @@
+import Engine
+import Foundation
+import Logging
+
+/// A client for one registry's distribution API.
+///
+/// It finds the registry's scheme (HTTPS, or plain HTTP where allowed) with a ping of `/v2/`, learns its
+/// authentication challenge, and attaches credentials or bearer tokens to every request. Tokens are cached per
+/// scope and refreshed before they expire or when the registry answers 401.
+public final class RegistryClient: Sendable {
+    /// The registry as named in references (`docker.io`, `host:port`).
+    public let registry: String
+    /// The host that serves the API.
+    public let apiHost: String
+    public let options: RegistryOptions
+    let http: HTTPClient
+    let tls: TLSOptions
+    let auth: RegistryAuthenticator
+    var logger: Logger { http.logger }
+
+    public init(registry: String, options: RegistryOptions = RegistryOptions(), http: HTTPClient = HTTPClient()) {
+        self.registry = registry
+        self.apiHost = registry == Reference.dockerHub ? "registry-1.docker.io" : registry
+        self.options = options
+        self.http = http
+        self.tls = CertificateFolder.tlsOptions(host: apiHost, certDir: options.certDir, verify: options.tlsVerify)
+        self.auth = RegistryAuthenticator(registry: registry, credentials: options.credentials, http: http,
+                                          tls: tls, allowPlainCredentials: !options.tlsVerify)
+    }
+
+    // MARK: Base URL
+
+    /// The API's base URL (`https://host/` or `http://host/`), found by pinging `/v2/` once.
+    func baseURL() async throws -> URL {
+        try await auth.baseURL { [self] in try await ping() }
+    }
+
+    private func ping() async throws -> (URL, [AuthChallenge]) {
+        let insecureAllowed = !options.tlsVerify || isLoopbackHost(apiHost)
+        do {
+            return try await ping(scheme: "https")
+        } catch let error as TransportError where insecureAllowed {
+            // A certificate the user did not allow us to skip is an answer, not a reason to try plain HTTP.
+            if options.tlsVerify && (error.code == 60 || error.code == 58 || error.code == 77) { throw error }
+            logger.debug("\(apiHost): HTTPS failed (\(error.message)); trying plain HTTP")
+            return try await ping(scheme: "http")
+        }
+    }
+
+    private func ping(scheme: String) async throws -> (URL, [AuthChallenge]) {
+        guard let base = URL(string: "\(scheme)://\(apiHost)/") else {
+            throw RegistryProtocolError("invalid registry host \"\(apiHost)\"")
+        }
+        let url = base.appendingPathComponent("v2/")
+        let response = try await http.execute(HTTPRequest(method: "GET", url: url, tls: tls))
+        response.discard()
+        switch response.status {
+        case 200..<300:
+            return (base, [])
+        case 401:
+            return (base, AuthChallenge.parse(response.headers.values("WWW-Authenticate").joined(separator: ", ")))
+        default:
+            if response.status == 404 {
+                throw RegistryProtocolError("\(apiHost) is not a registry: GET /v2/ answered 404")
+            }
+            throw RegistryError(status: response.status, target: registry, request: "GET \(HTTPRedaction.url(url))")
+        }
+    }
+
+    // MARK: Sending
+
+    /// The URL of an API path (e.g. `v2/library/nginx/manifests/latest`) with optional query items.
+    func url(_ path: String, query: [URLQueryItem] = []) async throws -> URL {
+        let base = try await baseURL()
+        var c = URLComponents(url: base, resolvingAgainstBaseURL: false)!
+        c.percentEncodedPath = "/" + path
+        if !query.isEmpty { c.queryItems = query }
+        guard let u = c.url else { throw RegistryProtocolError("cannot build a URL for \(path)") }
+        return u
+    }
+
+    /// Sends a request with authorization for `scope`, retrying once with fresh credentials after a 401.
+    ///
+    /// `send` performs the exchange; it is called again for the retry, so it must be repeatable (streaming
+    /// uploads pass `retryUnauthorized: false` and refresh authorization beforehand).
+    func authorized(
+        _ request: HTTPRequest, scope: AuthScope, retryUnauthorized: Bool = true,
+        send: (HTTPRequest) async throws -> HTTPResponse
+    ) async throws -> HTTPResponse {
+        var request = request
+        var retried = false
+        while true {
+            if let header = try await auth.authorization(for: scope) {
+                request.headers.set("Authorization", header)
+            } else {
+                request.headers.remove("Authorization")
+            }
+            let response = try await send(request)
+            if response.status == 401, retryUnauthorized, !retried {
+                let challenges = AuthChallenge.parse(response.headers.values("WWW-Authenticate").joined(separator: ", "))
+                response.discard()
+                await auth.unauthorized(scope: scope, challenges: challenges)
+                retried = true
+                continue
+            }
+            return response
+        }
+    }
+
+    /// Sends an in-memory request with authorization.
+    func send(_ request: HTTPRequest, scope: AuthScope) async throws -> HTTPResponse {
+        try await authorized(request, scope: scope) { try await http.execute($0) }
+    }
+
+    /// Reads an error response into a typed error.
+    func error(from response: HTTPResponse, target: String, method: String) async -> RegistryError {
+        let body = (try? await response.collect(limit: 64 * 1024)) ?? []
+        return RegistryError.from(status: response.status, headers: response.headers, body: body, target: target,
+                                  request: "\(method) \(HTTPRedaction.url(response.url))")
+    }
+
+    /// A request with this registry's TLS settings.
+    func request(_ method: String, _ url: URL, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8]? = nil,
+                 followRedirects: Bool = false) -> HTTPRequest {
+        HTTPRequest(method: method, url: url, headers: headers, body: body, tls: tls, followRedirects: followRedirects)
+    }
+}
+
+/// The access a request needs: `repository:NAME:ACTIONS` entries.
+public struct AuthScope: Hashable, Sendable, CustomStringConvertible {
+    public var entries: [String]
+
+    public init(entries: [String]) { self.entries = entries.sorted() }
+
+    /// Pull access to one repository.
+    public static func pull(_ repository: String) -> AuthScope { AuthScope(entries: ["repository:\(repository):pull"]) }
+    /// Push and pull access to one repository, plus pull on others (mount sources).
+    public static func push(_ repository: String, mountingFrom others: [String] = []) -> AuthScope {
+        AuthScope(entries: ["repository:\(repository):pull,push"] + others.filter { $0 != repository }
+            .map { "repository:\($0):pull" })
+    }
+    /// The repository the first entry names, for credential lookup.
+    var repository: String {
+        let parts = entries.first?.split(separator: ":") ?? []
+        return parts.count >= 2 ? String(parts[1]) : ""
+    }
+
+    public var description: String { entries.joined(separator: " ") }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// How to talk to one registry.
+public struct RegistryOptions: Sendable {
+    /// Require HTTPS and verify certificates. `false` allows plain HTTP and self-signed certificates. Loopback
+    /// registries (127.0.0.0/8, localhost, ::1) may use plain HTTP either way, as Docker allows.
+    public var tlsVerify: Bool
+    /// Folder of per-registry certificate folders (`<certDir>/<host[:port]>/`): `*.crt` are extra CAs,
+    /// `*.cert` + `*.key` a client certificate.
+    public var certDir: String
+    /// Where credentials come from.
+    public var credentials: CredentialStore
+    /// Blob upload strategy.
+    public var uploadMode: UploadMode
+    /// Attempts to resume a broken blob download with a Range request.
+    public var resumeAttempts: Int
+
+    public init(tlsVerify: Bool = true, certDir: String = "/etc/docker/certs.d",
+                credentials: CredentialStore = CredentialStore(), uploadMode: UploadMode = .monolithic,
+                resumeAttempts: Int = 3) {
+        self.tlsVerify = tlsVerify
+        self.certDir = certDir
+        self.credentials = credentials
+        self.uploadMode = uploadMode
+        self.resumeAttempts = resumeAttempts
+    }
+}
+
+/// How blobs are uploaded.
+public enum UploadMode: Sendable, Hashable {
+    /// POST to open a session, then one PUT carrying the whole blob with its Content-Length.
+    case monolithic
+    /// POST, then PATCHes of at most `chunkSize` bytes with Content-Range, then a closing PUT.
+    case chunked(chunkSize: Int)
+}
+
+/// The TLS settings for a registry host from a Docker-style certificate folder.
+enum CertificateFolder {
+    static func tlsOptions(host: String, certDir: String, verify: Bool) -> TLSOptions {
+        var tls = TLSOptions(verify: verify)
+        let folder = "\(certDir)/\(host)"
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return tls }
+        var pem = ""
+        for f in files.sorted() where f.hasSuffix(".crt") {
+            if let s = try? String(contentsOfFile: "\(folder)/\(f)", encoding: .utf8) { pem += s + "\n" }
+        }
+        if !pem.isEmpty { tls.extraCAPEM = pem }
+        for f in files.sorted() where f.hasSuffix(".cert") {
+            let key = "\(folder)/\(f.dropLast(5)).key"
+            if FileManager.default.fileExists(atPath: key) {
+                tls.clientCertificate = "\(folder)/\(f)"
+                tls.clientKey = key
+                break
+            }
+        }
+        return tls
+    }
+}
+
+/// Whether a registry host is on the loopback interface.
+func isLoopbackHost(_ hostPort: String) -> Bool {
+    var host = hostPort
+    if host.hasPrefix("[") {
+        host = String(host.dropFirst().prefix { $0 != "]" })
+        return host == "::1"
+    }
+    if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
+    if host == "localhost" { return true }
+    let parts = host.split(separator: ".")
+    return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+}

@@ -1,0 +1,79 @@
+import Engine
+import Foundation
+import Synchronization
+
+/// Reads images from a repository of a registry.
+public struct RegistryImageSource: ImageSource {
+    public let client: RegistryClient
+    public let repository: String
+
+    public init(client: RegistryClient, repository: String) {
+        self.client = client
+        self.repository = repository
+    }
+
+    public var location: RepositoryLocation { RepositoryLocation(storage: client.registry, repository: repository) }
+
+    public func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest {
+        try await client.manifest(repository, identifier)
+    }
+
+    public func blob(_ descriptor: Descriptor) async throws -> any BlobStream {
+        client.blob(repository, descriptor)
+    }
+}
+
+/// Writes images to a repository of a registry.
+public final class RegistryImageDestination: ImageDestination {
+    public let client: RegistryClient
+    public let repository: String
+    /// Upload sessions a refused mount opened, kept for the upload that follows.
+    private let sessions = Mutex<[Digest: URL]>([:])
+
+    public init(client: RegistryClient, repository: String) {
+        self.client = client
+        self.repository = repository
+    }
+
+    public var location: RepositoryLocation { RepositoryLocation(storage: client.registry, repository: repository) }
+
+    public func blobExists(_ descriptor: Descriptor) async throws -> Bool {
+        try await client.headBlob(repository, descriptor.digest) != nil
+    }
+
+    public func mountBlob(_ descriptor: Descriptor, from repository: String) async throws -> Bool {
+        switch try await client.mountBlob(self.repository, descriptor.digest, from: repository) {
+        case .mounted:
+            return true
+        case .uploadSession(let url):
+            sessions.withLock { $0[descriptor.digest] = url }
+            return false
+        }
+    }
+
+    public func putBlob(_ descriptor: Descriptor, from stream: any BlobStream) async throws {
+        let session = sessions.withLock { $0.removeValue(forKey: descriptor.digest) }
+        let once = OnceStream(stream)
+        try await client.uploadBlob(repository, descriptor, session: session) { try once.take() }
+    }
+
+    public func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest? {
+        try await client.headManifest(repository, identifier)?.digest
+    }
+
+    public func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws {
+        try await client.putManifest(repository, identifier, manifest)
+    }
+}
+
+/// Hands out a stream once; a second request (an upload restart) fails, so the caller retries the whole blob.
+final class OnceStream: Sendable {
+    private let stream: Mutex<(any BlobStream)?>
+    init(_ s: any BlobStream) { stream = Mutex(s) }
+    func take() throws -> any BlobStream {
+        guard let s = stream.withLock({ s -> (any BlobStream)? in defer { s = nil }; return s }) else {
+            throw RegistryProtocolError("the upload had to restart and its source stream was already consumed")
+        }
+        return s
+    }
+}
