@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Engine", "Transports", "Signing",
+                "Engine", "Transports", "Signing", "CCurl", "COpenSSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

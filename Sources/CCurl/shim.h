@@ -21,6 +21,7 @@ static inline CURLcode dray_curl_easy_getinfo_pointer(CURL *h, CURLINFO i, void 
 static inline CURLMcode dray_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 
 /* Macro constants that Swift does not import as values. */
+static inline const char *dray_curl_version_string(void) { return curl_version_info(CURLVERSION_NOW)->version; }
 static const size_t dray_CURL_WRITEFUNC_PAUSE = CURL_WRITEFUNC_PAUSE;
 static const size_t dray_CURL_READFUNC_PAUSE = CURL_READFUNC_PAUSE;
 static const size_t dray_CURL_READFUNC_ABORT = CURL_READFUNC_ABORT;

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Transports
+
+/// `dray copy SRC DST`: one image or a whole index, every digest preserved.
+struct CopyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Copy one image or a whole multi-platform index between registries.",
+        discussion: """
+            Blobs stream from source to destination without touching disk; each blob's digest is checked as it \
+            streams, and a mismatch fails the copy. With every platform selected (the default) the destination \
+            gets the source's exact manifest bytes, so every digest is preserved; --arch/--os write a filtered \
+            index (a new digest) holding only the chosen platforms.
+
+            Examples:
+              dray copy alpine:3.20 reg.example.com/mirror/alpine:3.20
+              dray copy -a amd64,arm64 --os linux src.example/app:v1 dst.example/app:v1
+              dray copy --dest-creds admin:secret 127.0.0.1:5000/a:1 reg.example/a:1
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var access: RegistryAccessOptions
+    @OptionGroup var platforms: PlatformOptions
+
+    @Option(name: .long, help: "Blob transfers in flight at once.")
+    var blobJobs: Int = 6
+
+    @Option(name: .long, help: "Retries after a temporary failure (network, 5xx, 429).")
+    var retries: Int = 3
+
+    @Argument(help: "Source image (docker://REF or REF).")
+    var source: String
+
+    @Argument(help: "Destination image (docker://REF or REF).")
+    var destination: String
+
+    func run() async throws {
+        try await reportingErrors {
+            guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
+            guard (0...20).contains(retries) else { throw CLIError("--retries must be between 0 and 20") }
+            let logger = global.makeLogger("dray.copy")
+            let factory = TransportFactory(logger: logger)
+            let src = try factory.parse(source, flag: "source")
+            let dst = try factory.parse(destination, flag: "destination")
+            let srcClient = factory.client(src, options: try access.registryOptions(.source))
+            let dstClient = factory.client(dst, options: try access.registryOptions(.destination))
+            var options = CopyOptions()
+            options.platforms = platforms.filter
+            options.blobConcurrency = blobJobs
+            options.retries = retries
+            let copier = ImageCopier(
+                source: RegistryImageSource(client: srcClient, repository: src.repository),
+                destination: RegistryImageDestination(client: dstClient, repository: dst.repository),
+                options: options, logger: logger)
+
+            let started = ContinuousClock.now
+            let destID: ManifestIdentifier = dst.tag.map { .tag($0) } ?? ManifestIdentifier(dst)
+            let report: CopyReport
+            do {
+                report = try await copier.copy(from: ManifestIdentifier(src), to: destID)
+            } catch {
+                throw CLIError("copy \(src) → \(dst): \(error)")
+            }
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            var line = "Copied \(src) → \(dst) \(report.digest)"
+            line += report.filtered ? " (filtered index)" : ""
+            line += ": \(report.manifests) manifest\(report.manifests == 1 ? "" : "s"), "
+            line += "\(report.blobsCopied) blob\(report.blobsCopied == 1 ? "" : "s") copied (\(report.bytesCopied.humanBytes))"
+            line += ", \(report.blobsMounted) mounted, \(report.blobsPresent) already present"
+            line += String(format: " in %.2fs", seconds)
+            print(line)
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Transports
+
+/// `dray inspect REF`: a readable summary, the exact manifest bytes (`--raw`) or the config blob (`--config`).
+struct InspectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show an image's digest, media type, platforms, layers, creation time and labels.",
+        discussion: """
+            Examples:
+              dray inspect docker.io/library/alpine:3.20
+              dray inspect --raw 127.0.0.1:5000/demo/app:1.0 | sha256sum
+              dray inspect --config --arch arm64 127.0.0.1:5000/demo/app:1.0
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var access: SingleRegistryOptions
+
+    @Flag(name: .long, help: "Print the manifest's exact bytes, as the registry serves them.")
+    var raw = false
+
+    @Flag(name: .long, help: "Print the image's config blob (for an index, the platform chosen by --arch/--os, else linux/amd64, else the first).")
+    var config = false
+
+    @Option(name: [.short, .customLong("arch")], help: ArgumentHelp("Architecture to show from an index.", valueName: "arch"))
+    var arch: String?
+
+    @Option(name: .customLong("os"), help: ArgumentHelp("Operating system to show from an index.", valueName: "os"))
+    var os: String?
+
+    @Argument(help: "Image (docker://REF or REF).")
+    var image: String
+
+    func run() async throws {
+        try await reportingErrors {
+            if raw && config { throw CLIError("--raw and --config cannot be combined") }
+            let logger = global.makeLogger("dray.inspect")
+            let factory = TransportFactory(logger: logger)
+            let ref = try factory.parse(image, flag: "image")
+            let client = factory.client(ref, options: try access.registryOptions())
+            do {
+                try await inspect(ref, client)
+            } catch let e as CLIError {
+                throw e
+            } catch {
+                throw CLIError("inspect \(ref): \(error)")
+            }
+        }
+    }
+
+    private func inspect(_ ref: Reference, _ client: RegistryClient) async throws {
+        let top = try await client.manifest(ref.repository, ManifestIdentifier(ref))
+        if raw {
+            FileHandle.standardOutput.write(Data(top.bytes))
+            return
+        }
+        // The single image to describe: the manifest itself, or the chosen platform of an index.
+        var image = top
+        var index: ImageIndex?
+        if case .index(let i) = try top.parsed() {
+            index = i
+            if config || arch != nil || os != nil {
+                let chosen = try choosePlatform(i)
+                image = try await client.manifest(ref.repository, .digest(chosen.digest))
+            }
+        }
+        var manifest: ImageManifest?
+        if case .image(let m) = try image.parsed() { manifest = m }
+        var configJSON: [String: Any]?
+        if let m = manifest, m.config.size <= 16 << 20 {
+            let bytes = try await readBlob(client, ref.repository, m.config)
+            if config {
+                FileHandle.standardOutput.write(Data(bytes))
+                return
+            }
+            configJSON = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+        } else if config {
+            throw CLIError("inspect \(ref): no config blob to print")
+        }
+        print(summary(ref, top: top, index: image == top ? index : nil, image: image, manifest: manifest,
+                      config: configJSON))
+    }
+
+    private func choosePlatform(_ index: ImageIndex) throws -> Descriptor {
+        let filter = PlatformFilter(architectures: arch.map { [$0] }, oses: os.map { [$0] })
+        let wanted = (arch == nil && os == nil) ? PlatformFilter(architectures: ["amd64"], oses: ["linux"]) : filter
+        if let d = index.manifests.first(where: { wanted.matches($0.platform) && !$0.mediaType.isIndex }) { return d }
+        if arch == nil && os == nil, let first = index.manifests.first { return first }
+        throw CLIError("no platform in the index matches \(filter)")
+    }
+
+    private func readBlob(_ client: RegistryClient, _ repository: String, _ d: Descriptor) async throws -> [UInt8] {
+        let stream = VerifyingStream(client.blob(repository, d), expecting: d)
+        var out: [UInt8] = []
+        while let c = try await stream.next() { out += c }
+        return out
+    }
+
+    private func summary(_ ref: Reference, top: RawManifest, index: ImageIndex?, image: RawManifest,
+                         manifest: ImageManifest?, config: [String: Any]?) -> String {
+        var lines: [String] = []
+        func field(_ name: String, _ value: String) { lines.append(name.padding(toLength: 12, withPad: " ", startingAt: 0) + value) }
+        field("Name:", ref.description)
+        field("Digest:", top.digest.description)
+        field("MediaType:", top.mediaType.rawValue)
+        field("Size:", "\(top.bytes.count) B (manifest)")
+        if let index {
+            lines.append("Platforms:")
+            for d in index.manifests {
+                let p = d.platform?.description ?? (d.annotations?["vnd.docker.reference.type"] ?? "(no platform)")
+                lines.append("  \(p.padding(toLength: 22, withPad: " ", startingAt: 0)) \(d.digest)  \(d.mediaType.rawValue)")
+            }
+            if let a = index.annotations, !a.isEmpty {
+                lines.append("Annotations:")
+                for (k, v) in a.sorted(by: { $0.key < $1.key }) { lines.append("  \(k)=\(v)") }
+            }
+        }
+        if image != top {
+            field("Platform:", "\(image.digest) \(image.mediaType.rawValue)")
+        }
+        if let manifest {
+            if let config {
+                let os = config["os"] as? String ?? "?", arch = config["architecture"] as? String ?? "?"
+                let variant = (config["variant"] as? String).map { "/\($0)" } ?? ""
+                field("OS/Arch:", "\(os)/\(arch)\(variant)")
+                if let created = config["created"] as? String { field("Created:", created) }
+            }
+            field("Config:", "\(manifest.config.digest) \(manifest.config.mediaType.rawValue)")
+            let total = manifest.layers.reduce(Int64(0)) { $0 + $1.size }
+            lines.append("Layers:     \(manifest.layers.count), \(total.humanBytes)")
+            for l in manifest.layers {
+                lines.append("  \(l.digest)  \(l.size.humanBytes.padding(toLength: 9, withPad: " ", startingAt: 0))  \(l.mediaType.rawValue)")
+            }
+            if let labels = (config?["config"] as? [String: Any])?["Labels"] as? [String: String], !labels.isEmpty {
+                lines.append("Labels:")
+                for (k, v) in labels.sorted(by: { $0.key < $1.key }) { lines.append("  \(k)=\(v)") }
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+import CCurl
+import COpenSSL
+import Engine
+
+/// `dray version`.
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print dray's version and its libraries'.")
+
+    func run() {
+        print("dray \(DrayVersion.string)")
+        print("libcurl \(String(cString: dray_curl_version_string()))")
+        print(String(cString: OpenSSL_version(Int32(OPENSSL_VERSION))))
+    }
+}

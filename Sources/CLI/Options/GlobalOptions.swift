@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Flag(name: .long, help: "Log each HTTP request (method, URL, status, bytes, time); secrets are redacted.")
+    var debug = false
+
+    /// Sets up logging to standard error and returns the logger for the command.
+    func makeLogger(_ label: String) -> Logger {
+        let level: Logger.Level = debug ? .debug : .info
+        LoggingSystem.bootstrapOnce(level: level)
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+}
+
+extension LoggingSystem {
+    private static let once: Void = ()
+    nonisolated(unsafe) private static var done = false
+
+    /// Installs a plain stderr log handler once per process.
+    static func bootstrapOnce(level: Logger.Level) {
+        guard !done else { return }
+        done = true
+        bootstrap { label in
+            var h = PlainLogHandler(label: label)
+            h.logLevel = level
+            return h
+        }
+    }
+}
+
+/// `[time] [LEVEL] message` lines on standard error.
+struct PlainLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let f = DateFormatter()
+        f.dateFormat = "HH:mm:ss"
+        let line = "[\(f.string(from: Date()))] [\(event.level.rawValue.uppercased())] \(event.message)\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}

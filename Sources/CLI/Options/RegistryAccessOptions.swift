@@ -1,0 +1,126 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Transports
+
+/// TLS and credential options for a source and a destination registry (skopeo's spellings; `--tls-verify` as
+/// Hangar's, applying to both sides).
+struct RegistryAccessOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Require HTTPS and verify certificates (both sides); false allows plain HTTP and self-signed certificates.", valueName: "bool"))
+    var tlsVerify: Bool?
+
+    @Option(name: .long, help: ArgumentHelp("TLS verification for the source only.", valueName: "bool"))
+    var srcTlsVerify: Bool?
+
+    @Option(name: .long, help: ArgumentHelp("TLS verification for the destination only.", valueName: "bool"))
+    var destTlsVerify: Bool?
+
+    @Option(name: .long, help: ArgumentHelp("Folder of per-registry certificate folders (<dir>/<host[:port]>/*.crt, *.cert, *.key).", valueName: "dir"))
+    var certDir: String = "/etc/docker/certs.d"
+
+    @Option(name: .long, help: ArgumentHelp("Source registry credentials.", valueName: "user:password"))
+    var srcCreds: String?
+
+    @Option(name: .long, help: ArgumentHelp("Destination registry credentials.", valueName: "user:password"))
+    var destCreds: String?
+
+    @Option(name: .long, help: ArgumentHelp("File holding the source credentials as user:password.", valueName: "file"))
+    var srcCredsFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("File holding the destination credentials as user:password.", valueName: "file"))
+    var destCredsFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Auth file to search before the default ones (docker config.json / containers auth.json format).", valueName: "file"))
+    var authfile: String?
+
+    enum Side { case source, destination }
+
+    /// Registry options for one side.
+    func registryOptions(_ side: Side) throws -> RegistryOptions {
+        let verify: Bool
+        let inline: String?
+        let file: String?
+        let flag: String
+        switch side {
+        case .source:
+            verify = srcTlsVerify ?? tlsVerify ?? true
+            inline = srcCreds
+            file = srcCredsFile
+            flag = srcCreds != nil ? "--src-creds" : "--src-creds-file"
+        case .destination:
+            verify = destTlsVerify ?? tlsVerify ?? true
+            inline = destCreds
+            file = destCredsFile
+            flag = destCreds != nil ? "--dest-creds" : "--dest-creds-file"
+        }
+        return try makeRegistryOptions(verify: verify, inline: inline, file: file, flag: flag, certDir: certDir,
+                                       authfile: authfile)
+    }
+}
+
+/// TLS and credential options for a command that talks to one registry (skopeo inspect's spellings).
+struct SingleRegistryOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Require HTTPS and verify certificates; false allows plain HTTP and self-signed certificates.", valueName: "bool"))
+    var tlsVerify: Bool?
+
+    @Option(name: .long, help: ArgumentHelp("Folder of per-registry certificate folders.", valueName: "dir"))
+    var certDir: String = "/etc/docker/certs.d"
+
+    @Option(name: .long, help: ArgumentHelp("Registry credentials.", valueName: "user:password"))
+    var creds: String?
+
+    @Option(name: .long, help: ArgumentHelp("Auth file to search before the default ones.", valueName: "file"))
+    var authfile: String?
+
+    func registryOptions() throws -> RegistryOptions {
+        try makeRegistryOptions(verify: tlsVerify ?? true, inline: creds, file: nil, flag: "--creds",
+                                certDir: certDir, authfile: authfile)
+    }
+}
+
+/// Registry options from parsed flags; `flag` names the credential flag in errors.
+func makeRegistryOptions(verify: Bool, inline: String?, file: String?, flag: String, certDir: String,
+                         authfile: String?) throws -> RegistryOptions {
+    var explicit: Credential?
+    do {
+        if let inline {
+            explicit = try Credential(parsing: inline)
+        } else if let file {
+            let text: String
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw CLIError("\(flag) \(file): cannot read the file")
+            }
+            explicit = try Credential(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    } catch let e as CredentialError {
+        throw CLIError("\(flag): \(e)")
+    }
+    var files = CredentialStore.defaultAuthFiles()
+    if let authfile { files.insert(authfile, at: 0) }
+    return RegistryOptions(tlsVerify: verify, certDir: certDir,
+                           credentials: CredentialStore(explicit: explicit, authFiles: files))
+}
+
+/// Platform selection: `--all`, or `-a/--arch` and `--os` lists.
+struct PlatformOptions: ParsableArguments {
+    @Flag(name: .long, help: "Copy every platform of an index (the default when neither --arch nor --os is given).")
+    var all = false
+
+    @Option(name: [.short, .customLong("arch")], help: ArgumentHelp("Architectures to copy, comma separated (amd64,arm64,arm/v7).", valueName: "list"))
+    var arch: String?
+
+    @Option(name: .customLong("os"), help: ArgumentHelp("Operating systems to copy, comma separated (linux,windows).", valueName: "list"))
+    var os: String?
+
+    func validate() throws {
+        if all && (arch != nil || os != nil) { throw ValidationError("--all cannot be combined with --arch or --os") }
+    }
+
+    var filter: PlatformFilter {
+        if all || (arch == nil && os == nil) { return .all }
+        func list(_ s: String?) -> [String]? {
+            s.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        }
+        return PlatformFilter(architectures: list(arch), oses: list(os))
+    }
+}
