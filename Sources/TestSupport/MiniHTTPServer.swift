@@ -1,0 +1,157 @@
+import Foundation
+
+/// A small HTTP/1.1 server for tests: a thread per connection, keep-alive, `Content-Length` bodies.
+/// Listens on a loopback address; every request is recorded for assertions.
+public final class MiniHTTPServer: @unchecked Sendable {
+    /// A received request.
+    public struct Request: Sendable {
+        public var method: String
+        public var target: String
+        public var headers: [String: String]  // lower-cased names
+        public var body: [UInt8]
+        public var path: String { String(target.prefix { $0 != "?" }) }
+        public var query: [(String, String)] {
+            guard let q = target.split(separator: "?", maxSplits: 1).dropFirst().first else { return [] }
+            return q.split(separator: "&").map { kv in
+                let parts = kv.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+                return (parts[0], parts.count > 1 ? parts[1] : "")
+            }
+        }
+    }
+
+    /// A response to send.
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [(String, String)]
+        public var body: [UInt8]
+        public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+    }
+
+    public let address: String
+    public let port: Int
+    private let fd: Int32
+    private let handler: @Sendable (Request) -> Response
+    private let lock = NSLock()
+    private var _requests: [Request] = []
+    private var stopped = false
+
+    /// `address:port`.
+    public var host: String { "\(address):\(port)" }
+    /// Every request received so far.
+    public var requests: [Request] { lock.withLock { _requests } }
+
+    public init(address: String = "127.0.0.1", handler: @escaping @Sendable (Request) -> Response) throws {
+        self.address = address
+        self.handler = handler
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr(address)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                bind(fd, sa, len) == 0 && listen(fd, 64) == 0 && getsockname(fd, sa, &len) == 0
+            }
+        }
+        guard ok else {
+            close(fd)
+            throw TestSupportError("cannot listen on \(address)")
+        }
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        self.fd = fd
+        let t = Thread { [self] in acceptLoop() }
+        t.start()
+    }
+
+    deinit { stop() }
+
+    /// Stops accepting connections.
+    public func stop() {
+        let wasStopped = lock.withLock { () -> Bool in defer { stopped = true }; return stopped }
+        if !wasStopped {
+            shutdown(fd, Int32(SHUT_RDWR))
+            close(fd)
+        }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let c = accept(fd, nil, nil)
+            if c < 0 {
+                if lock.withLock({ stopped }) { return }
+                continue
+            }
+            let t = Thread { [self] in serve(c) }
+            t.start()
+        }
+    }
+
+    private func serve(_ c: Int32) {
+        defer { close(c) }
+        var buffer = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        func fill() -> Bool {
+            let n = recv(c, &chunk, chunk.count, 0)
+            if n <= 0 { return false }
+            buffer.append(contentsOf: chunk[0..<n])
+            return true
+        }
+        while true {
+            // Read the head.
+            var headEnd: Int?
+            while headEnd == nil {
+                if let r = Self.find(buffer, [13, 10, 13, 10]) { headEnd = r; break }
+                if !fill() { return }
+            }
+            let head = String(decoding: buffer[0..<headEnd!], as: UTF8.self)
+            buffer.removeFirst(headEnd! + 4)
+            var lines = head.components(separatedBy: "\r\n")
+            let requestLine = lines.removeFirst().split(separator: " ")
+            guard requestLine.count >= 2 else { return }
+            var headers: [String: String] = [:]
+            for l in lines {
+                guard let colon = l.firstIndex(of: ":") else { continue }
+                headers[l[..<colon].lowercased()] = l[l.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            let length = Int(headers["content-length"] ?? "0") ?? 0
+            while buffer.count < length { if !fill() { return } }
+            let body = Array(buffer[0..<length])
+            buffer.removeFirst(length)
+            let request = Request(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers,
+                                  body: body)
+            lock.withLock { _requests.append(request) }
+            let response = handler(request)
+            var out = "HTTP/1.1 \(response.status) X\r\n"
+            var hasLength = false
+            for (k, v) in response.headers {
+                out += "\(k): \(v)\r\n"
+                if k.lowercased() == "content-length" { hasLength = true }
+            }
+            if !hasLength { out += "Content-Length: \(response.body.count)\r\n" }
+            out += "\r\n"
+            var bytes = Array(out.utf8)
+            if request.method != "HEAD" { bytes += response.body }
+            var sent = 0
+            while sent < bytes.count {
+                let n = bytes[sent...].withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n <= 0 { return }
+                sent += n
+            }
+        }
+    }
+
+    private static func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {
+            if Array(haystack[i..<(i + needle.count)]) == needle { return i }
+        }
+        return nil
+    }
+}

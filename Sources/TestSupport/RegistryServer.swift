@@ -1,0 +1,126 @@
+import Foundation
+
+/// A real CNCF distribution registry (Debian's `docker-registry`) started on a free 127.0.0.1 port, with its
+/// storage in a temporary folder; stopped and removed when released.
+public final class RegistryServer: @unchecked Sendable {
+    /// How the registry authenticates clients.
+    public enum Auth: Sendable {
+        case none
+        /// htpasswd basic auth with one user.
+        case basic(username: String, password: String)
+        /// Bearer tokens from a token endpoint the tests serve.
+        case token(realm: String, service: String, issuer: String, rootCertBundle: String)
+    }
+
+    public let port: Int
+    public let directory: TemporaryDirectory
+    public let tls: Bool
+    private let process: Process
+
+    /// `127.0.0.1:PORT`.
+    public var host: String { "127.0.0.1:\(port)" }
+    /// Where the registry keeps its blobs.
+    public var storage: String { directory.file("storage") }
+
+    /// Starts a registry and waits until it answers.
+    public init(auth: Auth = .none, tlsCertificate: (cert: String, key: String)? = nil) throws {
+        let binary = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+        guard let binary else {
+            throw TestSupportError("docker-registry is not installed (apt-get install docker-registry)")
+        }
+        directory = try TemporaryDirectory(prefix: "dray-registry")
+        port = try freeLoopbackPort()
+        tls = tlsCertificate != nil
+        var config = """
+            version: 0.1
+            log:
+              level: warn
+              accesslog:
+                disabled: true
+            storage:
+              filesystem:
+                rootdirectory: \(directory.file("storage"))
+              delete:
+                enabled: true
+              maintenance:
+                uploadpurging:
+                  enabled: false
+            http:
+              addr: 127.0.0.1:\(port)
+              secret: dray-test-secret
+              debug:
+                addr: ""
+
+            """
+        if let tlsCertificate {
+            config += "  tls:\n    certificate: \(tlsCertificate.cert)\n    key: \(tlsCertificate.key)\n"
+        }
+        switch auth {
+        case .none: break
+        case .basic(let user, let password):
+            let r = try Shell.check("htpasswd", ["-Bbn", user, password])
+            try r.stdoutText.write(toFile: directory.file("htpasswd"), atomically: true, encoding: .utf8)
+            config += "auth:\n  htpasswd:\n    realm: dray-test\n    path: \(directory.file("htpasswd"))\n"
+        case .token(let realm, let service, let issuer, let bundle):
+            config += "auth:\n  token:\n    realm: \(realm)\n    service: \(service)\n    issuer: \(issuer)\n    rootcertbundle: \(bundle)\n"
+        }
+        try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
+
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", directory.file("config.yml")]
+        _ = FileManager.default.createFile(atPath: directory.file("registry.log"), contents: nil)
+        let log = FileHandle(forWritingAtPath: directory.file("registry.log"))
+        process.standardOutput = log
+        process.standardError = log
+        // The registry reads REGISTRY_* variables as configuration; keep the tests' environment out.
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("REGISTRY_") }
+        try process.run()
+        try waitUntilListening()
+    }
+
+    private func waitUntilListening() throws {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if !process.isRunning {
+                let log = (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
+                throw TestSupportError("docker-registry exited: \(log.suffix(2000))")
+            }
+            if canConnect() { return }
+            usleep(20_000)
+        }
+        throw TestSupportError("docker-registry did not start listening on \(host)")
+    }
+
+    private func canConnect() -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    /// The file holding a blob's bytes in the registry's storage (for corrupting it in tests).
+    public func blobDataPath(_ hex: String) -> String {
+        "\(storage)/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
+    }
+
+    /// Stops the registry.
+    public func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+}

@@ -1,0 +1,107 @@
+import Foundation
+
+/// Runs programs for tests and the demo tooling.
+public enum Shell {
+    /// The result of a finished program.
+    public struct Result: Sendable {
+        public let status: Int32
+        public let stdout: [UInt8]
+        public let stderr: String
+        public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    /// Runs `program` (looked up on PATH) and waits for it.
+    @discardableResult
+    public static func run(_ program: String, _ args: [String], stdin: [UInt8]? = nil,
+                           environment: [String: String]? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/env")
+        p.arguments = program.hasPrefix("/") ? args : [program] + args
+        if let environment { p.environment = environment }
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let stdin { inp.fileHandleForWriting.write(Data(stdin)) }
+        try? inp.fileHandleForWriting.close()
+        // Read both pipes concurrently so neither fills up.
+        let errData = LockedBox(Data())
+        let reader = Thread { errData.value = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while !errData.isSet { usleep(1000) }
+        return Result(status: p.terminationStatus, stdout: Array(outData),
+                      stderr: String(decoding: errData.value, as: UTF8.self))
+    }
+
+    /// Runs a program and fails unless it exits 0.
+    @discardableResult
+    public static func check(_ program: String, _ args: [String], stdin: [UInt8]? = nil) throws -> Result {
+        let r = try run(program, args, stdin: stdin)
+        guard r.status == 0 else {
+            throw TestSupportError("\(program) \(args.joined(separator: " ")) exited \(r.status): \(r.stderr.prefix(2000))")
+        }
+        return r
+    }
+
+    /// Whether a program is on PATH.
+    public static func has(_ program: String) -> Bool {
+        (try? run("sh", ["-c", "command -v \(program)"]).status) == 0
+    }
+}
+
+/// A value set once from another thread.
+final class LockedBox<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _value: T
+    private var _set = false
+    init(_ v: T) { _value = v }
+    var value: T {
+        get { lock.withLock { _value } }
+        set { lock.withLock { _value = newValue; _set = true } }
+    }
+    var isSet: Bool { lock.withLock { _set } }
+}
+
+/// A failure in test set-up.
+public struct TestSupportError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+/// A temporary folder removed when released.
+public final class TemporaryDirectory: @unchecked Sendable {
+    public let path: String
+
+    public init(prefix: String = "dray-test") throws {
+        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
+        guard let p = mkdtemp(&template) else { throw TestSupportError("mkdtemp failed") }
+        path = String(cString: p)
+    }
+
+    public func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A TCP port free on 127.0.0.1 at the time of asking.
+public func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestSupportError("socket failed") }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = 0
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Bool in
+            bind(fd, sa, len) == 0 && getsockname(fd, sa, &len) == 0
+        }
+    }
+    guard ok else { throw TestSupportError("bind failed") }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}

@@ -1,0 +1,153 @@
+import Engine
+import Foundation
+import Testing
+import TestSupport
+@testable import Transports
+
+/// Copies between real distribution registries and checks every digest on the far side.
+@Suite("Registry copy round trips", .serialized)
+struct RegistryCopyTests {
+    let a: RegistryServer
+    let b: RegistryServer
+
+    init() throws {
+        a = try RegistryServer()
+        b = try RegistryServer()
+    }
+
+    func client(_ s: RegistryServer, _ options: RegistryOptions = RegistryOptions(credentials: CredentialStore(authFiles: []))) -> RegistryClient {
+        RegistryClient(registry: s.host, options: options)
+    }
+
+    @Test("multi-arch index round trip preserves every digest", arguments: SyntheticImage.Format.allCases)
+    func indexRoundTrip(format: SyntheticImage.Format) async throws {
+        let tree = try SyntheticImage.index(format: format, layers: 2, layerSize: 300_000, seed: 7)
+        let src = client(a), dst = client(b)
+        try await SyntheticImage.push(tree, to: src, repository: "demo/app", tag: "1.0")
+
+        let copier = ImageCopier(source: RegistryImageSource(client: src, repository: "demo/app"),
+                                 destination: RegistryImageDestination(client: dst, repository: "mirror/app"))
+        let report = try await copier.copy(from: .tag("1.0"), to: .tag("1.0"))
+        #expect(report.digest == tree.top.digest)
+        #expect(report.blobsCopied == tree.blobs.count)
+        #expect(report.manifests == 4)
+
+        try await RegistryAssertions.holds(tree, in: dst, repository: "mirror/app", tag: "1.0")
+
+        // A second copy finds everything present and moves no blob.
+        let again = try await copier.copy(from: .tag("1.0"), to: .tag("1.0"))
+        #expect(again.blobsCopied == 0)
+        #expect(again.blobsPresent == tree.blobs.count)
+    }
+
+    @Test("single image in Docker and OCI media types", arguments: SyntheticImage.Format.allCases)
+    func singleImage(format: SyntheticImage.Format) async throws {
+        let tree = try SyntheticImage.single(format: format, layers: 3, layerSize: 50_000, seed: 11)
+        let src = client(a), dst = client(b)
+        try await SyntheticImage.push(tree, to: src, repository: "single/\(format)", tag: "v1")
+        let copier = ImageCopier(source: RegistryImageSource(client: src, repository: "single/\(format)"),
+                                 destination: RegistryImageDestination(client: dst, repository: "single/\(format)"))
+        let report = try await copier.copy(from: .tag("v1"), to: .tag("v1"))
+        #expect(report.digest == tree.top.digest)
+        #expect(report.mediaType == (format == .oci ? .ociManifest : .dockerManifest))
+        try await RegistryAssertions.holds(tree, in: dst, repository: "single/\(format)", tag: "v1")
+    }
+
+    @Test("a corrupted source blob fails the copy and never lands at the destination")
+    func corruptedBlob() async throws {
+        let tree = try SyntheticImage.single(layers: 1, layerSize: 200_000, seed: 99)
+        let src = client(a), dst = client(b)
+        try await SyntheticImage.push(tree, to: src, repository: "bad/img", tag: "1")
+        guard case .image(let m) = try tree.top.parsed() else { Issue.record("not an image"); return }
+        let layer = m.layers[0]
+        // Flip bytes in the registry's stored copy, keeping the length.
+        let path = a.blobDataPath(layer.digest.hex)
+        var data = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+        for i in stride(from: 100, to: data.count, by: 997) { data[i] ^= 0xff }
+        try Data(data).write(to: URL(fileURLWithPath: path))
+
+        let copier = ImageCopier(source: RegistryImageSource(client: src, repository: "bad/img"),
+                                 destination: RegistryImageDestination(client: dst, repository: "bad/img"))
+        await #expect(throws: BlobVerificationError.self) {
+            _ = try await copier.copy(from: .tag("1"), to: .tag("1"))
+        }
+        #expect(try await dst.headBlob("bad/img", layer.digest) == nil)
+        #expect(try await dst.headManifest("bad/img", .tag("1")) == nil)
+    }
+
+    @Test("blobs shared with another repository of the same registry are mounted, not copied")
+    func crossRepositoryMount() async throws {
+        let tree = try SyntheticImage.single(layers: 2, layerSize: 100_000, seed: 5)
+        let reg = client(a)
+        try await SyntheticImage.push(tree, to: reg, repository: "one/app", tag: "x")
+        let copier = ImageCopier(source: RegistryImageSource(client: reg, repository: "one/app"),
+                                 destination: RegistryImageDestination(client: reg, repository: "two/app"))
+        let report = try await copier.copy(from: .tag("x"), to: .tag("x"))
+        #expect(report.blobsMounted == tree.blobs.count)
+        #expect(report.blobsCopied == 0)
+        try await RegistryAssertions.holds(tree, in: reg, repository: "two/app", tag: "x")
+    }
+
+    @Test("chunked upload mode round-trips")
+    func chunkedUpload() async throws {
+        let tree = try SyntheticImage.single(layers: 2, layerSize: 700_000, seed: 21)
+        let src = client(a)
+        let dst = client(b, RegistryOptions(credentials: CredentialStore(authFiles: []), uploadMode: .chunked(chunkSize: 256 * 1024)))
+        try await SyntheticImage.push(tree, to: src, repository: "chunk/app", tag: "1")
+        let copier = ImageCopier(source: RegistryImageSource(client: src, repository: "chunk/app"),
+                                 destination: RegistryImageDestination(client: dst, repository: "chunk/app"))
+        _ = try await copier.copy(from: .tag("1"), to: .tag("1"))
+        try await RegistryAssertions.holds(tree, in: dst, repository: "chunk/app", tag: "1")
+    }
+
+    @Test("platform filter writes an index with only the chosen platforms")
+    func platformFilter() async throws {
+        let tree = try SyntheticImage.index(seed: 31)
+        let src = client(a), dst = client(b)
+        try await SyntheticImage.push(tree, to: src, repository: "multi/app", tag: "1")
+        var options = CopyOptions()
+        options.platforms = PlatformFilter(architectures: ["amd64", "arm64"], oses: ["linux"])
+        let copier = ImageCopier(source: RegistryImageSource(client: src, repository: "multi/app"),
+                                 destination: RegistryImageDestination(client: dst, repository: "multi/app"),
+                                 options: options)
+        let report = try await copier.copy(from: .tag("1"), to: .tag("1"))
+        #expect(report.filtered)
+        let written = try await dst.manifest("multi/app", .tag("1"))
+        guard case .index(let index) = try written.parsed() else { Issue.record("not an index"); return }
+        #expect(index.manifests.map { $0.platform?.architecture } == ["amd64", "arm64"])
+        // Each kept child is the source's exact manifest.
+        for (child, entry) in zip(tree.children.prefix(2), index.manifests) {
+            #expect(entry.digest == child.digest)
+            #expect(try await dst.manifest("multi/app", .digest(child.digest)).bytes == child.bytes)
+        }
+        #expect(try await dst.headManifest("multi/app", .digest(tree.children[2].digest)) == nil)
+    }
+
+    @Test("tags/list follows Link pagination")
+    func tagPagination() async throws {
+        let tree = try SyntheticImage.single(layers: 1, layerSize: 100, seed: 3)
+        let reg = client(a)
+        for t in ["a", "b", "c", "d", "e"] { try await SyntheticImage.push(tree, to: reg, repository: "tags/app", tag: t) }
+        let tags = try await reg.tags("tags/app", pageSize: 2)
+        #expect(tags.sorted() == ["a", "b", "c", "d", "e"])
+    }
+}
+
+/// Checks that a registry holds a tree byte for byte.
+enum RegistryAssertions {
+    static func holds(_ tree: SyntheticImage.Tree, in client: RegistryClient, repository: String, tag: String) async throws {
+        let top = try await client.manifest(repository, .tag(tag))
+        #expect(top.bytes == tree.top.bytes)
+        #expect(top.digest == tree.top.digest)
+        for child in tree.children {
+            let got = try await client.manifest(repository, .digest(child.digest))
+            #expect(got.bytes == child.bytes)
+        }
+        for (d, bytes) in tree.blobs.values {
+            let stream = VerifyingStream(client.blob(repository, d), expecting: d)
+            var got: [UInt8] = []
+            while let c = try await stream.next() { got += c }
+            #expect(got == bytes)
+        }
+    }
+}
