@@ -121,8 +121,9 @@ extension Reference {
         guard registry.utf8.count + 1 + remote.utf8.count <= 255 else {
             throw fail("repository name must not be more than 255 characters")
         }
-        if digest == nil, tag == nil, remote.utf8.count == 64,
-           remote.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+        // A bare 64-hex string would be mistaken for an image ID, as Docker warns.
+        if input.utf8.count == 64,
+           input.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
         {
             throw fail("cannot specify 64-byte hexadecimal strings")
         }

@@ -7,23 +7,24 @@ public enum ImageLocator: Sendable, CustomStringConvertible {
     /// The transports dray knows, as typed on the command line.
     public static let knownTransports = ["docker://"]
 
+    /// Transport names of skopeo and containers/image that dray does not read (yet).
+    static let otherTransports: Set<String> = [
+        "oci", "oci-archive", "dir", "docker-archive", "docker-daemon", "containers-storage", "sif", "tarball",
+    ]
+
     /// Parses `docker://REF` or a bare reference (which means `docker://`).
     public init(parsing s: String) throws {
         if s.hasPrefix("docker://") {
             self = .docker(try Reference(parsing: String(s.dropFirst("docker://".count))))
             return
         }
-        // `word:` with no '/' or '.' before the colon and not followed by a port is a transport prefix.
+        // `scheme://…`, or a transport name other tools use (`oci:`, `docker-archive:`…), is a transport prefix;
+        // anything else with a colon is a reference with a port or a tag.
         if let colon = s.firstIndex(of: ":") {
-            let prefix = s[..<colon]
-            let after = s[s.index(after: colon)...]
-            let looksLikePort = after.first?.isNumber == true
-            if !prefix.contains("/") && !prefix.contains(".") && !looksLikePort
-                && (after.hasPrefix("//") || !after.contains("/") && prefix.allSatisfy { $0.isLetter || $0 == "-" }
-                    && ["oci", "oci-archive", "dir", "docker-archive", "docker-daemon", "containers-storage"]
-                        .contains(String(prefix)))
-            {
-                throw ImageLocatorError.unknownTransport(String(prefix))
+            let prefix = String(s[..<colon])
+            let isWord = !prefix.isEmpty && prefix.allSatisfy { ($0.isLetter && $0.isLowercase) || $0 == "-" }
+            if isWord && (s[colon...].hasPrefix("://") || Self.otherTransports.contains(prefix)) {
+                throw ImageLocatorError.unknownTransport(prefix)
             }
         }
         self = .docker(try Reference(parsing: s))
