@@ -71,7 +71,7 @@ let package = Package(
             ]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "TransportsTests", dependencies: ["Transports", "Engine", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Engine", "Transports"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport", "Engine", "Transports"]),
     ],
     swiftLanguageModes: [.v6]
 )
