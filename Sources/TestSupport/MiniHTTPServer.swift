@@ -24,10 +24,14 @@ public final class MiniHTTPServer: @unchecked Sendable {
         public var status: Int
         public var headers: [(String, String)]
         public var body: [UInt8]
-        public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        /// Close the connection after sending (with a `Content-Length` header larger than `body`, this is a
+        /// response broken mid-body).
+        public var closeConnection: Bool
+        public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], closeConnection: Bool = false) {
             self.status = status
             self.headers = headers
             self.body = body
+            self.closeConnection = closeConnection
         }
     }
 
@@ -37,12 +41,15 @@ public final class MiniHTTPServer: @unchecked Sendable {
     private let handler: @Sendable (Request) -> Response
     private let lock = NSLock()
     private var _requests: [Request] = []
+    private var _connections = 0
     private var stopped = false
 
     /// `address:port`.
     public var host: String { "\(address):\(port)" }
     /// Every request received so far.
     public var requests: [Request] { lock.withLock { _requests } }
+    /// Connections accepted so far.
+    public var connections: Int { lock.withLock { _connections } }
 
     public init(address: String = "127.0.0.1", handler: @escaping @Sendable (Request) -> Response) throws {
         self.address = address
@@ -88,6 +95,7 @@ public final class MiniHTTPServer: @unchecked Sendable {
                 if lock.withLock({ stopped }) { return }
                 continue
             }
+            lock.withLock { _connections += 1 }
             let t = Thread { [self] in serve(c) }
             t.start()
         }
@@ -109,6 +117,8 @@ public final class MiniHTTPServer: @unchecked Sendable {
             while headEnd == nil {
                 if let r = Self.find(buffer, [13, 10, 13, 10]) { headEnd = r; break }
                 if !fill() { return }
+                // Not HTTP (e.g. a TLS ClientHello, which starts with 0x16): hang up, as real servers do.
+                if let first = buffer.first, !(first >= 0x41 && first <= 0x5a) { return }
             }
             let head = String(decoding: buffer[0..<headEnd!], as: UTF8.self)
             buffer.removeFirst(headEnd! + 4)
@@ -144,6 +154,7 @@ public final class MiniHTTPServer: @unchecked Sendable {
                 if n <= 0 { return }
                 sent += n
             }
+            if response.closeConnection { return }
         }
     }
 

@@ -23,7 +23,10 @@ public final class RegistryServer: @unchecked Sendable {
     public var storage: String { directory.file("storage") }
 
     /// Starts a registry and waits until it answers.
-    public init(auth: Auth = .none, tlsCertificate: (cert: String, key: String)? = nil) throws {
+    /// `clientCAs` makes the registry demand a client certificate signed by one of them (needs TLS).
+    public init(auth: Auth = .none, tlsCertificate: (cert: String, key: String)? = nil, clientCAs: [String] = [])
+        throws
+    {
         let binary = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"].first {
             FileManager.default.isExecutableFile(atPath: $0)
         }
@@ -56,6 +59,9 @@ public final class RegistryServer: @unchecked Sendable {
             """
         if let tlsCertificate {
             config += "  tls:\n    certificate: \(tlsCertificate.cert)\n    key: \(tlsCertificate.key)\n"
+            if !clientCAs.isEmpty {
+                config += "    clientcas:\n" + clientCAs.map { "      - \($0)\n" }.joined()
+            }
         }
         switch auth {
         case .none: break

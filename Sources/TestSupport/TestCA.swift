@@ -27,6 +27,18 @@ public struct TestCA: Sendable {
         return (cert, key)
     }
 
+    /// A client certificate signed by this CA: (certificate, key) paths.
+    public func clientCertificate(name: String = "client") throws -> (cert: String, key: String) {
+        let key = "\(folder)/\(name).key", csr = "\(folder)/\(name).csr", cert = "\(folder)/\(name).cert"
+        let ext = "\(folder)/\(name).ext"
+        try "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n".write(toFile: ext, atomically: true, encoding: .utf8)
+        try Shell.check("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                    "-keyout", key, "-out", csr, "-subj", "/CN=dray test client"])
+        try Shell.check("openssl", ["x509", "-req", "-in", csr, "-CA", caCertificate, "-CAkey", caKey,
+                                    "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext])
+        return (cert, key)
+    }
+
     /// A self-signed P-256 certificate and key for signing registry tokens: (certificate, key) paths.
     public static func tokenSigningPair(in folder: String) throws -> (cert: String, key: String) {
         let key = "\(folder)/token.key", cert = "\(folder)/token.crt"

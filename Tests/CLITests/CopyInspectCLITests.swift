@@ -127,6 +127,16 @@ struct CopyInspectCLITests {
         #expect(Date().timeIntervalSince(started) < 10)
     }
 
+    @Test("http_proxy from the environment is honoured")
+    func proxyEnvironment() throws {
+        let proxy = try MiniHTTPServer { _ in .init(status: 404) }
+        let target = "127.0.0.2:\(try freeLoopbackPort())"
+        let r = try Dray.run(["inspect", "\(target)/a/b:1"],
+                             extraEnvironment: ["http_proxy": "http://\(proxy.host)", "no_proxy": "", "NO_PROXY": ""])
+        #expect(r.status != 0)
+        #expect(proxy.requests.first?.target == "http://\(target)/v2/")
+    }
+
     @Test("version names dray, libcurl and OpenSSL")
     func version() throws {
         let r = try Dray.run(["version"])

@@ -15,8 +15,8 @@ enum Dray {
     }()
 
     /// Runs dray with the given arguments and an environment with no auth files of the user's.
-    static func run(_ args: [String], home: String? = nil) throws -> Shell.Result {
-        var env = ProcessInfo.processInfo.environment
+    static func run(_ args: [String], home: String? = nil, extraEnvironment: [String: String] = [:]) throws -> Shell.Result {
+        var env = ProcessInfo.processInfo.environment.merging(extraEnvironment) { $1 }
         env["HOME"] = home ?? "/nonexistent-dray-home"
         env["REGISTRY_AUTH_FILE"] = nil
         env["XDG_RUNTIME_DIR"] = nil

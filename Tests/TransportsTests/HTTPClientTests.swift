@@ -123,3 +123,18 @@ struct HTTPClientTests {
         }
     }
 }
+
+@Suite("HTTP connection reuse")
+struct HTTPConnectionReuseTests {
+    @Test("sequential requests to one host reuse one connection")
+    func reuse() async throws {
+        let server = try MiniHTTPServer { _ in .init(status: 200, body: Array("ok".utf8)) }
+        let http = HTTPClient()
+        for i in 0..<20 {
+            let r = try await http.execute(HTTPRequest(url: URL(string: "http://\(server.host)/r\(i)")!))
+            _ = try await r.collect(limit: 10)
+        }
+        #expect(server.requests.count == 20)
+        #expect(server.connections == 1)
+    }
+}

@@ -65,7 +65,9 @@ final class CurlTransfer: @unchecked Sendable {
         set(CURLOPT_NOSIGNAL, 1)
         set(CURLOPT_PROTOCOLS_STR, "http,https")
         _ = dray_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
-        set(CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout.components.seconds * 1000))
+        let connectTimeout = request.connectTimeout ?? options.connectTimeout
+        set(CURLOPT_CONNECTTIMEOUT_MS,
+            Int(connectTimeout.components.seconds * 1000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000))
         set(CURLOPT_LOW_SPEED_LIMIT, 1)
         set(CURLOPT_LOW_SPEED_TIME, Int(options.lowSpeedTime.components.seconds))
         set(CURLOPT_BUFFERSIZE, 256 * 1024)

@@ -73,6 +73,8 @@ public struct HTTPRequest: Sendable {
     public var tls: TLSOptions
     /// Follow 3xx redirects (up to 10), dropping `Authorization` whenever the scheme, host or port changes.
     public var followRedirects: Bool
+    /// Overrides the client's connect timeout for this request.
+    public var connectTimeout: Duration?
 
     public init(method: String = "GET", url: URL, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8]? = nil,
                 tls: TLSOptions = TLSOptions(), followRedirects: Bool = false) {

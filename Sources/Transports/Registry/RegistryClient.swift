@@ -36,23 +36,34 @@ public final class RegistryClient: Sendable {
     }
 
     private func ping() async throws -> (URL, [AuthChallenge]) {
-        let insecureAllowed = !options.tlsVerify || isLoopbackHost(apiHost)
+        let loopback = isLoopbackHost(apiHost)
+        guard !options.tlsVerify || loopback else { return try await ping(scheme: "https") }
         do {
-            return try await ping(scheme: "https")
-        } catch let error as TransportError where insecureAllowed {
+            // A TLS handshake on loopback takes milliseconds; a server that never answers one is plain HTTP.
+            return try await ping(scheme: "https", connectTimeout: loopback ? .seconds(3) : nil)
+        } catch let httpsError as TransportError {
             // A certificate the user did not allow us to skip is an answer, not a reason to try plain HTTP.
-            if options.tlsVerify && (error.code == 60 || error.code == 58 || error.code == 77) { throw error }
-            logger.debug("\(apiHost): HTTPS failed (\(error.message)); trying plain HTTP")
-            return try await ping(scheme: "http")
+            if options.tlsVerify && [58, 60, 77].contains(httpsError.code) { throw httpsError }
+            logger.debug("\(apiHost): HTTPS failed (\(httpsError.message)); trying plain HTTP")
+            do {
+                return try await ping(scheme: "http")
+            } catch let e as RegistryError where e.status == 400 {
+                // An HTTPS server answering a plain request: the HTTPS failure is the real story.
+                throw httpsError
+            } catch is TransportError {
+                throw httpsError
+            }
         }
     }
 
-    private func ping(scheme: String) async throws -> (URL, [AuthChallenge]) {
+    private func ping(scheme: String, connectTimeout: Duration? = nil) async throws -> (URL, [AuthChallenge]) {
         guard let base = URL(string: "\(scheme)://\(apiHost)/") else {
             throw RegistryProtocolError("invalid registry host \"\(apiHost)\"")
         }
         let url = base.appendingPathComponent("v2/")
-        let response = try await http.execute(HTTPRequest(method: "GET", url: url, tls: tls))
+        var request = HTTPRequest(method: "GET", url: url, tls: tls)
+        request.connectTimeout = connectTimeout
+        let response = try await http.execute(request)
         response.discard()
         switch response.status {
         case 200..<300:

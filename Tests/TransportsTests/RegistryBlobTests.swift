@@ -1,0 +1,89 @@
+import Engine
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+@testable import Transports
+
+@Suite("Registry blob transfers")
+struct RegistryBlobTests {
+    @Test("a blob download broken mid-stream resumes with a Range request")
+    func resumeWithRange() async throws {
+        var rng = SyntheticImage.Random(seed: 9)
+        let blob = rng.bytes(1_000_000)
+        let digest = Digest.sha256(of: blob)
+        let server = try MiniHTTPServer { req in
+            if req.path == "/v2/" { return .init(status: 200) }
+            guard req.path == "/v2/repo/blobs/\(digest)" else { return .init(status: 404) }
+            if let range = req.headers["range"], range.hasPrefix("bytes="),
+               let start = Int(range.dropFirst(6).prefix { $0 != "-" })
+            {
+                return .init(status: 206, headers: [("Content-Range", "bytes \(start)-\(blob.count - 1)/\(blob.count)")],
+                             body: Array(blob[start...]))
+            }
+            // Promise everything, send 40%, hang up.
+            return .init(status: 200, headers: [("Content-Length", "\(blob.count)")], body: Array(blob.prefix(400_000)),
+                         closeConnection: true)
+        }
+        let client = RegistryClient(registry: server.host, options: RegistryOptions(credentials: CredentialStore(authFiles: [])))
+        let d = Descriptor(mediaType: .ociLayerGzip, digest: digest, size: Int64(blob.count))
+        let stream = VerifyingStream(client.blob("repo", d), expecting: d)
+        var got: [UInt8] = []
+        while let c = try await stream.next() { got += c }
+        #expect(got == blob)
+        let blobRequests = server.requests.filter { $0.path.contains("/blobs/") }
+        #expect(blobRequests.count == 2)
+        #expect(blobRequests[0].headers["range"] == nil)
+        #expect(blobRequests[1].headers["range"] == "bytes=400000-")
+    }
+
+    @Test("a failed upload deletes its session on the registry")
+    func abandonedUploadIsDeleted() async throws {
+        let reg = try RegistryServer()
+        let client = RegistryClient(registry: reg.host, options: RegistryOptions(credentials: CredentialStore(authFiles: [])))
+        let session = try await client.startUpload("up/app")
+        let status = try await HTTPClient().execute(HTTPRequest(url: session))
+        #expect(status.status == 204, "a live session answers its status")
+        status.discard()
+
+        struct SourceBroke: Error {}
+        final class Failing: BlobStream {
+            let sent = Mutex(false)
+            func next() async throws -> [UInt8]? {
+                if sent.withLock({ s in defer { s = true }; return s }) { throw SourceBroke() }
+                return [UInt8](repeating: 1, count: 10_000)
+            }
+            func cancel() {}
+        }
+        let d = Descriptor(mediaType: .ociLayerGzip, digest: .sha256(of: [1]), size: 50_000)
+        await #expect(throws: SourceBroke.self) {
+            try await client.uploadBlob("up/app", d, session: session) { Failing() }
+        }
+        let after = try await HTTPClient().execute(HTTPRequest(url: session))
+        #expect(after.status == 404)
+        after.discard()
+    }
+
+    @Test("client certificates from the cert folder satisfy a registry that demands them")
+    func clientCertificates() async throws {
+        let dir = try TemporaryDirectory()
+        let ca = try TestCA(in: dir.path)
+        let reg = try RegistryServer(tlsCertificate: try ca.serverCertificate(), clientCAs: [ca.caCertificate])
+        let folder = "\(dir.path)/certs.d/\(reg.host)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: ca.caCertificate, toPath: "\(folder)/ca.crt")
+
+        let withoutClientCert = RegistryClient(registry: reg.host, options: RegistryOptions(
+            certDir: "\(dir.path)/certs.d", credentials: CredentialStore(authFiles: [])))
+        await #expect(throws: TransportError.self) { _ = try await withoutClientCert.baseURL() }
+
+        let pair = try ca.clientCertificate()
+        try FileManager.default.copyItem(atPath: pair.cert, toPath: "\(folder)/client.cert")
+        try FileManager.default.copyItem(atPath: pair.key, toPath: "\(folder)/client.key")
+        let client = RegistryClient(registry: reg.host, options: RegistryOptions(
+            certDir: "\(dir.path)/certs.d", credentials: CredentialStore(authFiles: [])))
+        let tree = try SyntheticImage.single(seed: 51)
+        try await SyntheticImage.push(tree, to: client, repository: "mtls/app", tag: "1")
+        #expect(try await client.manifest("mtls/app", .tag("1")).digest == tree.top.digest)
+    }
+}
