@@ -37,6 +37,39 @@ struct RegistryBlobTests {
         #expect(blobRequests[1].headers["range"] == "bytes=400000-")
     }
 
+    @Test("a registry that refuses monolithic PUTs gets chunked PATCHes, and dray remembers that")
+    func chunkedFallback() async throws {
+        let received = Mutex([UInt8]())
+        let server = try MiniHTTPServer { req in
+            switch (req.method, req.path) {
+            case ("GET", "/v2/"): return .init(status: 200)
+            case ("POST", "/v2/r/blobs/uploads/"): return .init(status: 202, headers: [("Location", "/upload/s")])
+            case ("PATCH", "/upload/s"):
+                received.withLock { $0 += req.body }
+                return .init(status: 202, headers: [("Location", "/upload/s")])
+            case ("PUT", "/upload/s") where !req.body.isEmpty: return .init(status: 405)
+            case ("PUT", "/upload/s"): return .init(status: 201)
+            case ("DELETE", _): return .init(status: 204)
+            default: return .init(status: 404)
+            }
+        }
+        let client = RegistryClient(registry: server.host, options: RegistryOptions(credentials: CredentialStore(authFiles: [])))
+        var rng = SyntheticImage.Random(seed: 4)
+        let blob = rng.bytes(40_000)
+        let d = Descriptor(mediaType: .ociLayerGzip, digest: .sha256(of: blob), size: Int64(blob.count))
+        try await client.uploadBlob("r", d) { MemoryBlobStream(blob) }
+        #expect(received.withLock { $0 } == blob)
+        let firstPuts = server.requests.filter { $0.method == "PUT" && !$0.body.isEmpty }.count
+        #expect(firstPuts == 1)
+
+        received.withLock { $0 = [] }
+        try await client.uploadBlob("r", d) { MemoryBlobStream(blob) }
+        #expect(received.withLock { $0 } == blob)
+        #expect(server.requests.filter { $0.method == "PUT" && !$0.body.isEmpty }.count == firstPuts,
+                "the second upload must not try a monolithic PUT again")
+        #expect(server.requests.last?.target.contains("digest=\(d.digest)") == true)
+    }
+
     @Test("a failed upload deletes its session on the registry")
     func abandonedUploadIsDeleted() async throws {
         let reg = try RegistryServer()

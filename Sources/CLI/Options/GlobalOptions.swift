@@ -18,7 +18,6 @@ struct GlobalOptions: ParsableArguments {
 }
 
 extension LoggingSystem {
-    private static let once: Void = ()
     nonisolated(unsafe) private static var done = false
 
     /// Installs a plain stderr log handler once per process.

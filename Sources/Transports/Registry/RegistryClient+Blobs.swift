@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Synchronization
 
 /// The outcome of a cross-repository mount request.
 public enum MountOutcome: Sendable {
@@ -97,7 +98,7 @@ extension RegistryClient {
         _ repository: String, _ descriptor: Descriptor, session: URL? = nil,
         open: @escaping @Sendable () async throws -> any BlobStream
     ) async throws {
-        var mode = options.uploadMode
+        var mode = learnedUploadMode.withLock { $0 } ?? options.uploadMode
         var session = session
         while true {
             let location: URL
@@ -115,6 +116,7 @@ extension RegistryClient {
                 await cancelUpload(repository, location)
                 logger.debug("\(registry): monolithic upload refused (HTTP \(e.status)); falling back to chunked")
                 mode = .chunked(chunkSize: 16 << 20)
+                learnedUploadMode.withLock { $0 = mode }
             } catch {
                 await cancelUpload(repository, location)
                 throw error
@@ -138,6 +140,13 @@ extension RegistryClient {
                     throw error
                 }
             }
+        }
+        if response.status == 401 {
+            // The token went stale between authorising and sending; the body is spent, so the caller retries.
+            let challenges = AuthChallenge.parse(response.headers.values("WWW-Authenticate").joined(separator: ", "))
+            response.discard()
+            await auth.unauthorized(scope: .push(repository), challenges: challenges)
+            throw RetryableUploadError(message: "\(target): the registry rejected the upload's credentials; retrying with new ones")
         }
         guard response.status == 201 || response.status == 204 || response.status == 200 else {
             throw await error(from: response, target: target, method: "PUT")
@@ -202,62 +211,80 @@ extension RegistryClient {
 
 /// Reads a blob from a registry, resuming with `Range: bytes=N-` when the stream breaks.
 final class RegistryBlobReader: BlobStream, @unchecked Sendable {
+    private struct State {
+        var response: HTTPResponse?
+        var offset: Int64 = 0
+        var attemptsLeft: Int
+        var cancelled = false
+    }
+
     private let client: RegistryClient
     private let repository: String
     private let descriptor: Descriptor
-    private let lock = NSLock()
-    // Touched by the one reading task; `cancel` only flags.
-    private var response: HTTPResponse?
-    private var offset: Int64 = 0
-    private var attemptsLeft: Int
-    private var cancelled = false
+    private let state: Mutex<State>
 
     init(client: RegistryClient, repository: String, descriptor: Descriptor, attempts: Int) {
         self.client = client
         self.repository = repository
         self.descriptor = descriptor
-        self.attemptsLeft = attempts
+        self.state = Mutex(State(attemptsLeft: attempts))
     }
 
     func next() async throws -> [UInt8]? {
         while true {
-            if lock.withLock({ cancelled }) { throw CancellationError() }
-            let current: HTTPResponse
-            if let r = response {
-                current = r
+            let (current, offset) = try state.withLock { s -> (HTTPResponse?, Int64) in
+                if s.cancelled { throw CancellationError() }
+                return (s.response, s.offset)
+            }
+            let response: HTTPResponse
+            var skip: Int64 = 0
+            if let current {
+                response = current
             } else {
-                current = try await client.openBlob(repository, descriptor, offset: offset)
-                if current.status == 200 && offset > 0 {
-                    // The server ignored Range: skip what we already have.
-                    var skip = offset
-                    while skip > 0, let c = try await current.next() {
-                        if Int64(c.count) <= skip { skip -= Int64(c.count); continue }
-                        let rest = Array(c[Int(skip)...])
-                        skip = 0
-                        response = current
-                        offset += Int64(rest.count)
-                        return rest
-                    }
+                response = try await client.openBlob(repository, descriptor, offset: offset)
+                // A server that ignored Range starts from byte 0: drop what we already have.
+                if response.status == 200 { skip = offset }
+                try state.withLock { s in
+                    if s.cancelled { response.cancel(); throw CancellationError() }
+                    s.response = response
                 }
-                lock.withLock { response = current }
             }
             do {
-                guard let chunk = try await current.next() else { return nil }
-                offset += Int64(chunk.count)
-                return chunk
-            } catch let e as TransportError where e.isTemporary && attemptsLeft > 0 && offset < descriptor.size {
-                attemptsLeft -= 1
-                client.logger.debug("\(client.registry)/\(repository)@\(descriptor.digest): stream broke at byte \(offset) (\(e.message)); resuming")
-                lock.withLock { response = nil }
+                while true {
+                    guard var chunk = try await response.next() else { return nil }
+                    if skip > 0 {
+                        if Int64(chunk.count) <= skip { skip -= Int64(chunk.count); continue }
+                        chunk.removeFirst(Int(skip))
+                        skip = 0
+                    }
+                    state.withLock { $0.offset += Int64(chunk.count) }
+                    return chunk
+                }
+            } catch let e as TransportError where e.isTemporary {
+                let retry = state.withLock { s -> Bool in
+                    guard s.attemptsLeft > 0, s.offset < descriptor.size, !s.cancelled else { return false }
+                    s.attemptsLeft -= 1
+                    s.response = nil
+                    return true
+                }
+                guard retry else { throw e }
+                client.logger.debug("\(client.registry)/\(repository)@\(descriptor.digest): stream broke at byte \(state.withLock { $0.offset }) (\(e.message)); resuming")
             }
         }
     }
 
     func cancel() {
-        let r = lock.withLock { () -> HTTPResponse? in
-            cancelled = true
-            return response
+        let r = state.withLock { s -> HTTPResponse? in
+            s.cancelled = true
+            return s.response
         }
         r?.cancel()
     }
+}
+
+/// An upload that failed in a way a fresh attempt can fix (stale credentials, a restart needing the source again).
+public struct RetryableUploadError: Error, TemporaryError, CustomStringConvertible {
+    public let message: String
+    public var isTemporary: Bool { true }
+    public var description: String { message }
 }

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Logging
+import Synchronization
 
 /// A client for one registry's distribution API.
 ///
@@ -16,6 +17,8 @@ public final class RegistryClient: Sendable {
     let http: HTTPClient
     let tls: TLSOptions
     let auth: RegistryAuthenticator
+    /// Set once the registry refused a monolithic upload: later uploads go chunked straight away.
+    let learnedUploadMode = Mutex<UploadMode?>(nil)
     var logger: Logger { http.logger }
 
     public init(registry: String, options: RegistryOptions = RegistryOptions(), http: HTTPClient = HTTPClient()) {

@@ -72,7 +72,7 @@ final class OnceStream: Sendable {
     init(_ s: any BlobStream) { stream = Mutex(s) }
     func take() throws -> any BlobStream {
         guard let s = stream.withLock({ s -> (any BlobStream)? in defer { s = nil }; return s }) else {
-            throw RegistryProtocolError("the upload had to restart and its source stream was already consumed")
+            throw RetryableUploadError(message: "the upload had to restart and its source stream was already consumed")
         }
         return s
     }
