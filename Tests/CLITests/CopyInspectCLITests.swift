@@ -127,6 +127,44 @@ struct CopyInspectCLITests {
         #expect(Date().timeIntervalSince(started) < 10)
     }
 
+    @Test("credentials from $REGISTRY_AUTH_FILE, ~/.docker/config.json and a docker-credential helper")
+    func credentialSources() async throws {
+        let reg = try RegistryServer(auth: .basic(username: "erin", password: "helper-pw"))
+        let tree = try SyntheticImage.single(seed: 90)
+        try await SyntheticImage.push(tree, to: RegistryClient(registry: reg.host, options: RegistryOptions(
+            credentials: CredentialStore(explicit: Credential(username: "erin", password: "helper-pw"), authFiles: []))),
+                                      repository: "cred/app", tag: "1")
+        let dir = try TemporaryDirectory()
+        let b64 = Data("erin:helper-pw".utf8).base64EncodedString()
+
+        // $REGISTRY_AUTH_FILE (containers auth.json)
+        try #"{"auths":{"\#(reg.host)/cred":{"auth":"\#(b64)"}}}"#.write(toFile: dir.file("auth.json"), atomically: true, encoding: .utf8)
+        let viaEnv = try Dray.run(["inspect", "\(reg.host)/cred/app:1"], extraEnvironment: ["REGISTRY_AUTH_FILE": dir.file("auth.json")])
+        #expect(viaEnv.status == 0, "\(viaEnv.stderr)")
+
+        // ~/.docker/config.json naming a credential helper found on PATH.
+        try FileManager.default.createDirectory(atPath: dir.file("home/.docker"), withIntermediateDirectories: true)
+        try #"{"auths":{},"credHelpers":{"\#(reg.host)":"draytest"}}"#.write(toFile: dir.file("home/.docker/config.json"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dir.file("bin"), withIntermediateDirectories: true)
+        let helper = dir.file("bin/docker-credential-draytest")
+        try """
+            #!/bin/sh
+            read server
+            [ "$1" = get ] && [ "$server" = "\(reg.host)" ] || exit 1
+            echo '{"ServerURL":"\(reg.host)","Username":"erin","Secret":"helper-pw"}'
+            """.write(toFile: helper, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: helper)
+        let path = dir.file("bin") + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let viaHelper = try Dray.run(["inspect", "--raw", "\(reg.host)/cred/app:1"], home: dir.file("home"),
+                                     extraEnvironment: ["PATH": path])
+        #expect(viaHelper.status == 0, "\(viaHelper.stderr)")
+        #expect(viaHelper.stdout == tree.top.bytes)
+
+        // Without any source the registry says no.
+        let none = try Dray.run(["inspect", "\(reg.host)/cred/app:1"])
+        #expect(none.status != 0)
+    }
+
     @Test("http_proxy from the environment is honoured")
     func proxyEnvironment() throws {
         let proxy = try MiniHTTPServer { _ in .init(status: 404) }

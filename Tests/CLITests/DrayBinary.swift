@@ -16,11 +16,11 @@ enum Dray {
 
     /// Runs dray with the given arguments and an environment with no auth files of the user's.
     static func run(_ args: [String], home: String? = nil, extraEnvironment: [String: String] = [:]) throws -> Shell.Result {
-        var env = ProcessInfo.processInfo.environment.merging(extraEnvironment) { $1 }
+        var env = ProcessInfo.processInfo.environment
         env["HOME"] = home ?? "/nonexistent-dray-home"
         env["REGISTRY_AUTH_FILE"] = nil
         env["XDG_RUNTIME_DIR"] = nil
         env["DOCKER_CONFIG"] = nil
-        return try Shell.run(path, args, environment: env)
+        return try Shell.run(path, args, environment: env.merging(extraEnvironment) { $1 })
     }
 }

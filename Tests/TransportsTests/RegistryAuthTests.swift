@@ -84,6 +84,24 @@ struct RegistryAuthTests {
         #expect(try await client.baseURL().scheme == "http")
     }
 
+    @Test("anonymous bearer tokens: fetched without credentials when the registry allows it")
+    func anonymousTokens() async throws {
+        let dir = try TemporaryDirectory()
+        let tokens = try TokenServer(folder: dir.path)
+        let reg = try RegistryServer(auth: .token(realm: tokens.realm, service: tokens.service, issuer: tokens.issuer,
+                                                  rootCertBundle: tokens.certificatePath))
+        let client = RegistryClient(registry: reg.host, options: RegistryOptions(credentials: Self.noFiles))
+        let tree = try SyntheticImage.single(seed: 45)
+        try await SyntheticImage.push(tree, to: client, repository: "anon/app", tag: "1")
+        #expect(try await client.manifest("anon/app", .tag("1")).bytes == tree.top.bytes)
+        #expect(!tokens.requests.isEmpty)
+        #expect(tokens.requests.allSatisfy { $0.headers["authorization"] == nil })
+        let scopes = tokens.requests.flatMap { $0.query.filter { $0.0 == "scope" }.map(\.1) }
+        #expect(scopes.contains("repository:anon/app:pull,push"))
+        #expect(scopes.contains("repository:anon/app:pull"))
+        #expect(tokens.requests.allSatisfy { $0.query.contains { $0 == ("service", tokens.service) } })
+    }
+
     @Test("bearer tokens: fetched with credentials, cached per scope, refreshed after a 401")
     func bearerTokens() async throws {
         let dir = try TemporaryDirectory()
