@@ -53,7 +53,7 @@ public struct ImageCopier: Sendable {
         case .image(let m):
             for b in m.blobs where !b.isForeign { blobs[b.digest] = b }
         case .index(let index):
-            let selected = index.manifests.filter { options.platforms.matches($0.platform) }
+            let selected = IndexSelection.select(index, options.platforms)
             guard !selected.isEmpty else {
                 throw CopyError.noMatchingPlatform(options.platforms,
                                                    available: index.manifests.compactMap { $0.platform?.description })
@@ -161,17 +161,6 @@ public struct ImageCopier: Sendable {
 
     /// Runs `body`, retrying temporary failures with exponential backoff and jitter.
     func retrying<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
-        var attempt = 0
-        while true {
-            do {
-                return try await body()
-            } catch where error.isTemporaryFailure && attempt < options.retries {
-                attempt += 1
-                let base = options.retryDelay * (1 << (attempt - 1))
-                let jitter = Double.random(in: 0.8...1.2)
-                logger.info("\(what): \(error); retry \(attempt) of \(options.retries)")
-                try await Task.sleep(for: base * jitter)
-            }
-        }
+        try await Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger).run(what, body)
     }
 }

@@ -55,6 +55,8 @@ public protocol ImageDestination: Sendable {
     func putBlob(_ descriptor: Descriptor, from stream: any BlobStream) async throws
     /// The digest the destination holds under an identifier, or nil when it holds nothing there.
     func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest?
+    /// Reads back a manifest the destination holds (to merge into an existing index).
+    func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest
     /// Stores a manifest under its digest or a tag.
     func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws
 }

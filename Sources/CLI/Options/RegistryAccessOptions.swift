@@ -101,26 +101,51 @@ func makeRegistryOptions(verify: Bool, inline: String?, file: String?, flag: Str
                            credentials: CredentialStore(explicit: explicit, authFiles: files))
 }
 
-/// Platform selection: `--all`, or `-a/--arch` and `--os` lists.
+/// Platform selection for `copy`: `--all` (the default), or `-a/--arch` and `--os` lists.
 struct PlatformOptions: ParsableArguments {
     @Flag(name: .long, help: "Copy every platform of an index (the default when neither --arch nor --os is given).")
     var all = false
 
-    @Option(name: [.short, .customLong("arch")], help: ArgumentHelp("Architectures to copy, comma separated (amd64,arm64,arm/v7).", valueName: "list"))
-    var arch: String?
+    @Option(name: [.short, .customLong("arch")], parsing: .singleValue,
+            help: ArgumentHelp("Architectures to copy: a comma list or repeated flags (amd64,arm64,arm/v7).", valueName: "list"))
+    var arch: [String] = []
 
-    @Option(name: .customLong("os"), help: ArgumentHelp("Operating systems to copy, comma separated (linux,windows).", valueName: "list"))
-    var os: String?
+    @Option(name: .customLong("os"), parsing: .singleValue,
+            help: ArgumentHelp("Operating systems to copy: a comma list or repeated flags.", valueName: "list"))
+    var os: [String] = []
 
     func validate() throws {
-        if all && (arch != nil || os != nil) { throw ValidationError("--all cannot be combined with --arch or --os") }
+        if all && (!arch.isEmpty || !os.isEmpty) { throw ValidationError("--all cannot be combined with --arch or --os") }
     }
 
     var filter: PlatformFilter {
-        if all || (arch == nil && os == nil) { return .all }
-        func list(_ s: String?) -> [String]? {
-            s.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-        }
-        return PlatformFilter(architectures: list(arch), oses: list(os))
+        platformFilter(all: all || (arch.isEmpty && os.isEmpty), arch: arch, os: os)
     }
+}
+
+/// Platform selection for `mirror`, with Hangar's defaults (amd64,arm64 on linux).
+struct MirrorPlatformOptions: ParsableArguments {
+    @Flag(name: .long, help: "Copy every platform (and attestation) of each index, ignoring --arch and --os.")
+    var all = false
+
+    @Option(name: [.short, .customLong("arch")], parsing: .singleValue,
+            help: ArgumentHelp("Architectures: a comma list (Hangar) or repeated flags (image-syncer).", valueName: "list"))
+    var arch: [String] = ["amd64,arm64"]
+
+    @Option(name: .customLong("os"), parsing: .singleValue,
+            help: ArgumentHelp("Operating systems: a comma list or repeated flags.", valueName: "list"))
+    var os: [String] = ["linux"]
+
+    var filter: PlatformFilter { platformFilter(all: all, arch: arch, os: os) }
+}
+
+/// A filter from comma lists; an empty list means any.
+func platformFilter(all: Bool, arch: [String], os: [String]) -> PlatformFilter {
+    if all { return .all }
+    func list(_ values: [String]) -> [String]? {
+        let items = values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        return items.isEmpty ? nil : items
+    }
+    return PlatformFilter(architectures: list(arch), oses: list(os))
 }

@@ -34,7 +34,7 @@ public final class RegistryClient: Sendable {
     // MARK: Base URL
 
     /// The API's base URL (`https://host/` or `http://host/`), found by pinging `/v2/` once.
-    func baseURL() async throws -> URL {
+    public func baseURL() async throws -> URL {
         try await auth.baseURL { [self] in try await ping() }
     }
 

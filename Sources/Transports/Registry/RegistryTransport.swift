@@ -61,6 +61,10 @@ public final class RegistryImageDestination: ImageDestination {
         try await client.headManifest(repository, identifier)?.digest
     }
 
+    public func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest {
+        try await client.manifest(repository, identifier)
+    }
+
     public func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws {
         try await client.putManifest(repository, identifier, manifest)
     }

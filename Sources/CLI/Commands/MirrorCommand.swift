@@ -1,0 +1,236 @@
+import ArgumentParser
+import Dispatch
+import Engine
+import Foundation
+import Logging
+import Transports
+
+/// Options that select and name the images of a mirror run (shared by `mirror` and `mirror validate`).
+struct MirrorSelectionOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("Image list file (Hangar Default or Mirror format).", valueName: "file"))
+    var file: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Override the source registry of every image.", valueName: "registry"))
+    var source: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Destination registry for images whose destination names none.", valueName: "registry"))
+    var destination: String?
+
+    @Option(name: .long, help: ArgumentHelp("Override the project (first path component) of every source image.", valueName: "project"))
+    var sourceProject: String?
+
+    @Option(name: .long, help: ArgumentHelp("Override the project of every destination image.", valueName: "project"))
+    var destinationProject: String?
+
+    @OptionGroup var platforms: MirrorPlatformOptions
+
+    /// The targets and the list lines that could not be used.
+    func load() throws -> (targets: [MirrorTarget], errors: [ImageListError]) {
+        guard let file else { throw CLIError("-f/--file is required: the image list to mirror") }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+            throw CLIError("-f \(file): cannot read the file")
+        }
+        guard data.count <= 64 << 20 else { throw CLIError("-f \(file): larger than 64 MiB") }
+        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("-f \(file): not UTF-8 text") }
+        for (flag, value) in [("-s/--source", source), ("-d/--destination", destination)] {
+            if let value, !value.isEmpty, (try? Reference(parsing: "\(value)/x/y")) == nil {
+                throw CLIError("\(flag): invalid registry \"\(value.prefix(200))\"")
+            }
+        }
+        let parsed = ImageList.parse(text, file: file)
+        let naming = MirrorNaming(sourceRegistry: source, destinationRegistry: destination,
+                                  sourceProject: sourceProject, destinationProject: destinationProject)
+        let named = naming.targets(parsed.entries, file: file)
+        return (named.targets, (parsed.errors + named.errors).sorted { $0.lineNumber < $1.lineNumber })
+    }
+}
+
+/// `dray mirror`: copy a list of images between registries, in parallel, incrementally.
+struct MirrorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mirror",
+        abstract: "Mirror a list of images between registries (Hangar's flags and list formats).",
+        discussion: """
+            List formats (per line; blank lines and lines starting with # or // are ignored):
+              Default: [REGISTRY/][PROJECT/]NAME[:TAG|@DIGEST]
+              Mirror:  SOURCE DESTINATION TAG
+            A Mirror-format destination that names a registry goes there; -d fills in the rest.
+
+            Examples:
+              dray mirror -f list.txt -d harbor.example.com -j 8
+              dray mirror -f list.txt -s src.example.com -d dst.example.com --all
+              dray mirror -f mirror-failed.txt -d harbor.example.com   # retry exactly what failed
+            """,
+        subcommands: [MirrorValidateCommand.self])
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var selection: MirrorSelectionOptions
+    @OptionGroup var access: RegistryAccessOptions
+
+    @Option(name: [.short, .long], help: "Images in flight at once (1-20).")
+    var jobs: Int = 1
+
+    @Option(name: .long, help: "Blob transfers in flight at once across the run.")
+    var blobJobs: Int = 8
+
+    @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the lines of failed images are written (only when something failed).", valueName: "file"))
+    var failed: String = "mirror-failed.txt"
+
+    @Flag(name: .long, help: "Replace the destination's index instead of merging a filtered index into it.")
+    var overwrite = false
+
+    @Option(name: .long, help: ArgumentHelp("Time allowed for each image (Go duration: 10m0s, 90s, 1h).", valueName: "duration"))
+    var timeout: String = "10m0s"
+
+    @Flag(name: .long, help: "Do not check that the destination registries answer before starting.")
+    var skipLogin = false
+
+    @Option(name: .long, help: "Retries after a temporary failure (network, 5xx, 429).")
+    var retries: Int = 3
+
+    @Flag(name: .long, help: "Copy even when the destination tag already holds the digest that would be written.")
+    var force = false
+
+    @Flag(name: .long, help: "Print the plan (source => destination, platforms) and write nothing.")
+    var dryRun = false
+
+    @Option(name: .long, help: ArgumentHelp("Write a JSON report of every image and the totals.", valueName: "file"))
+    var report: String?
+
+    @Flag(name: .long, help: "Fail an image whose index has no platform matching --arch/--os (default: warn and skip).")
+    var noArchOsFail = false
+
+    func run() async throws {
+        try await reportingErrors {
+            guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
+            guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
+            guard (0...20).contains(retries) else { throw CLIError("--retries must be between 0 and 20") }
+            guard let limit = GoDuration.parse(timeout), limit > .zero else {
+                throw CLIError("--timeout: \"\(timeout)\" is not a duration like 10m0s, 90s or 1h")
+            }
+            let logger = global.makeLogger("dray.mirror")
+            let (targets, listErrors) = try selection.load()
+            for e in listErrors { logger.error("\(e)") }
+            if dryRun {
+                for t in targets {
+                    print("[IMG:\(t.id)] \(t.source) => \(t.destination) (\(selection.platforms.filter))")
+                }
+                print("\(targets.count) image\(targets.count == 1 ? "" : "s") planned, \(listErrors.count) invalid line\(listErrors.count == 1 ? "" : "s")")
+                if !listErrors.isEmpty { throw ExitCode.failure }
+                return
+            }
+
+            let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(.source),
+                                    destination: try access.registryOptions(.destination))
+            if !skipLogin {
+                for registry in Set(targets.map(\.destination.registry)).sorted() {
+                    do { _ = try await pool.client(registry, .destination).baseURL() } catch {
+                        throw CLIError("destination registry \(registry) does not answer: \(error) (use --skip-login to start anyway)")
+                    }
+                }
+            }
+
+            var options = MirrorOptions()
+            options.jobs = jobs
+            options.blobJobs = blobJobs
+            options.platforms = selection.platforms.filter
+            options.retries = retries
+            options.timeout = limit
+            options.force = force
+            options.overwrite = overwrite
+            options.failWhenNoPlatform = noArchOsFail
+            let engine = MirrorEngine(options: options, sources: pool.source, destinations: pool.destination,
+                                      logger: logger)
+
+            let started = ContinuousClock.now
+            let run = Task { await engine.run(targets) { MirrorLog.event($0, logger: logger) } }
+            let interrupted = InterruptFlag()
+            let signals = installInterruptHandler { interrupted.set(); run.cancel() }
+            let results = await run.value
+            signals.cancel()
+            let seconds = MirrorEngine.secondsSince(started)
+
+            let summary = MirrorSummary(results, seconds: seconds)
+            let failedCount = summary.failed + listErrors.count
+            logger.info("""
+                Mirrored \(targets.count + listErrors.count) images: \(summary.copied) copied, \(summary.skipped) skipped, \
+                \(failedCount) failed; \(summary.bytesCopied.humanBytes) in \(String(format: "%.2f", seconds)) s \
+                (\(Int64(summary.throughput).humanBytes)/s)
+                """)
+            let failedLines = listErrors.map(\.line) + results.filter { $0.status == .failed }.map(\.line)
+            if !failedLines.isEmpty {
+                try AtomicFile.write(failedLines.joined(separator: "\n") + "\n", to: failed)
+                logger.error("\(failedLines.count) image\(failedLines.count == 1 ? "" : "s") failed; their lines are in \(failed)")
+            }
+            if let report {
+                try MirrorReport(summary: summary, images: results, invalidLines: listErrors.map(\.description))
+                    .write(to: report)
+            }
+            if interrupted.isSet { throw ExitCode(130) }
+            if failedCount > 0 { throw ExitCode.failure }
+        }
+    }
+}
+
+/// Log lines for a run, in Hangar's shape.
+enum MirrorLog {
+    static func event(_ e: MirrorEvent, logger: Logger) {
+        switch e {
+        case .started(let t):
+            logger.info("[IMG:\(t.id)] Copying [\(t.source)] => [\(t.destination)]")
+        case .finished(let r):
+            let time = String(format: "%.2f s", r.seconds)
+            switch r.status {
+            case .copied:
+                var line = "[IMG:\(r.id)] Copied [\(r.destination)] \(r.digest ?? "")"
+                if r.rewritten { line += " (index rewritten to \(r.platforms.joined(separator: ", ")))" }
+                line += ": \(r.blobsCopied) blobs copied (\(r.bytesCopied.humanBytes)), \(r.blobsMounted) mounted, \(r.blobsPresent) present in \(time)"
+                logger.info("\(line)")
+            case .skipped:
+                if let w = r.warning {
+                    logger.warning("[IMG:\(r.id)] Skipped [\(r.source)]: \(w)")
+                } else {
+                    logger.info("[IMG:\(r.id)] Skipped [\(r.destination)]: already \(r.digest ?? "") (\(time))")
+                }
+            case .failed:
+                logger.error("[IMG:\(r.id)] Failed [\(r.source)] => [\(r.destination)]: \(r.error ?? "unknown error")")
+            }
+        case .bytes:
+            break
+        }
+    }
+}
+
+/// The JSON report of a run.
+struct MirrorReport: Encodable {
+    var summary: MirrorSummary
+    var images: [MirrorResult]
+    var invalidLines: [String]
+
+    func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try AtomicFile.write(Array(try encoder.encode(self)) + [0x0a], to: path)
+    }
+}
+
+/// Set once by the signal handler.
+final class InterruptFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
+
+/// Turns SIGINT into `handler` (once) instead of killing the process; returns the source to cancel afterwards.
+func installInterruptHandler(_ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+    signal(SIGINT, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+    source.setEventHandler {
+        FileHandle.standardError.write(Data("\ninterrupted: stopping; unfinished images go to the failed list\n".utf8))
+        handler()
+    }
+    source.resume()
+    return source
+}

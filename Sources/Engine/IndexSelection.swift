@@ -1,0 +1,25 @@
+/// Which entries of an index a platform filter keeps.
+public enum IndexSelection {
+    /// Docker/BuildKit mark attestation manifests with these annotations.
+    static let referenceType = "vnd.docker.reference.type"
+    static let referenceDigest = "vnd.docker.reference.digest"
+
+    /// Whether an index entry is an attestation manifest for another entry.
+    public static func isAttestation(_ d: Descriptor) -> Bool {
+        d.annotations?[referenceType] == "attestation-manifest"
+    }
+
+    /// The kept entries, in index order. Platform entries are kept when the filter matches them; attestation
+    /// entries follow the platform entry they reference; other entries without a platform are kept only when
+    /// everything is.
+    public static func select(_ index: ImageIndex, _ filter: PlatformFilter) -> [Descriptor] {
+        if filter.isAll { return index.manifests }
+        let kept = Set(index.manifests.filter { !isAttestation($0) && filter.matches($0.platform) }.map(\.digest))
+        return index.manifests.filter { d in
+            if isAttestation(d) {
+                return d.annotations?[referenceDigest].flatMap { try? Digest(parsing: $0) }.map(kept.contains) ?? false
+            }
+            return kept.contains(d.digest)
+        }
+    }
+}

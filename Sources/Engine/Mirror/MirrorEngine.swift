@@ -1,0 +1,326 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Settings of a mirror run.
+public struct MirrorOptions: Sendable {
+    /// Images in flight at once (Hangar's `-j`, 1–20).
+    public var jobs: Int = 1
+    /// Blob transfers in flight at once across the run.
+    public var blobJobs: Int = 8
+    public var platforms: PlatformFilter = .all
+    public var retries: Int = 3
+    public var retryDelay: Duration = .milliseconds(500)
+    /// Bound on each image.
+    public var timeout: Duration = .seconds(600)
+    /// Copy even when the destination tag already has the digest that would be written.
+    public var force = false
+    /// Replace the destination's index instead of merging a filtered index into it.
+    public var overwrite = false
+    /// An index with no selected platform fails instead of being skipped with a warning.
+    public var failWhenNoPlatform = false
+
+    public init() {}
+}
+
+/// Mirrors many images with one graph for the whole run.
+///
+/// Images are admitted `jobs` at a time. Within an image every manifest is a node: a platform manifest is pushed
+/// as soon as its own blobs are in, an index as soon as its children are, and the tag last. Blob transfers from
+/// all images share one `TransferPool` (largest first) and one `BlobTable` (each blob moved once per destination
+/// registry, then mounted). Before anything moves, the destination tag is checked: an image whose tag already
+/// has the digest that would be written is skipped with no blob traffic.
+public struct MirrorEngine: Sendable {
+    public typealias SourceFactory = @Sendable (Reference) -> any ImageSource
+    public typealias DestinationFactory = @Sendable (Reference) -> any ImageDestination
+
+    public let options: MirrorOptions
+    let sources: SourceFactory
+    let destinations: DestinationFactory
+    let logger: Logger
+    let pool: TransferPool
+    let table: BlobTable
+
+    public init(options: MirrorOptions, sources: @escaping SourceFactory, destinations: @escaping DestinationFactory,
+                logger: Logger = Logger(label: "dray.mirror")) {
+        self.options = options
+        self.sources = sources
+        self.destinations = destinations
+        self.logger = logger
+        self.pool = TransferPool(limit: options.blobJobs)
+        self.table = BlobTable()
+    }
+
+    /// Mirrors every target and returns one result per target, in target order. When the calling task is
+    /// cancelled, no new image starts; running ones are cancelled and, like the ones never started, fail.
+    public func run(_ targets: [MirrorTarget], events: @escaping @Sendable (MirrorEvent) -> Void = { _ in })
+        async -> [MirrorResult]
+    {
+        var results: [Int: MirrorResult] = [:]
+        await withTaskGroup(of: MirrorResult.self) { group in
+            var pending = targets[...]
+            func admit() {
+                guard !Task.isCancelled, let t = pending.popFirst() else { return }
+                events(.started(t))
+                group.addTask { await self.mirror(t, events: events) }
+            }
+            for _ in 0..<max(1, options.jobs) { admit() }
+            while let r = await group.next() {
+                results[r.id] = r
+                events(.finished(r))
+                admit()
+            }
+        }
+        return targets.map { t in
+            results[t.id] ?? Self.failure(t, error: "cancelled before it started", seconds: 0)
+        }
+    }
+
+    // MARK: One image
+
+    private final class Tally: Sendable {
+        let state = Mutex((bytes: Int64(0), copied: 0, mounted: 0, present: 0))
+        func add(_ o: BlobOutcome) {
+            state.withLock { s in
+                switch o {
+                case .copied(let b): s.bytes += b; s.copied += 1
+                case .mounted: s.mounted += 1
+                case .present: s.present += 1
+                }
+            }
+        }
+    }
+
+    private struct Outcome: Sendable {
+        var status: MirrorResult.Status
+        var digest: Digest
+        var sourceDigest: Digest
+        var platforms: [String]
+        var rewritten: Bool
+        var warning: String?
+    }
+
+    func mirror(_ target: MirrorTarget, events: @escaping @Sendable (MirrorEvent) -> Void) async -> MirrorResult {
+        let started = ContinuousClock.now
+        let tally = Tally()
+        do {
+            let outcome = try await withTimeout(options.timeout) {
+                try await self.work(target, tally: tally, events: events)
+            }
+            let t = tally.state.withLock { $0 }
+            return MirrorResult(
+                id: target.id, source: target.source.description, destination: target.destination.description,
+                line: target.line, status: outcome.status, digest: outcome.digest.description,
+                sourceDigest: outcome.sourceDigest.description, platforms: outcome.platforms,
+                rewritten: outcome.rewritten, bytesCopied: t.bytes, blobsCopied: t.copied, blobsMounted: t.mounted,
+                blobsPresent: t.present, seconds: Self.seconds(since: started), error: nil, warning: outcome.warning)
+        } catch {
+            var r = Self.failure(target, error: Task.isCancelled ? "cancelled" : "\(error)", seconds: Self.seconds(since: started))
+            let t = tally.state.withLock { $0 }
+            r.bytesCopied = t.bytes
+            r.blobsCopied = t.copied
+            return r
+        }
+    }
+
+    private func work(_ target: MirrorTarget, tally: Tally, events: @escaping @Sendable (MirrorEvent) -> Void)
+        async throws -> Outcome
+    {
+        let retry = Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger)
+        let src = sources(target.source)
+        let dst = destinations(target.destination)
+        let destID: ManifestIdentifier = target.destination.tag.map { .tag($0) } ?? ManifestIdentifier(target.destination)
+        let top = try await retry.run("\(target.source): manifest") {
+            try await src.manifest(ManifestIdentifier(target.source))
+        }
+
+        var written = top
+        var children: [Descriptor] = []
+        var platforms: [String] = []
+        var rewritten = false
+        switch try top.parsed() {
+        case .schema1:
+            throw CopyError.schema1(target.source.description)
+        case .image:
+            break
+        case .index(let index):
+            children = IndexSelection.select(index, options.platforms)
+            platforms = children.filter { !IndexSelection.isAttestation($0) }.compactMap { $0.platform?.description }
+            if children.isEmpty {
+                let error = CopyError.noMatchingPlatform(options.platforms,
+                                                         available: index.manifests.compactMap { $0.platform?.description })
+                if options.failWhenNoPlatform { throw error }
+                return Outcome(status: .skipped, digest: top.digest, sourceDigest: top.digest, platforms: [],
+                               rewritten: false, warning: "\(error); nothing copied")
+            }
+            if children.count < index.manifests.count {
+                written = try top.filteringIndex(keeping: Set(children.map(\.digest)))
+                rewritten = true
+            }
+        }
+
+        // Incremental: what does the destination tag hold?
+        let existing = try await retry.run("\(target.destination): check") { try await dst.manifestDigest(destID) }
+        if rewritten, !options.overwrite, let existing, existing != written.digest {
+            written = try await merge(written, intoExisting: existing, at: dst, retry: retry)
+        }
+        if !options.force, existing == written.digest {
+            return Outcome(status: .skipped, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
+                           rewritten: rewritten, warning: nil)
+        }
+
+        // The graph: children (each after its blobs), then the tag.
+        if children.isEmpty {
+            try await pushBlobs(of: top, src: src, dst: dst, tally: tally, retry: retry, events: events)
+        } else {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for child in children {
+                    group.addTask {
+                        try await self.pushTree(child.digest, depth: 1, src: src, dst: dst, tally: tally, retry: retry,
+                                                events: events)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        try await retry.run("\(target.destination): put manifest") { try await dst.putManifest(written, as: destID) }
+        return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
+                       rewritten: rewritten, warning: nil)
+    }
+
+    /// Pushes the manifest `digest` and everything below it, children before parents.
+    private func pushTree(_ digest: Digest, depth: Int, src: any ImageSource, dst: any ImageDestination, tally: Tally,
+                          retry: Retrier, events: @escaping @Sendable (MirrorEvent) -> Void) async throws {
+        guard depth <= 4 else { throw CopyError.tooDeep }
+        // A manifest present by digest is complete: registries accept a manifest only once its blobs are in.
+        if !options.force, try await retry.run("\(digest): check", { try await dst.manifestDigest(.digest(digest)) }) == digest {
+            return
+        }
+        let m = try await retry.run("manifest \(digest)") { try await src.manifest(.digest(digest)) }
+        switch try m.parsed() {
+        case .schema1:
+            throw CopyError.schema1("\(src.location)@\(digest)")
+        case .image:
+            try await pushBlobs(of: m, src: src, dst: dst, tally: tally, retry: retry, events: events)
+        case .index(let index):
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for child in index.manifests {
+                    group.addTask {
+                        try await self.pushTree(child.digest, depth: depth + 1, src: src, dst: dst, tally: tally,
+                                                retry: retry, events: events)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        try await retry.run("put manifest \(digest)") { try await dst.putManifest(m, as: .digest(digest)) }
+    }
+
+    /// Makes every blob of an image manifest present at the destination (unless the manifest is an index).
+    private func pushBlobs(of manifest: RawManifest, src: any ImageSource, dst: any ImageDestination, tally: Tally,
+                           retry: Retrier, events: @escaping @Sendable (MirrorEvent) -> Void) async throws {
+        guard case .image(let m) = try manifest.parsed() else { return }
+        let blobs = m.blobs.filter { !$0.isForeign }.sorted { $0.size > $1.size }
+        let pool = self.pool
+        try await withThrowingTaskGroup(of: BlobOutcome.self) { group in
+            for d in blobs {
+                group.addTask {
+                    try await self.table.ensure(d, in: dst) {
+                        try await retry.run("blob \(d.digest)") {
+                            if try await dst.blobExists(d) { return .present }
+                            let (s, t) = (src.location, dst.location)
+                            if s.storage == t.storage, s.repository != t.repository,
+                               try await dst.mountBlob(d, from: s.repository)
+                            {
+                                return .mounted
+                            }
+                            return try await pool.run(size: d.size) {
+                                let stream = VerifyingStream(try await src.blob(d), expecting: d)
+                                do { try await dst.putBlob(d, from: stream) } catch {
+                                    stream.cancel()
+                                    throw error
+                                }
+                                events(.bytes(d.size))
+                                return .copied(bytes: d.size)
+                            }
+                        }
+                    }
+                }
+            }
+            for try await outcome in group { tally.add(outcome) }
+        }
+    }
+
+    /// A filtered index merged with the destination's existing index: the destination's entries for platforms
+    /// not being written stay; the new entries replace the ones for the same platforms.
+    private func merge(_ new: RawManifest, intoExisting digest: Digest, at dst: any ImageDestination, retry: Retrier)
+        async throws -> RawManifest
+    {
+        let existing = try await retry.run("\(dst.location): existing index") { try await dst.manifest(.digest(digest)) }
+        guard case .index(let old) = try existing.parsed(), case .index(let fresh) = try new.parsed() else { return new }
+        let written = Set(fresh.manifests.compactMap { $0.platform.map(Self.platformKey) })
+        let keptOld = old.manifests.filter { d in
+            guard !IndexSelection.isAttestation(d), let p = d.platform else { return false }
+            return !written.contains(Self.platformKey(p))
+        }
+        guard !keptOld.isEmpty else { return new }
+        return try new.appendingIndexEntries(from: existing, digests: Set(keptOld.map(\.digest)))
+    }
+
+    private static func platformKey(_ p: Platform) -> String {
+        "\(p.os)/\(p.architecture)/\(p.variant ?? "")/\(p.osVersion ?? "")"
+    }
+
+    // MARK: Helpers
+
+    static func failure(_ t: MirrorTarget, error: String, seconds: Double) -> MirrorResult {
+        MirrorResult(id: t.id, source: t.source.description, destination: t.destination.description, line: t.line,
+                     status: .failed, digest: nil, sourceDigest: nil, platforms: [], rewritten: false, bytesCopied: 0,
+                     blobsCopied: 0, blobsMounted: 0, blobsPresent: 0, seconds: seconds, error: error, warning: nil)
+    }
+
+    /// Seconds elapsed since `start`.
+    public static func secondsSince(_ start: ContinuousClock.Instant) -> Double { seconds(since: start) }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// An image that did not finish within `--timeout`.
+public struct MirrorTimeout: Error, Sendable, CustomStringConvertible {
+    public let limit: Duration
+    public var description: String { "timed out after \(limit.components.seconds) s" }
+}
+
+/// Runs `body`, failing with `MirrorTimeout` after `limit`.
+func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw MirrorTimeout(limit: limit) }
+        return value
+    }
+}
+
+extension RawManifest {
+    /// This index with entries of `other` (an index) appended; a deliberate rewrite with a new digest.
+    func appendingIndexEntries(from other: RawManifest, digests: Set<Digest>) throws -> RawManifest {
+        guard var object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+              var entries = object["manifests"] as? [[String: Any]],
+              let otherObject = try JSONSerialization.jsonObject(with: Data(other.bytes)) as? [String: Any],
+              let otherEntries = otherObject["manifests"] as? [[String: Any]]
+        else { throw ManifestError.invalidJSON("index has no manifests array") }
+        entries += otherEntries.filter { e in
+            (e["digest"] as? String).flatMap { try? Digest(parsing: $0) }.map(digests.contains) ?? false
+        }
+        object["manifests"] = entries
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return try RawManifest(bytes: Array(data), mediaType: mediaType)
+    }
+}

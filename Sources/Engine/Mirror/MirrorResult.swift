@@ -1,0 +1,56 @@
+/// What happened to one image of a mirror run.
+public struct MirrorResult: Sendable, Codable, Hashable {
+    public enum Status: String, Sendable, Codable { case copied, skipped, failed }
+
+    public var id: Int
+    public var source: String
+    public var destination: String
+    /// The input line (the failed list holds these).
+    public var line: String
+    public var status: Status
+    /// Digest written under the destination tag (or found there when skipped).
+    public var digest: String?
+    /// The source's top-level digest.
+    public var sourceDigest: String?
+    /// Platforms copied from an index.
+    public var platforms: [String]
+    /// The index was rewritten to the selected platforms (a new digest).
+    public var rewritten: Bool
+    public var bytesCopied: Int64
+    public var blobsCopied: Int
+    public var blobsMounted: Int
+    public var blobsPresent: Int
+    public var seconds: Double
+    public var error: String?
+    public var warning: String?
+}
+
+/// Progress of a run, for logs and displays.
+public enum MirrorEvent: Sendable {
+    case started(MirrorTarget)
+    case finished(MirrorResult)
+    /// Blob bytes sent to a destination.
+    case bytes(Int64)
+}
+
+/// Totals of a run.
+public struct MirrorSummary: Sendable, Codable, Hashable {
+    public var total: Int
+    public var copied: Int
+    public var skipped: Int
+    public var failed: Int
+    public var bytesCopied: Int64
+    public var seconds: Double
+
+    public init(_ results: [MirrorResult], seconds: Double) {
+        total = results.count
+        copied = results.filter { $0.status == .copied }.count
+        skipped = results.filter { $0.status == .skipped }.count
+        failed = results.filter { $0.status == .failed }.count
+        bytesCopied = results.reduce(0) { $0 + $1.bytesCopied }
+        self.seconds = seconds
+    }
+
+    /// Bytes per second over the run.
+    public var throughput: Double { seconds > 0 ? Double(bytesCopied) / seconds : 0 }
+}

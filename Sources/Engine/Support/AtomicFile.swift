@@ -1,0 +1,45 @@
+import Foundation
+
+/// Writes files so that readers see the old content or the new, never a mix: a temporary file beside the target,
+/// flushed to disk, then renamed over it.
+public enum AtomicFile {
+    /// Replaces `path` with `bytes`; `mode` sets the permissions (e.g. 0o600 for secrets).
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let temp = "\(dir)/.\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
+        var ok = false
+        defer {
+            if !ok { unlink(temp) }
+        }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                let reason = String(cString: strerror(errno))
+                close(fd)
+                throw AtomicFileError(path: path, reason: reason)
+            }
+            written += n
+        }
+        guard fsync(fd) == 0, close(fd) == 0 else { throw AtomicFileError(path: path, reason: "cannot flush") }
+        guard rename(temp, path) == 0 else {
+            throw AtomicFileError(path: path, reason: String(cString: strerror(errno)))
+        }
+        ok = true
+    }
+
+    /// Replaces `path` with UTF-8 text.
+    public static func write(_ text: String, to path: String, mode: mode_t = 0o644) throws {
+        try write(Array(text.utf8), to: path, mode: mode)
+    }
+}
+
+/// A file that could not be written.
+public struct AtomicFileError: Error, Sendable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "cannot write \(path): \(reason)" }
+}
