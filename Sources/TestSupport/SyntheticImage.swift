@@ -97,14 +97,16 @@ public struct SyntheticImage: Sendable {
     /// One platform image: `layers` layers of `layerSize` random (incompressible) bytes each, from `seed`.
     /// Layers from `sharedBase` seeds come first, so images built with the same base share those blobs.
     public static func image(platform: Platform, format: Format = .oci, layers: Int = 2, layerSize: Int = 4096,
-                             seed: UInt64, sharedBase: [UInt64] = [], labels: [String: String] = [:]) throws -> Built {
+                             seed: UInt64, sharedBase: [UInt64] = [], baseLayerSize: Int = 50_000,
+                             labels: [String: String] = [:]) throws -> Built {
         var blobs: [(Descriptor, [UInt8])] = []
         var diffIDs: [String] = []
         var layerDescriptors: [Descriptor] = []
         let layerType: MediaType = format == .oci ? .ociLayerGzip : .dockerLayer
-        for layerSeed in sharedBase + (0..<layers).map({ seed &* 1000 &+ UInt64($0) }) {
+        let own = (0..<layers).map { (seed: seed &* 1000 &+ UInt64($0), size: layerSize) }
+        for (layerSeed, size) in sharedBase.map({ (seed: $0, size: baseLayerSize) }) + own {
             var rng = Random(seed: layerSeed)
-            let tarball = tar(fileName: "file-\(layerSeed).bin", contents: rng.bytes(layerSize))
+            let tarball = tar(fileName: "file-\(layerSeed).bin", contents: rng.bytes(size))
             let gz = gzip(tarball)
             diffIDs.append(Digest.sha256(of: tarball).description)
             let d = Descriptor(mediaType: layerType, digest: .sha256(of: gz), size: Int64(gz.count))

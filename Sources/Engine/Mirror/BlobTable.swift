@@ -45,11 +45,12 @@ public actor BlobTable {
                 }
                 return try await start(key, repository, transfer)
             case .inFlight(let task, let inRepository):
-                // Wait for whoever is moving it; if they failed, try again ourselves.
-                if (try? await task.value) == nil, case .inFlight(let t, _) = table[key], t == task {
-                    table[key] = nil
+                // Wait for whoever is moving it. Whoever sees the outcome first records it (an awaited task that
+                // has finished does not suspend, so waiting for the starter to record it could spin forever).
+                let succeeded = (try? await task.value) != nil
+                if case .inFlight(let t, _) = table[key], t == task {
+                    if succeeded { record(key, inRepository) } else { table[key] = nil }
                 }
-                if inRepository == repository, case .present = table[key] { return .present }
             case nil:
                 return try await start(key, repository, transfer)
             }

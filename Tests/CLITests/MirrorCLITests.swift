@@ -1,0 +1,149 @@
+import Engine
+import Foundation
+import Testing
+import TestSupport
+import Transports
+
+@Suite("dray mirror", .serialized)
+struct MirrorCLITests {
+    static let noAuth = RegistryOptions(credentials: CredentialStore(authFiles: []))
+
+    /// 20 three-platform images sharing two base layers per platform, pushed to `registry`; returns the trees.
+    static func seedCorpus(_ registry: RegistryServer, count: Int = 20, format: (Int) -> SyntheticImage.Format = { $0 % 2 == 0 ? .oci : .docker })
+        async throws -> [(name: String, tree: SyntheticImage.Tree)]
+    {
+        let client = RegistryClient(registry: registry.host, options: noAuth)
+        var out: [(String, SyntheticImage.Tree)] = []
+        for i in 0..<count {
+            let tree = try SyntheticImage.index(format: format(i), layers: 1, layerSize: 20_000 + i * 1000,
+                                                seed: UInt64(1000 + i), sharedBase: [7, 8])
+            let name = "corpus/app\(i)"
+            try await SyntheticImage.push(tree, to: client, repository: name, tag: "v\(i)")
+            out.append((name, tree))
+        }
+        return out
+    }
+
+    static func report(_ path: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+    }
+
+    @Test("20 multi-arch images with shared base layers mirror with -j 4; a re-run copies no blob bytes; validate passes, then fails after a tag is deleted")
+    func corpus() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let corpus = try await Self.seedCorpus(a)
+        let dir = try TemporaryDirectory()
+        let list = corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }
+        try (["# the corpus", ""] + list + ["// done"]).joined(separator: "\n")
+            .write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+
+        let first = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "-j", "4", "--all",
+                                  "-o", dir.file("failed.txt"), "--report", dir.file("r1.json")])
+        #expect(first.status == 0, "\(first.stderr.suffix(3000))")
+        #expect(first.stderr.contains("[IMG:1] Copying [\(a.host)/corpus/app0:v0] => [\(b.host)/corpus/app0:v0]"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("failed.txt")))
+
+        // Every destination digest equals the source's, byte for byte.
+        let dst = RegistryClient(registry: b.host, options: Self.noAuth)
+        for (i, c) in corpus.enumerated() {
+            #expect(try await dst.manifest(c.name, .tag("v\(i)")).bytes == c.tree.top.bytes)
+            for child in c.tree.children { #expect(try await dst.headManifest(c.name, .digest(child.digest)) != nil) }
+        }
+        // Shared blobs crossed once: bytes sent equal the unique blob bytes of the corpus.
+        var unique: [Digest: Int64] = [:]
+        for c in corpus { for (d, _) in c.tree.blobs.values { unique[d.digest] = d.size } }
+        let r1 = try Self.report(dir.file("r1.json"))
+        let s1 = r1["summary"] as! [String: Any]
+        #expect(s1["copied"] as? Int == 20)
+        #expect((s1["bytesCopied"] as? NSNumber)?.int64Value == unique.values.reduce(0, +))
+        let images = r1["images"] as! [[String: Any]]
+        #expect(images.reduce(0) { $0 + ($1["blobsMounted"] as! Int) } > 0, "shared layers are mounted, not re-sent")
+
+        let second = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "-j", "4", "--all",
+                                   "-o", dir.file("failed.txt"), "--report", dir.file("r2.json")])
+        #expect(second.status == 0)
+        let s2 = try Self.report(dir.file("r2.json"))["summary"] as! [String: Any]
+        #expect(s2["skipped"] as? Int == 20)
+        #expect((s2["bytesCopied"] as? NSNumber)?.int64Value == 0)
+
+        let pass = try Dray.run(["mirror", "validate", "-f", dir.file("list.txt"), "-d", b.host, "--all"])
+        #expect(pass.status == 0, "\(pass.stdoutText)")
+        #expect(pass.stdoutText.contains("20 passed, 0 failed"))
+
+        try await dst.deleteManifest(corpus[3].name, corpus[3].tree.top.digest)
+        let fail = try Dray.run(["mirror", "validate", "-f", dir.file("list.txt"), "-d", b.host, "--all"])
+        #expect(fail.status != 0)
+        #expect(fail.stdoutText.contains("FAILED [IMG:4] \(b.host)/corpus/app3:v3: missing at the destination"))
+        #expect(fail.stdoutText.contains("19 passed, 1 failed"))
+    }
+
+    @Test("Mirror format, a platform filter, and malformed lines reported with line numbers and kept in the failed list")
+    func mirrorFormat() async throws {
+        let a = try RegistryServer(), b = try RegistryServer(), c = try RegistryServer()
+        let corpus = try await Self.seedCorpus(a, count: 2)
+        let dir = try TemporaryDirectory()
+        let lines = [
+            "\(a.host)/\(corpus[0].name) mirrored/zero v0",            // -d fills in the registry
+            "\(a.host)/\(corpus[1].name) \(c.host)/elsewhere/one v1",  // names its own registry
+            "just two",                                                // line 3: neither format
+            "Bad/Name:x",                                              // line 4: invalid reference
+        ]
+        try lines.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+        let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "-a", "amd64", "-a", "arm64",
+                              "-o", dir.file("failed.txt"), "--report", dir.file("r.json")])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(dir.file("list.txt")):3: expected an image"))
+        #expect(r.stderr.contains("\(dir.file("list.txt")):4: invalid image reference"))
+        let failed = try String(contentsOfFile: dir.file("failed.txt"), encoding: .utf8)
+        #expect(failed == "just two\nBad/Name:x\n")
+
+        // The filtered index holds exactly amd64 and arm64, each child with the source's digest.
+        let zero = try await RegistryClient(registry: b.host, options: Self.noAuth).manifest("mirrored/zero", .tag("v0"))
+        guard case .index(let idx) = try zero.parsed() else { Issue.record("not an index"); return }
+        #expect(idx.manifests.map(\.digest) == Array(corpus[0].tree.children.prefix(2)).map(\.digest))
+        let one = try await RegistryClient(registry: c.host, options: Self.noAuth).headManifest("elsewhere/one", .tag("v1"))
+        #expect(one != nil)
+        let report = try Self.report(dir.file("r.json"))
+        let images = report["images"] as! [[String: Any]]
+        #expect(images.allSatisfy { $0["rewritten"] as? Bool == true })
+        #expect((report["invalidLines"] as! [String]).count == 2)
+
+        // Validate with the same filter passes for both.
+        try lines.prefix(2).joined(separator: "\n").write(toFile: dir.file("ok.txt"), atomically: true, encoding: .utf8)
+        let v = try Dray.run(["mirror", "validate", "-f", dir.file("ok.txt"), "-d", b.host, "-a", "amd64,arm64"])
+        #expect(v.status == 0, "\(v.stdoutText)")
+    }
+
+    @Test("a filtered index merges into the destination's existing index unless --overwrite")
+    func mergeExistingIndex() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let corpus = try await Self.seedCorpus(a, count: 1)
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/\(corpus[0].name):v0\n".write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        let dst = RegistryClient(registry: b.host, options: Self.noAuth)
+        #expect(try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", b.host, "-a", "arm"]).status == 0)
+        #expect(try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", b.host, "-a", "amd64"]).status == 0)
+        guard case .index(let merged) = try await dst.manifest(corpus[0].name, .tag("v0")).parsed() else { return }
+        #expect(Set(merged.manifests.compactMap { $0.platform?.architecture }) == ["arm", "amd64"])
+        #expect(try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", b.host, "-a", "amd64", "--overwrite"]).status == 0)
+        guard case .index(let replaced) = try await dst.manifest(corpus[0].name, .tag("v0")).parsed() else { return }
+        #expect(replaced.manifests.compactMap { $0.platform?.architecture } == ["amd64"])
+    }
+
+    @Test("bad flags fail at once with one line")
+    func badFlags() throws {
+        let dir = try TemporaryDirectory()
+        try "nginx\n".write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        for (args, message) in [
+            (["mirror", "-f", dir.file("missing.txt"), "-d", "r.example"], "-f \(dir.file("missing.txt")): cannot read the file"),
+            (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "-j", "21"], "-j/--jobs must be between 1 and 20"),
+            (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "--timeout", "ten"], "--timeout: \"ten\""),
+            (["mirror", "-f", dir.file("l.txt"), "-d", "bad host!"], "-d/--destination: invalid registry"),
+        ] {
+            let r = try Dray.run(args)
+            #expect(r.status != 0)
+            #expect(r.stderr.contains(message), "\(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        }
+    }
+}
