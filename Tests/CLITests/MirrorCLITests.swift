@@ -130,6 +130,52 @@ struct MirrorCLITests {
         #expect(replaced.manifests.compactMap { $0.platform?.architecture } == ["amd64"])
     }
 
+    @Test("Ctrl-C mid-run stops cleanly with exit 130 and a failed list that a re-run completes")
+    func interrupt() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let client = RegistryClient(registry: a.host, options: Self.noAuth)
+        var lines: [String] = []
+        for i in 0..<12 {
+            let tree = try SyntheticImage.index(layers: 2, layerSize: 600_000, seed: UInt64(500 + i))
+            try await SyntheticImage.push(tree, to: client, repository: "big/app\(i)", tag: "1")
+            lines.append("\(a.host)/big/app\(i):1")
+        }
+        let dir = try TemporaryDirectory()
+        try lines.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Dray.path)
+        p.arguments = ["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-j", "1", "--blob-jobs", "1",
+                       "-o", dir.file("failed.txt")]
+        var env = ProcessInfo.processInfo.environment
+        env["HOME"] = "/nonexistent-dray-home"
+        p.environment = env
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        var seen = ""
+        while !seen.contains("[IMG:2] Copied") {
+            let data = err.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            seen += String(decoding: data, as: UTF8.self)
+        }
+        p.interrupt()
+        seen += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130, "\(seen.suffix(2000))")
+        let failed = try String(contentsOfFile: dir.file("failed.txt"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        #expect(!failed.isEmpty && failed.count < 12)
+        #expect(Set(failed).isSubset(of: Set(lines)))
+        #expect(!failed.contains(lines[0]) && !failed.contains(lines[1]))
+
+        let rerun = try Dray.run(["mirror", "-f", dir.file("failed.txt"), "-d", b.host, "--all", "-o", dir.file("failed2.txt")])
+        #expect(rerun.status == 0, "\(rerun.stderr.suffix(2000))")
+        let all = try Dray.run(["mirror", "validate", "-f", dir.file("list.txt"), "-d", b.host, "--all"])
+        #expect(all.status == 0, "\(all.stdoutText)")
+    }
+
     @Test("bad flags fail at once with one line")
     func badFlags() throws {
         let dir = try TemporaryDirectory()
