@@ -24,25 +24,65 @@ struct MirrorSelectionOptions: ParsableArguments {
 
     @OptionGroup var platforms: MirrorPlatformOptions
 
-    /// The targets and the list lines that could not be used.
-    func load() throws -> (targets: [MirrorTarget], errors: [ImageListError]) {
-        guard let file else { throw CLIError("-f/--file is required: the image list to mirror") }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-            throw CLIError("-f \(file): cannot read the file")
+    @Option(name: .long, help: ArgumentHelp("image-syncer config (JSON or YAML) with auth and images sections.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("image-syncer auth file: registry or registry/namespace → username, password, insecure.", valueName: "file"))
+    var auth: String?
+
+    @Option(name: .long, help: ArgumentHelp("image-syncer images file: SOURCE[:tags|:/regex/|@digest] → DESTINATION or a list of them.", valueName: "file"))
+    var images: String?
+
+    @Option(name: .long, help: ArgumentHelp("Default registry for empty image-syncer destinations (env DEFAULT_REGISTRY).", valueName: "registry"))
+    var registry: String?
+
+    @Option(name: .long, help: ArgumentHelp("Default namespace for empty image-syncer destinations (env DEFAULT_NAMESPACE).", valueName: "namespace"))
+    var namespace: String?
+
+    /// image-syncer's config, when one was given.
+    func syncConfig() throws -> SyncConfig? {
+        guard config != nil || auth != nil || images != nil else { return nil }
+        do { return try SyncConfig.load(config: config, auth: auth, images: images) } catch let e as SyncConfigError {
+            throw CLIError("\(e)")
         }
-        guard data.count <= 64 << 20 else { throw CLIError("-f \(file): larger than 64 MiB") }
-        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("-f \(file): not UTF-8 text") }
-        for (flag, value) in [("-s/--source", source), ("-d/--destination", destination)] {
+    }
+
+    /// The targets and the lines that could not be used, from the list file and the image-syncer rules.
+    func load(pool: RegistryPool) async throws -> (targets: [MirrorTarget], errors: [ImageListError]) {
+        guard file != nil || pool.sync != nil else {
+            throw CLIError("-f/--file (an image list) or --config/--images (image-syncer rules) is required")
+        }
+        for (flag, value) in [("-s/--source", source), ("-d/--destination", destination), ("--registry", registry)] {
             if let value, !value.isEmpty, (try? Reference(parsing: "\(value)/x/y")) == nil {
                 throw CLIError("\(flag): invalid registry \"\(value.prefix(200))\"")
             }
         }
-        let parsed = ImageList.parse(text, file: file)
-        let naming = MirrorNaming(sourceRegistry: source, destinationRegistry: destination,
-                                  sourceProject: sourceProject, destinationProject: destinationProject)
-        let named = naming.targets(parsed.entries, file: file)
-        return (named.targets, (parsed.errors + named.errors).sorted { $0.lineNumber < $1.lineNumber })
+        var targets: [MirrorTarget] = []
+        var errors: [ImageListError] = []
+        if let file {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+                throw CLIError("-f \(file): cannot read the file")
+            }
+            guard data.count <= 64 << 20 else { throw CLIError("-f \(file): larger than 64 MiB") }
+            guard let text = String(data: data, encoding: .utf8) else { throw CLIError("-f \(file): not UTF-8 text") }
+            let parsed = ImageList.parse(text, file: file)
+            let naming = MirrorNaming(sourceRegistry: source, destinationRegistry: destination,
+                                      sourceProject: sourceProject, destinationProject: destinationProject)
+            let named = naming.targets(parsed.entries, file: file)
+            targets = named.targets
+            errors = (parsed.errors + named.errors).sorted { $0.lineNumber < $1.lineNumber }
+        }
+        if let sync = pool.sync {
+            let env = ProcessInfo.processInfo.environment
+            let expanded = await sync.targets(
+                defaultRegistry: registry ?? env["DEFAULT_REGISTRY"], defaultNamespace: namespace ?? env["DEFAULT_NAMESPACE"],
+                destinationRegistry: destination, firstID: targets.count + 1
+            ) { ref in try await pool.client(ref.registry, .source).tags(ref.repository) }
+            targets += expanded.targets
+            errors += expanded.errors
+        }
+        return (targets, errors)
     }
 }
 
@@ -68,7 +108,7 @@ struct MirrorCommand: AsyncParsableCommand {
     @OptionGroup var selection: MirrorSelectionOptions
     @OptionGroup var access: RegistryAccessOptions
 
-    @Option(name: [.short, .long], help: "Images in flight at once (1-20).")
+    @Option(name: [.short, .long, .customLong("proc")], help: "Images in flight at once (1-20); --proc is image-syncer's spelling.")
     var jobs: Int = 1
 
     @Option(name: .long, help: "Blob transfers in flight at once across the run.")
@@ -110,7 +150,9 @@ struct MirrorCommand: AsyncParsableCommand {
                 throw CLIError("--timeout: \"\(timeout)\" is not a duration like 10m0s, 90s or 1h")
             }
             let logger = global.makeLogger("dray.mirror")
-            let (targets, listErrors) = try selection.load()
+            let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(.source),
+                                    destination: try access.registryOptions(.destination), sync: try selection.syncConfig())
+            let (targets, listErrors) = try await selection.load(pool: pool)
             for e in listErrors { logger.error("\(e)") }
             if dryRun {
                 for t in targets {
@@ -121,8 +163,6 @@ struct MirrorCommand: AsyncParsableCommand {
                 return
             }
 
-            let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(.source),
-                                    destination: try access.registryOptions(.destination))
             if !skipLogin {
                 for registry in Set(targets.map(\.destination.registry)).sorted() {
                     do { _ = try await pool.client(registry, .destination).baseURL() } catch {

@@ -24,10 +24,10 @@ struct MirrorValidateCommand: AsyncParsableCommand {
         try await reportingErrors {
             guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
             let logger = global.makeLogger("dray.validate")
-            let (targets, listErrors) = try selection.load()
-            for e in listErrors { print("FAILED \(e)") }
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(.source),
-                                    destination: try access.registryOptions(.destination))
+                                    destination: try access.registryOptions(.destination), sync: try selection.syncConfig())
+            let (targets, listErrors) = try await selection.load(pool: pool)
+            for e in listErrors { print("FAILED \(e)") }
             let filter = selection.platforms.filter
             var failures = listErrors.count
             await withTaskGroup(of: (MirrorTarget, String?).self) { group in

@@ -48,13 +48,17 @@ public enum CredentialError: Error, Sendable, CustomStringConvertible {
 public struct CredentialStore: Sendable {
     /// Credentials given on the command line, used for every repository of the registry they are attached to.
     public var explicit: Credential?
+    /// Credentials by `registry` or `registry/namespace` (image-syncer's auth map); the longest matching key wins.
+    public var scoped: [String: Credential]
     /// Auth files to search, in order.
     public var authFiles: [String]
     /// Ask `docker-credential-*` helpers.
     public var useHelpers: Bool
 
-    public init(explicit: Credential? = nil, authFiles: [String]? = nil, useHelpers: Bool = true) {
+    public init(explicit: Credential? = nil, scoped: [String: Credential] = [:], authFiles: [String]? = nil,
+                useHelpers: Bool = true) {
         self.explicit = explicit
+        self.scoped = scoped
         self.authFiles = authFiles ?? Self.defaultAuthFiles()
         self.useHelpers = useHelpers
     }
@@ -75,6 +79,10 @@ public struct CredentialStore: Sendable {
     /// Credentials for `registry` (as in references: `docker.io`, `host:port`) and `repository`.
     public func credential(registry: String, repository: String) throws -> Credential? {
         if let explicit { return explicit }
+        let name = "\(registry)/\(repository)"
+        if let key = scoped.keys.filter({ $0 == registry || name.hasPrefix($0 + "/") }).max(by: { $0.count < $1.count }) {
+            return scoped[key]
+        }
         for path in authFiles {
             guard FileManager.default.fileExists(atPath: path) else { continue }
             if let c = try lookup(file: path, registry: registry, repository: repository) { return c }
