@@ -176,6 +176,25 @@ struct MirrorCLITests {
         #expect(all.status == 0, "\(all.stdoutText)")
     }
 
+    @Test("--max-connections caps requests in flight per registry; the report counts every request")
+    func maxConnections() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let corpus = try await Self.seedCorpus(a, count: 6)
+        let dir = try TemporaryDirectory()
+        try corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }.joined(separator: "\n")
+            .write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        let r = try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", b.host, "--all", "-j", "6", "--blob-jobs", "16",
+                              "--max-connections", "\(b.host)=2", "--max-connections", "\(a.host)=3",
+                              "--report", dir.file("r.json")])
+        #expect(r.status == 0, "\(r.stderr.suffix(2000))")
+        let registries = try Self.report(dir.file("r.json"))["registries"] as! [String: [String: Int]]
+        #expect(registries[b.host]!["peakConcurrent"]! <= 2)
+        #expect(registries[a.host]!["peakConcurrent"]! <= 3)
+        #expect(registries[b.host]!["requests"]! > 6)
+        let bad = try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", b.host, "--rate-limit", "oops"])
+        #expect(bad.status != 0 && bad.stderr.contains("--rate-limit: \"oops\" is not HOST=N/s"))
+    }
+
     @Test("bad flags fail at once with one line")
     func badFlags() throws {
         let dir = try TemporaryDirectory()

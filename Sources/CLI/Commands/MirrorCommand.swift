@@ -141,6 +141,12 @@ struct MirrorCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Fail an image whose index has no platform matching --arch/--os (default: warn and skip).")
     var noArchOsFail = false
 
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Start at most N requests per second to HOST (repeatable).", valueName: "host=N/s"))
+    var rateLimit: [String] = []
+
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Keep at most N requests in flight to HOST (repeatable).", valueName: "host=N"))
+    var maxConnections: [String] = []
+
     func run() async throws {
         try await reportingErrors {
             guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
@@ -149,9 +155,19 @@ struct MirrorCommand: AsyncParsableCommand {
             guard let limit = GoDuration.parse(timeout), limit > .zero else {
                 throw CLIError("--timeout: \"\(timeout)\" is not a duration like 10m0s, 90s or 1h")
             }
+            let limits: [String: RateLimiter.Limits]
+            do { limits = try RateLimiter.Limits.parse(rateLimits: rateLimit, maxConnections: maxConnections) } catch {
+                throw CLIError("\(error)")
+            }
             let logger = global.makeLogger("dray.mirror")
-            let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(.source),
-                                    destination: try access.registryOptions(.destination), sync: try selection.syncConfig())
+            // One limiter for every registry of the run: caps and pacing per host, backoff after 429/503.
+            let limiter = RateLimiter(limits: limits)
+            var sourceOptions = try access.registryOptions(.source)
+            var destinationOptions = try access.registryOptions(.destination)
+            sourceOptions.gate = limiter
+            destinationOptions.gate = limiter
+            let pool = RegistryPool(http: HTTPClient(logger: logger), source: sourceOptions,
+                                    destination: destinationOptions, sync: try selection.syncConfig())
             let (targets, listErrors) = try await selection.load(pool: pool)
             for e in listErrors { logger.error("\(e)") }
             if dryRun {
@@ -198,14 +214,22 @@ struct MirrorCommand: AsyncParsableCommand {
                 \(failedCount) failed; \(summary.bytesCopied.humanBytes) in \(String(format: "%.2f", seconds)) s \
                 (\(Int64(summary.throughput).humanBytes)/s)
                 """)
+            for (host, n) in await limiter.throttled.sorted(by: { $0.key < $1.key }) {
+                logger.warning("\(host) throttled \(n) request\(n == 1 ? "" : "s") (429/503); dray backed off")
+            }
             let failedLines = listErrors.map(\.line) + results.filter { $0.status == .failed }.map(\.line)
             if !failedLines.isEmpty {
                 try AtomicFile.write(failedLines.joined(separator: "\n") + "\n", to: failed)
                 logger.error("\(failedLines.count) image\(failedLines.count == 1 ? "" : "s") failed; their lines are in \(failed)")
             }
             if let report {
-                try MirrorReport(summary: summary, images: results, invalidLines: listErrors.map(\.description))
-                    .write(to: report)
+                let (started, peak, throttled) = (await limiter.started, await limiter.peak, await limiter.throttled)
+                let registries = Dictionary(uniqueKeysWithValues: started.keys.map { host in
+                    (host, MirrorReport.RegistryStats(requests: started[host] ?? 0, peakConcurrent: peak[host] ?? 0,
+                                                      throttled: throttled[host] ?? 0))
+                })
+                try MirrorReport(summary: summary, images: results, invalidLines: listErrors.map(\.description),
+                                 registries: registries).write(to: report)
             }
             if interrupted.isSet { throw ExitCode(130) }
             if failedCount > 0 { throw ExitCode.failure }
@@ -244,9 +268,17 @@ enum MirrorLog {
 
 /// The JSON report of a run.
 struct MirrorReport: Encodable {
+    /// Requests the run made to one registry (existence checks included), as the rate limiter counted them.
+    struct RegistryStats: Encodable {
+        var requests: Int
+        var peakConcurrent: Int
+        var throttled: Int
+    }
+
     var summary: MirrorSummary
     var images: [MirrorResult]
     var invalidLines: [String]
+    var registries: [String: RegistryStats]
 
     func write(to path: String) throws {
         let encoder = JSONEncoder()

@@ -19,66 +19,76 @@ public actor BlobTable {
         let digest: Digest
     }
 
-    private enum State {
-        case inFlight(Task<BlobOutcome, any Error>, repository: String)
-        case present(repositories: Set<String>)
+    /// What the run knows of one blob in one storage: the repositories holding it, and the operation (transfer
+    /// or mount) under way for each repository that will.
+    private struct Entry {
+        var present: Set<String> = []
+        var pending: [String: Task<BlobOutcome, any Error>] = [:]
     }
 
-    private var table: [Key: State] = [:]
+    private var table: [Key: Entry] = [:]
 
     public init() {}
 
     /// Makes `descriptor` present in the destination's repository. `transfer` moves it there when nothing
     /// cheaper works (it is expected to check existence and mount from the source itself).
+    ///
+    /// Exactly one operation runs per repository: the first caller for a repository either mounts (when another
+    /// repository of the storage holds the blob), waits for the transfer under way elsewhere and then mounts, or
+    /// transfers; later callers for that repository wait for it and find the blob present.
     public func ensure(_ descriptor: Descriptor, in destination: any ImageDestination,
                        transfer: @escaping @Sendable () async throws -> BlobOutcome) async throws -> BlobOutcome {
         let key = Key(storage: destination.location.storage, digest: descriptor.digest)
         let repository = destination.location.repository
         while true {
-            switch table[key] {
-            case .present(let repositories):
-                if repositories.contains(repository) { return .present }
-                let from = repositories.sorted().first!
-                if try await destination.mountBlob(descriptor, from: from) {
-                    record(key, repository)
-                    return .mounted
-                }
-                return try await start(key, repository, transfer)
-            case .inFlight(let task, let inRepository):
-                // Wait for whoever is moving it. Whoever sees the outcome first records it (an awaited task that
-                // has finished does not suspend, so waiting for the starter to record it could spin forever).
-                let succeeded = (try? await task.value) != nil
-                if case .inFlight(let t, _) = table[key], t == task {
-                    if succeeded { record(key, inRepository) } else { table[key] = nil }
-                }
-            case nil:
-                return try await start(key, repository, transfer)
+            let entry = table[key] ?? Entry()
+            if entry.present.contains(repository) { return .present }
+            if let mine = entry.pending[repository] {
+                // Someone is already bringing it here. Whoever sees the outcome first records it (an awaited task
+                // that has finished does not suspend, so waiting for its starter to record could spin forever).
+                let succeeded = (try? await mine.value) != nil
+                settle(key, repository, mine, succeeded: succeeded)
+                continue  // present now, or failed: then this caller tries in turn
             }
+            if let from = entry.present.sorted().first {
+                return try await run(key, repository) {
+                    if try await destination.mountBlob(descriptor, from: from) { return .mounted }
+                    return try await transfer()
+                }
+            }
+            if let (_, elsewhere) = entry.pending.first {
+                // Another repository is receiving it: wait, then mount from there (or transfer if that failed).
+                let succeeded = (try? await elsewhere.value) != nil
+                if let (repo, _) = table[key]?.pending.first(where: { $0.value == elsewhere }) {
+                    settle(key, repo, elsewhere, succeeded: succeeded)
+                }
+                if succeeded { continue }
+            }
+            return try await run(key, repository, transfer)
         }
     }
 
-    private func start(_ key: Key, _ repository: String, _ transfer: @escaping @Sendable () async throws -> BlobOutcome)
+    /// Runs the operation for `repository` as the one pending there, and records its outcome.
+    private func run(_ key: Key, _ repository: String, _ operation: @escaping @Sendable () async throws -> BlobOutcome)
         async throws -> BlobOutcome
     {
-        let task = Task { try await transfer() }
-        // While another repository's copy is recorded as present, keep that record; this copy just adds one.
-        if case .present = table[key] {} else { table[key] = .inFlight(task, repository: repository) }
+        let task = Task { try await operation() }
+        table[key, default: Entry()].pending[repository] = task
         do {
             let outcome = try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
-            record(key, repository)
+            settle(key, repository, task, succeeded: true)
             return outcome
         } catch {
-            if case .inFlight(let t, _) = table[key], t == task { table[key] = nil }
+            settle(key, repository, task, succeeded: false)
             throw error
         }
     }
 
-    private func record(_ key: Key, _ repository: String) {
-        if case .present(var repositories) = table[key] {
-            repositories.insert(repository)
-            table[key] = .present(repositories: repositories)
-        } else {
-            table[key] = .present(repositories: [repository])
-        }
+    /// Records the end of `task` for `repository` if it is still the pending one.
+    private func settle(_ key: Key, _ repository: String, _ task: Task<BlobOutcome, any Error>, succeeded: Bool) {
+        guard var entry = table[key], entry.pending[repository] == task else { return }
+        entry.pending[repository] = nil
+        if succeeded { entry.present.insert(repository) }
+        table[key] = entry
     }
 }

@@ -34,7 +34,7 @@ extension RegistryClient {
         var headers = HTTPHeaders()
         if offset > 0 { headers.set("Range", "bytes=\(offset)-") }
         let response = try await send(request("GET", url, headers: headers, followRedirects: true),
-                                      scope: .pull(repository))
+                                      scope: .pull(repository), gated: .none)
         let target = "\(registry)/\(repository)@\(descriptor.digest)"
         switch response.status {
         case 200:
@@ -130,7 +130,7 @@ extension RegistryClient {
         let target = "\(registry)/\(repository)@\(d.digest)"
         let put = request("PUT", url, headers: ["Content-Type": "application/octet-stream"])
         let http = self.http
-        let response = try await authorized(put, scope: .push(repository), retryUnauthorized: false) { req in
+        let response = try await authorized(put, scope: .push(repository), retryUnauthorized: false, gated: .bulk) { req in
             try await http.execute(req, bodyLength: d.size) { writer in
                 let stream = try await open()
                 do {
@@ -216,6 +216,8 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
         var offset: Int64 = 0
         var attemptsLeft: Int
         var cancelled = false
+        /// A rate-limiter slot is held for the current response.
+        var holdsSlot = false
     }
 
     private let client: RegistryClient
@@ -241,7 +243,14 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
             if let current {
                 response = current
             } else {
-                response = try await client.openBlob(repository, descriptor, offset: offset)
+                try await enterGate()
+                do {
+                    response = try await client.openBlob(repository, descriptor, offset: offset)
+                } catch {
+                    await leaveGate(status: (error as? RegistryError)?.status,
+                                    retryAfter: (error as? RegistryError)?.retryAfter)
+                    throw error
+                }
                 // A server that ignored Range starts from byte 0: drop what we already have.
                 if response.status == 200 { skip = offset }
                 try state.withLock { s in
@@ -251,7 +260,10 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
             }
             do {
                 while true {
-                    guard var chunk = try await response.next() else { return nil }
+                    guard var chunk = try await response.next() else {
+                        await leaveGate(status: 200, retryAfter: nil)
+                        return nil
+                    }
                     if skip > 0 {
                         if Int64(chunk.count) <= skip { skip -= Int64(chunk.count); continue }
                         chunk.removeFirst(Int(skip))
@@ -261,6 +273,7 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
                     return chunk
                 }
             } catch let e as TransportError where e.isTemporary {
+                await leaveGate(status: nil, retryAfter: nil)
                 let retry = state.withLock { s -> Bool in
                     guard s.attemptsLeft > 0, s.offset < descriptor.size, !s.cancelled else { return false }
                     s.attemptsLeft -= 1
@@ -274,12 +287,41 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
     }
 
     func cancel() {
-        let r = state.withLock { s -> HTTPResponse? in
+        let (r, holding) = state.withLock { s -> (HTTPResponse?, Bool) in
             s.cancelled = true
-            return s.response
+            defer { s.holdsSlot = false }
+            return (s.response, s.holdsSlot)
         }
         r?.cancel()
+        if holding, let gate = client.options.gate {
+            let registry = client.registry
+            Task { await gate.leave(host: registry, bulk: true, status: nil, retryAfter: nil) }
+        }
     }
+
+    /// Takes a bulk slot for the download that is about to start.
+    private func enterGate() async throws {
+        guard let gate = client.options.gate else { return }
+        try await gate.enter(host: client.registry, bulk: true)
+        state.withLock { $0.holdsSlot = true }
+    }
+
+    /// Gives the slot back once (end of body, failure, or cancel).
+    private func leaveGate(status: Int?, retryAfter: Duration?) async {
+        guard let gate = client.options.gate,
+              state.withLock({ s -> Bool in defer { s.holdsSlot = false }; return s.holdsSlot })
+        else { return }
+        await gate.leave(host: client.registry, bulk: true, status: status, retryAfter: retryAfter)
+    }
+
+    deinit {
+        if holdsSlotAtExit, let gate = client.options.gate {
+            let registry = client.registry
+            Task { await gate.leave(host: registry, bulk: true, status: nil, retryAfter: nil) }
+        }
+    }
+
+    private var holdsSlotAtExit: Bool { state.withLock { $0.holdsSlot } }
 }
 
 /// An upload that failed in a way a fresh attempt can fix (stale credentials, a restart needing the source again).

@@ -98,7 +98,7 @@ public final class RegistryClient: Sendable {
     /// `send` performs the exchange; it is called again for the retry, so it must be repeatable (streaming
     /// uploads pass `retryUnauthorized: false` and refresh authorization beforehand).
     func authorized(
-        _ request: HTTPRequest, scope: AuthScope, retryUnauthorized: Bool = true,
+        _ request: HTTPRequest, scope: AuthScope, retryUnauthorized: Bool = true, gated: Gating = .request,
         send: (HTTPRequest) async throws -> HTTPResponse
     ) async throws -> HTTPResponse {
         var request = request
@@ -109,7 +109,21 @@ public final class RegistryClient: Sendable {
             } else {
                 request.headers.remove("Authorization")
             }
-            let response = try await send(request)
+            let bulk = gated == .bulk
+            if gated != .none, let gate = options.gate { try await gate.enter(host: registry, bulk: bulk) }
+            let response: HTTPResponse
+            do {
+                response = try await send(request)
+            } catch {
+                if gated != .none, let gate = options.gate {
+                    await gate.leave(host: registry, bulk: bulk, status: nil, retryAfter: nil)
+                }
+                throw error
+            }
+            if gated != .none, let gate = options.gate {
+                await gate.leave(host: registry, bulk: bulk, status: response.status,
+                                 retryAfter: RegistryError.parseRetryAfter(response.headers["Retry-After"]))
+            }
             if response.status == 401, retryUnauthorized, !retried {
                 let challenges = AuthChallenge.parse(response.headers.values("WWW-Authenticate").joined(separator: ", "))
                 response.discard()
@@ -121,9 +135,19 @@ public final class RegistryClient: Sendable {
         }
     }
 
+    /// How a request passes the rate limiter.
+    enum Gating: Equatable {
+        /// A small request: enters and leaves around the exchange.
+        case request
+        /// A bulk transfer whose slot covers the exchange (uploads: the response comes after the body).
+        case bulk
+        /// The caller holds a slot itself (downloads hold one until the body ends).
+        case none
+    }
+
     /// Sends an in-memory request with authorization.
-    func send(_ request: HTTPRequest, scope: AuthScope) async throws -> HTTPResponse {
-        try await authorized(request, scope: scope) { try await http.execute($0) }
+    func send(_ request: HTTPRequest, scope: AuthScope, gated: Gating = .request) async throws -> HTTPResponse {
+        try await authorized(request, scope: scope, gated: gated) { try await http.execute($0) }
     }
 
     /// Reads an error response into a typed error.

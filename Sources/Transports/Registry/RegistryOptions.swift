@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// How to talk to one registry.
@@ -14,6 +15,8 @@ public struct RegistryOptions: Sendable {
     public var uploadMode: UploadMode
     /// Attempts to resume a broken blob download with a Range request.
     public var resumeAttempts: Int
+    /// Admits each request (connection caps, pacing, backoff after 429/503), when set.
+    public var gate: (any RequestGate)?
 
     public init(tlsVerify: Bool = true, certDir: String = "/etc/docker/certs.d",
                 credentials: CredentialStore = CredentialStore(), uploadMode: UploadMode = .monolithic,

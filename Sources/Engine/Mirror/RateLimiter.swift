@@ -1,0 +1,200 @@
+/// Per-registry caps and pacing for a run: at most `maxConnections` requests in flight per host (bulk transfers
+/// leave one slot to small requests, so existence checks and manifests are never starved), at most
+/// `requestsPerSecond` started per host, and a host-wide pause after 429 or 503 that honours `Retry-After`
+/// (exponential with jitter otherwise) and then recovers gradually: the connection cap halves and grows back
+/// by one after each run of successes.
+public actor RateLimiter: RequestGate {
+    /// Limits for one host; nil means unlimited.
+    public struct Limits: Sendable, Hashable {
+        public var maxConnections: Int?
+        public var requestsPerSecond: Double?
+        public init(maxConnections: Int? = nil, requestsPerSecond: Double? = nil) {
+            self.maxConnections = maxConnections
+            self.requestsPerSecond = requestsPerSecond
+        }
+    }
+
+    private struct Host {
+        var limits: Limits
+        var active = 0
+        /// The cap in force (lowered after throttling, raised back gradually).
+        var cap: Int?
+        var tokens: Double
+        var lastRefill: ContinuousClock.Instant
+        var pausedUntil: ContinuousClock.Instant?
+        var strikes = 0
+        var successes = 0
+        var waiters: [(id: Int, bulk: Bool, continuation: CheckedContinuation<Void, any Error>)] = []
+    }
+
+    private let perHost: [String: Limits]
+    private let defaults: Limits
+    private var hosts: [String: Host] = [:]
+    private var nextID = 0
+    /// Requests started per host (for reports and tests).
+    public private(set) var started: [String: Int] = [:]
+    /// Highest concurrency seen per host.
+    public private(set) var peak: [String: Int] = [:]
+    /// Throttling answers (429/503) seen per host.
+    public private(set) var throttled: [String: Int] = [:]
+
+    public init(limits: [String: Limits] = [:], defaults: Limits = Limits()) {
+        self.perHost = limits
+        self.defaults = defaults
+    }
+
+    private func host(_ name: String) -> Host {
+        if let h = hosts[name] { return h }
+        let limits = perHost[name] ?? defaults
+        return Host(limits: limits, cap: limits.maxConnections, tokens: max(1, limits.requestsPerSecond ?? 1),
+                    lastRefill: .now)
+    }
+
+    public func enter(host name: String, bulk: Bool) async throws {
+        // Wait out a host-wide pause, then for a connection slot, then for a pacing token.
+        while let until = host(name).pausedUntil, until > .now {
+            try await Task.sleep(until: until, clock: .continuous)
+        }
+        try await acquireSlot(name, bulk: bulk)
+        do {
+            try await takeToken(name)
+        } catch {
+            releaseSlot(name)
+            throw error
+        }
+        started[name, default: 0] += 1
+        let active = hosts[name]!.active
+        peak[name] = max(peak[name] ?? 0, active)
+    }
+
+    public func leave(host name: String, bulk: Bool, status: Int?, retryAfter: Duration?) {
+        var h = host(name)
+        if status == 429 || status == 503 {
+            throttled[name, default: 0] += 1
+            h.strikes += 1
+            h.successes = 0
+            let backoff = retryAfter
+                ?? .milliseconds(Int64(500 * (1 << min(h.strikes - 1, 7))) ) * Double.random(in: 0.8...1.2)
+            let until = ContinuousClock.now + min(backoff, .seconds(120))
+            h.pausedUntil = max(h.pausedUntil ?? until, until)
+            // Halve the concurrency in force (at least 1); with no configured cap, start from what was running.
+            h.cap = max(1, (h.cap ?? max(h.active, 2)) / 2)
+        } else if let status, status < 500 {
+            h.strikes = 0
+            h.successes += 1
+            if let cap = h.cap, h.successes >= 8 {
+                h.successes = 0
+                let limit = h.limits.maxConnections ?? Int.max
+                h.cap = cap + 1 >= limit ? h.limits.maxConnections : cap + 1
+            }
+        }
+        hosts[name] = h
+        releaseSlot(name)
+    }
+
+    // MARK: Slots
+
+    private func canStart(_ h: Host, bulk: Bool) -> Bool {
+        guard let cap = h.cap else { return true }
+        // Bulk transfers leave the last slot to small requests when there are at least two.
+        let usable = bulk && cap >= 2 ? cap - 1 : cap
+        return h.active < usable
+    }
+
+    private func acquireSlot(_ name: String, bulk: Bool) async throws {
+        var h = host(name)
+        if h.waiters.isEmpty || !bulk, canStart(h, bulk: bulk) {
+            h.active += 1
+            hosts[name] = h
+            return
+        }
+        let id = nextID
+        nextID += 1
+        hosts[name] = h
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                if Task.isCancelled { c.resume(throwing: CancellationError()); return }
+                var h = host(name)
+                // Small requests queue ahead of bulk ones.
+                let i = bulk ? h.waiters.endIndex : (h.waiters.firstIndex { $0.bulk } ?? h.waiters.endIndex)
+                h.waiters.insert((id, bulk, c), at: i)
+                hosts[name] = h
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(name, id) }
+        }
+    }
+
+    private func cancelWaiter(_ name: String, _ id: Int) {
+        guard var h = hosts[name], let i = h.waiters.firstIndex(where: { $0.id == id }) else { return }
+        let w = h.waiters.remove(at: i)
+        hosts[name] = h
+        w.continuation.resume(throwing: CancellationError())
+    }
+
+    private func releaseSlot(_ name: String) {
+        guard var h = hosts[name] else { return }
+        h.active -= 1
+        // Hand freed slots to waiters in order, as far as the cap allows.
+        var ready: [CheckedContinuation<Void, any Error>] = []
+        while let i = h.waiters.firstIndex(where: { canStart(h, bulk: $0.bulk) }) {
+            ready.append(h.waiters.remove(at: i).continuation)
+            h.active += 1
+        }
+        hosts[name] = h
+        for c in ready { c.resume() }
+    }
+
+    // MARK: Pacing
+
+    private func takeToken(_ name: String) async throws {
+        while true {
+            var h = host(name)
+            guard let rate = h.limits.requestsPerSecond, rate > 0 else { return }
+            let now = ContinuousClock.now
+            let elapsed = now - h.lastRefill
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            h.tokens = min(max(1, rate), h.tokens + seconds * rate)
+            h.lastRefill = now
+            if h.tokens >= 1 {
+                h.tokens -= 1
+                hosts[name] = h
+                return
+            }
+            hosts[name] = h
+            try await Task.sleep(for: .milliseconds(Int64(((1 - h.tokens) / rate * 1000).rounded(.up))))
+        }
+    }
+}
+
+extension RateLimiter.Limits {
+    /// Parses `--rate-limit HOST=N/s` and `--max-connections HOST=N` values into per-host limits.
+    public static func parse(rateLimits: [String], maxConnections: [String]) throws(RateLimitError) -> [String: Self] {
+        var out: [String: Self] = [:]
+        for spec in rateLimits {
+            guard let eq = spec.lastIndex(of: "="), !spec[..<eq].isEmpty else { throw .invalid("--rate-limit", spec) }
+            var value = spec[spec.index(after: eq)...]
+            if value.hasSuffix("/s") { value = value.dropLast(2) }
+            guard let rate = Double(value), rate > 0 else { throw .invalid("--rate-limit", spec) }
+            out[String(spec[..<eq]), default: Self()].requestsPerSecond = rate
+        }
+        for spec in maxConnections {
+            guard let eq = spec.lastIndex(of: "="), !spec[..<eq].isEmpty,
+                  let n = Int(spec[spec.index(after: eq)...]), n >= 1
+            else { throw .invalid("--max-connections", spec) }
+            out[String(spec[..<eq]), default: Self()].maxConnections = n
+        }
+        return out
+    }
+}
+
+/// A malformed limit flag.
+public enum RateLimitError: Error, Sendable, CustomStringConvertible {
+    case invalid(String, String)
+    public var description: String {
+        switch self {
+        case .invalid("--rate-limit", let s): "--rate-limit: \"\(s.prefix(200))\" is not HOST=N/s"
+        case .invalid(let flag, let s): "\(flag): \"\(s.prefix(200))\" is not HOST=N"
+        }
+    }
+}

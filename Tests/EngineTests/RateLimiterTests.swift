@@ -1,0 +1,97 @@
+import Engine
+import Foundation
+import Testing
+
+@Suite("Per-registry rate limiter", .timeLimit(.minutes(1)))
+struct RateLimiterTests {
+    @Test("never more requests in flight to a host than --max-connections")
+    func connectionCap() async throws {
+        let limiter = RateLimiter(limits: ["reg": .init(maxConnections: 3)])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<30 {
+                group.addTask {
+                    try await limiter.enter(host: "reg", bulk: false)
+                    try await Task.sleep(for: .milliseconds(10))
+                    await limiter.leave(host: "reg", bulk: false, status: 200, retryAfter: nil)
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(await limiter.peak["reg"] == 3)
+        #expect(await limiter.started["reg"] == 30)
+    }
+
+    @Test("bulk transfers leave a slot to small requests")
+    func smallRequestsNotStarved() async throws {
+        let limiter = RateLimiter(limits: ["reg": .init(maxConnections: 2)])
+        let smallWaited = Locked(Duration.zero)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    try await limiter.enter(host: "reg", bulk: true)
+                    try await Task.sleep(for: .milliseconds(150))
+                    await limiter.leave(host: "reg", bulk: true, status: 201, retryAfter: nil)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(30))
+                let start = ContinuousClock.now
+                try await limiter.enter(host: "reg", bulk: false)
+                smallWaited.withLock { $0 = ContinuousClock.now - start }
+                await limiter.leave(host: "reg", bulk: false, status: 200, retryAfter: nil)
+            }
+            try await group.waitForAll()
+        }
+        // Had bulk transfers taken both slots the small request would have waited ≥ 120 ms.
+        #expect(smallWaited.withLock { $0 } < .milliseconds(100))
+    }
+
+    @Test("--rate-limit paces request starts")
+    func pacing() async throws {
+        let limiter = RateLimiter(limits: ["reg": .init(requestsPerSecond: 10)])
+        let start = ContinuousClock.now
+        for _ in 0..<20 {
+            try await limiter.enter(host: "reg", bulk: false)
+            await limiter.leave(host: "reg", bulk: false, status: 200, retryAfter: nil)
+        }
+        // A burst of 10, then 10 more at 100 ms intervals.
+        #expect(ContinuousClock.now - start >= .milliseconds(900))
+        let other = ContinuousClock.now
+        try await limiter.enter(host: "elsewhere", bulk: false)
+        #expect(ContinuousClock.now - other < .milliseconds(100), "other hosts are not paced")
+    }
+
+    @Test("a 429 with Retry-After pauses the whole host and halves its concurrency")
+    func backoff() async throws {
+        let limiter = RateLimiter(limits: ["reg": .init(maxConnections: 8)])
+        try await limiter.enter(host: "reg", bulk: false)
+        await limiter.leave(host: "reg", bulk: false, status: 429, retryAfter: .seconds(1))
+        let start = ContinuousClock.now
+        try await limiter.enter(host: "reg", bulk: false)
+        #expect(ContinuousClock.now - start >= .milliseconds(900))
+        await limiter.leave(host: "reg", bulk: false, status: 200, retryAfter: nil)
+        #expect(await limiter.throttled["reg"] == 1)
+        // Concurrency now capped at 4 until successes raise it again.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<12 {
+                group.addTask {
+                    try await limiter.enter(host: "reg", bulk: false)
+                    try await Task.sleep(for: .milliseconds(20))
+                    await limiter.leave(host: "reg", bulk: false, status: 200, retryAfter: nil)
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(await limiter.peak["reg"]! <= 5)
+    }
+
+    @Test("limit flags parse, and bad ones are named")
+    func flags() throws {
+        let l = try RateLimiter.Limits.parse(rateLimits: ["docker.io=5/s", "127.0.0.1:5000=2.5"],
+                                             maxConnections: ["docker.io=4"])
+        #expect(l["docker.io"] == .init(maxConnections: 4, requestsPerSecond: 5))
+        #expect(l["127.0.0.1:5000"]?.requestsPerSecond == 2.5)
+        #expect(throws: RateLimitError.self) { try RateLimiter.Limits.parse(rateLimits: ["nohost"], maxConnections: []) }
+        #expect(throws: RateLimitError.self) { try RateLimiter.Limits.parse(rateLimits: [], maxConnections: ["h=0"]) }
+    }
+}
