@@ -10,8 +10,7 @@ public enum IndexSelection {
     }
 
     /// The kept entries, in index order. Platform entries are kept when the filter matches them; attestation
-    /// entries follow the platform entry they reference; other entries without a platform are kept only when
-    /// everything is.
+    /// entries follow the platform entry they reference; entries without a platform pass.
     public static func select(_ index: ImageIndex, _ filter: PlatformFilter) -> [Descriptor] {
         if filter.isAll { return index.manifests }
         let kept = Set(index.manifests.filter { !isAttestation($0) && filter.matches($0.platform) }.map(\.digest))

@@ -47,10 +47,11 @@ public struct PlatformFilter: Sendable, Hashable, CustomStringConvertible {
     /// Whether this filter keeps every entry.
     public var isAll: Bool { architectures == nil && oses == nil }
 
-    /// Whether an index entry with this platform is selected. Entries without a platform are kept only by `.all`.
+    /// Whether an index entry with this platform is selected. Entries without a platform (artifacts) pass, as in
+    /// Hangar; attestation entries are handled by `IndexSelection`, which makes them follow their platform.
     public func matches(_ platform: Platform?) -> Bool {
         if isAll { return true }
-        guard let platform else { return false }
+        guard let platform else { return true }
         if let oses, !oses.contains(platform.os.lowercased()) { return false }
         if let architectures {
             return architectures.contains { Self.archMatches($0, platform) }

@@ -195,6 +195,19 @@ struct MirrorCLITests {
         #expect(bad.status != 0 && bad.stderr.contains("--rate-limit: \"oops\" is not HOST=N/s"))
     }
 
+    @Test("--dry-run prints the plan and touches no registry")
+    func dryRun() throws {
+        let dir = try TemporaryDirectory()
+        try "nginx:1.25\nquay.io/a/b x.example/m/b v1\n".write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        // The destination does not exist: a dry run must not need it.
+        let r = try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", "127.0.0.1:1", "--dry-run",
+                              "--destination-project", "team"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdoutText.contains("[IMG:1] docker.io/library/nginx:1.25 => 127.0.0.1:1/team/nginx:1.25 (os=linux arch=amd64,arm64)"))
+        #expect(r.stdoutText.contains("[IMG:2] quay.io/a/b:v1 => x.example/team/b:v1"))
+        #expect(r.stdoutText.contains("2 images planned, 0 invalid lines"))
+    }
+
     @Test("bad flags fail at once with one line")
     func badFlags() throws {
         let dir = try TemporaryDirectory()

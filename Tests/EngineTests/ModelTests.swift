@@ -93,10 +93,25 @@ struct ModelTests {
         #expect(c.0.matches(c.1) == c.2)
     }
 
-    @Test("entries without a platform (attestations) are kept only when copying everything")
-    func platformless() {
+    @Test("entries without a platform pass; attestations follow the platform they reference")
+    func platformless() throws {
         #expect(PlatformFilter.all.matches(nil))
-        #expect(!PlatformFilter(architectures: ["amd64"], oses: nil).matches(nil))
+        #expect(PlatformFilter(architectures: ["amd64"], oses: nil).matches(nil))
+        let amd = Digest.sha256(of: [1]), arm = Digest.sha256(of: [2]), artifact = Digest.sha256(of: [3])
+        let attAmd = Digest.sha256(of: [4]), attArm = Digest.sha256(of: [5])
+        func entry(_ d: Digest, _ p: Platform?, attests: Digest? = nil) -> Descriptor {
+            Descriptor(mediaType: .ociManifest, digest: d, size: 1,
+                       annotations: attests.map { ["vnd.docker.reference.type": "attestation-manifest",
+                                                   "vnd.docker.reference.digest": $0.description] },
+                       platform: p)
+        }
+        let unknown = Platform(os: "unknown", architecture: "unknown")
+        let index = ImageIndex(mediaType: .ociIndex, manifests: [
+            entry(amd, Platform(os: "linux", architecture: "amd64")), entry(arm, Platform(os: "linux", architecture: "arm64")),
+            entry(attAmd, unknown, attests: amd), entry(attArm, unknown, attests: arm), entry(artifact, nil),
+        ])
+        let kept = IndexSelection.select(index, PlatformFilter(architectures: ["amd64"], oses: ["linux"]))
+        #expect(kept.map(\.digest) == [amd, attAmd, artifact])
     }
 
     @Test("platform JSON uses os.version and os.features")

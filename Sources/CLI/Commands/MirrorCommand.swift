@@ -200,11 +200,19 @@ struct MirrorCommand: AsyncParsableCommand {
                                       logger: logger)
 
             let started = ContinuousClock.now
-            let run = Task { await engine.run(targets) { MirrorLog.event($0, logger: logger) } }
+            let progress = ProgressDisplay(total: targets.count)
+            progress.start()
+            let run = Task {
+                await engine.run(targets) { event in
+                    progress.record(event)
+                    MirrorLog.event(event, logger: logger)
+                }
+            }
             let interrupted = InterruptFlag()
             let signals = installInterruptHandler { interrupted.set(); run.cancel() }
             let results = await run.value
             signals.cancel()
+            progress.stop()
             let seconds = MirrorEngine.secondsSince(started)
 
             let summary = MirrorSummary(results, seconds: seconds)

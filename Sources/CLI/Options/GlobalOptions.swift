@@ -46,7 +46,9 @@ struct PlainLogHandler: LogHandler {
     func log(event: LogEvent) {
         let f = DateFormatter()
         f.dateFormat = "HH:mm:ss"
-        let line = "[\(f.string(from: Date()))] [\(event.level.rawValue.uppercased())] \(event.message)\n"
+        // On a terminal, clear a progress line that may be showing first.
+        let clear = ProgressDisplay.isTerminal ? "\r\u{1b}[K" : ""
+        let line = "\(clear)[\(f.string(from: Date()))] [\(event.level.rawValue.uppercased())] \(event.message)\n"
         FileHandle.standardError.write(Data(line.utf8))
     }
 }
