@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, end to end, on this machine alone: start two local registries, seed the first with generated
-# images (a 3-platform OCI index, a Docker manifest list, a single image), copy them to the second with dray,
-# and show that every manifest arrived byte for byte (dray and skopeo both look).
+# multi-platform images, mirror a list of them to the second with `dray mirror` (then again, incrementally),
+# validate the mirror, and show that every manifest arrived byte for byte (dray and skopeo both look).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -42,24 +42,48 @@ echo "==> seeding $src with generated images"
 "$testkit" seed --image "$src/demo/app:1.0" --format oci --platforms 3 --layer-size 4000000 --seed 1
 "$testkit" seed --image "$src/demo/tools:2.1" --format docker --platforms 2 --layer-size 2000000 --seed 2
 "$testkit" seed --image "$src/library/base:latest" --platforms 1 --layers 3 --seed 3
-
-echo "==> dray copy"
-for img in demo/app:1.0 demo/tools:2.1 library/base:latest; do
-  "$dray" copy "docker://$src/$img" "docker://$dst/mirror/$img"
+for i in 1 2 3 4 5; do
+  "$testkit" seed --image "$src/team/service$i:v$i" --platforms 3 --layer-size 1000000 --seed $((10 + i)) >/dev/null
 done
-echo "==> a filtered copy (linux/amd64 and linux/arm64 only)"
-"$dray" copy --arch amd64,arm64 --os linux "$src/demo/app:1.0" "$dst/mirror/app-slim:1.0"
+echo "seeded 5 more 3-platform images (team/service1..5)"
 
-echo "==> dray inspect of the mirrored index"
-"$dray" inspect "$dst/mirror/demo/app:1.0"
+cat > "$work/images.txt" <<LIST
+# Hangar Default format: [REGISTRY/][PROJECT/]NAME[:TAG|@DIGEST]
+$src/demo/app:1.0
+$src/demo/tools:2.1
+$src/library/base:latest
+$src/team/service1:v1
+$src/team/service2:v2
+$src/team/service3:v3
+# Mirror format: SOURCE DESTINATION TAG
+$src/team/service4 renamed/service4 v4
+$src/team/service5 renamed/service5 v5
+LIST
 
-echo "==> checking manifests byte for byte"
+echo "==> dray mirror (every platform, 4 images at a time)"
+"$dray" mirror -f "$work/images.txt" -d "$dst" --all -j 4 -o "$work/mirror-failed.txt" --report "$work/report.json"
+
+echo "==> dray mirror again: an incremental re-run only checks tags"
+"$dray" mirror -f "$work/images.txt" -d "$dst" --all -j 4 -o "$work/mirror-failed.txt"
+
+echo "==> dray mirror validate"
+"$dray" mirror validate -f "$work/images.txt" -d "$dst" --all
+
+echo "==> dray copy with a platform filter (linux/amd64 and linux/arm64 only)"
+"$dray" copy --arch amd64,arm64 --os linux "$src/demo/app:1.0" "$dst/slim/app:1.0"
+
+echo "==> dray inspect of a mirrored index"
+"$dray" inspect "$dst/demo/app:1.0"
+
+echo "==> checking manifests byte for byte (dray and skopeo)"
 status=0
-for img in demo/app:1.0 demo/tools:2.1 library/base:latest; do
-  a=$("$dray" inspect --raw "$src/$img" | sha256sum | cut -d' ' -f1)
-  b=$("$dray" inspect --raw "$dst/mirror/$img" | sha256sum | cut -d' ' -f1)
-  s=$(skopeo inspect --raw --tls-verify=false "docker://$dst/mirror/$img" | sha256sum | cut -d' ' -f1)
-  if [ "$a" = "$b" ] && [ "$b" = "$s" ]; then echo "  identical  $img  sha256:$a"; else echo "  DIFFERENT  $img"; status=1; fi
+for pair in "demo/app:1.0 demo/app:1.0" "demo/tools:2.1 demo/tools:2.1" "library/base:latest library/base:latest" \
+            "team/service4:v4 renamed/service4:v4"; do
+  set -- $pair
+  a=$("$dray" inspect --raw "$src/$1" | sha256sum | cut -d' ' -f1)
+  b=$("$dray" inspect --raw "$dst/$2" | sha256sum | cut -d' ' -f1)
+  s=$(skopeo inspect --raw --tls-verify=false "docker://$dst/$2" | sha256sum | cut -d' ' -f1)
+  if [ "$a" = "$b" ] && [ "$b" = "$s" ]; then echo "  identical  $2  sha256:$a"; else echo "  DIFFERENT  $2"; status=1; fi
 done
 [ $status -eq 0 ] && echo "==> demo finished: every manifest identical at the mirror" || echo "==> demo FAILED"
 exit $status
