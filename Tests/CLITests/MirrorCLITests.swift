@@ -195,6 +195,24 @@ struct MirrorCLITests {
         #expect(bad.status != 0 && bad.stderr.contains("--rate-limit: \"oops\" is not HOST=N/s"))
     }
 
+    @Test("--timeout bounds each image: a stalled source fails that image and the run goes on")
+    func timeout() async throws {
+        let stalled = try MiniHTTPServer { req in
+            if req.path == "/v2/" { return .init(status: 200) }
+            Thread.sleep(forTimeInterval: 8)
+            return .init(status: 404)
+        }
+        let b = try RegistryServer()
+        let dir = try TemporaryDirectory()
+        try "\(stalled.host)/slow/app:1\n".write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        let started = Date()
+        let r = try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", b.host, "--timeout", "1s", "-o", dir.file("f.txt")])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("timed out after 1 s"), "\(r.stderr)")
+        #expect(Date().timeIntervalSince(started) < 6)
+        #expect(try String(contentsOfFile: dir.file("f.txt"), encoding: .utf8) == "\(stalled.host)/slow/app:1\n")
+    }
+
     @Test("--dry-run prints the plan and touches no registry")
     func dryRun() throws {
         let dir = try TemporaryDirectory()

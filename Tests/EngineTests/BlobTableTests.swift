@@ -89,7 +89,7 @@ struct BlobTableTests {
 
     @Test("the transfer pool never exceeds its limit and starts the largest waiting transfer first")
     func pool() async throws {
-        let pool = TransferPool(limit: 2)
+        let pool = TransferScheduler(limit: 2)
         let running = Locked((now: 0, peak: 0))
         let order = Locked([Int64]())
         // Occupy both slots, then queue sizes in a scrambled order.

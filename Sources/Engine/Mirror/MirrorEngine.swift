@@ -27,7 +27,7 @@ public struct MirrorOptions: Sendable {
 ///
 /// Images are admitted `jobs` at a time. Within an image every manifest is a node: a platform manifest is pushed
 /// as soon as its own blobs are in, an index as soon as its children are, and the tag last. Blob transfers from
-/// all images share one `TransferPool` (largest first) and one `BlobTable` (each blob moved once per destination
+/// all images share one `TransferScheduler` (largest first) and one `BlobTable` (each blob moved once per destination
 /// registry, then mounted). Before anything moves, the destination tag is checked: an image whose tag already
 /// has the digest that would be written is skipped with no blob traffic.
 public struct MirrorEngine: Sendable {
@@ -38,7 +38,7 @@ public struct MirrorEngine: Sendable {
     let sources: SourceFactory
     let destinations: DestinationFactory
     let logger: Logger
-    let pool: TransferPool
+    let pool: TransferScheduler
     let table: BlobTable
 
     public init(options: MirrorOptions, sources: @escaping SourceFactory, destinations: @escaping DestinationFactory,
@@ -47,7 +47,7 @@ public struct MirrorEngine: Sendable {
         self.sources = sources
         self.destinations = destinations
         self.logger = logger
-        self.pool = TransferPool(limit: options.blobJobs)
+        self.pool = TransferScheduler(limit: options.blobJobs)
         self.table = BlobTable()
     }
 

@@ -1,7 +1,8 @@
-/// Bounds blob transfers in flight across a whole run; waiting transfers start largest first, so the long
+/// The run's transfer scheduler: bounds blob transfers in flight across the whole run; waiting transfers start
+/// largest first, so the long
 /// transfers begin early and small ones fill in around them. Only bulk transfers take a slot: existence checks,
 /// mounts and manifests never wait here.
-public actor TransferPool {
+public actor TransferScheduler {
     private struct Waiter {
         let id: Int
         let size: Int64
