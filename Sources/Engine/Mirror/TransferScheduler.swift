@@ -1,7 +1,6 @@
-/// The run's transfer scheduler: bounds blob transfers in flight across the whole run; waiting transfers start
-/// largest first, so the long
-/// transfers begin early and small ones fill in around them. Only bulk transfers take a slot: existence checks,
-/// mounts and manifests never wait here.
+/// The run's transfer scheduler: bounds blob transfers in flight across the whole run. Waiting transfers start
+/// largest first, so long transfers begin early and small ones fill in around them. Only bulk transfers take a
+/// slot: existence checks, mounts and manifests never wait here.
 public actor TransferScheduler {
     private struct Waiter {
         let id: Int
