@@ -19,15 +19,21 @@ struct RegistryCopyTests {
         RegistryClient(registry: s.host, options: options)
     }
 
+    /// Pushes `tree` to `src/repo:tag`, then copies it to `dst/dstRepo:tag` with dray's copier.
+    @discardableResult
+    func pushAndCopy(_ tree: SyntheticImage.Tree, _ src: RegistryClient, _ repo: String, _ dst: RegistryClient,
+                     _ dstRepo: String, tag: String, options: CopyOptions = CopyOptions()) async throws -> CopyReport {
+        try await SyntheticImage.push(tree, to: src, repository: repo, tag: tag)
+        let copier = ImageCopier(source: RegistryImageSource(client: src, repository: repo),
+                                 destination: RegistryImageDestination(client: dst, repository: dstRepo), options: options)
+        return try await copier.copy(from: .tag(tag), to: .tag(tag))
+    }
+
     @Test("multi-arch index round trip preserves every digest", arguments: SyntheticImage.Format.allCases)
     func indexRoundTrip(format: SyntheticImage.Format) async throws {
         let tree = try SyntheticImage.index(format: format, layers: 2, layerSize: 300_000, seed: 7)
         let src = client(a), dst = client(b)
-        try await SyntheticImage.push(tree, to: src, repository: "demo/app", tag: "1.0")
-
-        let copier = ImageCopier(source: RegistryImageSource(client: src, repository: "demo/app"),
-                                 destination: RegistryImageDestination(client: dst, repository: "mirror/app"))
-        let report = try await copier.copy(from: .tag("1.0"), to: .tag("1.0"))
+        let report = try await pushAndCopy(tree, src, "demo/app", dst, "mirror/app", tag: "1.0")
         #expect(report.digest == tree.top.digest)
         #expect(report.blobsCopied == tree.blobs.count)
         #expect(report.manifests == 4)
@@ -35,7 +41,7 @@ struct RegistryCopyTests {
         try await RegistryAssertions.holds(tree, in: dst, repository: "mirror/app", tag: "1.0")
 
         // A second copy finds everything present and moves no blob.
-        let again = try await copier.copy(from: .tag("1.0"), to: .tag("1.0"))
+        let again = try await pushAndCopy(tree, src, "demo/app", dst, "mirror/app", tag: "1.0")
         #expect(again.blobsCopied == 0)
         #expect(again.blobsPresent == tree.blobs.count)
     }
@@ -43,11 +49,8 @@ struct RegistryCopyTests {
     @Test("single image in Docker and OCI media types", arguments: SyntheticImage.Format.allCases)
     func singleImage(format: SyntheticImage.Format) async throws {
         let tree = try SyntheticImage.single(format: format, layers: 3, layerSize: 50_000, seed: 11)
-        let src = client(a), dst = client(b)
-        try await SyntheticImage.push(tree, to: src, repository: "single/\(format)", tag: "v1")
-        let copier = ImageCopier(source: RegistryImageSource(client: src, repository: "single/\(format)"),
-                                 destination: RegistryImageDestination(client: dst, repository: "single/\(format)"))
-        let report = try await copier.copy(from: .tag("v1"), to: .tag("v1"))
+        let report = try await pushAndCopy(tree, client(a), "single/\(format)", client(b), "single/\(format)", tag: "v1")
+        let dst = client(b)
         #expect(report.digest == tree.top.digest)
         #expect(report.mediaType == (format == .oci ? .ociManifest : .dockerManifest))
         try await RegistryAssertions.holds(tree, in: dst, repository: "single/\(format)", tag: "v1")
@@ -79,10 +82,7 @@ struct RegistryCopyTests {
     func crossRepositoryMount() async throws {
         let tree = try SyntheticImage.single(layers: 2, layerSize: 100_000, seed: 5)
         let reg = client(a)
-        try await SyntheticImage.push(tree, to: reg, repository: "one/app", tag: "x")
-        let copier = ImageCopier(source: RegistryImageSource(client: reg, repository: "one/app"),
-                                 destination: RegistryImageDestination(client: reg, repository: "two/app"))
-        let report = try await copier.copy(from: .tag("x"), to: .tag("x"))
+        let report = try await pushAndCopy(tree, reg, "one/app", reg, "two/app", tag: "x")
         #expect(report.blobsMounted == tree.blobs.count)
         #expect(report.blobsCopied == 0)
         try await RegistryAssertions.holds(tree, in: reg, repository: "two/app", tag: "x")
@@ -91,26 +91,18 @@ struct RegistryCopyTests {
     @Test("chunked upload mode round-trips")
     func chunkedUpload() async throws {
         let tree = try SyntheticImage.single(layers: 2, layerSize: 700_000, seed: 21)
-        let src = client(a)
         let dst = client(b, RegistryOptions(credentials: CredentialStore(authFiles: []), uploadMode: .chunked(chunkSize: 256 * 1024)))
-        try await SyntheticImage.push(tree, to: src, repository: "chunk/app", tag: "1")
-        let copier = ImageCopier(source: RegistryImageSource(client: src, repository: "chunk/app"),
-                                 destination: RegistryImageDestination(client: dst, repository: "chunk/app"))
-        _ = try await copier.copy(from: .tag("1"), to: .tag("1"))
+        try await pushAndCopy(tree, client(a), "chunk/app", dst, "chunk/app", tag: "1")
         try await RegistryAssertions.holds(tree, in: dst, repository: "chunk/app", tag: "1")
     }
 
     @Test("platform filter writes an index with only the chosen platforms")
     func platformFilter() async throws {
         let tree = try SyntheticImage.index(seed: 31)
-        let src = client(a), dst = client(b)
-        try await SyntheticImage.push(tree, to: src, repository: "multi/app", tag: "1")
+        let dst = client(b)
         var options = CopyOptions()
         options.platforms = PlatformFilter(architectures: ["amd64", "arm64"], oses: ["linux"])
-        let copier = ImageCopier(source: RegistryImageSource(client: src, repository: "multi/app"),
-                                 destination: RegistryImageDestination(client: dst, repository: "multi/app"),
-                                 options: options)
-        let report = try await copier.copy(from: .tag("1"), to: .tag("1"))
+        let report = try await pushAndCopy(tree, client(a), "multi/app", dst, "multi/app", tag: "1", options: options)
         #expect(report.filtered)
         let written = try await dst.manifest("multi/app", .tag("1"))
         guard case .index(let index) = try written.parsed() else { Issue.record("not an index"); return }

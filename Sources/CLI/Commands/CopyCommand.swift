@@ -63,8 +63,7 @@ struct CopyCommand: AsyncParsableCommand {
             } catch {
                 throw CLIError("copy \(src) → \(dst): \(error)")
             }
-            let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - started).inSeconds
             var line = "Copied \(src) → \(dst) \(report.digest)"
             line += report.filtered ? " (filtered index)" : ""
             line += ": \(report.manifests) manifest\(report.manifests == 1 ? "" : "s"), "

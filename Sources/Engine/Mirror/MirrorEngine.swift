@@ -282,10 +282,7 @@ public struct MirrorEngine: Sendable {
     /// Seconds elapsed since `start`.
     public static func secondsSince(_ start: ContinuousClock.Instant) -> Double { seconds(since: start) }
 
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
+    static func seconds(since start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start).inSeconds }
 }
 
 /// An image that did not finish within `--timeout`.

@@ -152,9 +152,7 @@ public actor RateLimiter: RequestGate {
             var h = host(name)
             guard let rate = h.limits.requestsPerSecond, rate > 0 else { return }
             let now = ContinuousClock.now
-            let elapsed = now - h.lastRefill
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            h.tokens = min(max(1, rate), h.tokens + seconds * rate)
+            h.tokens = min(max(1, rate), h.tokens + (now - h.lastRefill).inSeconds * rate)
             h.lastRefill = now
             if h.tokens >= 1 {
                 h.tokens -= 1

@@ -66,8 +66,7 @@ final class CurlTransfer: @unchecked Sendable {
         set(CURLOPT_PROTOCOLS_STR, "http,https")
         _ = dray_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
         let connectTimeout = request.connectTimeout ?? options.connectTimeout
-        set(CURLOPT_CONNECTTIMEOUT_MS,
-            Int(connectTimeout.components.seconds * 1000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000))
+        set(CURLOPT_CONNECTTIMEOUT_MS, Int((connectTimeout.inSeconds * 1000).rounded()))
         set(CURLOPT_LOW_SPEED_LIMIT, 1)
         set(CURLOPT_LOW_SPEED_TIME, Int(options.lowSpeedTime.components.seconds))
         set(CURLOPT_BUFFERSIZE, 256 * 1024)

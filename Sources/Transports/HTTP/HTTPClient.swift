@@ -88,8 +88,7 @@ public struct HTTPClient: Sendable {
     }
 
     private static func ms(since start: ContinuousClock.Instant) -> Int64 {
-        let d = ContinuousClock.now - start
-        return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+        Int64(((ContinuousClock.now - start).inSeconds * 1000).rounded())
     }
 
     /// The request to send after a redirect to `location`.
