@@ -26,7 +26,7 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     }
 }
 
-/// Builds transports from command-line references.
+/// Builds transports from command-line locations (`docker://REF`, `REF`, `oci:PATH[:NAME]`).
 struct TransportFactory {
     let http: HTTPClient
 
@@ -34,18 +34,58 @@ struct TransportFactory {
         http = HTTPClient(logger: logger)
     }
 
+    func locate(_ s: String, flag: String) throws -> ImageLocator {
+        do { return try ImageLocator(parsing: s) } catch { throw CLIError("\(flag): \(error)") }
+    }
+
+    /// A registry reference, for commands that only talk to registries.
     func parse(_ s: String, flag: String) throws -> Reference {
-        do {
-            switch try ImageLocator(parsing: s) {
-            case .docker(let r): return r
-            }
-        } catch {
-            throw CLIError("\(flag): \(error)")
+        switch try locate(s, flag: flag) {
+        case .docker(let r): return r
+        case .ociLayout: throw CLIError("\(flag): this command needs a registry image, not \"\(s.prefix(200))\"")
         }
     }
 
     func client(_ reference: Reference, options: RegistryOptions) -> RegistryClient {
         RegistryClient(registry: reference.registry, options: options, http: http)
+    }
+
+    /// A source and the identifier to read. A layout without a name must hold exactly one image.
+    func source(_ locator: ImageLocator, options: RegistryOptions) throws -> (any ImageSource, ManifestIdentifier, String) {
+        switch locator {
+        case .docker(let r):
+            return (RegistryImageSource(client: client(r, options: options), repository: r.repository),
+                    ManifestIdentifier(r), r.description)
+        case .ociLayout(let path, let name):
+            let layout = try OCILayout(path: path, create: false)
+            let chosen: String
+            if let name {
+                chosen = name
+            } else {
+                let names = try layout.names()
+                guard names.count == 1 else {
+                    throw CLIError("oci:\(path) holds \(names.count) images; name one as oci:\(path):NAME")
+                }
+                chosen = names[0]
+            }
+            return (OCILayoutImageSource(layout: layout, name: chosen), .tag(chosen), "oci:\(path):\(chosen)")
+        }
+    }
+
+    /// A destination and the identifier to write; a layout image is named `defaultName` unless the location names it.
+    func destination(_ locator: ImageLocator, options: RegistryOptions, defaultName: String) throws
+        -> (any ImageDestination, ManifestIdentifier, String)
+    {
+        switch locator {
+        case .docker(let r):
+            let id: ManifestIdentifier = r.tag.map { .tag($0) } ?? ManifestIdentifier(r)
+            return (RegistryImageDestination(client: client(r, options: options), repository: r.repository), id,
+                    r.description)
+        case .ociLayout(let path, let name):
+            let layout = try OCILayout(path: path, create: true)
+            let chosen = name ?? defaultName
+            return (OCILayoutImageDestination(layout: layout, name: chosen), .tag(chosen), "oci:\(path):\(chosen)")
+        }
     }
 }
 

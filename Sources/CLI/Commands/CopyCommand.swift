@@ -30,10 +30,10 @@ struct CopyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Retries after a temporary failure (network, 5xx, 429).")
     var retries: Int = 3
 
-    @Argument(help: "Source image (docker://REF or REF).")
+    @Argument(help: "Source image: docker://REF, REF, or oci:PATH[:NAME].")
     var source: String
 
-    @Argument(help: "Destination image (docker://REF or REF).")
+    @Argument(help: "Destination image: docker://REF, REF, or oci:PATH[:NAME] (named by the source reference when NAME is omitted).")
     var destination: String
 
     func run() async throws {
@@ -42,29 +42,29 @@ struct CopyCommand: AsyncParsableCommand {
             guard (0...20).contains(retries) else { throw CLIError("--retries must be between 0 and 20") }
             let logger = global.makeLogger("dray.copy")
             let factory = TransportFactory(logger: logger)
-            let src = try factory.parse(source, flag: "source")
-            let dst = try factory.parse(destination, flag: "destination")
-            let srcClient = factory.client(src, options: try access.registryOptions(.source))
-            let dstClient = factory.client(dst, options: try access.registryOptions(.destination))
+            let srcLocator = try factory.locate(source, flag: "source")
+            let dstLocator = try factory.locate(destination, flag: "destination")
+            let (src, srcID, srcName) = try factory.source(srcLocator, options: try access.registryOptions(.source))
+            // An image copied into a layout is named by its source reference, as `save` names them.
+            let defaultName: String
+            if case .docker(let r) = srcLocator { defaultName = r.description } else { defaultName = srcID.description }
+            let (dst, dstID, dstName) = try factory.destination(dstLocator, options: try access.registryOptions(.destination),
+                                                                defaultName: defaultName)
             var options = CopyOptions()
             options.platforms = platforms.filter
             options.blobConcurrency = blobJobs
             options.retries = retries
-            let copier = ImageCopier(
-                source: RegistryImageSource(client: srcClient, repository: src.repository),
-                destination: RegistryImageDestination(client: dstClient, repository: dst.repository),
-                options: options, logger: logger)
+            let copier = ImageCopier(source: src, destination: dst, options: options, logger: logger)
 
             let started = ContinuousClock.now
-            let destID: ManifestIdentifier = dst.tag.map { .tag($0) } ?? ManifestIdentifier(dst)
             let report: CopyReport
             do {
-                report = try await copier.copy(from: ManifestIdentifier(src), to: destID)
+                report = try await copier.copy(from: srcID, to: dstID)
             } catch {
-                throw CLIError("copy \(src) → \(dst): \(error)")
+                throw CLIError("copy \(srcName) → \(dstName): \(error)")
             }
             let seconds = (ContinuousClock.now - started).inSeconds
-            var line = "Copied \(src) → \(dst) \(report.digest)"
+            var line = "Copied \(srcName) → \(dstName) \(report.digest)"
             line += report.filtered ? " (filtered index)" : ""
             line += ": \(report.manifests) manifest\(report.manifests == 1 ? "" : "s"), "
             line += "\(report.blobsCopied) blob\(report.blobsCopied == 1 ? "" : "s") copied (\(report.bytesCopied.humanBytes))"

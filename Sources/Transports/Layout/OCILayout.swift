@@ -1,0 +1,186 @@
+import Engine
+import Foundation
+import Synchronization
+
+/// An OCI image layout folder: `oci-layout`, `index.json` and `blobs/<algorithm>/<hex>`, blobs shared by every
+/// image in it.
+///
+/// Writes are crash-safe: a blob is streamed to a temporary name inside `blobs/`, its size and digest are
+/// checked, it is flushed and only then renamed into place; `index.json` is replaced atomically. A reader never
+/// sees a partial blob under its digest, and an interrupted write leaves at most a stray temporary file.
+public final class OCILayout: Sendable {
+    /// The annotation holding an image's name in `index.json` (OCI).
+    public static let refNameAnnotation = "org.opencontainers.image.ref.name"
+    /// containerd's annotation for the full image name.
+    public static let containerdNameAnnotation = "io.containerd.image.name"
+
+    public let path: String
+    /// Serialises read-modify-write cycles of `index.json` within this process.
+    private let indexLock = Mutex(())
+
+    /// Opens a layout; with `create`, makes the folder and its `oci-layout` and `index.json` when missing.
+    public init(path: String, create: Bool) throws {
+        self.path = path
+        let fm = FileManager.default
+        if create {
+            try fm.createDirectory(atPath: "\(path)/blobs/sha256", withIntermediateDirectories: true)
+            if !fm.fileExists(atPath: "\(path)/oci-layout") {
+                try AtomicFile.write(#"{"imageLayoutVersion":"1.0.0"}"#, to: "\(path)/oci-layout")
+            }
+            if !fm.fileExists(atPath: "\(path)/index.json") {
+                try AtomicFile.write(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#,
+                                     to: "\(path)/index.json")
+            }
+        }
+        guard fm.fileExists(atPath: "\(path)/oci-layout") else {
+            throw LayoutError(path: path, reason: "not an OCI image layout (no oci-layout file)")
+        }
+    }
+
+    /// Where a blob lives. The digest's hex is validated by `Digest`, so the path cannot leave `blobs/`.
+    public func blobPath(_ digest: Digest) -> String { "\(path)/blobs/\(digest.algorithm.rawValue)/\(digest.hex)" }
+
+    /// The size of a stored blob, or nil when absent.
+    public func blobSize(_ digest: Digest) -> Int64? {
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: blobPath(digest)),
+              let size = attrs[.size] as? NSNumber
+        else { return nil }
+        return size.int64Value
+    }
+
+    // MARK: index.json
+
+    /// The parsed `index.json`.
+    public func index() throws -> ImageIndex {
+        let file = "\(path)/index.json"
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+            throw LayoutError(path: file, reason: "cannot read")
+        }
+        guard data.count <= RawManifest.maxSize else { throw LayoutError(path: file, reason: "larger than 4 MiB") }
+        do { return try JSONDecoder().decode(ImageIndex.self, from: data) } catch {
+            throw LayoutError(path: file, reason: "not a valid image index: \(String(describing: error).prefix(200))")
+        }
+    }
+
+    /// The `index.json` entry named `name` (by `org.opencontainers.image.ref.name`).
+    public func entry(named name: String) throws -> Descriptor? {
+        try index().manifests.last { $0.annotations?[Self.refNameAnnotation] == name }
+    }
+
+    /// Every named entry, in index order.
+    public func names() throws -> [String] {
+        try index().manifests.compactMap { $0.annotations?[Self.refNameAnnotation] }
+    }
+
+    /// Points `name` at `descriptor` (replacing an entry of the same name), atomically.
+    public func setEntry(_ descriptor: Descriptor, named name: String) throws {
+        try indexLock.withLock { _ in
+            var index = try index()
+            var d = descriptor
+            var annotations = d.annotations ?? [:]
+            annotations[Self.refNameAnnotation] = name
+            annotations[Self.containerdNameAnnotation] = name
+            d.annotations = annotations
+            d.platform = nil
+            index.manifests.removeAll { $0.annotations?[Self.refNameAnnotation] == name }
+            index.manifests.append(d)
+            index.mediaType = .ociIndex
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            try AtomicFile.write(Array(try encoder.encode(index)), to: "\(path)/index.json")
+        }
+    }
+
+    // MARK: Blobs
+
+    /// Stores a blob from `stream`, checking size and digest before it gets its name. An existing blob is kept.
+    public func writeBlob(_ descriptor: Descriptor, from stream: any BlobStream) async throws {
+        if blobSize(descriptor.digest) == descriptor.size {
+            stream.cancel()
+            return
+        }
+        let dir = "\(path)/blobs/\(descriptor.digest.algorithm.rawValue)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let temp = "\(dir)/.tmp-\(descriptor.digest.hex.prefix(16))-\(UInt64.random(in: 0...UInt64.max))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw LayoutError(path: temp, reason: String(cString: strerror(errno))) }
+        var closed = false
+        var renamed = false
+        defer {
+            if !closed { close(fd) }
+            if !renamed { unlink(temp) }
+        }
+        var hasher = Hasher256(algorithm: descriptor.digest.algorithm)
+        while let chunk = try await stream.next() {
+            hasher.update(chunk)
+            var offset = 0
+            while offset < chunk.count {
+                let n = chunk[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+                guard n > 0 else {
+                    throw LayoutError(path: blobPath(descriptor.digest), reason: "write failed: \(String(cString: strerror(errno)))")
+                }
+                offset += n
+            }
+        }
+        guard hasher.count == descriptor.size else {
+            throw BlobVerificationError.tooShort(digest: descriptor.digest, expected: descriptor.size, got: hasher.count)
+        }
+        let actual = hasher.finalize()
+        guard actual == descriptor.digest else {
+            throw BlobVerificationError.digestMismatch(expected: descriptor.digest, actual: actual)
+        }
+        guard fsync(fd) == 0 else { throw LayoutError(path: temp, reason: "cannot flush: \(String(cString: strerror(errno)))") }
+        close(fd)
+        closed = true
+        guard rename(temp, blobPath(descriptor.digest)) == 0 else {
+            throw LayoutError(path: blobPath(descriptor.digest), reason: String(cString: strerror(errno)))
+        }
+        renamed = true
+    }
+
+    /// Reads a whole small blob (a manifest or config), checking its digest.
+    public func readBlob(_ digest: Digest, limit: Int = RawManifest.maxSize) throws -> [UInt8] {
+        let file = blobPath(digest)
+        guard let size = blobSize(digest) else { throw LayoutError(path: file, reason: "missing blob \(digest)") }
+        guard size <= Int64(limit) else { throw LayoutError(path: file, reason: "blob \(digest) larger than \(limit) bytes") }
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+        var h = Hasher256(algorithm: digest.algorithm)
+        h.update(bytes)
+        guard h.finalize() == digest else {
+            throw LayoutError(path: file, reason: "blob \(digest) is corrupted (its content has another digest)")
+        }
+        return bytes
+    }
+}
+
+/// A layout that cannot be used, naming the file.
+public struct LayoutError: Error, Sendable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Streams a file in chunks.
+public final class FileBlobStream: BlobStream, @unchecked Sendable {
+    private let handle: FileHandle
+    private let chunkSize: Int
+    private let lock = NSLock()
+    private var cancelled = false
+
+    public init(path: String, chunkSize: Int = 256 * 1024) throws {
+        guard let h = FileHandle(forReadingAtPath: path) else { throw LayoutError(path: path, reason: "cannot open") }
+        handle = h
+        self.chunkSize = chunkSize
+    }
+
+    deinit { try? handle.close() }
+
+    public func next() async throws -> [UInt8]? {
+        if lock.withLock({ cancelled }) { throw CancellationError() }
+        let data = try handle.read(upToCount: chunkSize) ?? Data()
+        return data.isEmpty ? nil : Array(data)
+    }
+
+    public func cancel() { lock.withLock { cancelled = true } }
+}

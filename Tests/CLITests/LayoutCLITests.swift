@@ -1,0 +1,90 @@
+import Engine
+import Foundation
+import Testing
+import TestSupport
+import Transports
+
+@Suite("OCI layout transport", .serialized)
+struct LayoutCLITests {
+    @Test("registry → oci: layout → registry keeps every digest; skopeo and umoci read the layout",
+          arguments: SyntheticImage.Format.allCases)
+    func roundTrip(format: SyntheticImage.Format) async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let tree = try SyntheticImage.index(format: format, layers: 2, layerSize: 50_000, seed: 61)
+        try await SyntheticImage.push(tree, to: RegistryClient(registry: a.host, options: MirrorCLITests.noAuth),
+                                      repository: "lay/app", tag: "1.0")
+        let dir = try TemporaryDirectory()
+        let layoutPath = dir.file("layout")
+        let name = "\(a.host)/lay/app:1.0"
+
+        let save = try Dray.run(["copy", "\(a.host)/lay/app:1.0", "oci:\(layoutPath)"])
+        #expect(save.status == 0, "\(save.stderr)")
+        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(layoutPath)/index.json"))) as! [String: Any]
+        let entry = (index["manifests"] as! [[String: Any]])[0]
+        #expect(entry["digest"] as? String == tree.top.digest.description)
+        let annotations = entry["annotations"] as! [String: String]
+        #expect(annotations["org.opencontainers.image.ref.name"] == name)
+        #expect(annotations["io.containerd.image.name"] == name)
+        #expect(FileManager.default.fileExists(atPath: "\(layoutPath)/oci-layout"))
+
+        // skopeo reads it by the full reference, byte for byte, and can copy from it. (skopeo 1.9 and umoci 0.4
+        // read only OCI-typed entries from a layout; Docker-typed images are stored unconverted so that their
+        // digests survive, and only dray's own round trip below applies to them.)
+        if format == .oci {
+            try peersRead(layoutPath: layoutPath, name: name, tree: tree, a: a, b: b, dir: dir)
+        }
+
+        // Back to an empty registry: every digest, index included.
+        // Back to an empty registry: every digest, index included.
+        let load = try Dray.run(["copy", "oci:\(layoutPath):\(name)", "\(b.host)/lay/app:1.0"])
+        #expect(load.status == 0, "\(load.stderr)")
+        let dst = RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
+        #expect(try await dst.manifest("lay/app", .tag("1.0")).bytes == tree.top.bytes)
+        for child in tree.children { #expect(try await dst.headManifest("lay/app", .digest(child.digest)) != nil) }
+        for (d, _) in tree.blobs.values { #expect(try await dst.headBlob("lay/app", d.digest) == d.size) }
+
+        // A flipped byte in a layer of the layout is refused, naming the blob; nothing is tagged.
+        guard case .image(let m) = try tree.children[1].parsed() else { return }
+        let layer = m.layers.last!
+        let path = "\(layoutPath)/blobs/sha256/\(layer.digest.hex)"
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[bytes.count / 2] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let c = try RegistryServer()
+        let bad = try Dray.run(["copy", "oci:\(layoutPath):\(name)", "\(c.host)/lay/app:1.0"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("digest mismatch") && bad.stderr.contains(layer.digest.description), "\(bad.stderr)")
+        #expect(try await RegistryClient(registry: c.host, options: MirrorCLITests.noAuth).headManifest("lay/app", .tag("1.0")) == nil)
+    }
+
+    /// skopeo inspects and copies from the layout; umoci unpacks a platform image written to a layout.
+    func peersRead(layoutPath: String, name: String, tree: SyntheticImage.Tree, a: RegistryServer, b: RegistryServer,
+                   dir: TemporaryDirectory) throws {
+        let raw = try Shell.run("skopeo", ["inspect", "--raw", "oci:\(layoutPath):\(name)"])
+        #expect(raw.status == 0, "\(raw.stderr)")
+        #expect(raw.stdout == tree.top.bytes)
+        let skopeoCopy = try Shell.run("skopeo", ["copy", "--all", "--dest-tls-verify=false", "--preserve-digests",
+                                                  "oci:\(layoutPath):\(name)", "docker://\(b.host)/skopeo/app:1.0"])
+        #expect(skopeoCopy.status == 0, "\(skopeoCopy.stderr)")
+
+        // umoci unpacks a platform image from a layout dray wrote (umoci names images by tag: give it one).
+        let amd = tree.children[0]
+        let single = try Dray.run(["copy", "\(a.host)/lay/app@\(amd.digest)", "oci:\(dir.file("umoci")):app"])
+        #expect(single.status == 0, "\(single.stderr)")
+        let unpack = try Shell.run("umoci", ["raw", "unpack", "--rootless", "--image", "\(dir.file("umoci")):app", dir.file("rootfs")])
+        #expect(unpack.status == 0, "\(unpack.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.file("rootfs"))
+        #expect(files.contains { $0.hasPrefix("file-") })
+
+    }
+
+    @Test("layout locations: a missing layout and an ambiguous one give one-line errors")
+    func badLayouts() throws {
+        let dir = try TemporaryDirectory()
+        let missing = try Dray.run(["copy", "oci:\(dir.file("nope"))", "127.0.0.1:1/a/b:1"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("not an OCI image layout"), "\(missing.stderr)")
+        let empty = try Dray.run(["copy", "oci:", "127.0.0.1:1/a/b:1"])
+        #expect(empty.stderr.contains("oci: needs a folder path"))
+    }
+}
