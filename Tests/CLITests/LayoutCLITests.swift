@@ -88,3 +88,50 @@ struct LayoutCLITests {
         #expect(empty.stderr.contains("oci: needs a folder path"))
     }
 }
+
+@Suite("dray sync into a cache folder", .serialized)
+struct SyncCLITests {
+    @Test("sync adds images, re-adding is a no-op, a new image downloads only what the cache lacks")
+    func sync() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let corpus = try await MirrorCLITests.seedCorpus(a, count: 4, format: { _ in .oci })
+        let dir = try TemporaryDirectory()
+        let cache = dir.file("saved-image-cache")
+        let names = corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }
+        try (names.prefix(3) + ["\(a.host)/x/y dst/z 1"]).joined(separator: "\n")
+            .write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+
+        let first = try Dray.run(["sync", "-f", dir.file("l.txt"), "-d", cache, "--all", "-j", "3",
+                                  "-o", dir.file("failed.txt"), "--report", dir.file("r1.json")])
+        #expect(first.status == 1, "the Mirror-format line fails: \(first.stderr.suffix(1500))")
+        #expect(first.stderr.contains("\(dir.file("l.txt")):4: a cache takes Default-format lines"))
+        let layout = try OCILayout(path: cache, create: false)
+        #expect(Set(try layout.names()) == Set(names.prefix(3)))
+
+        try names.prefix(3).joined(separator: "\n").write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        let again = try Dray.run(["sync", "-f", dir.file("l.txt"), "-d", cache, "--all", "--report", dir.file("r2.json")])
+        #expect(again.status == 0)
+        let s2 = try MirrorCLITests.report(dir.file("r2.json"))["summary"] as! [String: Any]
+        #expect(s2["skipped"] as? Int == 3)
+        #expect((s2["bytesCopied"] as? NSNumber)?.int64Value == 0)
+
+        // The fourth image shares its base layers with the cached ones: only its own blobs are downloaded.
+        try names[3].write(toFile: dir.file("l4.txt"), atomically: true, encoding: .utf8)
+        let fourth = try Dray.run(["sync", "-f", dir.file("l4.txt"), "-d", cache, "--all", "--report", dir.file("r3.json")])
+        #expect(fourth.status == 0, "\(fourth.stderr)")
+        var cached = Set<Digest>()
+        for c in corpus.prefix(3) { cached.formUnion(c.tree.blobs.keys) }
+        let missing = corpus[3].tree.blobs.values.filter { !cached.contains($0.0.digest) }.reduce(Int64(0)) { $0 + $1.0.size }
+        let s3 = try MirrorCLITests.report(dir.file("r3.json"))["summary"] as! [String: Any]
+        #expect((s3["bytesCopied"] as? NSNumber)?.int64Value == missing)
+        #expect(missing < corpus[3].tree.blobs.values.reduce(Int64(0)) { $0 + $1.0.size })
+
+        // The cache is a standard layout: skopeo reads it; dray loads it back with every digest.
+        let raw = try Shell.run("skopeo", ["inspect", "--raw", "oci:\(cache):\(names[3])"])
+        #expect(raw.stdout == corpus[3].tree.top.bytes, "\(raw.stderr)")
+        let back = try Dray.run(["copy", "oci:\(cache):\(names[0])", "\(b.host)/back/app:v0"])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(try await RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
+            .manifest("back/app", .tag("v0")).bytes == corpus[0].tree.top.bytes)
+    }
+}

@@ -196,52 +196,73 @@ struct MirrorCommand: AsyncParsableCommand {
             options.force = force
             options.overwrite = overwrite
             options.failWhenNoPlatform = noArchOsFail
-            let engine = MirrorEngine(options: options, sources: pool.source, destinations: pool.destination,
-                                      logger: logger)
+            try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
+                .run(targets, listErrors: listErrors, options: options, sources: pool.source,
+                     destinations: pool.destination)
+        }
+    }
+}
 
-            let started = ContinuousClock.now
-            let progress = ProgressDisplay(total: targets.count)
-            progress.start()
-            let run = Task {
-                await engine.run(targets) { event in
-                    progress.record(event)
-                    MirrorLog.event(event, logger: logger)
-                }
+/// Runs the engine for a command (mirror, sync): progress, Ctrl-C, summary, failed list, report, exit status.
+struct MirrorRunner {
+    /// The summary's verb: "Mirrored", "Synced".
+    var verb = "Mirrored"
+    let logger: Logger
+    let limiter: RateLimiter?
+    let failedPath: String
+    let reportPath: String?
+
+    func run(_ targets: [MirrorTarget], listErrors: [ImageListError], options: MirrorOptions,
+             sources: @escaping MirrorEngine.SourceFactory, destinations: @escaping MirrorEngine.DestinationFactory)
+        async throws
+    {
+        let engine = MirrorEngine(options: options, sources: sources, destinations: destinations, logger: logger)
+        let started = ContinuousClock.now
+        let progress = ProgressDisplay(total: targets.count)
+        progress.start()
+        let logger = self.logger
+        let run = Task {
+            await engine.run(targets) { event in
+                progress.record(event)
+                MirrorLog.event(event, logger: logger)
             }
-            let interrupted = InterruptFlag()
-            let signals = installInterruptHandler { interrupted.set(); run.cancel() }
-            let results = await run.value
-            signals.cancel()
-            progress.stop()
-            let seconds = MirrorEngine.secondsSince(started)
+        }
+        let interrupted = InterruptFlag()
+        let signals = installInterruptHandler { interrupted.set(); run.cancel() }
+        let results = await run.value
+        signals.cancel()
+        progress.stop()
+        let seconds = MirrorEngine.secondsSince(started)
 
-            let summary = MirrorSummary(results, seconds: seconds)
-            let failedCount = summary.failed + listErrors.count
-            logger.info("""
-                Mirrored \(targets.count + listErrors.count) images: \(summary.copied) copied, \(summary.skipped) skipped, \
-                \(failedCount) failed; \(summary.bytesCopied.humanBytes) in \(String(format: "%.2f", seconds)) s \
-                (\(Int64(summary.throughput).humanBytes)/s)
-                """)
-            for (host, n) in await limiter.throttled.sorted(by: { $0.key < $1.key }) {
+        let summary = MirrorSummary(results, seconds: seconds)
+        let failedCount = summary.failed + listErrors.count
+        logger.info("""
+            \(verb) \(targets.count + listErrors.count) images: \(summary.copied) copied, \(summary.skipped) skipped, \
+            \(failedCount) failed; \(summary.bytesCopied.humanBytes) in \(String(format: "%.2f", seconds)) s \
+            (\(Int64(summary.throughput).humanBytes)/s)
+            """)
+        var registries: [String: MirrorReport.RegistryStats] = [:]
+        if let limiter {
+            let (started, peak, throttled) = (await limiter.started, await limiter.peak, await limiter.throttled)
+            for (host, n) in throttled.sorted(by: { $0.key < $1.key }) {
                 logger.warning("\(host) throttled \(n) request\(n == 1 ? "" : "s") (429/503); dray backed off")
             }
-            let failedLines = listErrors.map(\.line) + results.filter { $0.status == .failed }.map(\.line)
-            if !failedLines.isEmpty {
-                try AtomicFile.write(failedLines.joined(separator: "\n") + "\n", to: failed)
-                logger.error("\(failedLines.count) image\(failedLines.count == 1 ? "" : "s") failed; their lines are in \(failed)")
+            for host in started.keys {
+                registries[host] = MirrorReport.RegistryStats(requests: started[host] ?? 0, peakConcurrent: peak[host] ?? 0,
+                                                              throttled: throttled[host] ?? 0)
             }
-            if let report {
-                let (started, peak, throttled) = (await limiter.started, await limiter.peak, await limiter.throttled)
-                let registries = Dictionary(uniqueKeysWithValues: started.keys.map { host in
-                    (host, MirrorReport.RegistryStats(requests: started[host] ?? 0, peakConcurrent: peak[host] ?? 0,
-                                                      throttled: throttled[host] ?? 0))
-                })
-                try MirrorReport(summary: summary, images: results, invalidLines: listErrors.map(\.description),
-                                 registries: registries).write(to: report)
-            }
-            if interrupted.isSet { throw ExitCode(130) }
-            if failedCount > 0 { throw ExitCode.failure }
         }
+        let failedLines = listErrors.map(\.line) + results.filter { $0.status == .failed }.map(\.line)
+        if !failedLines.isEmpty {
+            try AtomicFile.write(failedLines.joined(separator: "\n") + "\n", to: failedPath)
+            logger.error("\(failedLines.count) image\(failedLines.count == 1 ? "" : "s") failed; their lines are in \(failedPath)")
+        }
+        if let reportPath {
+            try MirrorReport(summary: summary, images: results, invalidLines: listErrors.map(\.description),
+                             registries: registries).write(to: reportPath)
+        }
+        if interrupted.isSet { throw ExitCode(130) }
+        if failedCount > 0 { throw ExitCode.failure }
     }
 }
 

@@ -58,7 +58,7 @@ struct MirrorValidateCommand: AsyncParsableCommand {
             let src = pool.client(t.source.registry, .source)
             let dst = pool.client(t.destination.registry, .destination)
             let top = try await src.manifest(t.source.repository, ManifestIdentifier(t.source))
-            let destID: ManifestIdentifier = t.destination.tag.map { .tag($0) } ?? ManifestIdentifier(t.destination)
+            let destID = t.destinationIdentifier
             guard let have = try await dst.headManifest(t.destination.repository, destID) else {
                 return "missing at the destination"
             }

@@ -139,6 +139,22 @@ struct MirrorPlatformOptions: ParsableArguments {
     var filter: PlatformFilter { platformFilter(all: all, arch: arch, os: os) }
 }
 
+/// Platform selection for `save` and `sync`, with Hangar's defaults for them (amd64,arm64 on linux,windows).
+struct ArchivePlatformOptions: ParsableArguments {
+    @Flag(name: .long, help: "Keep every platform (and attestation) of each index, ignoring --arch and --os.")
+    var all = false
+
+    @Option(name: [.short, .customLong("arch")], parsing: .singleValue,
+            help: ArgumentHelp("Architectures: a comma list or repeated flags.", valueName: "list"))
+    var arch: [String] = ["amd64,arm64"]
+
+    @Option(name: .customLong("os"), parsing: .singleValue,
+            help: ArgumentHelp("Operating systems: a comma list or repeated flags.", valueName: "list"))
+    var os: [String] = ["linux,windows"]
+
+    var filter: PlatformFilter { platformFilter(all: all, arch: arch, os: os) }
+}
+
 /// A filter from comma lists; an empty list means any.
 func platformFilter(all: Bool, arch: [String], os: [String]) -> PlatformFilter {
     if all { return .all }

@@ -19,6 +19,13 @@ public struct ImageListError: Error, Sendable, Hashable, CustomStringConvertible
     public var line: String
     public var reason: String
 
+    public init(file: String, lineNumber: Int, line: String, reason: String) {
+        self.file = file
+        self.lineNumber = lineNumber
+        self.line = line
+        self.reason = reason
+    }
+
     public var description: String { "\(file):\(lineNumber): \(reason)" }
 }
 

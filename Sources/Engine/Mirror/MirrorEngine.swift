@@ -129,7 +129,7 @@ public struct MirrorEngine: Sendable {
         let retry = Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger)
         let src = sources(target.source)
         let dst = destinations(target.destination)
-        let destID: ManifestIdentifier = target.destination.tag.map { .tag($0) } ?? ManifestIdentifier(target.destination)
+        let destID = target.destinationIdentifier
         let top = try await retry.run("\(target.source): manifest") {
             try await src.manifest(ManifestIdentifier(target.source))
         }

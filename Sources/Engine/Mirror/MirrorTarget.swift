@@ -9,13 +9,19 @@ public struct MirrorTarget: Sendable, Hashable {
     public var line: String
     /// `file:line` for messages.
     public var origin: String
+    /// What the top manifest is written as: the destination's tag, else its digest (a layout names images
+    /// otherwise).
+    public var destinationIdentifier: ManifestIdentifier
 
-    public init(id: Int, source: Reference, destination: Reference, line: String, origin: String) {
+    public init(id: Int, source: Reference, destination: Reference, line: String, origin: String,
+                destinationIdentifier: ManifestIdentifier? = nil) {
         self.id = id
         self.source = source
         self.destination = destination
         self.line = line
         self.origin = origin
+        self.destinationIdentifier = destinationIdentifier
+            ?? destination.tag.map { .tag($0) } ?? ManifestIdentifier(destination)
     }
 }
 

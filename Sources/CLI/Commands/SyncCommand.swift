@@ -1,0 +1,117 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Transports
+
+/// `dray sync`: add the images of a list to an OCI-layout cache folder, downloading only the blobs it lacks.
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Add images to a cache folder (an OCI image layout), downloading only the blobs it lacks.",
+        discussion: """
+            Each image is named in the folder's index.json by its full source reference \
+            (org.opencontainers.image.ref.name), so skopeo reads it as oci:DIR:docker.io/library/nginx:1.25. \
+            Re-adding an image that is already there changes nothing. The folder is created when missing.
+
+            Examples:
+              dray sync -f save-failed.txt -d saved-image-cache -j 10
+              dray sync -f list.txt -s mirror.example.com -d ./cache -a amd64 --os linux
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Image list (Default format).", valueName: "file"))
+    var file: String
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The cache folder (an OCI image layout).", valueName: "dir"))
+    var destination: String
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Override the source registry of every image.", valueName: "registry"))
+    var source: String?
+
+    @OptionGroup var platforms: ArchivePlatformOptions
+    @OptionGroup var access: SingleRegistryOptions
+
+    @Flag(name: .long, help: "Fail an image whose index has no platform matching --arch/--os (default: warn and skip).")
+    var noArchOsFail = false
+
+    @Option(name: [.short, .long], help: "Images downloaded at once (1-20).")
+    var jobs: Int = 1
+
+    @Option(name: .long, help: "Blob downloads in flight at once.")
+    var blobJobs: Int = 8
+
+    @Option(name: .long, help: "Retries after a temporary failure.")
+    var retries: Int = 3
+
+    @Option(name: .long, help: ArgumentHelp("Time allowed for each image (Go duration).", valueName: "duration"))
+    var timeout: String = "10m0s"
+
+    @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the lines of failed images are written.", valueName: "file"))
+    var failed: String = "sync-failed.txt"
+
+    @Option(name: .long, help: ArgumentHelp("Write a JSON report of every image.", valueName: "file"))
+    var report: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
+            guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
+            guard let limit = GoDuration.parse(timeout), limit > .zero else {
+                throw CLIError("--timeout: \"\(timeout)\" is not a duration like 10m0s, 90s or 1h")
+            }
+            if let source, (try? Reference(parsing: "\(source)/x/y")) == nil {
+                throw CLIError("-s/--source: invalid registry \"\(source.prefix(200))\"")
+            }
+            let logger = global.makeLogger("dray.sync")
+            let (targets, listErrors) = try Self.targets(file: file, sourceRegistry: source)
+            for e in listErrors { logger.error("\(e)") }
+
+            let layout: OCILayout
+            do { layout = try OCILayout(path: destination, create: true) } catch {
+                throw CLIError("-d \(destination): \(error)")
+            }
+            var sourceOptions = try access.registryOptions()
+            let limiter = RateLimiter()
+            sourceOptions.gate = limiter
+            let pool = RegistryPool(http: HTTPClient(logger: logger), source: sourceOptions, destination: sourceOptions)
+
+            var options = MirrorOptions()
+            options.jobs = jobs
+            options.blobJobs = blobJobs
+            options.platforms = platforms.filter
+            options.retries = retries
+            options.timeout = limit
+            options.failWhenNoPlatform = noArchOsFail
+            // Layouts are rewritten by name: a filtered index replaces the cached one rather than merging.
+            options.overwrite = true
+            try await MirrorRunner(verb: "Synced", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
+                .run(targets, listErrors: listErrors, options: options, sources: pool.source,
+                     destinations: { OCILayoutImageDestination(layout: layout, name: $0.description) })
+        }
+    }
+
+    /// Targets that write each listed image into the layout under its full source reference.
+    static func targets(file: String, sourceRegistry: String?) throws -> ([MirrorTarget], [ImageListError]) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+            throw CLIError("-f \(file): cannot read the file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("-f \(file): not UTF-8 text") }
+        let (entries, parseErrors) = ImageList.parse(text, file: file)
+        var errors = parseErrors
+        var targets: [MirrorTarget] = []
+        for entry in entries {
+            guard entry.destinationRepository == nil else {
+                errors.append(ImageListError(file: file, lineNumber: entry.lineNumber, line: entry.line,
+                                             reason: "a cache takes Default-format lines (an image per line), not SOURCE DESTINATION TAG"))
+                continue
+            }
+            var source = entry.source
+            if let sourceRegistry { source.registry = sourceRegistry }
+            targets.append(MirrorTarget(id: targets.count + 1, source: source, destination: source, line: entry.line,
+                                        origin: "\(file):\(entry.lineNumber)", destinationIdentifier: .tag(source.description)))
+        }
+        return (targets, errors.sorted { $0.lineNumber < $1.lineNumber })
+    }
+}
