@@ -11,8 +11,13 @@ public final class TokenServer: @unchecked Sendable {
     private let certDER: [UInt8]
     private var server: MiniHTTPServer!
     private let users: [String: String]
-    /// Lifetime written into the token's `exp`.
-    public let tokenLifetime: Int
+    private let lifetimeLock = NSLock()
+    private var _tokenLifetime: Int
+    /// Lifetime written into the token's `exp` (may be changed while serving).
+    public var tokenLifetime: Int {
+        get { lifetimeLock.withLock { _tokenLifetime } }
+        set { lifetimeLock.withLock { _tokenLifetime = newValue } }
+    }
     /// `expires_in` told to clients (may differ, to test refresh after a 401).
     public let advertisedLifetime: Int
 
@@ -29,7 +34,7 @@ public final class TokenServer: @unchecked Sendable {
         let der = try Shell.check("openssl", ["x509", "-in", pair.cert, "-outform", "DER"])
         certDER = der.stdout
         self.users = users
-        self.tokenLifetime = tokenLifetime
+        self._tokenLifetime = tokenLifetime
         self.advertisedLifetime = advertisedLifetime ?? tokenLifetime
         server = try MiniHTTPServer { [unowned self] req in self.handle(req) }
     }

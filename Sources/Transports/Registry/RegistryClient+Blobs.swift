@@ -100,6 +100,7 @@ extension RegistryClient {
     ) async throws {
         var mode = learnedUploadMode.withLock { $0 } ?? options.uploadMode
         var session = session
+        var reauthorized = false
         while true {
             let location: URL
             if let s = session { location = s } else { location = try await startUpload(repository) }
@@ -112,6 +113,12 @@ extension RegistryClient {
                     try await putChunked(repository, descriptor, location, chunkSize: size, open: open)
                 }
                 return
+            } catch let e as RetryableUploadError where e.staleCredentials && !reauthorized {
+                // The token expired between authorising and sending: once more with a fresh one (the session is
+                // gone with the failed PUT). A source that cannot be reopened fails here and the caller retries.
+                await cancelUpload(repository, location)
+                logger.debug("\(e.message)")
+                reauthorized = true
             } catch let e as RegistryError where mode == .monolithic && [405, 411, 413, 415, 501].contains(e.status) {
                 await cancelUpload(repository, location)
                 logger.debug("\(registry): monolithic upload refused (HTTP \(e.status)); falling back to chunked")
@@ -146,7 +153,8 @@ extension RegistryClient {
             let challenges = AuthChallenge.parse(response.headers.values("WWW-Authenticate").joined(separator: ", "))
             response.discard()
             await auth.unauthorized(scope: .push(repository), challenges: challenges)
-            throw RetryableUploadError(message: "\(target): the registry rejected the upload's credentials; retrying with new ones")
+            throw RetryableUploadError(message: "\(target): the registry rejected the upload's credentials; retrying with new ones",
+                                       staleCredentials: true)
         }
         guard response.status == 201 || response.status == 204 || response.status == 200 else {
             throw await error(from: response, target: target, method: "PUT")
@@ -327,6 +335,14 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
 /// An upload that failed in a way a fresh attempt can fix (stale credentials, a restart needing the source again).
 public struct RetryableUploadError: Error, TemporaryError, CustomStringConvertible {
     public let message: String
+    /// The registry answered 401 to an upload whose token had just been checked.
+    public var staleCredentials = false
+
+    public init(message: String, staleCredentials: Bool = false) {
+        self.message = message
+        self.staleCredentials = staleCredentials
+    }
+
     public var isTemporary: Bool { true }
     public var description: String { message }
 }
