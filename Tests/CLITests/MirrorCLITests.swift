@@ -235,6 +235,7 @@ struct MirrorCLITests {
             (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "-j", "21"], "-j/--jobs must be between 1 and 20"),
             (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "--timeout", "ten"], "--timeout: \"ten\""),
             (["mirror", "-f", dir.file("l.txt"), "-d", "bad host!"], "-d/--destination: invalid registry"),
+            (["mirror", "-f", dir.file("l.txt")], "-d/--destination is required: \(dir.file("l.txt")):1"),
         ] {
             let r = try Dray.run(args)
             #expect(r.status != 0)

@@ -67,6 +67,9 @@ struct MirrorSelectionOptions: ParsableArguments {
             guard data.count <= 64 << 20 else { throw CLIError("-f \(file): larger than 64 MiB") }
             guard let text = String(data: data, encoding: .utf8) else { throw CLIError("-f \(file): not UTF-8 text") }
             let parsed = ImageList.parse(text, file: file)
+            if destination == nil, let first = parsed.entries.first(where: { $0.destinationRepository == nil }) {
+                throw CLIError("-d/--destination is required: \(file):\(first.lineNumber) and other Default-format lines name no destination")
+            }
             let naming = MirrorNaming(sourceRegistry: source, destinationRegistry: destination,
                                       sourceProject: sourceProject, destinationProject: destinationProject)
             let named = naming.targets(parsed.entries, file: file)
