@@ -123,37 +123,43 @@ struct PlatformOptions: ParsableArguments {
     }
 }
 
-/// Platform selection for `mirror`, with Hangar's defaults (amd64,arm64 on linux).
-struct MirrorPlatformOptions: ParsableArguments {
-    @Flag(name: .long, help: "Copy every platform (and attestation) of each index, ignoring --arch and --os.")
-    var all = false
-
-    @Option(name: [.short, .customLong("arch")], parsing: .singleValue,
-            help: ArgumentHelp("Architectures: a comma list (Hangar) or repeated flags (image-syncer).", valueName: "list"))
-    var arch: [String] = ["amd64,arm64"]
-
-    @Option(name: .customLong("os"), parsing: .singleValue,
-            help: ArgumentHelp("Operating systems: a comma list or repeated flags.", valueName: "list"))
-    var os: [String] = ["linux"]
-
-    var filter: PlatformFilter { platformFilter(all: all, arch: arch, os: os) }
+/// Default `--arch`/`--os` values of a command family.
+protocol PlatformDefaults {
+    static var arch: String { get }
+    static var os: String { get }
 }
 
-/// Platform selection for `save` and `sync`, with Hangar's defaults for them (amd64,arm64 on linux,windows).
-struct ArchivePlatformOptions: ParsableArguments {
+/// Hangar's `mirror` defaults: amd64,arm64 on linux.
+enum MirrorPlatformDefaults: PlatformDefaults {
+    static let arch = "amd64,arm64"
+    static let os = "linux"
+}
+
+/// Hangar's `save`/`sync` defaults: amd64,arm64 on linux,windows.
+enum ArchivePlatformDefaults: PlatformDefaults {
+    static let arch = "amd64,arm64"
+    static let os = "linux,windows"
+}
+
+/// Platform selection with a command family's defaults: `--all`, or `-a/--arch` and `--os` given as comma lists
+/// (Hangar) or repeated flags (image-syncer).
+struct DefaultedPlatformOptions<Defaults: PlatformDefaults>: ParsableArguments {
     @Flag(name: .long, help: "Keep every platform (and attestation) of each index, ignoring --arch and --os.")
     var all = false
 
     @Option(name: [.short, .customLong("arch")], parsing: .singleValue,
-            help: ArgumentHelp("Architectures: a comma list or repeated flags.", valueName: "list"))
-    var arch: [String] = ["amd64,arm64"]
+            help: ArgumentHelp("Architectures: a comma list (Hangar) or repeated flags (image-syncer).", valueName: "list"))
+    var arch: [String] = [Defaults.arch]
 
     @Option(name: .customLong("os"), parsing: .singleValue,
             help: ArgumentHelp("Operating systems: a comma list or repeated flags.", valueName: "list"))
-    var os: [String] = ["linux,windows"]
+    var os: [String] = [Defaults.os]
 
     var filter: PlatformFilter { platformFilter(all: all, arch: arch, os: os) }
 }
+
+typealias MirrorPlatformOptions = DefaultedPlatformOptions<MirrorPlatformDefaults>
+typealias ArchivePlatformOptions = DefaultedPlatformOptions<ArchivePlatformDefaults>
 
 /// A filter from comma lists; an empty list means any.
 func platformFilter(all: Bool, arch: [String], os: [String]) -> PlatformFilter {
