@@ -135,3 +135,59 @@ struct SyncCLITests {
             .manifest("back/app", .tag("v0")).bytes == corpus[0].tree.top.bytes)
     }
 }
+
+@Suite("dray compress", .serialized)
+struct CompressCLITests {
+    @Test("a cache folder becomes tar.gz, tar.zst, tar and split parts that tar, zstd and skopeo read")
+    func compress() async throws {
+        let a = try RegistryServer()
+        let corpus = try await MirrorCLITests.seedCorpus(a, count: 3, format: { _ in .oci })
+        let dir = try TemporaryDirectory()
+        let cache = dir.file("cache")
+        try corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }.joined(separator: "\n")
+            .write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        #expect(try Dray.run(["sync", "-f", dir.file("l.txt"), "-d", cache, "--all"]).status == 0)
+
+        for (args, name) in [(["--compress", "gzip"], "o.tar.gz"), (["--compress", "zstd"], "o.tar.zst"),
+                             (["--compress", "none"], "o.tar")] {
+            let r = try Dray.run(["compress", "-f", cache, "-d", dir.file(name)] + args)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let listing = try Shell.run("tar", ["-tzf", dir.file("o.tar.gz")]).stdoutText.split(separator: "\n")
+        #expect(Array(listing.prefix(2)) == ["oci-layout", "index.json"], "metadata first, so readers can stream")
+        let zstdList = try Shell.run("sh", ["-c", "zstd -dc '\(dir.file("o.tar.zst"))' | tar -t | wc -l"])
+        #expect(Int(zstdList.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) == listing.count)
+
+        // Parts, exactly like split: cat NAME.part* | tar -xz restores the folder byte for byte.
+        let parts = try Dray.run(["compress", "-f", cache, "-d", dir.file("p.tar.gz"), "--part", "--part-size", "64K"])
+        #expect(parts.status == 0, "\(parts.stderr)")
+        let partFiles = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("p.tar.gz.part") }
+        #expect(partFiles.count > 2)
+        try FileManager.default.createDirectory(atPath: dir.file("x"), withIntermediateDirectories: true)
+        let restore = try Shell.run("sh", ["-c", "cd '\(dir.path)' && cat $(ls p.tar.gz.part* | sort -V) | tar -xz -C x && diff -r x cache"])
+        #expect(restore.status == 0, "\(restore.stderr)\(restore.stdoutText)")
+
+        // skopeo opens the plain and gzip archives by full reference.
+        let name = "\(a.host)/\(corpus[1].name):v1"
+        for archive in ["o.tar", "o.tar.gz"] {
+            let raw = try Shell.run("skopeo", ["inspect", "--raw", "oci-archive:\(dir.file(archive)):\(name)"])
+            #expect(raw.stdout == corpus[1].tree.top.bytes, "\(archive): \(raw.stderr)")
+        }
+
+        // No overwrite without -y; with -y it is replaced.
+        let again = try Dray.run(["compress", "-f", cache, "-d", dir.file("o.tar.gz")])
+        #expect(again.status != 0 && again.stderr.contains("exists; pass -y"))
+        #expect(try Dray.run(["compress", "-f", cache, "-d", dir.file("o.tar.gz"), "-y"]).status == 0)
+
+        // A corrupted blob in the cache fails the archive and leaves no file under the name.
+        guard case .image(let m) = try corpus[0].tree.children[0].parsed() else { return }
+        let blob = "\(cache)/blobs/sha256/\(m.layers.last!.digest.hex)"
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: blob)))
+        bytes[10] ^= 0xff
+        try Data(bytes).write(to: URL(fileURLWithPath: blob))
+        let bad = try Dray.run(["compress", "-f", cache, "-d", dir.file("bad.tar.gz")])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("corrupted") && bad.stderr.contains(m.layers.last!.digest.description), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("bad.tar.gz")))
+    }
+}

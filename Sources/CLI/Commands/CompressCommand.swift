@@ -1,0 +1,102 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Transports
+
+/// How an archive is compressed.
+enum ArchiveCompression: String, ExpressibleByArgument, CaseIterable {
+    case gzip, zstd, none
+
+    var suffix: String {
+        switch self {
+        case .gzip: ".tar.gz"
+        case .zstd: ".tar.zst"
+        case .none: ".tar"
+        }
+    }
+}
+
+/// Sizes as Hangar takes them: bytes, or with a K/M/G/T suffix (powers of 1024).
+enum ByteSize {
+    static func parse(_ s: String) -> Int64? {
+        let t = s.trimmingCharacters(in: .whitespaces).uppercased()
+        let units: [(String, Int64)] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10),
+                                        ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("B", 1)]
+        for (suffix, scale) in units where t.hasSuffix(suffix) {
+            guard let v = Double(t.dropLast(suffix.count)), v > 0 else { return nil }
+            return Int64(v * Double(scale))
+        }
+        guard let v = Int64(t), v > 0 else { return nil }
+        return v
+    }
+}
+
+/// `dray compress`: a cache folder (OCI layout) → an archive, optionally split into parts.
+struct CompressCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compress",
+        abstract: "Turn a cache folder (OCI image layout) into a tar archive: gzip, zstd or none, optionally split.",
+        discussion: """
+            The archive is a standard OCI layout in a tar (oci-layout and index.json first, then manifests and \
+            configs, then layers), so `cat NAME.part* | tar -xz` restores the folder and other tools open it.
+
+            Examples:
+              dray compress -f saved-image-cache -d saved-images.tar.gz
+              dray compress -f saved-image-cache -d images.tar.zst --compress zstd --part --part-size 4G
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The cache folder to archive.", valueName: "dir"))
+    var file: String
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The archive to write (default: the folder name with .tar.gz or .tar.zst).", valueName: "file"))
+    var destination: String?
+
+    @Option(name: .long, help: "Compression: gzip, zstd (multithreaded) or none.")
+    var compress: ArchiveCompression = .gzip
+
+    @Flag(name: .long, help: "Split the archive into parts NAME.part0, NAME.part1, …")
+    var part = false
+
+    @Option(name: .long, help: ArgumentHelp("Size of each part: bytes or K/M/G suffixes.", valueName: "size"))
+    var partSize: String = "2G"
+
+    @Flag(name: [.short, .long], help: "Overwrite an existing archive.")
+    var yes = false
+
+    func run() throws {
+        do {
+            let layout: OCILayout
+            do { layout = try OCILayout(path: file, create: false) } catch { throw CLIError("-f \(file): \(error)") }
+            guard let size = ByteSize.parse(partSize) else {
+                throw CLIError("--part-size: \"\(partSize)\" is not a size like 2G, 500M or 1048576")
+            }
+            let name = file.hasSuffix("/") ? String(file.dropLast()) : file
+            let out = destination ?? (URL(fileURLWithPath: name).lastPathComponent + compress.suffix)
+            let existing = part ? "\(out).part0" : out
+            if FileManager.default.fileExists(atPath: existing) && !yes {
+                throw CLIError("-d \(existing) exists; pass -y to overwrite it")
+            }
+            let started = ContinuousClock.now
+            let fileSink: any ByteSink = part ? SplitSink(base: out, partSize: size) : try FileSink(path: out)
+            let sink: any ByteSink
+            switch compress {
+            case .gzip: sink = try GzipSink(fileSink)
+            case .zstd: sink = try ZstdSink(fileSink, workers: Int32(max(1, ProcessInfo.processInfo.activeProcessorCount)))
+            case .none: sink = fileSink
+            }
+            try LayoutArchiver.write(layout, to: TarWriter(sink))
+            let written = (fileSink as? SplitSink)?.parts ?? [out]
+            let bytes = written.compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber }
+                .reduce(Int64(0)) { $0 + $1.int64Value }
+            print("Wrote \(written.count == 1 ? written[0] : "\(written.count) parts \(out).part0…") (\(bytes.humanBytes), \(try layout.names().count) images) in \(String(format: "%.2f", (ContinuousClock.now - started).inSeconds)) s")
+        } catch let e as CLIError {
+            FileHandle.standardError.write(Data("dray: error: \(e)\n".utf8))
+            throw ExitCode.failure
+        } catch {
+            FileHandle.standardError.write(Data("dray: error: compress \(file): \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

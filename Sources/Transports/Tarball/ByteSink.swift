@@ -1,0 +1,190 @@
+import CZlib
+import CZstd
+import Engine
+import Foundation
+
+/// Somewhere bytes are written in order: a file, split parts, or a compressor in front of another sink.
+public protocol ByteSink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    /// Flushes everything and closes; the output is complete only after this.
+    func finish() throws
+}
+
+extension ByteSink {
+    public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+}
+
+/// Writes a file under a temporary name and renames it into place on `finish`, so an interrupted write never
+/// leaves a truncated file under the final name.
+public final class FileSink: ByteSink {
+    public let path: String
+    private let temp: String
+    private let fd: Int32
+    private var done = false
+    /// Bytes written so far.
+    public private(set) var count: Int64 = 0
+
+    public init(path: String) throws {
+        self.path = path
+        temp = "\(path).\(getpid()).partial"
+        fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw LayoutError(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    deinit {
+        if !done {
+            close(fd)
+            unlink(temp)
+        }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            guard n > 0 else { throw LayoutError(path: path, reason: "write failed: \(String(cString: strerror(errno)))") }
+            offset += n
+        }
+        count += Int64(bytes.count)
+    }
+
+    public func finish() throws {
+        guard !done else { return }
+        done = true
+        guard fsync(fd) == 0, close(fd) == 0 else {
+            unlink(temp)
+            throw LayoutError(path: path, reason: "cannot flush: \(String(cString: strerror(errno)))")
+        }
+        guard rename(temp, path) == 0 else {
+            unlink(temp)
+            throw LayoutError(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+}
+
+/// Splits a stream into `NAME.part0`, `NAME.part1`, … of `partSize` bytes each, exactly as `split -b` would,
+/// so `cat NAME.part* | tar -x…` restores it.
+public final class SplitSink: ByteSink {
+    public let base: String
+    public let partSize: Int64
+    private var current: FileSink?
+    private var index = 0
+    /// The part files written, in order.
+    public private(set) var parts: [String] = []
+
+    public init(base: String, partSize: Int64) {
+        self.base = base
+        self.partSize = max(1, partSize)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            if current == nil || current!.count >= partSize {
+                try current?.finish()
+                let path = "\(base).part\(index)"
+                index += 1
+                current = try FileSink(path: path)
+                parts.append(path)
+            }
+            let room = Int(partSize - current!.count)
+            let n = min(room, bytes.count - offset)
+            try current!.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+            offset += n
+        }
+    }
+
+    public func finish() throws {
+        if current == nil { current = try FileSink(path: "\(base).part0"); parts.append("\(base).part0") }
+        try current?.finish()
+    }
+}
+
+/// gzip-compresses into another sink (zlib).
+public final class GzipSink: ByteSink {
+    private let next: any ByteSink
+    private var stream = z_stream()
+    private var out = [UInt8](repeating: 0, count: 256 * 1024)
+
+    public init(_ next: any ByteSink, level: Int32 = 6) throws {
+        self.next = next
+        guard dray_deflateInit2(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK else {
+            throw LayoutError(path: "gzip", reason: "cannot start zlib")
+        }
+    }
+
+    deinit { deflateEnd(&stream) }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        try pump(bytes, flush: Z_NO_FLUSH)
+    }
+
+    public func finish() throws {
+        try pump(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH)
+        try next.finish()
+    }
+
+    private func pump(_ bytes: UnsafeRawBufferPointer, flush: Int32) throws {
+        stream.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        stream.avail_in = UInt32(bytes.count)
+        while true {
+            let (rc, produced) = out.withUnsafeMutableBufferPointer { o -> (Int32, Int) in
+                stream.next_out = o.baseAddress
+                stream.avail_out = UInt32(o.count)
+                let rc = deflate(&stream, flush)
+                return (rc, o.count - Int(stream.avail_out))
+            }
+            guard rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR else {
+                throw LayoutError(path: "gzip", reason: "zlib error \(rc)")
+            }
+            if produced > 0 { try out.withUnsafeBytes { try next.write(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
+            if flush == Z_FINISH ? rc == Z_STREAM_END : (stream.avail_in == 0 && produced < out.count) { break }
+        }
+    }
+}
+
+/// zstd-compresses into another sink, using `workers` threads (libzstd's multithreaded mode).
+public final class ZstdSink: ByteSink {
+    private let next: any ByteSink
+    private let ctx: OpaquePointer
+    private var out = [UInt8](repeating: 0, count: Int(ZSTD_CStreamOutSize()))
+
+    public init(_ next: any ByteSink, level: Int32 = 3, workers: Int32 = 2) throws {
+        self.next = next
+        guard let c = ZSTD_createCCtx() else { throw LayoutError(path: "zstd", reason: "cannot start libzstd") }
+        ctx = c
+        _ = ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level)
+        _ = ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 1)
+        if workers > 1 { _ = ZSTD_CCtx_setParameter(ctx, ZSTD_c_nbWorkers, workers) }
+    }
+
+    deinit { ZSTD_freeCCtx(ctx) }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        try pump(bytes, mode: ZSTD_e_continue)
+    }
+
+    public func finish() throws {
+        try pump(UnsafeRawBufferPointer(start: nil, count: 0), mode: ZSTD_e_end)
+        try next.finish()
+    }
+
+    private func pump(_ bytes: UnsafeRawBufferPointer, mode: ZSTD_EndDirective) throws {
+        var input = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
+        while true {
+            let (remaining, produced) = out.withUnsafeMutableBytes { o -> (Int, Int) in
+                var output = ZSTD_outBuffer(dst: o.baseAddress, size: o.count, pos: 0)
+                let r = ZSTD_compressStream2(ctx, &output, &input, mode)
+                return (r, output.pos)
+            }
+            if dray_ZSTD_isError(remaining) != 0 {
+                throw LayoutError(path: "zstd", reason: String(cString: ZSTD_getErrorName(remaining)))
+            }
+            if produced > 0 { try out.withUnsafeBytes { try next.write(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
+            let inputDone = input.pos == input.size
+            if mode == ZSTD_e_end ? remaining == 0 : inputDone { break }
+        }
+    }
+}
