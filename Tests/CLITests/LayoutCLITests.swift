@@ -191,3 +191,71 @@ struct CompressCLITests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("bad.tar.gz")))
     }
 }
+
+@Suite("dray decompress", .serialized)
+struct DecompressCLITests {
+    @Test("every archive form extracts to the same folder; bad archives are refused, naming what is wrong")
+    func decompress() async throws {
+        let a = try RegistryServer()
+        let corpus = try await MirrorCLITests.seedCorpus(a, count: 2, format: { _ in .oci })
+        let dir = try TemporaryDirectory()
+        let cache = dir.file("cache")
+        try corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }.joined(separator: "\n")
+            .write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        #expect(try Dray.run(["sync", "-f", dir.file("l.txt"), "-d", cache, "--all"]).status == 0)
+        for (args, name) in [(["--compress", "gzip"], "o.tar.gz"), (["--compress", "zstd"], "o.tar.zst"),
+                             (["--compress", "none"], "o.tar"), (["--part", "--part-size", "64K"], "p.tar.gz")] {
+            #expect(try Dray.run(["compress", "-f", cache, "-d", dir.file(name)] + args).status == 0)
+            let out = dir.file("x-\(name)")
+            let r = try Dray.run(["decompress", "-f", dir.file(name), "-d", out])
+            #expect(r.status == 0, "\(name): \(r.stderr)")
+            #expect(try Shell.run("diff", ["-r", cache, out]).status == 0, "\(name) differs")
+        }
+        // A non-empty target needs -y.
+        let busy = try Dray.run(["decompress", "-f", dir.file("o.tar.gz"), "-d", dir.file("x-o.tar.gz")])
+        #expect(busy.status != 0 && busy.stderr.contains("is not empty; pass -y"))
+
+        // A flipped byte inside a layer of the plain tar: the blob is named, and not left behind.
+        guard case .image(let m) = try corpus[0].tree.children[0].parsed() else { return }
+        let layer = m.layers.last!
+        var tar = Array(try Data(contentsOf: URL(fileURLWithPath: dir.file("o.tar"))))
+        let original = Array(try Data(contentsOf: URL(fileURLWithPath: "\(cache)/blobs/sha256/\(layer.digest.hex)")))
+        let at = Self.find(tar, Array(original.prefix(64)))!
+        tar[at + 100] ^= 0xff
+        try Data(tar).write(to: URL(fileURLWithPath: dir.file("bad.tar")))
+        let bad = try Dray.run(["decompress", "-f", dir.file("bad.tar"), "-d", dir.file("bad")])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("blob \(layer.digest) is corrupted"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("bad/blobs/sha256/\(layer.digest.hex)")))
+
+        // A truncated archive and a missing part.
+        try Data(tar.prefix(tar.count / 2)).write(to: URL(fileURLWithPath: dir.file("short.tar")))
+        let short = try Dray.run(["decompress", "-f", dir.file("short.tar"), "-d", dir.file("short")])
+        #expect(short.status != 0 && short.stderr.contains("ends"), "\(short.stderr)")
+        try FileManager.default.removeItem(atPath: dir.file("p.tar.gz.part1"))
+        let gap = try Dray.run(["decompress", "-f", dir.file("p.tar.gz"), "-d", dir.file("gap")])
+        #expect(gap.status != 0 && gap.stderr.contains("p.tar.gz.part1: missing part"), "\(gap.stderr)")
+
+        // Entries that would escape the folder are refused before anything is written for them.
+        for evil in ["../escape.txt", "/tmp/dray-abs-escape.txt", "blobs/../../up.txt"] {
+            let sink = try FileSink(path: dir.file("evil.tar"))
+            let w = TarWriter(sink)
+            try w.addFile("oci-layout", bytes: Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8))
+            try w.addFile(evil, bytes: Array("gotcha".utf8))
+            try w.finish()
+            let r = try Dray.run(["decompress", "-f", dir.file("evil.tar"), "-d", dir.file("evil/inner"), "-y"])
+            #expect(r.status != 0 && r.stderr.contains("unsafe path"), "\(evil): \(r.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("evil/escape.txt")))
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/dray-abs-escape.txt"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("up.txt")))
+    }
+
+    static func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] && Array(haystack[i..<(i + needle.count)]) == needle {
+            return i
+        }
+        return nil
+    }
+}

@@ -1,0 +1,202 @@
+import CZlib
+import CZstd
+import Engine
+import Foundation
+
+/// Somewhere bytes are read from in order.
+public protocol ByteSource: AnyObject {
+    /// Up to `max` bytes, or nil at the end.
+    func read(max: Int) throws -> [UInt8]?
+}
+
+/// Reads a file, or the parts `NAME.part0`, `NAME.part1`, … of one, as one stream.
+public final class FileSource: ByteSource {
+    private var paths: [String]
+    private var handle: FileHandle?
+    /// The file or part being read (for messages).
+    public private(set) var current: String
+
+    /// Opens `path`, or its parts when `path` itself does not exist. A gap in the part numbers is an error naming
+    /// the first missing part.
+    public init(path: String) throws {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: path) {
+            paths = [path]
+        } else {
+            let url = URL(fileURLWithPath: path)
+            let dir = url.deletingLastPathComponent().path
+            let prefix = url.lastPathComponent + ".part"
+            let numbers = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).compactMap { name -> Int? in
+                name.hasPrefix(prefix) ? Int(name.dropFirst(prefix.count)) : nil
+            }.sorted()
+            guard !numbers.isEmpty else { throw LayoutError(path: path, reason: "no such archive (nor \(path).part0)") }
+            for (expected, n) in numbers.enumerated() where n != expected {
+                throw LayoutError(path: "\(path).part\(expected)", reason: "missing part (found \(path).part\(n))")
+            }
+            paths = numbers.map { "\(path).part\($0)" }
+        }
+        current = paths[0]
+    }
+
+    public func read(max: Int) throws -> [UInt8]? {
+        while true {
+            if handle == nil {
+                guard !paths.isEmpty else { return nil }
+                current = paths.removeFirst()
+                guard let h = FileHandle(forReadingAtPath: current) else { throw LayoutError(path: current, reason: "cannot open") }
+                handle = h
+            }
+            let data = try handle!.read(upToCount: max) ?? Data()
+            if !data.isEmpty { return Array(data) }
+            try? handle?.close()
+            handle = nil
+        }
+    }
+}
+
+/// The compression of an archive, from its first bytes.
+public enum ArchiveFormat: Sendable {
+    case gzip, zstd, tar
+
+    /// Wraps `source` in the right decompressor, looking at its first bytes.
+    public static func open(_ source: any ByteSource) throws -> any ByteSource {
+        let head = try source.read(max: 4) ?? []
+        let replay = PrefixedSource(head, source)
+        if head.starts(with: [0x1f, 0x8b]) { return try GunzipSource(replay) }
+        if head.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) { return try ZstdSource(replay) }
+        return replay
+    }
+}
+
+/// Replays some bytes already read, then the rest of a source.
+final class PrefixedSource: ByteSource {
+    private var prefix: [UInt8]
+    private let rest: any ByteSource
+    init(_ prefix: [UInt8], _ rest: any ByteSource) {
+        self.prefix = prefix
+        self.rest = rest
+    }
+    func read(max: Int) throws -> [UInt8]? {
+        if !prefix.isEmpty {
+            let n = min(max, prefix.count)
+            defer { prefix.removeFirst(n) }
+            return Array(prefix.prefix(n))
+        }
+        return try rest.read(max: max)
+    }
+}
+
+/// gunzip (zlib), including concatenated gzip members.
+public final class GunzipSource: ByteSource {
+    private let inner: any ByteSource
+    private var stream = z_stream()
+    private var input: [UInt8] = []
+    private var inputOffset = 0
+    private var ended = false
+
+    public init(_ inner: any ByteSource) throws {
+        self.inner = inner
+        guard dray_inflateInit2(&stream, 15 + 32) == Z_OK else { throw LayoutError(path: "gzip", reason: "cannot start zlib") }
+    }
+
+    deinit { inflateEnd(&stream) }
+
+    public func read(max: Int) throws -> [UInt8]? {
+        if ended { return nil }
+        var out = [UInt8](repeating: 0, count: max)
+        var draining = false
+        while true {
+            if inputOffset == input.count && draining {
+                // zlib had nothing more to give from what it holds: it needs input.
+                guard let more = try inner.read(max: 256 * 1024) else {
+                    throw LayoutError(path: "gzip", reason: "the archive ends early (truncated, or a part is missing)")
+                }
+                input = more
+                inputOffset = 0
+            }
+            draining = inputOffset == input.count
+            let (rc, produced, consumed) = input.withUnsafeMutableBufferPointer { inp in
+                out.withUnsafeMutableBufferPointer { o -> (Int32, Int, Int) in
+                    stream.next_in = inp.count > 0 ? inp.baseAddress! + inputOffset : nil
+                    stream.avail_in = UInt32(inp.count - inputOffset)
+                    stream.next_out = o.baseAddress
+                    stream.avail_out = UInt32(o.count)
+                    let rc = inflate(&stream, Z_NO_FLUSH)
+                    return (rc, o.count - Int(stream.avail_out), (inp.count - inputOffset) - Int(stream.avail_in))
+                }
+            }
+            inputOffset += consumed
+            if rc == Z_STREAM_END {
+                // Another member may follow (concatenated gzip); otherwise the stream is over.
+                if inputOffset == input.count, let more = try inner.read(max: 256 * 1024) {
+                    input = more
+                    inputOffset = 0
+                }
+                if inputOffset < input.count {
+                    inflateReset(&stream)
+                } else {
+                    ended = true
+                }
+                if produced > 0 { return Array(out.prefix(produced)) }
+                if ended { return nil }
+                continue
+            }
+            guard rc == Z_OK || rc == Z_BUF_ERROR else {
+                throw LayoutError(path: "gzip", reason: "corrupted compressed data (zlib error \(rc))")
+            }
+            if produced > 0 { return Array(out.prefix(produced)) }
+        }
+    }
+}
+
+/// zstd decompression (libzstd), with a bound on the decompression window.
+public final class ZstdSource: ByteSource {
+    private let inner: any ByteSource
+    private let ctx: OpaquePointer
+    private var input: [UInt8] = []
+    private var inputOffset = 0
+    private var frameDone = true
+    private var sawData = false
+
+    public init(_ inner: any ByteSource) throws {
+        self.inner = inner
+        guard let c = ZSTD_createDCtx() else { throw LayoutError(path: "zstd", reason: "cannot start libzstd") }
+        ctx = c
+        // Refuse frames that would need more than 128 MiB of window memory.
+        _ = ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, 27)
+    }
+
+    deinit { ZSTD_freeDCtx(ctx) }
+
+    public func read(max: Int) throws -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: max)
+        var draining = false
+        while true {
+            if inputOffset == input.count && draining {
+                guard let more = try inner.read(max: Int(ZSTD_DStreamInSize())) else {
+                    if frameDone && sawData { return nil }
+                    throw LayoutError(path: "zstd", reason: "the archive ends early (truncated, or a part is missing)")
+                }
+                input = more
+                inputOffset = 0
+            }
+            draining = inputOffset == input.count
+            let (r, produced, consumed) = input.withUnsafeBytes { inp in
+                out.withUnsafeMutableBytes { o -> (Int, Int, Int) in
+                    var ib = ZSTD_inBuffer(src: inp.count > 0 ? inp.baseAddress! + inputOffset : nil,
+                                           size: inp.count - inputOffset, pos: 0)
+                    var ob = ZSTD_outBuffer(dst: o.baseAddress, size: o.count, pos: 0)
+                    let r = ZSTD_decompressStream(ctx, &ob, &ib)
+                    return (r, ob.pos, ib.pos)
+                }
+            }
+            inputOffset += consumed
+            if consumed > 0 { sawData = true }
+            if dray_ZSTD_isError(r) != 0 {
+                throw LayoutError(path: "zstd", reason: "corrupted compressed data (\(String(cString: ZSTD_getErrorName(r))))")
+            }
+            if consumed > 0 || produced > 0 { frameDone = r == 0 }
+            if produced > 0 { return Array(out.prefix(produced)) }
+        }
+    }
+}
