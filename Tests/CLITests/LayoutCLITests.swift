@@ -259,3 +259,76 @@ struct DecompressCLITests {
         return nil
     }
 }
+
+@Suite("Air-gap workflow: save, sync, compress, decompress, load", .serialized)
+struct AirGapCLITests {
+    @Test("10 multi-arch images: save to tar.gz, tar.zst and parts; sync adds the one that failed; load gives every digest")
+    func airGap() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let corpus = try await MirrorCLITests.seedCorpus(a, count: 10)
+        let dir = try TemporaryDirectory()
+        let names = corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }
+        // The list names an 11th image that does not exist yet: it fails and lands in the failed list.
+        let late = "\(a.host)/corpus/late:1"
+        try (names + [late]).joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+        let cache = dir.file("saved-image-cache")
+
+        let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("saved.tar.gz"), "--cache", cache,
+                                 "--all", "-j", "4", "-o", dir.file("save-failed.txt")])
+        #expect(save.status == 1, "one image is missing: \(save.stderr.suffix(1500))")
+        #expect(try String(contentsOfFile: dir.file("save-failed.txt"), encoding: .utf8) == late + "\n")
+        #expect(FileManager.default.fileExists(atPath: dir.file("saved.tar.gz")))
+
+        // The missing image appears; sync adds it to the cache, then compress carries it.
+        let lateTree = try SyntheticImage.index(layers: 1, layerSize: 10_000, seed: 4242, sharedBase: [7, 8])
+        try await SyntheticImage.push(lateTree, to: RegistryClient(registry: a.host, options: MirrorCLITests.noAuth),
+                                      repository: "corpus/late", tag: "1")
+        let sync = try Dray.run(["sync", "-f", dir.file("save-failed.txt"), "-d", cache, "--all"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        for (args, name) in [(["--compress", "gzip"], "all.tar.gz"), (["--compress", "zstd"], "all.tar.zst"),
+                             (["--part", "--part-size", "200K"], "parts.tar.gz")] {
+            #expect(try Dray.run(["compress", "-f", cache, "-d", dir.file(name)] + args).status == 0)
+        }
+        // skopeo copies an OCI-typed image straight out of the archive.
+        let sk = try Shell.run("skopeo", ["copy", "--all", "--preserve-digests", "--dest-tls-verify=false",
+                                          "oci-archive:\(dir.file("all.tar.gz")):\(names[0])", "docker://\(b.host)/skopeo/app0:v0"])
+        #expect(sk.status == 0, "\(sk.stderr)")
+
+        // Across the air gap: decompress each form and load; every digest arrives.
+        for (i, archive) in ["all.tar.gz", "all.tar.zst", "parts.tar.gz"].enumerated() {
+            let target = try RegistryServer()
+            let folder = dir.file("unpacked-\(i)")
+            #expect(try Dray.run(["decompress", "-f", dir.file(archive), "-d", folder]).status == 0)
+            let load = try Dray.run(["load", "-s", folder, "-d", target.host, "-j", "4", "-o", dir.file("load-failed.txt")])
+            #expect(load.status == 0, "\(archive): \(load.stderr.suffix(1500))")
+            let dst = RegistryClient(registry: target.host, options: MirrorCLITests.noAuth)
+            for (j, c) in corpus.enumerated() {
+                #expect(try await dst.manifest(c.name, .tag("v\(j)")).bytes == c.tree.top.bytes, "\(archive) \(c.name)")
+            }
+            #expect(try await dst.headManifest("corpus/late", .tag("1"))?.digest == lateTree.top.digest)
+            if i == 0 {
+                // Loading again changes nothing.
+                let again = try Dray.run(["load", "-s", folder, "-d", target.host, "--report", dir.file("again.json")])
+                let s = try MirrorCLITests.report(dir.file("again.json"))["summary"] as! [String: Any]
+                #expect(again.status == 0 && s["skipped"] as? Int == 11)
+            }
+        }
+
+        // A flipped byte in a layer of the folder: that image fails on load with the blob named; the others load.
+        let folder = dir.file("unpacked-0")
+        guard case .image(let m) = try corpus[2].tree.children[1].parsed() else { return }
+        let layer = m.layers.last!
+        let path = "\(folder)/blobs/sha256/\(layer.digest.hex)"
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[bytes.count - 3] ^= 0x10
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let fresh = try RegistryServer()
+        let bad = try Dray.run(["load", "-s", folder, "-d", fresh.host, "-j", "4", "-o", dir.file("bad-failed.txt")])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains(layer.digest.description) && bad.stderr.contains("digest mismatch"), "\(bad.stderr.suffix(2000))")
+        #expect(try String(contentsOfFile: dir.file("bad-failed.txt"), encoding: .utf8) == names[2] + "\n")
+        let dst = RegistryClient(registry: fresh.host, options: MirrorCLITests.noAuth)
+        #expect(try await dst.headManifest(corpus[2].name, .tag("v2")) == nil, "nothing is tagged for the affected image")
+        #expect(try await dst.headManifest(corpus[3].name, .tag("v3"))?.digest == corpus[3].tree.top.digest)
+    }
+}

@@ -65,6 +65,24 @@ struct CompressCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Overwrite an existing archive.")
     var yes = false
 
+    /// Writes `layout` as an archive at `out` (split into parts when `partSize` is set); returns the files and bytes.
+    static func archive(_ layout: OCILayout, to out: String, compression: ArchiveCompression, partSize: Int64?) throws
+        -> (files: [String], bytes: Int64)
+    {
+        let fileSink: any ByteSink = try partSize.map { SplitSink(base: out, partSize: $0) } ?? FileSink(path: out)
+        let sink: any ByteSink
+        switch compression {
+        case .gzip: sink = try GzipSink(fileSink)
+        case .zstd: sink = try ZstdSink(fileSink, workers: Int32(max(1, ProcessInfo.processInfo.activeProcessorCount)))
+        case .none: sink = fileSink
+        }
+        try LayoutArchiver.write(layout, to: TarWriter(sink))
+        let written = (fileSink as? SplitSink)?.parts ?? [out]
+        let bytes = written.compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber }
+            .reduce(Int64(0)) { $0 + $1.int64Value }
+        return (written, bytes)
+    }
+
     func run() throws {
         do {
             let layout: OCILayout
@@ -79,17 +97,7 @@ struct CompressCommand: ParsableCommand {
                 throw CLIError("-d \(existing) exists; pass -y to overwrite it")
             }
             let started = ContinuousClock.now
-            let fileSink: any ByteSink = part ? SplitSink(base: out, partSize: size) : try FileSink(path: out)
-            let sink: any ByteSink
-            switch compress {
-            case .gzip: sink = try GzipSink(fileSink)
-            case .zstd: sink = try ZstdSink(fileSink, workers: Int32(max(1, ProcessInfo.processInfo.activeProcessorCount)))
-            case .none: sink = fileSink
-            }
-            try LayoutArchiver.write(layout, to: TarWriter(sink))
-            let written = (fileSink as? SplitSink)?.parts ?? [out]
-            let bytes = written.compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber }
-                .reduce(Int64(0)) { $0 + $1.int64Value }
+            let (written, bytes) = try Self.archive(layout, to: out, compression: compress, partSize: part ? size : nil)
             print("Wrote \(written.count == 1 ? written[0] : "\(written.count) parts \(out).part0…") (\(bytes.humanBytes), \(try layout.names().count) images) in \(String(format: "%.2f", (ContinuousClock.now - started).inSeconds)) s")
         } catch let e as CLIError {
             FileHandle.standardError.write(Data("dray: error: \(e)\n".utf8))

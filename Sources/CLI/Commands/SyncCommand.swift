@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Logging
 import Transports
 
 /// `dray sync`: add the images of a list to an OCI-layout cache folder, downloading only the blobs it lacks.
@@ -64,18 +65,6 @@ struct SyncCommand: AsyncParsableCommand {
                 throw CLIError("-s/--source: invalid registry \"\(source.prefix(200))\"")
             }
             let logger = global.makeLogger("dray.sync")
-            let (targets, listErrors) = try Self.targets(file: file, sourceRegistry: source)
-            for e in listErrors { logger.error("\(e)") }
-
-            let layout: OCILayout
-            do { layout = try OCILayout(path: destination, create: true) } catch {
-                throw CLIError("-d \(destination): \(error)")
-            }
-            var sourceOptions = try access.registryOptions()
-            let limiter = RateLimiter()
-            sourceOptions.gate = limiter
-            let pool = RegistryPool(http: HTTPClient(logger: logger), source: sourceOptions, destination: sourceOptions)
-
             var options = MirrorOptions()
             options.jobs = jobs
             options.blobJobs = blobJobs
@@ -83,12 +72,30 @@ struct SyncCommand: AsyncParsableCommand {
             options.retries = retries
             options.timeout = limit
             options.failWhenNoPlatform = noArchOsFail
-            // Layouts are rewritten by name: a filtered index replaces the cached one rather than merging.
-            options.overwrite = true
-            try await MirrorRunner(verb: "Synced", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
-                .run(targets, listErrors: listErrors, options: options, sources: pool.source,
-                     destinations: { OCILayoutImageDestination(layout: layout, name: $0.description) })
+            try await Self.fill(destination, list: file, sourceRegistry: source, registry: try access.registryOptions(),
+                                options: options, logger: logger, failedPath: failed, reportPath: report)
         }
+    }
+
+    /// Downloads the listed images into the layout at `path` (created when missing), naming each by its full
+    /// source reference. Throws `ExitCode.failure` after writing the failed list when some image failed.
+    static func fill(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions,
+                     options: MirrorOptions, logger: Logger, failedPath: String, reportPath: String?,
+                     verb: String = "Synced") async throws {
+        let (targets, listErrors) = try Self.targets(file: list, sourceRegistry: sourceRegistry)
+        for e in listErrors { logger.error("\(e)") }
+        let layout: OCILayout
+        do { layout = try OCILayout(path: path, create: true) } catch { throw CLIError("-d \(path): \(error)") }
+        var sourceOptions = registry
+        let limiter = RateLimiter()
+        sourceOptions.gate = limiter
+        let pool = RegistryPool(http: HTTPClient(logger: logger), source: sourceOptions, destination: sourceOptions)
+        var options = options
+        // Layouts are rewritten by name: a filtered index replaces the cached one rather than merging.
+        options.overwrite = true
+        try await MirrorRunner(verb: verb, logger: logger, limiter: limiter, failedPath: failedPath, reportPath: reportPath)
+            .run(targets, listErrors: listErrors, options: options, sources: pool.source,
+                 destinations: { OCILayoutImageDestination(layout: layout, name: $0.description) })
     }
 
     /// Targets that write each listed image into the layout under its full source reference.

@@ -97,7 +97,7 @@ public struct MirrorNaming: Sendable {
     }
 
     /// `project/name…` with its first component replaced; a one-component repository gains the project.
-    static func replacingProject(_ repository: String, with project: String) -> String {
+    public static func replacingProject(_ repository: String, with project: String) -> String {
         let parts = repository.split(separator: "/", maxSplits: 1).map(String.init)
         return parts.count == 2 ? "\(project)/\(parts[1])" : "\(project)/\(repository)"
     }

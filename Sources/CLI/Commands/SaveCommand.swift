@@ -1,0 +1,125 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Transports
+
+/// `dray save`: download a list into the cache folder (an OCI layout), then archive it.
+struct SaveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "save",
+        abstract: "Save a list of images to an archive (an OCI layout in a tar.gz/tar.zst, or a folder).",
+        discussion: """
+            Images are downloaded into the cache folder (saved-image-cache), which stays afterwards as in Hangar, \
+            then archived: oci-layout and index.json first, then manifests and configs, then layers. Each image \
+            is named by its full source reference, so skopeo opens oci-archive:ARCHIVE:docker.io/library/nginx:1.25. \
+            --compress dir leaves the folder itself, renamed to -d.
+
+            Examples:
+              dray save -f rancher-images.txt -d saved-images.tar.gz -j 10
+              dray save -f list.txt -d images.tar.zst --compress zstd --part --part-size 4G
+              dray save -f list.txt -d saved-images --compress dir -a amd64 --os linux
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Image list (Default format).", valueName: "file"))
+    var file: String
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The archive (or, with --compress dir, the folder) to write.", valueName: "path"))
+    var destination: String = "saved-images.tar.gz"
+
+    @Option(name: .long, help: "gzip, zstd (multithreaded), or dir (keep the folder, no archive).")
+    var compress: String = "gzip"
+
+    @Flag(name: .long, help: "Split the archive into parts NAME.part0, NAME.part1, …")
+    var part = false
+
+    @Option(name: .long, help: ArgumentHelp("Size of each part: bytes or K/M/G suffixes.", valueName: "size"))
+    var partSize: String = "2G"
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Override the source registry of every image.", valueName: "registry"))
+    var source: String?
+
+    @Option(name: .long, help: ArgumentHelp("The cache folder images are downloaded into.", valueName: "dir"))
+    var cache: String = "saved-image-cache"
+
+    @OptionGroup var platforms: ArchivePlatformOptions
+    @OptionGroup var access: SingleRegistryOptions
+
+    @Flag(name: .long, help: "Fail an image whose index has no platform matching --arch/--os (default: warn and skip).")
+    var noArchOsFail = false
+
+    @Option(name: [.short, .long], help: "Images downloaded at once (1-20).")
+    var jobs: Int = 1
+
+    @Option(name: .long, help: "Blob downloads in flight at once.")
+    var blobJobs: Int = 8
+
+    @Option(name: .long, help: "Retries after a temporary failure.")
+    var retries: Int = 3
+
+    @Option(name: .long, help: ArgumentHelp("Time allowed for each image (Go duration).", valueName: "duration"))
+    var timeout: String = "10m0s"
+
+    @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the lines of failed images are written.", valueName: "file"))
+    var failed: String = "save-failed.txt"
+
+    @Option(name: .long, help: ArgumentHelp("Write a JSON report of every image.", valueName: "file"))
+    var report: String?
+
+    @Flag(name: [.short, .long], help: "Overwrite an existing archive or folder.")
+    var yes = false
+
+    func run() async throws {
+        try await reportingErrors {
+            guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
+            guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
+            guard let limit = GoDuration.parse(timeout), limit > .zero else {
+                throw CLIError("--timeout: \"\(timeout)\" is not a duration like 10m0s, 90s or 1h")
+            }
+            let compression: ArchiveCompression?
+            switch compress {
+            case "gzip": compression = .gzip
+            case "zstd", "zst": compression = .zstd
+            case "dir": compression = nil
+            default: throw CLIError("--compress: \"\(compress.prefix(40))\" is not gzip, zstd or dir")
+            }
+            guard let size = ByteSize.parse(partSize) else {
+                throw CLIError("--part-size: \"\(partSize)\" is not a size like 2G, 500M or 1048576")
+            }
+            let existing = part && compression != nil ? "\(destination).part0" : destination
+            if FileManager.default.fileExists(atPath: existing) && !yes {
+                throw CLIError("-d \(existing) exists; pass -y to overwrite it")
+            }
+            let logger = global.makeLogger("dray.save")
+            var options = MirrorOptions()
+            options.jobs = jobs
+            options.blobJobs = blobJobs
+            options.platforms = platforms.filter
+            options.retries = retries
+            options.timeout = limit
+            options.failWhenNoPlatform = noArchOsFail
+            // Download first; a failed image still leaves an archive of the others, as in Hangar.
+            var someFailed = false
+            do {
+                try await SyncCommand.fill(cache, list: file, sourceRegistry: source, registry: try access.registryOptions(),
+                                           options: options, logger: logger, failedPath: failed, reportPath: report,
+                                           verb: "Saved")
+            } catch let e as ExitCode where e == .failure {
+                someFailed = true
+            }
+            let layout = try OCILayout(path: cache, create: false)
+            if let compression {
+                let started = ContinuousClock.now
+                let (files, bytes) = try CompressCommand.archive(layout, to: destination, compression: compression,
+                                                                 partSize: part ? size : nil)
+                logger.info("Wrote \(files.count == 1 ? files[0] : "\(files.count) parts \(destination).part0…") (\(bytes.humanBytes)) in \(String(format: "%.2f", (ContinuousClock.now - started).inSeconds)) s; the cache folder \(cache) stays")
+            } else {
+                if FileManager.default.fileExists(atPath: destination) { try FileManager.default.removeItem(atPath: destination) }
+                try FileManager.default.moveItem(atPath: cache, toPath: destination)
+                logger.info("Saved into the folder \(destination)")
+            }
+            if someFailed { throw ExitCode.failure }
+        }
+    }
+}
