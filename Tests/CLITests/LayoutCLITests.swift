@@ -332,3 +332,39 @@ struct AirGapCLITests {
         #expect(try await dst.headManifest(corpus[3].name, .tag("v3"))?.digest == corpus[3].tree.top.digest)
     }
 }
+
+@Suite("dray archive ls", .serialized)
+struct ArchiveListCLITests {
+    @Test("lists images, platforms and sizes of archives, parts and folders, reading only the metadata")
+    func list() async throws {
+        let a = try RegistryServer()
+        let corpus = try await MirrorCLITests.seedCorpus(a, count: 3)
+        let dir = try TemporaryDirectory()
+        let names = corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }
+        try names.joined(separator: "\n").write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        #expect(try Dray.run(["save", "-f", dir.file("l.txt"), "-d", dir.file("s.tar.gz"), "--cache", dir.file("c"), "--all"]).status == 0)
+        #expect(try Dray.run(["compress", "-f", dir.file("c"), "-d", dir.file("s.tar"), "--compress", "none"]).status == 0)
+        #expect(try Dray.run(["compress", "-f", dir.file("c"), "-d", dir.file("p.tar.zst"), "--compress", "zstd", "--part", "--part-size", "64K"]).status == 0)
+
+        for target in ["s.tar.gz", "s.tar", "p.tar.zst", "c"] {
+            let r = try Dray.run(["archive", "ls", "--json", dir.file(target)])
+            #expect(r.status == 0, "\(target): \(r.stderr)")
+            let images = try JSONSerialization.jsonObject(with: Data(r.stdout)) as! [[String: Any]]
+            #expect(Set(images.map { $0["name"] as! String }) == Set(names), "\(target)")
+            let first = images.first { $0["name"] as? String == names[0] }!
+            #expect(first["digest"] as? String == corpus[0].tree.top.digest.description)
+            #expect((first["platforms"] as! [String]) == ["linux/amd64", "linux/arm64/v8", "linux/arm/v7"])
+            let expected = corpus[0].tree.blobs.values.reduce(Int64(0)) { $0 + $1.0.size }
+                + Int64(corpus[0].tree.top.bytes.count) + corpus[0].tree.children.reduce(Int64(0)) { $0 + Int64($1.bytes.count) }
+            #expect((first["size"] as? NSNumber)?.int64Value == expected)
+        }
+        // Cut the plain tar to 60%: the layers at its end are gone, the listing still works.
+        let tar = try Data(contentsOf: URL(fileURLWithPath: dir.file("s.tar")))
+        try tar.prefix(tar.count * 6 / 10).write(to: URL(fileURLWithPath: dir.file("cut.tar")))
+        let cut = try Dray.run(["archive", "ls", dir.file("cut.tar")])
+        #expect(cut.status == 0, "\(cut.stderr)")
+        #expect(cut.stdoutText.contains("3 images"))
+        let none = try Dray.run(["archive", "ls", dir.file("nothing.tar")])
+        #expect(none.status != 0 && none.stderr.contains("no such archive"))
+    }
+}

@@ -1,0 +1,119 @@
+import Engine
+import Foundation
+
+/// What an archive or layout folder holds: its `index.json` and every manifest reachable from it.
+///
+/// For an archive, only the metadata is read: `index.json` and manifest/config blobs come first in archives dray
+/// writes, so reading stops at the first layer once every manifest has been seen (archives from other tools
+/// may be read to the end).
+public struct ArchiveCatalog: Sendable {
+    public var index: ImageIndex
+    public var manifests: [Digest: RawManifest]
+
+    /// One named image of the catalog.
+    public struct Image: Sendable, Codable {
+        public var name: String
+        public var digest: String
+        public var mediaType: String
+        public var platforms: [String]
+        /// Bytes of all blobs and manifests the image references (shared blobs counted once per image).
+        public var size: Int64
+    }
+
+    /// Reads a layout folder, or an archive (parts found automatically).
+    public static func read(_ path: String) throws -> ArchiveCatalog {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            let layout = try OCILayout(path: path, create: false)
+            let index = try layout.index()
+            var manifests: [Digest: RawManifest] = [:]
+            var queue = index.manifests.map(\.digest)
+            while let d = queue.popLast() {
+                guard manifests[d] == nil else { continue }
+                let m = try RawManifest(bytes: try layout.readBlob(d), mediaType: nil, expecting: d)
+                manifests[d] = m
+                if case .index(let i) = try m.parsed() { queue += i.manifests.map(\.digest) }
+            }
+            return ArchiveCatalog(index: index, manifests: manifests)
+        }
+        return try readArchive(path)
+    }
+
+    private static func readArchive(_ path: String) throws -> ArchiveCatalog {
+        let reader = TarReader(try ArchiveFormat.open(try FileSource(path: path)))
+        var index: ImageIndex?
+        var small: [Digest: [UInt8]] = [:]
+        var manifests: [Digest: RawManifest] = [:]
+        var needed = Set<Digest>()
+
+        func resolve() throws {
+            var progress = true
+            while progress {
+                progress = false
+                for d in needed where manifests[d] == nil {
+                    guard let bytes = small[d] else { continue }
+                    let m = try RawManifest(bytes: bytes, mediaType: nil, expecting: d)
+                    manifests[d] = m
+                    progress = true
+                    if case .index(let i) = try m.parsed() { needed.formUnion(i.manifests.map(\.digest)) }
+                }
+            }
+        }
+
+        while let entry = try reader.next() {
+            guard entry.kind == .file else { continue }
+            if entry.name == "index.json" {
+                var bytes: [UInt8] = []
+                while let c = try reader.readContent(max: 1 << 20) {
+                    bytes += c
+                    guard bytes.count <= RawManifest.maxSize else { throw LayoutError(path: "\(path): index.json", reason: "larger than 4 MiB") }
+                }
+                do { index = try JSONDecoder().decode(ImageIndex.self, from: Data(bytes)) } catch {
+                    throw LayoutError(path: "\(path): index.json", reason: "not a valid image index")
+                }
+                needed.formUnion(index!.manifests.map(\.digest))
+                try resolve()
+            } else if entry.name.hasPrefix("blobs/"), entry.size <= Int64(RawManifest.maxSize) {
+                let parts = entry.name.split(separator: "/")
+                guard parts.count == 3, let d = try? Digest(parsing: "\(parts[1]):\(parts[2])") else { continue }
+                var bytes: [UInt8] = []
+                while let c = try reader.readContent(max: 1 << 20) { bytes += c }
+                small[d] = bytes
+                try resolve()
+            }
+            // Every manifest is known: the rest (layers) is not needed.
+            if index != nil, !needed.isEmpty, needed.allSatisfy({ manifests[$0] != nil }) { break }
+        }
+        guard let index else { throw LayoutError(path: path, reason: "no index.json: not an OCI image archive") }
+        try resolve()
+        if let missing = needed.first(where: { manifests[$0] == nil }) {
+            throw LayoutError(path: path, reason: "manifest \(missing) is missing from the archive")
+        }
+        return ArchiveCatalog(index: index, manifests: manifests)
+    }
+
+    /// The named images with their platforms and sizes.
+    public func images() throws -> [Image] {
+        try index.manifests.map { entry in
+            let name = entry.annotations?[OCILayout.refNameAnnotation] ?? entry.digest.description
+            var platforms: [String] = []
+            var size: Int64 = 0
+            var seen = Set<Digest>()
+            func add(_ d: Digest) throws {
+                guard seen.insert(d).inserted, let m = manifests[d] else { return }
+                size += Int64(m.bytes.count)
+                switch try m.parsed() {
+                case .index(let i):
+                    platforms += i.manifests.compactMap { $0.platform?.description }
+                    for c in i.manifests { try add(c.digest) }
+                case .image(let im):
+                    for b in im.blobs where seen.insert(b.digest).inserted { size += b.size }
+                case .schema1: break
+                }
+            }
+            try add(entry.digest)
+            return Image(name: name, digest: entry.digest.description, mediaType: entry.mediaType.rawValue,
+                         platforms: platforms, size: size)
+        }
+    }
+}
