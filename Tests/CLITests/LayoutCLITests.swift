@@ -289,6 +289,13 @@ struct AirGapCLITests {
                              (["--part", "--part-size", "200K"], "parts.tar.gz")] {
             #expect(try Dray.run(["compress", "-f", cache, "-d", dir.file(name)] + args).status == 0)
         }
+        // save validate: the first archive lacks the late image; the new one has everything.
+        let v1 = try Dray.run(["save", "validate", "-f", dir.file("list.txt"), "-d", dir.file("saved.tar.gz"), "--all"])
+        #expect(v1.status != 0 && v1.stdoutText.contains("\(late): missing from the archive") && v1.stdoutText.contains("10 passed, 1 failed"),
+                "\(v1.stdoutText)")
+        let v2 = try Dray.run(["save", "validate", "-f", dir.file("list.txt"), "-d", dir.file("all.tar.zst"), "--all"])
+        #expect(v2.status == 0 && v2.stdoutText.contains("11 passed, 0 failed"), "\(v2.stdoutText)")
+
         // skopeo copies an OCI-typed image straight out of the archive.
         let sk = try Shell.run("skopeo", ["copy", "--all", "--preserve-digests", "--dest-tls-verify=false",
                                           "oci-archive:\(dir.file("all.tar.gz")):\(names[0])", "docker://\(b.host)/skopeo/app0:v0"])
@@ -307,10 +314,17 @@ struct AirGapCLITests {
             }
             #expect(try await dst.headManifest("corpus/late", .tag("1"))?.digest == lateTree.top.digest)
             if i == 0 {
+                // load validate reads the compressed archive directly, and catches a deleted tag.
+                let ok = try Dray.run(["load", "validate", "-s", dir.file(archive), "-d", target.host])
+                #expect(ok.status == 0 && ok.stdoutText.contains("11 passed, 0 failed"), "\(ok.stdoutText)\(ok.stderr)")
                 // Loading again changes nothing.
                 let again = try Dray.run(["load", "-s", folder, "-d", target.host, "--report", dir.file("again.json")])
                 let s = try MirrorCLITests.report(dir.file("again.json"))["summary"] as! [String: Any]
                 #expect(again.status == 0 && s["skipped"] as? Int == 11)
+                try await dst.deleteManifest(corpus[5].name, corpus[5].tree.top.digest)
+                let gone = try Dray.run(["load", "validate", "-s", folder, "-d", target.host])
+                #expect(gone.status != 0 && gone.stdoutText.contains("\(target.host)/\(corpus[5].name):v5: missing at the destination"),
+                        "\(gone.stdoutText)")
             }
         }
 

@@ -3,6 +3,30 @@ import Engine
 import Foundation
 import Transports
 
+/// What a load covers (shared by `load` and `load validate`).
+struct LoadSelectionOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("The saved folder (validate also reads archives).", valueName: "path"))
+    var source: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The registry.", valueName: "registry"))
+    var destination: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Only the images of this list (Default format).", valueName: "file"))
+    var file: String?
+
+    @Option(name: .long, help: ArgumentHelp("Replace the project of every destination image.", valueName: "project"))
+    var destinationProject: String?
+
+    func required() throws -> (source: String, destination: String) {
+        guard let source else { throw CLIError("-s/--source is required: the saved folder or archive") }
+        guard let destination else { throw CLIError("-d/--destination is required: the registry") }
+        guard (try? Reference(parsing: "\(destination)/x/y")) != nil else {
+            throw CLIError("-d/--destination: invalid registry \"\(destination.prefix(200))\"")
+        }
+        return (source, destination)
+    }
+}
+
 /// `dray load`: push the images of a cache folder to a registry, with the mirror engine.
 struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,22 +40,12 @@ struct LoadCommand: AsyncParsableCommand {
             Examples:
               dray decompress -f saved-images.tar.gz -d saved-image-cache
               dray load -s saved-image-cache -d harbor.local -j 4
-            """)
+            """,
+        subcommands: [LoadValidateCommand.self])
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: [.short, .long], help: ArgumentHelp("The saved folder (OCI layout).", valueName: "dir"))
-    var source: String
-
-    @Option(name: [.short, .long], help: ArgumentHelp("The registry to push to.", valueName: "registry"))
-    var destination: String
-
-    @Option(name: [.short, .long], help: ArgumentHelp("Load only the images of this list (Default format).", valueName: "file"))
-    var file: String?
-
-    @Option(name: .long, help: ArgumentHelp("Replace the project of every destination image.", valueName: "project"))
-    var destinationProject: String?
-
+    @OptionGroup var selection: LoadSelectionOptions
     @OptionGroup var access: SingleRegistryOptions
 
     @Option(name: [.short, .long], help: "Images pushed at once (1-20).")
@@ -52,12 +66,47 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write a JSON report of every image.", valueName: "file"))
     var report: String?
 
+    /// Targets for the saved images named `names` (all, or those `list` names): each goes to
+    /// `destination/REPOSITORY:TAG` of its reference. Returns the targets, the saved name of each source
+    /// reference, and the list lines that name no saved image.
+    static func targets(names: [String], source: String, list: String?, destination: String, project: String?,
+                        logger: (String) -> Void) throws -> ([MirrorTarget], [Reference: String], [ImageListError]) {
+        var wanted: Set<Reference>?
+        var listErrors: [ImageListError] = []
+        if let list {
+            guard let text = try? String(contentsOfFile: list, encoding: .utf8) else { throw CLIError("-f \(list): cannot read the file") }
+            let parsed = ImageList.parse(text, file: list)
+            wanted = Set(parsed.entries.map(\.source))
+            listErrors = parsed.errors
+        }
+        var lookup: [Reference: String] = [:]
+        var targets: [MirrorTarget] = []
+        for name in names {
+            guard let ref = try? Reference(parsing: name) else {
+                logger("\(source): skipping \"\(name)\", which is not an image reference")
+                continue
+            }
+            if let wanted, !wanted.contains(ref) { continue }
+            lookup[ref] = name
+            var dst = Reference(registry: destination, repository: ref.repository, tag: ref.tag,
+                                digest: ref.tag == nil ? ref.digest : nil)
+            if let project { dst.repository = MirrorNaming.replacingProject(dst.repository, with: project) }
+            targets.append(MirrorTarget(id: targets.count + 1, source: ref, destination: dst, line: ref.description,
+                                        origin: "\(source)/index.json"))
+        }
+        if let wanted, let list {
+            for missing in wanted.subtracting(lookup.keys).sorted(by: { $0.description < $1.description }) {
+                listErrors.append(ImageListError(file: list, lineNumber: 0, line: missing.description,
+                                                 reason: "\(missing) is not in \(source)"))
+            }
+        }
+        return (targets, lookup, listErrors)
+    }
+
     func run() async throws {
         try await reportingErrors {
+            let (source, destination) = try selection.required()
             guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
-            guard (try? Reference(parsing: "\(destination)/x/y")) != nil else {
-                throw CLIError("-d/--destination: invalid registry \"\(destination.prefix(200))\"")
-            }
             var isDir: ObjCBool = false
             if !FileManager.default.fileExists(atPath: source, isDirectory: &isDir) || !isDir.boolValue {
                 throw CLIError("-s \(source): loading straight from an archive is not supported yet; run `dray decompress -f \(source)` first and load the folder")
@@ -66,36 +115,9 @@ struct LoadCommand: AsyncParsableCommand {
             do { layout = try OCILayout(path: source, create: false) } catch { throw CLIError("-s \(source): \(error)") }
             let logger = global.makeLogger("dray.load")
 
-            // Which saved images: all, or those the list names.
-            var wanted: Set<Reference>?
-            var listErrors: [ImageListError] = []
-            if let file {
-                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("-f \(file): cannot read the file") }
-                let parsed = ImageList.parse(text, file: file)
-                wanted = Set(parsed.entries.map(\.source))
-                listErrors = parsed.errors
-            }
-            var names: [Reference: String] = [:]
-            var targets: [MirrorTarget] = []
-            for name in try layout.names() {
-                guard let ref = try? Reference(parsing: name) else {
-                    logger.warning("\(source): skipping \"\(name)\", which is not an image reference")
-                    continue
-                }
-                if let wanted, !wanted.contains(ref) { continue }
-                names[ref] = name
-                var dst = Reference(registry: destination, repository: ref.repository, tag: ref.tag,
-                                    digest: ref.tag == nil ? ref.digest : nil)
-                if let p = destinationProject { dst.repository = MirrorNaming.replacingProject(dst.repository, with: p) }
-                targets.append(MirrorTarget(id: targets.count + 1, source: ref, destination: dst, line: ref.description,
-                                            origin: "\(source)/index.json"))
-            }
-            if let wanted {
-                for missing in wanted.subtracting(names.keys).sorted(by: { $0.description < $1.description }) {
-                    listErrors.append(ImageListError(file: file!, lineNumber: 0, line: missing.description,
-                                                     reason: "\(missing) is not in \(source)"))
-                }
-            }
+            let (targets, names, listErrors) = try Self.targets(names: try layout.names(), source: source, list: selection.file,
+                                                               destination: destination, project: selection.destinationProject,
+                                                               logger: { logger.warning("\($0)") })
             var options = MirrorOptions()
             options.jobs = jobs
             options.blobJobs = blobJobs
@@ -105,11 +127,53 @@ struct LoadCommand: AsyncParsableCommand {
             let limiter = RateLimiter()
             registry.gate = limiter
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: registry, destination: registry)
-            let lookup = names
             try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
                 .run(targets, listErrors: listErrors, options: options,
-                     sources: { OCILayoutImageSource(layout: layout, name: lookup[$0] ?? $0.description) },
+                     sources: { OCILayoutImageSource(layout: layout, name: names[$0] ?? $0.description) },
                      destinations: pool.destination)
+        }
+    }
+}
+
+/// `dray load validate`: every image of an archive or folder is at the registry with the same digests.
+struct LoadValidateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check that every image of an archive or folder is at the registry with the same digests.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var selection: LoadSelectionOptions
+    @OptionGroup var access: SingleRegistryOptions
+
+    @Option(name: [.short, .long], help: "Images checked at once (1-20).")
+    var jobs: Int = 4
+
+    func run() async throws {
+        try await reportingErrors {
+            let logger = global.makeLogger("dray.validate")
+            let (source, destination) = try selection.required()
+            let catalog: ArchiveCatalog
+            do { catalog = try ArchiveCatalog.read(source) } catch { throw CLIError("-s \(source): \(error)") }
+            let names = catalog.index.manifests.compactMap { $0.annotations?[OCILayout.refNameAnnotation] }
+            let (targets, lookupNames, listErrors) = try LoadCommand.targets(
+                names: names, source: source, list: selection.file, destination: destination,
+                project: selection.destinationProject,
+                logger: { logger.warning("\($0)") })
+            let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(),
+                                    destination: try access.registryOptions())
+            let saved = ManifestLookup.catalog(catalog)
+            let failures = await Validation.run(targets, listErrors: listErrors, jobs: jobs) { t in
+                do {
+                    guard let name = lookupNames[t.source], let d = try await saved.digest(.tag(name)) else { return "not in the archive" }
+                    let top = try await saved.manifest(d)
+                    let lookup = ManifestLookup.registry(pool.client(t.destination.registry, .destination), t.destination.repository)
+                    return await Validation.check(top, filter: .all, at: t.destinationIdentifier, in: lookup)
+                        .map { $0 == "missing" ? "missing at the destination" : $0 }
+                } catch {
+                    return "\(error)"
+                }
+            }
+            if failures > 0 { throw ExitCode.failure }
         }
     }
 }

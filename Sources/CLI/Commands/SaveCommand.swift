@@ -3,6 +3,25 @@ import Engine
 import Foundation
 import Transports
 
+/// The images a save covers and where they go (shared by `save` and `save validate`).
+struct SaveSelectionOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("Image list (Default format).", valueName: "file"))
+    var file: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The archive (or, with --compress dir, the folder).", valueName: "path"))
+    var destination: String = "saved-images.tar.gz"
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Override the source registry of every image.", valueName: "registry"))
+    var source: String?
+
+    @OptionGroup var platforms: ArchivePlatformOptions
+
+    func list() throws -> String {
+        guard let file else { throw CLIError("-f/--file is required: the image list") }
+        return file
+    }
+}
+
 /// `dray save`: download a list into the cache folder (an OCI layout), then archive it.
 struct SaveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,15 +37,12 @@ struct SaveCommand: AsyncParsableCommand {
               dray save -f rancher-images.txt -d saved-images.tar.gz -j 10
               dray save -f list.txt -d images.tar.zst --compress zstd --part --part-size 4G
               dray save -f list.txt -d saved-images --compress dir -a amd64 --os linux
-            """)
+            """,
+        subcommands: [SaveValidateCommand.self])
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Image list (Default format).", valueName: "file"))
-    var file: String
-
-    @Option(name: [.short, .long], help: ArgumentHelp("The archive (or, with --compress dir, the folder) to write.", valueName: "path"))
-    var destination: String = "saved-images.tar.gz"
+    @OptionGroup var selection: SaveSelectionOptions
 
     @Option(name: .long, help: "gzip, zstd (multithreaded), or dir (keep the folder, no archive).")
     var compress: String = "gzip"
@@ -37,13 +53,9 @@ struct SaveCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Size of each part: bytes or K/M/G suffixes.", valueName: "size"))
     var partSize: String = "2G"
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Override the source registry of every image.", valueName: "registry"))
-    var source: String?
-
     @Option(name: .long, help: ArgumentHelp("The cache folder images are downloaded into.", valueName: "dir"))
     var cache: String = "saved-image-cache"
 
-    @OptionGroup var platforms: ArchivePlatformOptions
     @OptionGroup var access: SingleRegistryOptions
 
     @Flag(name: .long, help: "Fail an image whose index has no platform matching --arch/--os (default: warn and skip).")
@@ -72,6 +84,8 @@ struct SaveCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            let file = try selection.list()
+            let destination = selection.destination
             guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
             guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
             guard let limit = GoDuration.parse(timeout), limit > .zero else {
@@ -95,14 +109,14 @@ struct SaveCommand: AsyncParsableCommand {
             var options = MirrorOptions()
             options.jobs = jobs
             options.blobJobs = blobJobs
-            options.platforms = platforms.filter
+            options.platforms = selection.platforms.filter
             options.retries = retries
             options.timeout = limit
             options.failWhenNoPlatform = noArchOsFail
             // Download first; a failed image still leaves an archive of the others, as in Hangar.
             var someFailed = false
             do {
-                try await SyncCommand.fill(cache, list: file, sourceRegistry: source, registry: try access.registryOptions(),
+                try await SyncCommand.fill(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
                                            options: options, logger: logger, failedPath: failed, reportPath: report,
                                            verb: "Saved")
             } catch let e as ExitCode where e == .failure {
@@ -120,6 +134,45 @@ struct SaveCommand: AsyncParsableCommand {
                 logger.info("Saved into the folder \(destination)")
             }
             if someFailed { throw ExitCode.failure }
+        }
+    }
+}
+
+/// `dray save validate`: every image of a list is in the archive or folder with the expected digests.
+struct SaveValidateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check that every image of a list is in an archive or saved folder with the source's digests.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var selection: SaveSelectionOptions
+    @OptionGroup var access: SingleRegistryOptions
+
+    @Option(name: [.short, .long], help: "Images checked at once (1-20).")
+    var jobs: Int = 4
+
+    func run() async throws {
+        try await reportingErrors {
+            let logger = global.makeLogger("dray.validate")
+            let (targets, listErrors) = try SyncCommand.targets(file: try selection.list(), sourceRegistry: selection.source)
+            let destination = selection.destination
+            let catalog: ArchiveCatalog
+            do { catalog = try ArchiveCatalog.read(destination) } catch { throw CLIError("-d \(destination): \(error)") }
+            let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(),
+                                    destination: try access.registryOptions())
+            let filter = selection.platforms.filter
+            let lookup = ManifestLookup.catalog(catalog)
+            let failures = await Validation.run(targets, listErrors: listErrors, jobs: jobs) { t in
+                do {
+                    let top = try await pool.client(t.source.registry, .source)
+                        .manifest(t.source.repository, ManifestIdentifier(t.source))
+                    return await Validation.check(top, filter: filter, at: t.destinationIdentifier, in: lookup)
+                        .map { $0 == "missing" ? "missing from the archive" : $0 }
+                } catch {
+                    return "\(error)"
+                }
+            }
+            if failures > 0 { throw ExitCode.failure }
         }
     }
 }

@@ -1,0 +1,95 @@
+import Engine
+import Foundation
+import Transports
+
+/// Where a validator looks for what was written: a registry repository, a layout folder, or an archive's catalog.
+struct ManifestLookup: Sendable {
+    /// The digest stored under an identifier, or nil.
+    let digest: @Sendable (ManifestIdentifier) async throws -> Digest?
+    /// A stored manifest by digest.
+    let manifest: @Sendable (Digest) async throws -> RawManifest
+
+    static func registry(_ client: RegistryClient, _ repository: String) -> ManifestLookup {
+        ManifestLookup(digest: { try await client.headManifest(repository, $0)?.digest },
+                       manifest: { try await client.manifest(repository, .digest($0)) })
+    }
+
+    /// An archive or folder: names are `org.opencontainers.image.ref.name`s.
+    static func catalog(_ catalog: ArchiveCatalog) -> ManifestLookup {
+        ManifestLookup(
+            digest: { id in
+                switch id {
+                case .tag(let name):
+                    return catalog.index.manifests.last { $0.annotations?[OCILayout.refNameAnnotation] == name }?.digest
+                case .digest(let d):
+                    return catalog.manifests[d] != nil ? d : nil
+                }
+            },
+            manifest: { d in
+                guard let m = catalog.manifests[d] else { throw CLIError("manifest \(d) is not in the archive") }
+                return m
+            })
+    }
+}
+
+enum Validation {
+    /// nil when `lookup` holds what copying `top` with `filter` under `id` should have written, else the reason.
+    ///
+    /// With every platform selected the stored digest must equal the source's; with a filter, the stored index
+    /// must list every selected platform manifest, each present by its source digest.
+    static func check(_ top: RawManifest, filter: PlatformFilter, at id: ManifestIdentifier, in lookup: ManifestLookup)
+        async -> String?
+    {
+        do {
+            guard let have = try await lookup.digest(id) else { return "missing" }
+            guard case .index(let index) = try top.parsed() else {
+                return have == top.digest ? nil : "holds \(have), expected \(top.digest)"
+            }
+            let selected = IndexSelection.select(index, filter)
+            if selected.isEmpty { return "no platform matches \(filter)" }
+            if selected.count == index.manifests.count {
+                return have == top.digest ? nil : "holds \(have), expected \(top.digest)"
+            }
+            guard case .index(let out) = try await lookup.manifest(have).parsed() else { return "holds no index" }
+            let listed = Set(out.manifests.map(\.digest))
+            for child in selected {
+                guard listed.contains(child.digest) else {
+                    return "its index lacks \(child.platform?.description ?? child.digest.description)"
+                }
+                guard try await lookup.digest(.digest(child.digest)) != nil else {
+                    return "platform manifest \(child.digest) is missing"
+                }
+            }
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// Runs `check` for every target, `jobs` at a time, printing PASS/FAILED lines and the totals; returns the
+    /// number of failures (invalid list lines included).
+    static func run(_ targets: [MirrorTarget], listErrors: [ImageListError], jobs: Int,
+                    check: @escaping @Sendable (MirrorTarget) async -> String?) async -> Int {
+        for e in listErrors { print("FAILED \(e)") }
+        var failures = listErrors.count
+        await withTaskGroup(of: (MirrorTarget, String?).self) { group in
+            var pending = targets[...]
+            func admit() {
+                guard let t = pending.popFirst() else { return }
+                group.addTask { (t, await check(t)) }
+            }
+            for _ in 0..<max(1, jobs) { admit() }
+            while let (t, problem) = await group.next() {
+                if let problem {
+                    failures += 1
+                    print("FAILED [IMG:\(t.id)] \(t.destination): \(problem)")
+                } else {
+                    print("PASS   [IMG:\(t.id)] \(t.destination)")
+                }
+                admit()
+            }
+        }
+        print("\(targets.count + listErrors.count - failures) passed, \(failures) failed")
+        return failures
+    }
+}
