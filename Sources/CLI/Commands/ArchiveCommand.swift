@@ -10,7 +10,7 @@ struct ArchiveCommand: ParsableCommand {
 }
 
 /// `dray archive ls`: the images of an archive or folder, with platforms and sizes.
-struct ArchiveListCommand: ParsableCommand {
+struct ArchiveListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
         abstract: "List the images of an archive (parts found automatically) or a saved folder.",
@@ -22,7 +22,11 @@ struct ArchiveListCommand: ParsableCommand {
     @Argument(help: "An archive (.tar, .tar.gz, .tar.zst, or the name of its parts) or a saved folder.")
     var path: String
 
-    func run() throws {
+    func run() async throws {
+        try await reportingErrors { try body() }
+    }
+
+    private func body() throws {
         do {
             let images = try ArchiveCatalog.read(path).images()
             if json {
@@ -37,8 +41,7 @@ struct ArchiveListCommand: ParsableCommand {
             }
             print("\(images.count) image\(images.count == 1 ? "" : "s")")
         } catch {
-            FileHandle.standardError.write(Data("dray: error: archive ls \(path): \(error)\n".utf8))
-            throw ExitCode.failure
+            throw CLIError("archive ls \(path): \(error)")
         }
     }
 }

@@ -32,7 +32,7 @@ enum ByteSize {
 }
 
 /// `dray compress`: a cache folder (OCI layout) → an archive, optionally split into parts.
-struct CompressCommand: ParsableCommand {
+struct CompressCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compress",
         abstract: "Turn a cache folder (OCI image layout) into a tar archive: gzip, zstd or none, optionally split.",
@@ -83,7 +83,11 @@ struct CompressCommand: ParsableCommand {
         return (written, bytes)
     }
 
-    func run() throws {
+    func run() async throws {
+        try await reportingErrors { try body() }
+    }
+
+    private func body() throws {
         do {
             let layout: OCILayout
             do { layout = try OCILayout(path: file, create: false) } catch { throw CLIError("-f \(file): \(error)") }
@@ -100,11 +104,9 @@ struct CompressCommand: ParsableCommand {
             let (written, bytes) = try Self.archive(layout, to: out, compression: compress, partSize: part ? size : nil)
             print("Wrote \(written.count == 1 ? written[0] : "\(written.count) parts \(out).part0…") (\(bytes.humanBytes), \(try layout.names().count) images) in \(String(format: "%.2f", (ContinuousClock.now - started).inSeconds)) s")
         } catch let e as CLIError {
-            FileHandle.standardError.write(Data("dray: error: \(e)\n".utf8))
-            throw ExitCode.failure
+            throw e
         } catch {
-            FileHandle.standardError.write(Data("dray: error: compress \(file): \(error)\n".utf8))
-            throw ExitCode.failure
+            throw CLIError("compress \(file): \(error)")
         }
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 import Transports
 
 /// `dray decompress`: an archive (or its parts) → a cache folder, every blob verified.
-struct DecompressCommand: ParsableCommand {
+struct DecompressCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decompress",
         abstract: "Extract an archive (gzip, zstd or plain; parts found automatically) into a cache folder.",
@@ -28,7 +28,11 @@ struct DecompressCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Extract into a folder that is not empty.")
     var yes = false
 
-    func run() throws {
+    func run() async throws {
+        try await reportingErrors { try body() }
+    }
+
+    private func body() throws {
         let base = URL(fileURLWithPath: file).lastPathComponent
         let dir = destination ?? ([".tar.gz", ".tgz", ".tar.zst", ".tar.zstd", ".tar"].first { base.hasSuffix($0) }
             .map { String(base.dropLast($0.count)) } ?? base + ".d")
@@ -41,11 +45,9 @@ struct DecompressCommand: ParsableCommand {
             let layout = try OCILayout(path: dir, create: false)
             print("Extracted \(files) files (\(try layout.names().count) images) into \(dir) in \(String(format: "%.2f", (ContinuousClock.now - started).inSeconds)) s")
         } catch let e as CLIError {
-            FileHandle.standardError.write(Data("dray: error: \(e)\n".utf8))
-            throw ExitCode.failure
+            throw e
         } catch {
-            FileHandle.standardError.write(Data("dray: error: decompress \(file): \(error)\n".utf8))
-            throw ExitCode.failure
+            throw CLIError("decompress \(file): \(error)")
         }
     }
 }

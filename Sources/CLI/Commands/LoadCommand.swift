@@ -44,18 +44,9 @@ struct LoadCommand: AsyncParsableCommand {
         subcommands: [LoadValidateCommand.self])
 
     @OptionGroup var global: GlobalOptions
-
     @OptionGroup var selection: LoadSelectionOptions
     @OptionGroup var access: SingleRegistryOptions
-
-    @Option(name: [.short, .long], help: "Images pushed at once (1-20).")
-    var jobs: Int = 1
-
-    @Option(name: .long, help: "Blob uploads in flight at once.")
-    var blobJobs: Int = 8
-
-    @Option(name: .long, help: "Retries after a temporary failure.")
-    var retries: Int = 3
+    @OptionGroup var transfer: TransferOptions
 
     @Flag(name: .long, help: "Replace the destination's index instead of merging into it.")
     var overwrite = false
@@ -106,7 +97,6 @@ struct LoadCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let (source, destination) = try selection.required()
-            guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
             var isDir: ObjCBool = false
             if !FileManager.default.fileExists(atPath: source, isDirectory: &isDir) || !isDir.boolValue {
                 throw CLIError("-s \(source): loading straight from an archive is not supported yet; run `dray decompress -f \(source)` first and load the folder")
@@ -118,10 +108,8 @@ struct LoadCommand: AsyncParsableCommand {
             let (targets, names, listErrors) = try Self.targets(names: try layout.names(), source: source, list: selection.file,
                                                                destination: destination, project: selection.destinationProject,
                                                                logger: { logger.warning("\($0)") })
-            var options = MirrorOptions()
-            options.jobs = jobs
-            options.blobJobs = blobJobs
-            options.retries = retries
+            // A load copies what was saved, every platform of it.
+            var options = try transfer.mirrorOptions(platforms: .all)
             options.overwrite = overwrite
             var registry = try access.registryOptions()
             let limiter = RateLimiter()

@@ -110,12 +110,7 @@ struct MirrorCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var selection: MirrorSelectionOptions
     @OptionGroup var access: RegistryAccessOptions
-
-    @Option(name: [.short, .long, .customLong("proc")], help: "Images in flight at once (1-20); --proc is image-syncer's spelling.")
-    var jobs: Int = 1
-
-    @Option(name: .long, help: "Blob transfers in flight at once across the run.")
-    var blobJobs: Int = 8
+    @OptionGroup var transfer: TransferOptions
 
     @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the lines of failed images are written (only when something failed).", valueName: "file"))
     var failed: String = "mirror-failed.txt"
@@ -123,14 +118,8 @@ struct MirrorCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Replace the destination's index instead of merging a filtered index into it.")
     var overwrite = false
 
-    @Option(name: .long, help: ArgumentHelp("Time allowed for each image (Go duration: 10m0s, 90s, 1h).", valueName: "duration"))
-    var timeout: String = "10m0s"
-
     @Flag(name: .long, help: "Do not check that the destination registries answer before starting.")
     var skipLogin = false
-
-    @Option(name: .long, help: "Retries after a temporary failure (network, 5xx, 429).")
-    var retries: Int = 3
 
     @Flag(name: .long, help: "Copy even when the destination tag already holds the digest that would be written.")
     var force = false
@@ -141,9 +130,6 @@ struct MirrorCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write a JSON report of every image and the totals.", valueName: "file"))
     var report: String?
 
-    @Flag(name: .long, help: "Fail an image whose index has no platform matching --arch/--os (default: warn and skip).")
-    var noArchOsFail = false
-
     @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Start at most N requests per second to HOST (repeatable).", valueName: "host=N/s"))
     var rateLimit: [String] = []
 
@@ -152,12 +138,9 @@ struct MirrorCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
-            guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
-            guard (0...20).contains(retries) else { throw CLIError("--retries must be between 0 and 20") }
-            guard let limit = GoDuration.parse(timeout), limit > .zero else {
-                throw CLIError("--timeout: \"\(timeout)\" is not a duration like 10m0s, 90s or 1h")
-            }
+            var options = try transfer.mirrorOptions(platforms: selection.platforms.filter)
+            options.force = force
+            options.overwrite = overwrite
             let limits: [String: RateLimiter.Limits]
             do { limits = try RateLimiter.Limits.parse(rateLimits: rateLimit, maxConnections: maxConnections) } catch {
                 throw CLIError("\(error)")
@@ -190,15 +173,6 @@ struct MirrorCommand: AsyncParsableCommand {
                 }
             }
 
-            var options = MirrorOptions()
-            options.jobs = jobs
-            options.blobJobs = blobJobs
-            options.platforms = selection.platforms.filter
-            options.retries = retries
-            options.timeout = limit
-            options.force = force
-            options.overwrite = overwrite
-            options.failWhenNoPlatform = noArchOsFail
             try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
                 .run(targets, listErrors: listErrors, options: options, sources: pool.source,
                      destinations: pool.destination)

@@ -41,7 +41,6 @@ struct SaveCommand: AsyncParsableCommand {
         subcommands: [SaveValidateCommand.self])
 
     @OptionGroup var global: GlobalOptions
-
     @OptionGroup var selection: SaveSelectionOptions
 
     @Option(name: .long, help: "gzip, zstd (multithreaded), or dir (keep the folder, no archive).")
@@ -57,21 +56,7 @@ struct SaveCommand: AsyncParsableCommand {
     var cache: String = "saved-image-cache"
 
     @OptionGroup var access: SingleRegistryOptions
-
-    @Flag(name: .long, help: "Fail an image whose index has no platform matching --arch/--os (default: warn and skip).")
-    var noArchOsFail = false
-
-    @Option(name: [.short, .long], help: "Images downloaded at once (1-20).")
-    var jobs: Int = 1
-
-    @Option(name: .long, help: "Blob downloads in flight at once.")
-    var blobJobs: Int = 8
-
-    @Option(name: .long, help: "Retries after a temporary failure.")
-    var retries: Int = 3
-
-    @Option(name: .long, help: ArgumentHelp("Time allowed for each image (Go duration).", valueName: "duration"))
-    var timeout: String = "10m0s"
+    @OptionGroup var transfer: TransferOptions
 
     @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the lines of failed images are written.", valueName: "file"))
     var failed: String = "save-failed.txt"
@@ -86,11 +71,7 @@ struct SaveCommand: AsyncParsableCommand {
         try await reportingErrors {
             let file = try selection.list()
             let destination = selection.destination
-            guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
-            guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
-            guard let limit = GoDuration.parse(timeout), limit > .zero else {
-                throw CLIError("--timeout: \"\(timeout)\" is not a duration like 10m0s, 90s or 1h")
-            }
+            let options = try transfer.mirrorOptions(platforms: selection.platforms.filter)
             let compression: ArchiveCompression?
             switch compress {
             case "gzip": compression = .gzip
@@ -106,13 +87,6 @@ struct SaveCommand: AsyncParsableCommand {
                 throw CLIError("-d \(existing) exists; pass -y to overwrite it")
             }
             let logger = global.makeLogger("dray.save")
-            var options = MirrorOptions()
-            options.jobs = jobs
-            options.blobJobs = blobJobs
-            options.platforms = selection.platforms.filter
-            options.retries = retries
-            options.timeout = limit
-            options.failWhenNoPlatform = noArchOsFail
             // Download first; a failed image still leaves an archive of the others, as in Hangar.
             var someFailed = false
             do {

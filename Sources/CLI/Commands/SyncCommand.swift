@@ -32,21 +32,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     @OptionGroup var platforms: ArchivePlatformOptions
     @OptionGroup var access: SingleRegistryOptions
-
-    @Flag(name: .long, help: "Fail an image whose index has no platform matching --arch/--os (default: warn and skip).")
-    var noArchOsFail = false
-
-    @Option(name: [.short, .long], help: "Images downloaded at once (1-20).")
-    var jobs: Int = 1
-
-    @Option(name: .long, help: "Blob downloads in flight at once.")
-    var blobJobs: Int = 8
-
-    @Option(name: .long, help: "Retries after a temporary failure.")
-    var retries: Int = 3
-
-    @Option(name: .long, help: ArgumentHelp("Time allowed for each image (Go duration).", valueName: "duration"))
-    var timeout: String = "10m0s"
+    @OptionGroup var transfer: TransferOptions
 
     @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the lines of failed images are written.", valueName: "file"))
     var failed: String = "sync-failed.txt"
@@ -56,22 +42,11 @@ struct SyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
-            guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
-            guard let limit = GoDuration.parse(timeout), limit > .zero else {
-                throw CLIError("--timeout: \"\(timeout)\" is not a duration like 10m0s, 90s or 1h")
-            }
+            let options = try transfer.mirrorOptions(platforms: platforms.filter)
             if let source, (try? Reference(parsing: "\(source)/x/y")) == nil {
                 throw CLIError("-s/--source: invalid registry \"\(source.prefix(200))\"")
             }
             let logger = global.makeLogger("dray.sync")
-            var options = MirrorOptions()
-            options.jobs = jobs
-            options.blobJobs = blobJobs
-            options.platforms = platforms.filter
-            options.retries = retries
-            options.timeout = limit
-            options.failWhenNoPlatform = noArchOsFail
             try await Self.fill(destination, list: file, sourceRegistry: source, registry: try access.registryOptions(),
                                 options: options, logger: logger, failedPath: failed, reportPath: report)
         }

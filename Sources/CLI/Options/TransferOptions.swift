@@ -1,0 +1,39 @@
+import ArgumentParser
+import Engine
+
+/// How hard a run works: images and blob transfers in flight, retries, per-image time (shared by mirror, save,
+/// sync and load, with Hangar's spellings; `--proc` is image-syncer's).
+struct TransferOptions: ParsableArguments {
+    @Option(name: [.short, .long, .customLong("proc")], help: "Images in flight at once (1-20); --proc is image-syncer's spelling.")
+    var jobs: Int = 1
+
+    @Option(name: .long, help: "Blob transfers in flight at once across the run.")
+    var blobJobs: Int = 8
+
+    @Option(name: .long, help: "Retries after a temporary failure (network, 5xx, 429).")
+    var retries: Int = 3
+
+    @Option(name: .long, help: ArgumentHelp("Time allowed for each image (Go duration: 10m0s, 90s, 1h).", valueName: "duration"))
+    var timeout: String = "10m0s"
+
+    @Flag(name: .long, help: "Fail an image whose index has no platform matching --arch/--os (default: warn and skip).")
+    var noArchOsFail = false
+
+    /// Engine options from these flags, checked; `platforms` is the command's platform filter.
+    func mirrorOptions(platforms: PlatformFilter) throws -> MirrorOptions {
+        guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
+        guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
+        guard (0...20).contains(retries) else { throw CLIError("--retries must be between 0 and 20") }
+        guard let limit = GoDuration.parse(timeout), limit > .zero else {
+            throw CLIError("--timeout: \"\(timeout)\" is not a duration like 10m0s, 90s or 1h")
+        }
+        var options = MirrorOptions()
+        options.jobs = jobs
+        options.blobJobs = blobJobs
+        options.retries = retries
+        options.timeout = limit
+        options.platforms = platforms
+        options.failWhenNoPlatform = noArchOsFail
+        return options
+    }
+}
