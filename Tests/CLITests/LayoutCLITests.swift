@@ -328,6 +328,44 @@ struct AirGapCLITests {
             }
         }
 
+        // Straight from the archives, streamed once without extracting: every digest arrives.
+        for archive in ["all.tar.gz", "all.tar.zst", "parts.tar.gz"] {
+            let target = try RegistryServer()
+            let load = try Dray.run(["load", "-s", dir.file(archive), "-d", target.host, "-o", dir.file("sfail.txt"),
+                                     "--report", dir.file("stream.json")])
+            #expect(load.status == 0, "\(archive): \(load.stderr.suffix(1500))")
+            let dst = RegistryClient(registry: target.host, options: MirrorCLITests.noAuth)
+            for (j, c) in corpus.enumerated() {
+                #expect(try await dst.manifest(c.name, .tag("v\(j)")).bytes == c.tree.top.bytes, "\(archive) \(c.name)")
+                for child in c.tree.children { #expect(try await dst.headManifest(c.name, .digest(child.digest)) != nil) }
+            }
+            #expect(try await dst.headManifest("corpus/late", .tag("1"))?.digest == lateTree.top.digest)
+            if archive == "all.tar.gz" {
+                let again = try Dray.run(["load", "-s", dir.file(archive), "-d", target.host, "--report", dir.file("s2.json")])
+                let s2 = try MirrorCLITests.report(dir.file("s2.json"))["summary"] as! [String: Any]
+                #expect(again.status == 0 && s2["skipped"] as? Int == 11 && (s2["bytesCopied"] as? NSNumber)?.int64Value == 0)
+            }
+        }
+        // A flipped byte in a layer of a plain tar, streamed: only that image fails, naming the blob.
+        #expect(try Dray.run(["compress", "-f", cache, "-d", dir.file("all.tar"), "--compress", "none"]).status == 0)
+        do {
+            guard case .image(let m) = try corpus[4].tree.children[0].parsed() else { return }
+            let layer = m.layers.last!
+            var tar = Array(try Data(contentsOf: URL(fileURLWithPath: dir.file("all.tar"))))
+            let original = Array(try Data(contentsOf: URL(fileURLWithPath: "\(cache)/blobs/sha256/\(layer.digest.hex)")))
+            let at = DecompressCLITests.find(tar, Array(original.prefix(64)))!
+            tar[at + 200] ^= 0x01
+            try Data(tar).write(to: URL(fileURLWithPath: dir.file("flipped.tar")))
+            let target = try RegistryServer()
+            let r = try Dray.run(["load", "-s", dir.file("flipped.tar"), "-d", target.host, "-o", dir.file("ffail.txt")])
+            #expect(r.status == 1)
+            #expect(r.stderr.contains(layer.digest.description) && r.stderr.contains("digest mismatch"), "\(r.stderr.suffix(1500))")
+            #expect(try String(contentsOfFile: dir.file("ffail.txt"), encoding: .utf8) == names[4] + "\n")
+            let dst = RegistryClient(registry: target.host, options: MirrorCLITests.noAuth)
+            #expect(try await dst.headManifest(corpus[4].name, .tag("v4")) == nil)
+            #expect(try await dst.headManifest(corpus[5].name, .tag("v5"))?.digest == corpus[5].tree.top.digest)
+        }
+
         // A flipped byte in a layer of the folder: that image fails on load with the blob named; the others load.
         let folder = dir.file("unpacked-0")
         guard case .image(let m) = try corpus[2].tree.children[1].parsed() else { return }

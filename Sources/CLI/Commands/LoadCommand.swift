@@ -99,7 +99,8 @@ struct LoadCommand: AsyncParsableCommand {
             let (source, destination) = try selection.required()
             var isDir: ObjCBool = false
             if !FileManager.default.fileExists(atPath: source, isDirectory: &isDir) || !isDir.boolValue {
-                throw CLIError("-s \(source): loading straight from an archive is not supported yet; run `dray decompress -f \(source)` first and load the folder")
+                try await loadArchive(source, destination)
+                return
             }
             let layout: OCILayout
             do { layout = try OCILayout(path: source, create: false) } catch { throw CLIError("-s \(source): \(error)") }
@@ -120,6 +121,28 @@ struct LoadCommand: AsyncParsableCommand {
                      sources: { OCILayoutImageSource(layout: layout, name: names[$0] ?? $0.description) },
                      destinations: pool.destination)
         }
+    }
+}
+
+extension LoadCommand {
+    /// Loads straight from an archive (parts found automatically), streaming it once, without extracting it.
+    func loadArchive(_ source: String, _ destination: String) async throws {
+        let logger = global.makeLogger("dray.load")
+        let catalog: ArchiveCatalog
+        do { catalog = try ArchiveCatalog.read(source) } catch { throw CLIError("-s \(source): \(error)") }
+        let names = catalog.index.manifests.compactMap { $0.annotations?[OCILayout.refNameAnnotation] }
+        let (targets, lookup, listErrors) = try Self.targets(names: names, source: source, list: selection.file,
+                                                             destination: destination, project: selection.destinationProject,
+                                                             logger: { logger.warning("\($0)") })
+        var registry = try access.registryOptions()
+        let limiter = RateLimiter()
+        registry.gate = limiter
+        let pool = RegistryPool(http: HTTPClient(logger: logger), source: registry, destination: registry)
+        _ = try transfer.mirrorOptions(platforms: .all)  // checks the flags
+        let loader = ArchiveLoader(destinations: pool.destination, retries: transfer.retries, logger: logger)
+        let loads = targets.map { ArchiveLoader.Target(id: $0.id, name: lookup[$0.source] ?? $0.source.description, destination: $0.destination) }
+        try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
+            .run(count: loads.count, listErrors: listErrors) { events in await loader.load(source, targets: loads, events: events) }
     }
 }
 

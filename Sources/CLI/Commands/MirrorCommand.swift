@@ -194,12 +194,19 @@ struct MirrorRunner {
         async throws
     {
         let engine = MirrorEngine(options: options, sources: sources, destinations: destinations, logger: logger)
+        try await run(count: targets.count, listErrors: listErrors) { events in await engine.run(targets, events: events) }
+    }
+
+    /// Runs `execute` (which reports through the events it is given) with progress, Ctrl-C handling, summary,
+    /// failed list, report and exit status.
+    func run(count: Int, listErrors: [ImageListError],
+             execute: @escaping @Sendable (@escaping @Sendable (MirrorEvent) -> Void) async -> [MirrorResult]) async throws {
         let started = ContinuousClock.now
-        let progress = ProgressDisplay(total: targets.count)
+        let progress = ProgressDisplay(total: count)
         progress.start()
         let logger = self.logger
         let run = Task {
-            await engine.run(targets) { event in
+            await execute { event in
                 progress.record(event)
                 MirrorLog.event(event, logger: logger)
             }
@@ -214,7 +221,7 @@ struct MirrorRunner {
         let summary = MirrorSummary(results, seconds: seconds)
         let failedCount = summary.failed + listErrors.count
         logger.info("""
-            \(verb) \(targets.count + listErrors.count) images: \(summary.copied) copied, \(summary.skipped) skipped, \
+            \(verb) \(count + listErrors.count) images: \(summary.copied) copied, \(summary.skipped) skipped, \
             \(failedCount) failed; \(summary.bytesCopied.humanBytes) in \(String(format: "%.2f", seconds)) s \
             (\(Int64(summary.throughput).humanBytes)/s)
             """)

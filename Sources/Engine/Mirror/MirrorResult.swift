@@ -23,6 +23,27 @@ public struct MirrorResult: Sendable, Codable, Hashable {
     public var seconds: Double
     public var error: String?
     public var warning: String?
+
+    public init(id: Int, source: String, destination: String, line: String, status: Status, digest: String?,
+                sourceDigest: String?, platforms: [String], rewritten: Bool, bytesCopied: Int64, blobsCopied: Int,
+                blobsMounted: Int, blobsPresent: Int, seconds: Double, error: String?, warning: String?) {
+        self.id = id
+        self.source = source
+        self.destination = destination
+        self.line = line
+        self.status = status
+        self.digest = digest
+        self.sourceDigest = sourceDigest
+        self.platforms = platforms
+        self.rewritten = rewritten
+        self.bytesCopied = bytesCopied
+        self.blobsCopied = blobsCopied
+        self.blobsMounted = blobsMounted
+        self.blobsPresent = blobsPresent
+        self.seconds = seconds
+        self.error = error
+        self.warning = warning
+    }
 }
 
 /// Progress of a run, for logs and displays.
