@@ -40,7 +40,19 @@ public struct ArchiveCatalog: Sendable {
     }
 
     private static func readArchive(_ path: String) throws -> ArchiveCatalog {
-        let reader = TarReader(try ArchiveFormat.open(try FileSource(path: path)))
+        try readHead(TarReader(try ArchiveFormat.open(try FileSource(path: path))), path: path).catalog
+    }
+
+    /// An archive's head: its catalog, and the small blobs read on the way (configs dray writes among the
+    /// manifests), which a streaming reader would not see again.
+    public struct Head {
+        public var catalog: ArchiveCatalog
+        public var blobs: [Digest: [UInt8]]
+    }
+
+    /// Reads entries until `index.json` and every manifest reachable from it are known, leaving `reader` at the
+    /// entry after. Small blobs met on the way are kept; nothing after the last manifest is read.
+    public static func readHead(_ reader: TarReader, path: String) throws -> Head {
         var index: ImageIndex?
         var small: [Digest: [UInt8]] = [:]
         var manifests: [Digest: RawManifest] = [:]
@@ -63,25 +75,17 @@ public struct ArchiveCatalog: Sendable {
         while let entry = try reader.next() {
             guard entry.kind == .file else { continue }
             if entry.name == "index.json" {
-                var bytes: [UInt8] = []
-                while let c = try reader.readContent(max: 1 << 20) {
-                    bytes += c
-                    guard bytes.count <= RawManifest.maxSize else { throw LayoutError(path: "\(path): index.json", reason: "larger than 4 MiB") }
-                }
+                let bytes = try readAll(reader, limit: RawManifest.maxSize, name: "\(path): index.json")
                 do { index = try JSONDecoder().decode(ImageIndex.self, from: Data(bytes)) } catch {
                     throw LayoutError(path: "\(path): index.json", reason: "not a valid image index")
                 }
                 needed.formUnion(index!.manifests.map(\.digest))
                 try resolve()
-            } else if entry.name.hasPrefix("blobs/"), entry.size <= Int64(RawManifest.maxSize) {
-                let parts = entry.name.split(separator: "/")
-                guard parts.count == 3, let d = try? Digest(parsing: "\(parts[1]):\(parts[2])") else { continue }
-                var bytes: [UInt8] = []
-                while let c = try reader.readContent(max: 1 << 20) { bytes += c }
-                small[d] = bytes
+            } else if let d = blobDigest(entry.name), entry.size <= Int64(RawManifest.maxSize) {
+                small[d] = try readAll(reader, limit: RawManifest.maxSize, name: entry.name)
                 try resolve()
             }
-            // Every manifest is known: the rest (layers) is not needed.
+            // Every manifest is known: the rest (layers) is not needed here.
             if index != nil, !needed.isEmpty, needed.allSatisfy({ manifests[$0] != nil }) { break }
         }
         guard let index else { throw LayoutError(path: path, reason: "no index.json: not an OCI image archive") }
@@ -89,7 +93,25 @@ public struct ArchiveCatalog: Sendable {
         if let missing = needed.first(where: { manifests[$0] == nil }) {
             throw LayoutError(path: path, reason: "manifest \(missing) is missing from the archive")
         }
-        return ArchiveCatalog(index: index, manifests: manifests)
+        for d in manifests.keys { small[d] = nil }
+        return Head(catalog: ArchiveCatalog(index: index, manifests: manifests), blobs: small)
+    }
+
+    /// The digest a `blobs/ALGORITHM/HEX` entry names.
+    static func blobDigest(_ name: String) -> Digest? {
+        let parts = name.split(separator: "/")
+        guard parts.count == 3, parts[0] == "blobs" else { return nil }
+        return try? Digest(parsing: "\(parts[1]):\(parts[2])")
+    }
+
+    /// The whole content of the current entry, failing past `limit` bytes.
+    static func readAll(_ reader: TarReader, limit: Int, name: String) throws -> [UInt8] {
+        var out: [UInt8] = []
+        while let c = try reader.readContent(max: 1 << 20) {
+            out += c
+            guard out.count <= limit else { throw LayoutError(path: name, reason: "larger than \(limit) bytes") }
+        }
+        return out
     }
 
     /// The named images with their platforms and sizes.

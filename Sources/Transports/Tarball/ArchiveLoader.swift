@@ -49,22 +49,10 @@ public struct ArchiveLoader: Sendable {
         }
         do {
             let reader = TarReader(try ArchiveFormat.open(try FileSource(path: path)))
-            // 1. The head: index.json and every manifest (and small blobs, configs among them).
-            var index: ImageIndex?
-            var small: [Digest: [UInt8]] = [:]
-            var pendingEntry: TarEntry?
-            while let entry = try reader.next() {
-                guard entry.kind == .file else { continue }
-                if entry.name == "index.json" {
-                    index = try JSONDecoder().decode(ImageIndex.self, from: Data(try Self.readAll(reader, limit: RawManifest.maxSize, name: entry.name)))
-                } else if let d = Self.blobDigest(entry.name), entry.size <= Int64(RawManifest.maxSize) {
-                    small[d] = try Self.readAll(reader, limit: RawManifest.maxSize, name: entry.name)
-                } else if Self.blobDigest(entry.name) != nil {
-                    pendingEntry = entry  // the first layer: the head is over
-                    break
-                }
-            }
-            guard let index else { throw LayoutError(path: path, reason: "no index.json before the layers: not an archive dray can stream") }
+            // 1. The head: index.json and every manifest, plus the small blobs (configs) read on the way.
+            let head = try ArchiveCatalog.readHead(reader, path: path)
+            let index = head.catalog.index
+            let small = head.blobs
 
             // 2. Plan: each target's manifests (children first) and blobs; skip what the destination has.
             struct Plan {
@@ -85,8 +73,9 @@ public struct ArchiveLoader: Sendable {
                     var manifests: [RawManifest] = []
                     var blobs: [Digest: Descriptor] = [:]
                     func walk(_ d: Digest) throws {
-                        guard let bytes = small[d] else { throw LayoutError(path: path, reason: "manifest \(d) is missing from the archive's head") }
-                        let m = try RawManifest(bytes: bytes, mediaType: nil, expecting: d)
+                        guard let m = head.catalog.manifests[d] else {
+                            throw LayoutError(path: path, reason: "manifest \(d) is missing from the archive's head")
+                        }
                         switch try m.parsed() {
                         case .index(let i): for c in i.manifests { try walk(c.digest) }
                         case .image(let im): for b in im.blobs where !b.isForeign { blobs[b.digest] = b }
@@ -144,9 +133,8 @@ public struct ArchiveLoader: Sendable {
                 }
                 done.insert(digest)
             }
-            var entry = pendingEntry
-            while let e = entry {
-                if e.kind == .file, let digest = Self.blobDigest(e.name), let users = needs[digest], !done.contains(digest) {
+            while let e = try reader.next() {
+                if e.kind == .file, let digest = ArchiveCatalog.blobDigest(e.name), let users = needs[digest], !done.contains(digest) {
                     // The first user streams it from the archive; the others find it, or mount it.
                     var consumed = false
                     var streamFailure: String?
@@ -169,7 +157,6 @@ public struct ArchiveLoader: Sendable {
                     }
                     done.insert(digest)
                 }
-                entry = try reader.next()
             }
             for (digest, users) in needs where !done.contains(digest) {
                 for i in users where plans[i].failed == nil { plans[i].failed = "blob \(digest) is missing from the archive" }
@@ -200,20 +187,6 @@ public struct ArchiveLoader: Sendable {
         return targets.map { results[$0.id]! }
     }
 
-    static func blobDigest(_ name: String) -> Digest? {
-        let parts = name.split(separator: "/")
-        guard parts.count == 3, parts[0] == "blobs" else { return nil }
-        return try? Digest(parsing: "\(parts[1]):\(parts[2])")
-    }
-
-    static func readAll(_ reader: TarReader, limit: Int, name: String) throws -> [UInt8] {
-        var out: [UInt8] = []
-        while let c = try reader.readContent(max: 1 << 20) {
-            out += c
-            guard out.count <= limit else { throw LayoutError(path: name, reason: "larger than \(limit) bytes") }
-        }
-        return out
-    }
 }
 
 /// The content of the tar entry being read, as a blob stream.
