@@ -102,18 +102,22 @@ public struct ImageCopier: Sendable {
         var report = CopyReport(digest: plan.top.digest, mediaType: plan.top.mediaType,
                                 manifests: plan.children.count + 1, blobsCopied: 0, blobsMounted: 0, blobsPresent: 0,
                                 bytesCopied: 0, filtered: plan.filtered)
-        try await withThrowingTaskGroup(of: (BlobOutcome, Int64).self) { group in
+        try await withThrowingTaskGroup(of: BlobOutcome.self) { group in
             var pending = plan.blobs[...]
             func startNext() {
                 guard let d = pending.popFirst() else { return }
-                group.addTask { (try await self.copyBlob(d), d.size) }
+                group.addTask {
+                    try await self.retrying("blob \(d.digest)") {
+                        try await BlobTransfer.ensure(d, from: self.source, to: self.destination)
+                    }
+                }
             }
             for _ in 0..<max(1, options.blobConcurrency) { startNext() }
-            while let (outcome, size) = try await group.next() {
+            while let outcome = try await group.next() {
                 switch outcome {
-                case .copied:
+                case .copied(let bytes):
                     report.blobsCopied += 1
-                    report.bytesCopied += size
+                    report.bytesCopied += bytes
                 case .mounted: report.blobsMounted += 1
                 case .present: report.blobsPresent += 1
                 }
@@ -135,28 +139,6 @@ public struct ImageCopier: Sendable {
             try await destination.putManifest(plan.top, as: identifier)
         }
         return report
-    }
-
-    enum BlobOutcome { case copied, mounted, present }
-
-    private func copyBlob(_ d: Descriptor) async throws -> BlobOutcome {
-        try await retrying("blob \(d.digest)") {
-            if try await destination.blobExists(d) { return .present }
-            let src = source.location, dst = destination.location
-            if src.storage == dst.storage, src.repository != dst.repository,
-               try await destination.mountBlob(d, from: src.repository)
-            {
-                return .mounted
-            }
-            let stream = VerifyingStream(try await source.blob(d), expecting: d)
-            do {
-                try await destination.putBlob(d, from: stream)
-            } catch {
-                stream.cancel()
-                throw error
-            }
-            return .copied
-        }
     }
 
     /// Runs `body`, retrying temporary failures with exponential backoff and jitter.

@@ -226,24 +226,11 @@ public struct MirrorEngine: Sendable {
             for d in blobs {
                 group.addTask {
                     try await self.table.ensure(d, in: dst) {
-                        try await retry.run("blob \(d.digest)") {
-                            if try await dst.blobExists(d) { return .present }
-                            let (s, t) = (src.location, dst.location)
-                            if s.storage == t.storage, s.repository != t.repository,
-                               try await dst.mountBlob(d, from: s.repository)
-                            {
-                                return .mounted
-                            }
-                            return try await pool.run(size: d.size) {
-                                let stream = VerifyingStream(try await src.blob(d), expecting: d)
-                                do { try await dst.putBlob(d, from: stream) } catch {
-                                    stream.cancel()
-                                    throw error
-                                }
-                                events(.bytes(d.size))
-                                return .copied(bytes: d.size)
-                            }
+                        let outcome = try await retry.run("blob \(d.digest)") {
+                            try await BlobTransfer.ensure(d, from: src, to: dst, scheduler: pool)
                         }
+                        if case .copied(let bytes) = outcome { events(.bytes(bytes)) }
+                        return outcome
                     }
                 }
             }
