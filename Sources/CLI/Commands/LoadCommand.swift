@@ -65,8 +65,7 @@ struct LoadCommand: AsyncParsableCommand {
         var wanted: Set<Reference>?
         var listErrors: [ImageListError] = []
         if let list {
-            guard let text = try? String(contentsOfFile: list, encoding: .utf8) else { throw CLIError("-f \(list): cannot read the file") }
-            let parsed = ImageList.parse(text, file: list)
+            let parsed = ImageList.parse(try readListFile(list), file: list)
             wanted = Set(parsed.entries.map(\.source))
             listErrors = parsed.errors
         }

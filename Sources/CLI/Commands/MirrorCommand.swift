@@ -60,13 +60,7 @@ struct MirrorSelectionOptions: ParsableArguments {
         var targets: [MirrorTarget] = []
         var errors: [ImageListError] = []
         if let file {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-                throw CLIError("-f \(file): cannot read the file")
-            }
-            guard data.count <= 64 << 20 else { throw CLIError("-f \(file): larger than 64 MiB") }
-            guard let text = String(data: data, encoding: .utf8) else { throw CLIError("-f \(file): not UTF-8 text") }
-            let parsed = ImageList.parse(text, file: file)
+            let parsed = ImageList.parse(try readListFile(file), file: file)
             if destination == nil, let first = parsed.entries.first(where: { $0.destinationRepository == nil }) {
                 throw CLIError("-d/--destination is required: \(file):\(first.lineNumber) and other Default-format lines name no destination")
             }
@@ -216,7 +210,7 @@ struct MirrorRunner {
         let results = await run.value
         signals.cancel()
         progress.stop()
-        let seconds = MirrorEngine.secondsSince(started)
+        let seconds = (ContinuousClock.now - started).inSeconds
 
         let summary = MirrorSummary(results, seconds: seconds)
         let failedCount = summary.failed + listErrors.count

@@ -50,7 +50,7 @@ final class ProgressDisplay: @unchecked Sendable {
     /// The status text, e.g. `[12/20 images, 1 failed] 340.2 MB at 85.1 MB/s, ETA 4s`.
     func line() -> String {
         let (done, failed, bytes) = lock.withLock { (self.done, self.failed, self.bytes) }
-        let elapsed = MirrorEngine.secondsSince(started)
+        let elapsed = (ContinuousClock.now - started).inSeconds
         var s = "[\(done)/\(total) images\(failed > 0 ? ", \(failed) failed" : "")] \(bytes.humanBytes)"
         if elapsed > 0 { s += " at \(Int64(Double(bytes) / elapsed).humanBytes)/s" }
         if done > 0 && done < total {

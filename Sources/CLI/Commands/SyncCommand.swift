@@ -75,12 +75,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     /// Targets that write each listed image into the layout under its full source reference.
     static func targets(file: String, sourceRegistry: String?) throws -> ([MirrorTarget], [ImageListError]) {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-            throw CLIError("-f \(file): cannot read the file")
-        }
-        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("-f \(file): not UTF-8 text") }
-        let (entries, parseErrors) = ImageList.parse(text, file: file)
+        let (entries, parseErrors) = ImageList.parse(try readListFile(file), file: file)
         var errors = parseErrors
         var targets: [MirrorTarget] = []
         for entry in entries {

@@ -113,9 +113,9 @@ public struct MirrorEngine: Sendable {
                 line: target.line, status: outcome.status, digest: outcome.digest.description,
                 sourceDigest: outcome.sourceDigest.description, platforms: outcome.platforms,
                 rewritten: outcome.rewritten, bytesCopied: t.bytes, blobsCopied: t.copied, blobsMounted: t.mounted,
-                blobsPresent: t.present, seconds: Self.seconds(since: started), error: nil, warning: outcome.warning)
+                blobsPresent: t.present, seconds: (ContinuousClock.now - started).inSeconds, error: nil, warning: outcome.warning)
         } catch {
-            var r = Self.failure(target, error: Task.isCancelled ? "cancelled" : "\(error)", seconds: Self.seconds(since: started))
+            var r = Self.failure(target, error: Task.isCancelled ? "cancelled" : "\(error)", seconds: (ContinuousClock.now - started).inSeconds)
             let t = tally.state.withLock { $0 }
             r.bytesCopied = t.bytes
             r.blobsCopied = t.copied
@@ -266,10 +266,6 @@ public struct MirrorEngine: Sendable {
                      blobsCopied: 0, blobsMounted: 0, blobsPresent: 0, seconds: seconds, error: error, warning: nil)
     }
 
-    /// Seconds elapsed since `start`.
-    public static func secondsSince(_ start: ContinuousClock.Instant) -> Double { seconds(since: start) }
-
-    static func seconds(since start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start).inSeconds }
 }
 
 /// An image that did not finish within `--timeout`.
