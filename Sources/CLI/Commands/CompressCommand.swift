@@ -3,18 +3,7 @@ import Engine
 import Foundation
 import Transports
 
-/// How an archive is compressed.
-enum ArchiveCompression: String, ExpressibleByArgument, CaseIterable {
-    case gzip, zstd, none
-
-    var suffix: String {
-        switch self {
-        case .gzip: ".tar.gz"
-        case .zstd: ".tar.zst"
-        case .none: ".tar"
-        }
-    }
-}
+extension ArchiveCompression: ExpressibleByArgument {}
 
 /// Sizes as Hangar takes them: bytes, or with a K/M/G/T suffix (powers of 1024).
 enum ByteSize {
@@ -65,24 +54,6 @@ struct CompressCommand: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "Overwrite an existing archive.")
     var yes = false
 
-    /// Writes `layout` as an archive at `out` (split into parts when `partSize` is set); returns the files and bytes.
-    static func archive(_ layout: OCILayout, to out: String, compression: ArchiveCompression, partSize: Int64?) throws
-        -> (files: [String], bytes: Int64)
-    {
-        let fileSink: any ByteSink = try partSize.map { SplitSink(base: out, partSize: $0) } ?? FileSink(path: out)
-        let sink: any ByteSink
-        switch compression {
-        case .gzip: sink = try GzipSink(fileSink)
-        case .zstd: sink = try ZstdSink(fileSink, workers: Int32(max(1, ProcessInfo.processInfo.activeProcessorCount)))
-        case .none: sink = fileSink
-        }
-        try LayoutArchiver.write(layout, to: TarWriter(sink))
-        let written = (fileSink as? SplitSink)?.parts ?? [out]
-        let bytes = written.compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber }
-            .reduce(Int64(0)) { $0 + $1.int64Value }
-        return (written, bytes)
-    }
-
     func run() async throws {
         try await reportingErrors { try body() }
     }
@@ -101,12 +72,20 @@ struct CompressCommand: AsyncParsableCommand {
                 throw CLIError("-d \(existing) exists; pass -y to overwrite it")
             }
             let started = ContinuousClock.now
-            let (written, bytes) = try Self.archive(layout, to: out, compression: compress, partSize: part ? size : nil)
-            print("Wrote \(written.count == 1 ? written[0] : "\(written.count) parts \(out).part0…") (\(bytes.humanBytes), \(try layout.names().count) images) in \(String(format: "%.2f", (ContinuousClock.now - started).inSeconds)) s")
+            let written = try ArchiveOutput(path: out, compression: compress, partSize: part ? size : nil).write(layout)
+            print("Wrote \(written.summary) (\(try layout.names().count) images) in \(String(format: "%.2f", (ContinuousClock.now - started).inSeconds)) s")
         } catch let e as CLIError {
             throw e
         } catch {
             throw CLIError("compress \(file): \(error)")
         }
+    }
+}
+
+extension ArchiveSink {
+    /// "NAME (SIZE)" or "N parts NAME.part0… (SIZE)".
+    var summary: String {
+        let f = files
+        return "\(f.count == 1 ? f[0] : "\(f.count) parts \(f[0])…") (\(bytes.humanBytes))"
     }
 }

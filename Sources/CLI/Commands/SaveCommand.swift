@@ -1,6 +1,8 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Logging
+import Synchronization
 import Transports
 
 /// The images a save covers and where they go (shared by `save` and `save validate`).
@@ -87,28 +89,61 @@ struct SaveCommand: AsyncParsableCommand {
                 throw CLIError("-d \(existing) exists; pass -y to overwrite it")
             }
             let logger = global.makeLogger("dray.save")
-            // Download first; a failed image still leaves an archive of the others, as in Hangar.
+            guard let compression else {
+                try await saveFolder(file, options: options, logger: logger)
+                return
+            }
+            let run = try CacheRun(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
+                                   options: options, logger: logger)
+            let saver = ArchiveSaver(layout: run.layout, output: ArchiveOutput(path: destination, compression: compression,
+                                                                               partSize: part ? size : nil),
+                                     options: run.options, sources: run.pool.source, logger: logger)
+            let outcome = Mutex<ArchiveSaver.Archive?>(nil)
+            // A failed image still leaves an archive of the others, as in Hangar.
             var someFailed = false
             do {
-                try await SyncCommand.fill(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
-                                           options: options, logger: logger, failedPath: failed, reportPath: report,
-                                           verb: "Saved")
+                try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, failedPath: failed, reportPath: report)
+                    .run(count: run.targets.count, listErrors: run.listErrors) { events in
+                        let (results, archive) = await saver.run(run.targets, events: events)
+                        outcome.withLock { $0 = archive }
+                        return results
+                    }
             } catch let e as ExitCode where e == .failure {
                 someFailed = true
             }
-            let layout = try OCILayout(path: cache, create: false)
-            if let compression {
-                let started = ContinuousClock.now
-                let (files, bytes) = try CompressCommand.archive(layout, to: destination, compression: compression,
-                                                                 partSize: part ? size : nil)
-                logger.info("Wrote \(files.count == 1 ? files[0] : "\(files.count) parts \(destination).part0…") (\(bytes.humanBytes)) in \(String(format: "%.2f", (ContinuousClock.now - started).inSeconds)) s; the cache folder \(cache) stays")
-            } else {
-                if FileManager.default.fileExists(atPath: destination) { try FileManager.default.removeItem(atPath: destination) }
-                try FileManager.default.moveItem(atPath: cache, toPath: destination)
-                logger.info("Saved into the folder \(destination)")
+            switch outcome.withLock({ $0 }) {
+            case .streamed(let files, let bytes):
+                logger.info("Wrote \(Self.describe(files, bytes)) while downloading; the cache folder \(cache) stays")
+            case .rebuilt(let files, let bytes, let reason):
+                logger.info("Wrote \(Self.describe(files, bytes)) from the cache folder (\(reason)); the cache folder \(cache) stays")
+            case .failed(let error):
+                throw CLIError("writing the archive failed: \(error); the cache folder \(cache) is intact (dray compress -f \(cache) retries)")
+            case nil:
+                throw CLIError("the save was interrupted before the archive was written; the cache folder \(cache) is intact")
             }
             if someFailed { throw ExitCode.failure }
         }
+    }
+
+    /// `--compress dir`: fill the cache, then rename it to the destination.
+    private func saveFolder(_ file: String, options: MirrorOptions, logger: Logger) async throws {
+        var someFailed = false
+        do {
+            try await SyncCommand.fill(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
+                                       options: options, logger: logger, failedPath: failed, reportPath: report,
+                                       verb: "Saved")
+        } catch let e as ExitCode where e == .failure {
+            someFailed = true
+        }
+        let destination = selection.destination
+        if FileManager.default.fileExists(atPath: destination) { try FileManager.default.removeItem(atPath: destination) }
+        try FileManager.default.moveItem(atPath: cache, toPath: destination)
+        logger.info("Saved into the folder \(destination)")
+        if someFailed { throw ExitCode.failure }
+    }
+
+    static func describe(_ files: [String], _ bytes: Int64) -> String {
+        "\(files.count == 1 ? files[0] : "\(files.count) parts \(files[0])…") (\(bytes.humanBytes))"
     }
 }
 

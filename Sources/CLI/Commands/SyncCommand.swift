@@ -57,20 +57,10 @@ struct SyncCommand: AsyncParsableCommand {
     static func fill(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions,
                      options: MirrorOptions, logger: Logger, failedPath: String, reportPath: String?,
                      verb: String = "Synced") async throws {
-        let (targets, listErrors) = try Self.targets(file: list, sourceRegistry: sourceRegistry)
-        for e in listErrors { logger.error("\(e)") }
-        let layout: OCILayout
-        do { layout = try OCILayout(path: path, create: true) } catch { throw CLIError("-d \(path): \(error)") }
-        var sourceOptions = registry
-        let limiter = RateLimiter()
-        sourceOptions.gate = limiter
-        let pool = RegistryPool(http: HTTPClient(logger: logger), source: sourceOptions, destination: sourceOptions)
-        var options = options
-        // Layouts are rewritten by name: a filtered index replaces the cached one rather than merging.
-        options.overwrite = true
-        try await MirrorRunner(verb: verb, logger: logger, limiter: limiter, failedPath: failedPath, reportPath: reportPath)
-            .run(targets, listErrors: listErrors, options: options, sources: pool.source,
-                 destinations: { OCILayoutImageDestination(layout: layout, name: $0.description) })
+        let run = try CacheRun(path, list: list, sourceRegistry: sourceRegistry, registry: registry, options: options, logger: logger)
+        try await MirrorRunner(verb: verb, logger: logger, limiter: run.limiter, failedPath: failedPath, reportPath: reportPath)
+            .run(run.targets, listErrors: run.listErrors, options: run.options, sources: run.pool.source,
+                 destinations: { [layout = run.layout] in OCILayoutImageDestination(layout: layout, name: $0.description) })
     }
 
     /// Targets that write each listed image into the layout under its full source reference.
@@ -90,5 +80,30 @@ struct SyncCommand: AsyncParsableCommand {
                                         origin: "\(file):\(entry.lineNumber)", destinationIdentifier: .tag(source.description)))
         }
         return (targets, errors.sorted { $0.lineNumber < $1.lineNumber })
+    }
+}
+
+/// What filling a cache folder from a list needs: the targets, the folder, and registry access.
+struct CacheRun {
+    let targets: [MirrorTarget]
+    let listErrors: [ImageListError]
+    let layout: OCILayout
+    let limiter: RateLimiter
+    let pool: RegistryPool
+    let options: MirrorOptions
+
+    init(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions, options: MirrorOptions,
+         logger: Logger) throws {
+        (targets, listErrors) = try SyncCommand.targets(file: list, sourceRegistry: sourceRegistry)
+        for e in listErrors { logger.error("\(e)") }
+        do { layout = try OCILayout(path: path, create: true) } catch { throw CLIError("\(path): \(error)") }
+        var sourceOptions = registry
+        limiter = RateLimiter()
+        sourceOptions.gate = limiter
+        pool = RegistryPool(http: HTTPClient(logger: logger), source: sourceOptions, destination: sourceOptions)
+        var options = options
+        // Layouts are rewritten by name: a filtered index replaces the cached one rather than merging.
+        options.overwrite = true
+        self.options = options
     }
 }

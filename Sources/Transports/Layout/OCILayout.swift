@@ -76,20 +76,32 @@ public final class OCILayout: Sendable {
     /// Points `name` at `descriptor` (replacing an entry of the same name), atomically.
     public func setEntry(_ descriptor: Descriptor, named name: String) throws {
         try indexLock.withLock { _ in
-            var index = try index()
-            var d = descriptor
-            var annotations = d.annotations ?? [:]
-            annotations[Self.refNameAnnotation] = name
-            annotations[Self.containerdNameAnnotation] = name
-            d.annotations = annotations
-            d.platform = nil
-            index.manifests.removeAll { $0.annotations?[Self.refNameAnnotation] == name }
-            index.manifests.append(d)
-            index.mediaType = .ociIndex
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try AtomicFile.write(Array(try encoder.encode(index)), to: "\(path)/index.json")
+            let index = Self.naming(try index(), descriptor, name)
+            try AtomicFile.write(try Self.encode(index), to: "\(path)/index.json")
         }
+    }
+
+    /// `index` with `name` pointing at `descriptor`, as `setEntry` writes it: the entry of the same name is
+    /// replaced and the new one appended, carrying both name annotations and no platform.
+    public static func naming(_ index: ImageIndex, _ descriptor: Descriptor, _ name: String) -> ImageIndex {
+        var index = index
+        var d = descriptor
+        var annotations = d.annotations ?? [:]
+        annotations[refNameAnnotation] = name
+        annotations[containerdNameAnnotation] = name
+        d.annotations = annotations
+        d.platform = nil
+        index.manifests.removeAll { $0.annotations?[refNameAnnotation] == name }
+        index.manifests.append(d)
+        index.mediaType = .ociIndex
+        return index
+    }
+
+    /// The bytes of an `index.json`.
+    public static func encode(_ index: ImageIndex) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(index))
     }
 
     // MARK: Blobs

@@ -20,22 +20,24 @@ public final class FileSink: ByteSink {
     public let path: String
     private let temp: String
     private let fd: Int32
-    private var done = false
+    private let deferRename: Bool
+    private var closed = false
+    private var committed = false
     /// Bytes written so far.
     public private(set) var count: Int64 = 0
 
-    public init(path: String) throws {
+    /// With `deferRename`, `finish()` only flushes and closes; `commit()` then gives the file its name.
+    public init(path: String, deferRename: Bool = false) throws {
         self.path = path
+        self.deferRename = deferRename
         temp = "\(path).\(getpid()).partial"
         fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LayoutError(path: path, reason: String(cString: strerror(errno))) }
     }
 
     deinit {
-        if !done {
-            close(fd)
-            unlink(temp)
-        }
+        if !closed { close(fd) }
+        if !committed { unlink(temp) }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -49,28 +51,36 @@ public final class FileSink: ByteSink {
     }
 
     public func finish() throws {
-        guard !done else { return }
-        done = true
-        guard fsync(fd) == 0, close(fd) == 0 else {
-            unlink(temp)
-            throw LayoutError(path: path, reason: "cannot flush: \(String(cString: strerror(errno)))")
+        if !closed {
+            closed = true
+            guard fsync(fd) == 0, close(fd) == 0 else {
+                throw LayoutError(path: path, reason: "cannot flush: \(String(cString: strerror(errno)))")
+            }
         }
-        guard rename(temp, path) == 0 else {
-            unlink(temp)
-            throw LayoutError(path: path, reason: String(cString: strerror(errno)))
-        }
+        if !deferRename { try commit() }
+    }
+
+    /// Renames the finished file into place.
+    public func commit() throws {
+        guard closed, !committed else { return }
+        guard rename(temp, path) == 0 else { throw LayoutError(path: path, reason: String(cString: strerror(errno))) }
+        committed = true
     }
 }
 
 /// Splits a stream into `NAME.part0`, `NAME.part1`, … of `partSize` bytes each, exactly as `split -b` would,
 /// so `cat NAME.part* | tar -x…` restores it.
+///
+/// Parts are written under temporary names and all renamed into place by `finish()`, which also removes
+/// parts of an older archive numbered past the new last one (and a whole-file archive of the same name, which
+/// readers would otherwise prefer): a failed write leaves the previous archive as it was.
 public final class SplitSink: ByteSink {
     public let base: String
     public let partSize: Int64
-    private var current: FileSink?
-    private var index = 0
-    /// The part files written, in order.
-    public private(set) var parts: [String] = []
+    private var sinks: [FileSink] = []
+
+    /// The part files, in order.
+    public var parts: [String] { sinks.map(\.path) }
 
     public init(base: String, partSize: Int64) {
         self.base = base
@@ -80,23 +90,24 @@ public final class SplitSink: ByteSink {
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
-            if current == nil || current!.count >= partSize {
-                try current?.finish()
-                let path = "\(base).part\(index)"
-                index += 1
-                current = try FileSink(path: path)
-                parts.append(path)
+            if sinks.isEmpty || sinks.last!.count >= partSize {
+                try sinks.last?.finish()
+                sinks.append(try FileSink(path: "\(base).part\(sinks.count)", deferRename: true))
             }
-            let room = Int(partSize - current!.count)
-            let n = min(room, bytes.count - offset)
-            try current!.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+            let current = sinks.last!
+            let n = min(Int(partSize - current.count), bytes.count - offset)
+            try current.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
             offset += n
         }
     }
 
     public func finish() throws {
-        if current == nil { current = try FileSink(path: "\(base).part0"); parts.append("\(base).part0") }
-        try current?.finish()
+        if sinks.isEmpty { sinks.append(try FileSink(path: "\(base).part0", deferRename: true)) }
+        try sinks.last!.finish()
+        for s in sinks { try s.commit() }
+        var stale = sinks.count
+        while unlink("\(base).part\(stale)") == 0 { stale += 1 }
+        unlink(base)
     }
 }
 

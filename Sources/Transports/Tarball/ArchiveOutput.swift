@@ -1,0 +1,68 @@
+import Foundation
+
+/// How an archive is compressed.
+public enum ArchiveCompression: String, Sendable, CaseIterable {
+    case gzip, zstd, none
+
+    /// The usual file name ending.
+    public var suffix: String {
+        switch self {
+        case .gzip: ".tar.gz"
+        case .zstd: ".tar.zst"
+        case .none: ".tar"
+        }
+    }
+}
+
+/// Where an archive is written: a file or split parts, with a compression.
+public struct ArchiveOutput: Sendable {
+    public var path: String
+    public var compression: ArchiveCompression
+    /// Split into parts of this size (`NAME.part0`, …), or one file when nil.
+    public var partSize: Int64?
+
+    public init(path: String, compression: ArchiveCompression, partSize: Int64? = nil) {
+        self.path = path
+        self.compression = compression
+        self.partSize = partSize
+    }
+
+    /// The file whose presence means the archive already exists.
+    public var existingMarker: String { partSize == nil ? path : "\(path).part0" }
+
+    /// A fresh sink writing the archive; nothing appears under the final names until it is finished.
+    public func open() throws -> ArchiveSink {
+        let file: any ByteSink = try partSize.map { SplitSink(base: path, partSize: $0) } ?? FileSink(path: path)
+        let sink: any ByteSink
+        switch compression {
+        case .gzip: sink = try GzipSink(file)
+        case .zstd: sink = try ZstdSink(file, workers: Int32(max(1, ProcessInfo.processInfo.activeProcessorCount)))
+        case .none: sink = file
+        }
+        return ArchiveSink(sink: sink, file: file, path: path)
+    }
+
+    /// Writes the whole of `layout` as this archive.
+    public func write(_ layout: OCILayout) throws -> ArchiveSink {
+        let out = try open()
+        try LayoutArchiver.write(layout, to: TarWriter(out.sink))
+        return out
+    }
+}
+
+/// An archive being written.
+public struct ArchiveSink {
+    /// The sink to write the tar stream into.
+    public let sink: any ByteSink
+    let file: any ByteSink
+    let path: String
+
+    /// The files written (after the sink is finished).
+    public var files: [String] { (file as? SplitSink)?.parts ?? [path] }
+
+    /// Their total size.
+    public var bytes: Int64 {
+        files.compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber }
+            .reduce(Int64(0)) { $0 + $1.int64Value }
+    }
+}

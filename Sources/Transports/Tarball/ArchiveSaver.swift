@@ -1,0 +1,169 @@
+import Engine
+import Foundation
+import Logging
+import Synchronization
+
+/// Downloads images into a layout folder and archives the folder at the same time.
+///
+/// 1. Plan: every image's manifests are fetched (many at once; they are small) and its configs downloaded into
+///    the folder, which fixes the folder's future `index.json` and the archive's head.
+/// 2. Copy and archive: the mirror engine fills the folder (reading the planned manifests from memory, so what is
+///    copied is what was planned) while a `LayoutStreamArchiver` writes each layer into the archive as soon as
+///    it lands. Total time is close to the slower of downloading and compressing, not their sum.
+/// 3. If the folder did not end up with the planned `index.json` (an image failed, or changed between plan and
+///    copy), the streamed archive is dropped and the archive is rebuilt from the folder, so it always matches it.
+public struct ArchiveSaver: Sendable {
+    public let layout: OCILayout
+    public let output: ArchiveOutput
+    public let options: MirrorOptions
+    let sources: MirrorEngine.SourceFactory
+    let logger: Logger
+
+    /// What happened to the archive.
+    public enum Archive: Sendable {
+        /// Written while downloading.
+        case streamed(files: [String], bytes: Int64)
+        /// Rebuilt from the folder after the download, for the reason given.
+        case rebuilt(files: [String], bytes: Int64, reason: String)
+        case failed(String)
+    }
+
+    public init(layout: OCILayout, output: ArchiveOutput, options: MirrorOptions,
+                sources: @escaping MirrorEngine.SourceFactory, logger: Logger) {
+        self.layout = layout
+        self.output = output
+        self.options = options
+        self.sources = sources
+        self.logger = logger
+    }
+
+    /// Saves `targets` (each named in the folder by its destination reference) and writes the archive.
+    public func run(_ targets: [MirrorTarget], events: @escaping @Sendable (MirrorEvent) -> Void) async
+        -> (results: [MirrorResult], archive: Archive)
+    {
+        let memo = ManifestMemo()
+        let sources = self.sources
+        let planned = await plan(targets, sources: { memo.wrap(sources($0)) })
+
+        var archiver: LayoutStreamArchiver?
+        var streamed: ArchiveSink?
+        var expected = (try? layout.index()) ?? ImageIndex(mediaType: .ociIndex, manifests: [])
+        var manifests: [Digest: [UInt8]] = [:]
+        for t in targets {
+            guard let p = planned[t.id] else { continue }
+            expected = OCILayout.naming(expected, p.top.descriptor(), t.destination.description)
+            manifests[p.top.digest] = p.top.bytes
+            for c in p.children { manifests[c.digest] = c.bytes }
+        }
+        var why = "nothing could be planned"
+        if !planned.isEmpty {
+            do {
+                let out = try output.open()
+                let a = try LayoutStreamArchiver(layout: layout, sink: out.sink, index: expected, manifests: manifests)
+                archiver = a
+                streamed = out
+                // What an earlier run left in the folder is ready now.
+                for p in planned.values {
+                    for b in p.blobs where layout.blobSize(b.digest) == b.size { a.ready(b.digest) }
+                }
+            } catch {
+                why = "the archive could not be started: \(error)"
+            }
+        }
+
+        let layout = self.layout
+        let ready: @Sendable (Digest) -> Void = { [archiver] in archiver?.ready($0) }
+        let engine = MirrorEngine(options: options, sources: { memo.wrap(sources($0)) }, destinations: {
+            ObservedDestination(OCILayoutImageDestination(layout: layout, name: $0.description), present: ready)
+        }, logger: logger)
+        let results = await engine.run(targets, events: events)
+        if Task.isCancelled {
+            archiver?.abort()
+            return (results, .failed("interrupted before the archive was complete"))
+        }
+
+        if let archiver, let streamed {
+            let now = try? layout.index()
+            if let now, Self.sameImages(now, expected) {
+                do {
+                    try await Self.blocking { try archiver.finish() }
+                    return (results, .streamed(files: streamed.files, bytes: streamed.bytes))
+                } catch {
+                    return (results, .failed("\(output.path): \(error)"))
+                }
+            }
+            archiver.abort()
+            why = results.contains { $0.status == .failed } ? "some images failed" : "the folder changed during the run"
+        }
+        do {
+            let (files, bytes) = try await Self.blocking { [output, layout] in
+                let sink = try output.write(layout)
+                return (sink.files, sink.bytes)
+            }
+            return (results, .rebuilt(files: files, bytes: bytes, reason: why))
+        } catch {
+            return (results, .failed("\(output.path): \(error)"))
+        }
+    }
+
+    /// Plans every target (manifests fetched, configs stored in the folder); targets that cannot be planned are
+    /// left to the engine, which reports why.
+    private func plan(_ targets: [MirrorTarget], sources: @escaping MirrorEngine.SourceFactory) async -> [Int: ImagePlan] {
+        let layout = self.layout
+        let copyOptions = {
+            var o = CopyOptions()
+            o.platforms = options.platforms
+            o.retries = options.retries
+            o.retryDelay = options.retryDelay
+            return o
+        }()
+        let retry = Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger)
+        let logger = self.logger
+        let width = min(32, max(8, options.jobs * 2))
+        return await withTaskGroup(of: (Int, ImagePlan?).self) { group in
+            var pending = targets[...]
+            var plans: [Int: ImagePlan] = [:]
+            func admit() {
+                guard let t = pending.popFirst() else { return }
+                group.addTask {
+                    let src = sources(t.source)
+                    let dst = OCILayoutImageDestination(layout: layout, name: t.destination.description)
+                    do {
+                        let p = try await ImageCopier(source: src, destination: dst, options: copyOptions, logger: logger)
+                            .plan(ManifestIdentifier(t.source))
+                        for m in [p.top] + p.children {
+                            guard case .image(let im) = try m.parsed(), layout.blobSize(im.config.digest) != im.config.size else { continue }
+                            try await retry.run("config \(im.config.digest)") {
+                                try await layout.writeBlob(im.config, from: VerifyingStream(try await src.blob(im.config), expecting: im.config))
+                            }
+                        }
+                        return (t.id, p)
+                    } catch {
+                        return (t.id, nil)
+                    }
+                }
+            }
+            for _ in 0..<width { admit() }
+            while let (id, p) = await group.next() {
+                plans[id] = p
+                admit()
+            }
+            return plans
+        }
+    }
+
+    /// Whether two indexes name the same images with the same manifests (order aside).
+    static func sameImages(_ a: ImageIndex, _ b: ImageIndex) -> Bool {
+        func key(_ i: ImageIndex) -> Set<String> {
+            Set(i.manifests.map { "\($0.annotations?[OCILayout.refNameAnnotation] ?? "") \($0.digest) \($0.size)" })
+        }
+        return a.manifests.count == b.manifests.count && key(a) == key(b)
+    }
+
+    /// Runs blocking disk work off the cooperative thread pool.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in
+            Thread { c.resume(with: Result { try body() }) }.start()
+        }
+    }
+}

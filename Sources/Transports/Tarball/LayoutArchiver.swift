@@ -1,0 +1,74 @@
+import Engine
+import Foundation
+
+/// Writes an OCI layout folder as a tar: `oci-layout` and `index.json` first, then manifests and configs, then
+/// layers, so a reader can stream it. Every blob is checked against its digest on the way in.
+public enum LayoutArchiver {
+    /// Archives the whole folder as it is now.
+    public static func write(_ layout: OCILayout, to tar: TarWriter) throws {
+        let index = try layout.index()
+        let indexBytes = Array(try Data(contentsOf: URL(fileURLWithPath: "\(layout.path)/index.json")))
+        var written = try writeHead(layout, index: index, indexBytes: indexBytes, to: tar) { try layout.readBlob($0) }
+        try writeRemainingBlobs(layout, skipping: &written, to: tar)
+        try tar.finish()
+    }
+
+    /// Writes `oci-layout`, `index.json` (as `indexBytes`) and every manifest and config reachable from `index`.
+    /// Manifests come from `manifest` (which may serve ones not yet in the folder); configs from the folder.
+    /// Returns the digests written.
+    static func writeHead(_ layout: OCILayout, index: ImageIndex, indexBytes: [UInt8], to tar: TarWriter,
+                          manifest: (Digest) throws -> [UInt8]) throws -> Set<Digest> {
+        try tar.addFile("oci-layout", bytes: Array(try Data(contentsOf: URL(fileURLWithPath: "\(layout.path)/oci-layout"))))
+        try tar.addFile("index.json", bytes: indexBytes)
+        try tar.addDirectory("blobs")
+        try tar.addDirectory("blobs/sha256")
+        var seen = Set<Digest>()
+        var queue = index.manifests.map(\.digest)
+        var configs: [Digest] = []
+        while let d = queue.popLast() {
+            guard seen.insert(d).inserted else { continue }
+            let bytes = try manifest(d)
+            let raw = try RawManifest(bytes: bytes, mediaType: nil, expecting: d)
+            try tar.addFile(entryName(d), bytes: bytes)
+            switch try raw.parsed() {
+            case .index(let i): queue += i.manifests.map(\.digest)
+            case .image(let m): configs.append(m.config.digest)
+            case .schema1: break
+            }
+        }
+        for d in configs where seen.insert(d).inserted {
+            try tar.addFile(entryName(d), bytes: try layout.readBlob(d, limit: 64 << 20))
+        }
+        return seen
+    }
+
+    /// Writes one stored blob, verifying it while it is read.
+    static func writeBlob(_ layout: OCILayout, _ d: Digest, to tar: TarWriter) throws {
+        let path = layout.blobPath(d)
+        guard let size = layout.blobSize(d), let handle = FileHandle(forReadingAtPath: path) else {
+            throw LayoutError(path: path, reason: "cannot read")
+        }
+        defer { try? handle.close() }
+        var hasher = Hasher256(algorithm: d.algorithm)
+        try tar.addFile(entryName(d), size: size) {
+            let data = try handle.read(upToCount: 1 << 20) ?? Data()
+            if data.isEmpty { return nil }
+            let bytes = Array(data)
+            hasher.update(bytes)
+            return bytes
+        }
+        guard hasher.finalize() == d else { throw LayoutError(path: path, reason: "blob \(d) is corrupted") }
+    }
+
+    /// Writes every blob of the folder not in `written`, in a stable order, adding each to `written`.
+    static func writeRemainingBlobs(_ layout: OCILayout, skipping written: inout Set<Digest>, to tar: TarWriter) throws {
+        let dir = "\(layout.path)/blobs/sha256"
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
+        for name in names {
+            guard let d = try? Digest(parsing: "sha256:\(name)"), written.insert(d).inserted else { continue }
+            try writeBlob(layout, d, to: tar)
+        }
+    }
+
+    static func entryName(_ d: Digest) -> String { "blobs/\(d.algorithm.rawValue)/\(d.hex)" }
+}
