@@ -1,18 +1,29 @@
 import Engine
 
-/// A transport-qualified image name from the command line: `docker://REF` (the default when no prefix is given)
-/// or `oci:PATH[:NAME]` (an OCI image layout folder; NAME may itself contain colons, e.g. a full reference).
+/// A transport-qualified image name from the command line: `docker://REF` (the default when no prefix is given),
+/// `oci:PATH[:NAME]` (an OCI image layout folder), `oci-archive:PATH[:NAME]` (a tar of one, plain, gzip or zstd,
+/// parts found automatically) or `docker-archive:PATH[:REF]` (a `docker save` archive, read only). NAME may
+/// itself contain colons, e.g. a full reference; PATH may not.
 public enum ImageLocator: Sendable, CustomStringConvertible {
     case docker(Reference)
     case ociLayout(path: String, name: String?)
+    case ociArchive(path: String, name: String?)
+    case dockerArchive(path: String, name: String?)
 
     /// The transports dray knows, as typed on the command line.
-    public static let knownTransports = ["docker://", "oci:"]
+    public static let knownTransports = ["docker://", "oci:", "oci-archive:", "docker-archive:"]
 
     /// Transport names of skopeo and containers/image that dray does not read (yet).
-    static let otherTransports: Set<String> = [
-        "oci-archive", "dir", "docker-archive", "docker-daemon", "containers-storage", "sif", "tarball",
-    ]
+    static let otherTransports: Set<String> = ["dir", "docker-daemon", "containers-storage", "sif", "tarball"]
+
+    /// `PATH[:NAME]` after a transport prefix.
+    private static func pathAndName(_ rest: Substring, _ s: String, _ transport: String) throws -> (String, String?) {
+        guard !rest.isEmpty, !rest.hasPrefix(":") else { throw ImageLocatorError.invalid(s, "\(transport): needs a path") }
+        guard let colon = rest.firstIndex(of: ":") else { return (String(rest), nil) }
+        let name = String(rest[rest.index(after: colon)...])
+        guard !name.isEmpty else { throw ImageLocatorError.invalid(s, "empty image name after the path") }
+        return (String(rest[..<colon]), name)
+    }
 
     /// Parses `docker://REF` or a bare reference (which means `docker://`).
     public init(parsing s: String) throws {
@@ -20,15 +31,12 @@ public enum ImageLocator: Sendable, CustomStringConvertible {
             self = .docker(try Reference(parsing: String(s.dropFirst("docker://".count))))
             return
         }
-        if s.hasPrefix("oci:") {
-            let rest = s.dropFirst(4)
-            guard !rest.isEmpty else { throw ImageLocatorError.invalid(s, "oci: needs a folder path") }
-            if let colon = rest.firstIndex(of: ":") {
-                let name = String(rest[rest.index(after: colon)...])
-                guard !name.isEmpty else { throw ImageLocatorError.invalid(s, "empty image name after the path") }
-                self = .ociLayout(path: String(rest[..<colon]), name: name)
-            } else {
-                self = .ociLayout(path: String(rest), name: nil)
+        for transport in ["oci", "oci-archive", "docker-archive"] where s.hasPrefix(transport + ":") {
+            let (path, name) = try Self.pathAndName(s.dropFirst(transport.count + 1), s, transport)
+            switch transport {
+            case "oci": self = .ociLayout(path: path, name: name)
+            case "oci-archive": self = .ociArchive(path: path, name: name)
+            default: self = .dockerArchive(path: path, name: name)
             }
             return
         }
@@ -48,6 +56,8 @@ public enum ImageLocator: Sendable, CustomStringConvertible {
         switch self {
         case .docker(let r): "docker://\(r)"
         case .ociLayout(let path, let name): "oci:\(path)\(name.map { ":\($0)" } ?? "")"
+        case .ociArchive(let path, let name): "oci-archive:\(path)\(name.map { ":\($0)" } ?? "")"
+        case .dockerArchive(let path, let name): "docker-archive:\(path)\(name.map { ":\($0)" } ?? "")"
         }
     }
 }

@@ -84,7 +84,19 @@ struct ParsingTests {
         } catch {
             #expect("\(error)".contains("known transports are docker://"))
         }
-        #expect(throws: ImageLocatorError.self) { try ImageLocator(parsing: "docker-archive:/tmp/x.tar") }
+        #expect(throws: ImageLocatorError.self) { try ImageLocator(parsing: "containers-storage:x") }
+        guard case .dockerArchive(let p, let n) = try ImageLocator(parsing: "docker-archive:/tmp/x.tar:nginx:1.25") else {
+            Issue.record("docker-archive:")
+            return
+        }
+        #expect(p == "/tmp/x.tar" && n == "nginx:1.25")
+        guard case .ociArchive(let p2, nil) = try ImageLocator(parsing: "oci-archive:a.tar.zst") else {
+            Issue.record("oci-archive:")
+            return
+        }
+        #expect(p2 == "a.tar.zst")
+        #expect(throws: ImageLocatorError.self) { try ImageLocator(parsing: "oci-archive:") }
+        #expect(throws: ImageLocatorError.self) { try ImageLocator(parsing: "oci-archive:x.tar:") }
     }
 
     @Test("loopback detection", arguments: [("127.0.0.1:5000", true), ("localhost", true), ("127.9.9.9", true),

@@ -53,7 +53,8 @@ struct TransportFactory {
     func parse(_ s: String, flag: String) throws -> Reference {
         switch try locate(s, flag: flag) {
         case .docker(let r): return r
-        case .ociLayout: throw CLIError("\(flag): this command needs a registry image, not \"\(s.prefix(200))\"")
+        case .ociLayout, .ociArchive, .dockerArchive:
+            throw CLIError("\(flag): this command needs a registry image, not \"\(s.prefix(200))\"")
         }
     }
 
@@ -80,22 +81,37 @@ struct TransportFactory {
                 chosen = names[0]
             }
             return (OCILayoutImageSource(layout: layout, name: chosen), .tag(chosen), "oci:\(path):\(chosen)")
+        case .ociArchive(let path, let name):
+            let (source, chosen) = try OCIArchive.source(path, name: name)
+            return (source, .tag(chosen), "oci-archive:\(path):\(chosen)")
+        case .dockerArchive(let path, let name):
+            let archive = try DockerArchive(path: path)
+            let image = try archive.image(named: name)
+            let chosen = name ?? image.repoTags?.first ?? "image"
+            return (try archive.source(image, name: chosen), .tag(chosen), "docker-archive:\(path):\(chosen)")
         }
     }
 
-    /// A destination and the identifier to write; a layout image is named `defaultName` unless the location names it.
+    /// A destination, the identifier to write, its name for messages, and what to do once the copy is complete
+    /// (an archive is written then). A layout image is named `defaultName` unless the location names it.
     func destination(_ locator: ImageLocator, options: RegistryOptions, defaultName: String) throws
-        -> (any ImageDestination, ManifestIdentifier, String)
+        -> (any ImageDestination, ManifestIdentifier, String, commit: () throws -> Void)
     {
         switch locator {
         case .docker(let r):
             let id: ManifestIdentifier = r.tag.map { .tag($0) } ?? ManifestIdentifier(r)
             return (RegistryImageDestination(client: client(r, options: options), repository: r.repository), id,
-                    r.description)
+                    r.description, {})
         case .ociLayout(let path, let name):
             let layout = try OCILayout(path: path, create: true)
             let chosen = name ?? defaultName
-            return (OCILayoutImageDestination(layout: layout, name: chosen), .tag(chosen), "oci:\(path):\(chosen)")
+            return (OCILayoutImageDestination(layout: layout, name: chosen), .tag(chosen), "oci:\(path):\(chosen)", {})
+        case .ociArchive(let path, let name):
+            let archive = try OCIArchiveDestination(path: path)
+            let chosen = name ?? defaultName
+            return (archive.image(chosen), .tag(chosen), "oci-archive:\(path):\(chosen)", archive.commit)
+        case .dockerArchive:
+            throw CLIError("docker-archive: is read only; write oci-archive:PATH instead (docker load reads it too)")
         }
     }
 }

@@ -7,7 +7,7 @@ import Transports
 struct CopyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "copy",
-        abstract: "Copy one image or a whole multi-platform index between registries.",
+        abstract: "Copy one image or a whole multi-platform index between registries, layouts and archives.",
         discussion: """
             Blobs stream from source to destination without touching disk; each blob's digest is checked as it \
             streams, and a mismatch fails the copy. With every platform selected (the default) the destination \
@@ -18,6 +18,8 @@ struct CopyCommand: AsyncParsableCommand {
               dray copy alpine:3.20 reg.example.com/mirror/alpine:3.20
               dray copy -a amd64,arm64 --os linux src.example/app:v1 dst.example/app:v1
               dray copy --dest-creds admin:secret 127.0.0.1:5000/a:1 reg.example/a:1
+              dray copy reg.example/app:v1 oci-archive:app.tar.zst      (adds to the archive if it exists)
+              dray copy docker-archive:busybox.tar:busybox:1.36 reg.example/lib/busybox:1.36
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -30,10 +32,10 @@ struct CopyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Retries after a temporary failure (network, 5xx, 429).")
     var retries: Int = 3
 
-    @Argument(help: "Source image: docker://REF, REF, or oci:PATH[:NAME].")
+    @Argument(help: "Source image: docker://REF, REF, oci:PATH[:NAME], oci-archive:PATH[:NAME] or docker-archive:PATH[:REF].")
     var source: String
 
-    @Argument(help: "Destination image: docker://REF, REF, or oci:PATH[:NAME] (named by the source reference when NAME is omitted).")
+    @Argument(help: "Destination image: docker://REF, REF, oci:PATH[:NAME] or oci-archive:PATH[:NAME] (named by the source reference when NAME is omitted).")
     var destination: String
 
     func run() async throws {
@@ -48,7 +50,7 @@ struct CopyCommand: AsyncParsableCommand {
             // An image copied into a layout is named by its source reference, as `save` names them.
             let defaultName: String
             if case .docker(let r) = srcLocator { defaultName = r.description } else { defaultName = srcID.description }
-            let (dst, dstID, dstName) = try factory.destination(dstLocator, options: try access.registryOptions(.destination),
+            let (dst, dstID, dstName, commit) = try factory.destination(dstLocator, options: try access.registryOptions(.destination),
                                                                 defaultName: defaultName)
             var options = CopyOptions()
             options.platforms = platforms.filter
@@ -60,6 +62,7 @@ struct CopyCommand: AsyncParsableCommand {
             let report: CopyReport
             do {
                 report = try await copier.copy(from: srcID, to: dstID)
+                try commit()
             } catch {
                 throw CLIError("copy \(srcName) → \(dstName): \(error)")
             }

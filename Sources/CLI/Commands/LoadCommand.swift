@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Logging
 import Transports
 
 /// What a load covers (shared by `load` and `load validate`).
@@ -128,8 +129,15 @@ extension LoadCommand {
     func loadArchive(_ source: String, _ destination: String) async throws {
         let logger = global.makeLogger("dray.load")
         let catalog: ArchiveCatalog
-        do { catalog = try ArchiveCatalog.read(source) } catch { throw CLIError("-s \(source): \(error)") }
-        let names = catalog.index.manifests.compactMap { $0.annotations?[OCILayout.refNameAnnotation] }
+        do {
+            catalog = try ArchiveCatalog.read(source)
+        } catch ArchiveCatalog.ReadError.notOCI {
+            try await loadDockerArchive(source, destination, logger: logger)
+            return
+        } catch {
+            throw CLIError("-s \(source): \(error)")
+        }
+        let names = catalog.index.manifests.compactMap(OCILayout.name(of:))
         let (targets, lookup, listErrors) = try Self.targets(names: names, source: source, list: selection.file,
                                                              destination: destination, project: selection.destinationProject,
                                                              logger: { logger.warning("\($0)") })
@@ -142,6 +150,34 @@ extension LoadCommand {
         let loads = targets.map { ArchiveLoader.Target(id: $0.id, name: lookup[$0.source] ?? $0.source.description, destination: $0.destination) }
         try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
             .run(count: loads.count, listErrors: listErrors) { events in await loader.load(source, targets: loads, events: events) }
+    }
+}
+
+extension LoadCommand {
+    /// Loads a `docker save` archive: every RepoTag of every image (or those in the list).
+    func loadDockerArchive(_ source: String, _ destination: String, logger: Logger) async throws {
+        let archive: DockerArchive
+        do { archive = try DockerArchive(path: source) } catch { throw CLIError("-s \(source): \(error)") }
+        var images: [String: DockerArchive.Image] = [:]
+        for image in archive.images { for tag in image.repoTags ?? [] { images[tag] = image } }
+        let (targets, lookup, listErrors) = try Self.targets(names: archive.images.flatMap { $0.repoTags ?? [] }, source: source,
+                                                             list: selection.file, destination: destination,
+                                                             project: selection.destinationProject,
+                                                             logger: { logger.warning("\($0)") })
+        var options = try transfer.mirrorOptions(platforms: .all)
+        options.overwrite = overwrite
+        var registry = try access.registryOptions()
+        let limiter = RateLimiter()
+        registry.gate = limiter
+        let pool = RegistryPool(http: HTTPClient(logger: logger), source: registry, destination: registry)
+        var sources: [Reference: any ImageSource] = [:]
+        for t in targets {
+            let name = lookup[t.source]!
+            sources[t.source] = try archive.source(images[name]!, name: name)
+        }
+        try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
+            .run(targets, listErrors: listErrors, options: options, sources: { [sources] in sources[$0]! },
+                 destinations: pool.destination)
     }
 }
 
@@ -164,7 +200,7 @@ struct LoadValidateCommand: AsyncParsableCommand {
             let (source, destination) = try selection.required()
             let catalog: ArchiveCatalog
             do { catalog = try ArchiveCatalog.read(source) } catch { throw CLIError("-s \(source): \(error)") }
-            let names = catalog.index.manifests.compactMap { $0.annotations?[OCILayout.refNameAnnotation] }
+            let names = catalog.index.manifests.compactMap(OCILayout.name(of:))
             let (targets, lookupNames, listErrors) = try LoadCommand.targets(
                 names: names, source: source, list: selection.file, destination: destination,
                 project: selection.destinationProject,

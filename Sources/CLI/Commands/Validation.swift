@@ -20,7 +20,7 @@ struct ManifestLookup: Sendable {
             digest: { id in
                 switch id {
                 case .tag(let name):
-                    return catalog.index.manifests.last { $0.annotations?[OCILayout.refNameAnnotation] == name }?.digest
+                    return OCILayout.entry(named: name, in: catalog.index)?.digest
                 case .digest(let d):
                     return catalog.manifests[d] != nil ? d : nil
                 }

@@ -63,14 +63,25 @@ public final class OCILayout: Sendable {
         }
     }
 
-    /// The `index.json` entry named `name` (by `org.opencontainers.image.ref.name`).
+    /// The `index.json` entry named `name` (by either name annotation).
     public func entry(named name: String) throws -> Descriptor? {
-        try index().manifests.last { $0.annotations?[Self.refNameAnnotation] == name }
+        try Self.entry(named: name, in: index())
     }
 
     /// Every named entry, in index order.
     public func names() throws -> [String] {
-        try index().manifests.compactMap { $0.annotations?[Self.refNameAnnotation] }
+        try index().manifests.compactMap(Self.name(of:))
+    }
+
+    /// An entry's image name: containerd's full name when present (Docker ≥ 25 and containerd put only the tag
+    /// in `org.opencontainers.image.ref.name`), else the OCI ref name. dray writes the full reference in both.
+    public static func name(of entry: Descriptor) -> String? {
+        entry.annotations?[containerdNameAnnotation] ?? entry.annotations?[refNameAnnotation]
+    }
+
+    /// The last entry of `index` named `name` by either annotation.
+    public static func entry(named name: String, in index: ImageIndex) -> Descriptor? {
+        index.manifests.last { $0.annotations?[containerdNameAnnotation] == name || $0.annotations?[refNameAnnotation] == name }
     }
 
     /// Points `name` at `descriptor` (replacing an entry of the same name), atomically.

@@ -39,8 +39,10 @@ public struct ArchiveCatalog: Sendable {
         return try readArchive(path)
     }
 
+    /// Links are passed over rather than refused, so a `docker save` archive (which links repeated layers)
+    /// is told apart by its missing `index.json`; nothing read here is written to disk.
     private static func readArchive(_ path: String) throws -> ArchiveCatalog {
-        try readHead(TarReader(try ArchiveFormat.open(try FileSource(path: path))), path: path).catalog
+        try readHead(TarReader(try ArchiveFormat.open(try FileSource(path: path)), allowSymlinks: true), path: path).catalog
     }
 
     /// An archive's head: its catalog, and the small blobs read on the way (configs dray writes among the
@@ -88,13 +90,25 @@ public struct ArchiveCatalog: Sendable {
             // Every manifest is known: the rest (layers) is not needed here.
             if index != nil, !needed.isEmpty, needed.allSatisfy({ manifests[$0] != nil }) { break }
         }
-        guard let index else { throw LayoutError(path: path, reason: "no index.json: not an OCI image archive") }
+        guard let index else { throw ReadError.notOCI(path) }
         try resolve()
         if let missing = needed.first(where: { manifests[$0] == nil }) {
             throw LayoutError(path: path, reason: "manifest \(missing) is missing from the archive")
         }
         for d in manifests.keys { small[d] = nil }
         return Head(catalog: ArchiveCatalog(index: index, manifests: manifests), blobs: small)
+    }
+
+    /// Why an archive's catalog cannot be read.
+    public enum ReadError: Error, CustomStringConvertible {
+        /// No `index.json`: not an OCI image archive (perhaps a `docker save` one).
+        case notOCI(String)
+
+        public var description: String {
+            switch self {
+            case .notOCI(let path): "\(path): no index.json: not an OCI image archive (nor a docker save archive)"
+            }
+        }
     }
 
     /// The digest a `blobs/ALGORITHM/HEX` entry names.
@@ -117,7 +131,7 @@ public struct ArchiveCatalog: Sendable {
     /// The named images with their platforms and sizes.
     public func images() throws -> [Image] {
         try index.manifests.map { entry in
-            let name = entry.annotations?[OCILayout.refNameAnnotation] ?? entry.digest.description
+            let name = OCILayout.name(of: entry) ?? entry.digest.description
             var platforms: [String] = []
             var size: Int64 = 0
             var seen = Set<Digest>()

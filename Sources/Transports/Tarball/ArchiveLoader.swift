@@ -65,7 +65,7 @@ public struct ArchiveLoader: Sendable {
             var plans: [Plan] = []
             for t in targets {
                 events(.started(MirrorTarget(id: t.id, source: t.destination, destination: t.destination, line: t.name, origin: path)))
-                guard let entry = index.manifests.last(where: { $0.annotations?[OCILayout.refNameAnnotation] == t.name }) else {
+                guard let entry = OCILayout.entry(named: t.name, in: index) else {
                     finish(t, .failed, digest: nil, error: "\(t.name) is not in \(path)")
                     continue
                 }

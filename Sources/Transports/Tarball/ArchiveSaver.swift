@@ -155,7 +155,7 @@ public struct ArchiveSaver: Sendable {
     /// Whether two indexes name the same images with the same manifests (order aside).
     static func sameImages(_ a: ImageIndex, _ b: ImageIndex) -> Bool {
         func key(_ i: ImageIndex) -> Set<String> {
-            Set(i.manifests.map { "\($0.annotations?[OCILayout.refNameAnnotation] ?? "") \($0.digest) \($0.size)" })
+            Set(i.manifests.map { "\(OCILayout.name(of: $0) ?? "") \($0.digest) \($0.size)" })
         }
         return a.manifests.count == b.manifests.count && key(a) == key(b)
     }

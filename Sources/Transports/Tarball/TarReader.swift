@@ -3,7 +3,11 @@ import Foundation
 
 /// One entry of a tar archive.
 public struct TarEntry: Sendable {
-    public enum Kind: Sendable { case file, directory }
+    public enum Kind: Sendable, Equatable {
+        case file, directory
+        /// A symbolic link to `target` (only from a reader that allows them; never created on disk).
+        case symlink(target: String)
+    }
     /// A relative path with no `..`, checked.
     public var name: String
     public var kind: Kind
@@ -22,7 +26,14 @@ public final class TarReader {
     private var remaining: Int64 = 0
     private var padding = 0
 
-    public init(_ source: any ByteSource) { self.source = source }
+    private let allowSymlinks: Bool
+
+    /// With `allowSymlinks`, symbolic links are returned as entries (for `docker save` archives, which link
+    /// repeated layers) instead of refused; the caller resolves them within the archive and never creates them.
+    public init(_ source: any ByteSource, allowSymlinks: Bool = false) {
+        self.source = source
+        self.allowSymlinks = allowSymlinks
+    }
 
     private func fill(_ n: Int) throws -> Bool {
         while buffer.count - offset < n {
@@ -80,6 +91,9 @@ public final class TarReader {
             case UInt8(ascii: "5"):
                 try Self.checkName(name)
                 return TarEntry(name: name, kind: .directory, size: 0)
+            case UInt8(ascii: "2") where allowSymlinks:
+                try Self.checkName(name)
+                return TarEntry(name: name, kind: .symlink(target: Self.string(header[157..<257])), size: 0)
             case UInt8(ascii: "1"), UInt8(ascii: "2"):
                 throw LayoutError(path: name, reason: "links are not allowed in an image archive")
             default:
@@ -142,14 +156,18 @@ public final class TarReader {
 /// Extracts an archived OCI layout into a folder, verifying every blob against the digest in its name as it is
 /// written (temp name, then rename), so a corrupted archive never leaves a bad blob behind.
 public enum LayoutExtractor {
-    public static func extract(_ source: any ByteSource, into dir: String) throws -> Int {
+    /// Extracts the entries `include` accepts (all by default); returns the number of files written.
+    public static func extract(_ source: any ByteSource, into dir: String, include: (String) -> Bool = { _ in true }) throws -> Int {
         let reader = TarReader(try ArchiveFormat.open(source))
         let fm = FileManager.default
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var files = 0
         while let entry = try reader.next() {
             let target = "\(dir)/\(entry.name)"
+            guard include(entry.name) else { continue }
             switch entry.kind {
+            case .symlink:
+                throw LayoutError(path: entry.name, reason: "links are not allowed in an image archive")
             case .directory:
                 try fm.createDirectory(atPath: target, withIntermediateDirectories: true)
             case .file:
