@@ -112,4 +112,29 @@ struct ArchiveTransportCLITests {
         let evil = try Dray.run(["copy", "docker-archive:\(dir.file("evil.tar")):example.com/other:2", "\(b.host)/d/evil:1"])
         #expect(evil.status != 0 && evil.stderr.contains("linked/layer.tar") && evil.stderr.contains("leaves the archive"), "\(evil.stderr)")
     }
+
+    @Test("a layer too big to buffer streams from the archive once and is mounted into the other repository")
+    func largeLayerLoad() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let client = RegistryClient(registry: a.host, options: MirrorCLITests.noAuth)
+        let big = try SyntheticImage.single(layers: 1, layerSize: 9 << 20, seed: 81)
+        try await SyntheticImage.push(big, to: client, repository: "big/one", tag: "1")
+        try await SyntheticImage.push(big, to: client, repository: "big/two", tag: "1")
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/big/one:1\n\(a.host)/big/two:1\n".write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        let save = try Dray.run(["save", "-f", dir.file("l.txt"), "-d", dir.file("big.tar.zst"), "--compress", "zstd",
+                                 "--cache", dir.file("cache")])
+        #expect(save.status == 0, "\(save.stderr)")
+        let load = try Dray.run(["load", "-s", dir.file("big.tar.zst"), "-d", b.host, "--report", dir.file("r.json")])
+        #expect(load.status == 0, "\(load.stderr)")
+        let bc = RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
+        for repo in ["big/one", "big/two"] {
+            #expect(try await bc.manifest(repo, .tag("1")).bytes == big.top.bytes)
+            for (d, _) in big.blobs.values { #expect(try await bc.headBlob(repo, d.digest) == d.size) }
+        }
+        let summary = try MirrorCLITests.report(dir.file("r.json"))["summary"] as! [String: Any]
+        let sent = (summary["bytesCopied"] as? NSNumber)?.int64Value ?? 0
+        let unique = big.blobs.values.reduce(Int64(0)) { $0 + $1.0.size }
+        #expect(sent == unique, "each blob sent once (\(sent) vs \(unique))")
+    }
 }

@@ -145,8 +145,9 @@ extension LoadCommand {
         let limiter = RateLimiter()
         registry.gate = limiter
         let pool = RegistryPool(http: HTTPClient(logger: logger), source: registry, destination: registry)
-        _ = try transfer.mirrorOptions(platforms: .all)  // checks the flags
-        let loader = ArchiveLoader(destinations: pool.destination, retries: transfer.retries, logger: logger)
+        let options = try transfer.mirrorOptions(platforms: .all)
+        let loader = ArchiveLoader(destinations: pool.destination, retries: options.retries, blobJobs: options.blobJobs,
+                                   logger: logger)
         let loads = targets.map { ArchiveLoader.Target(id: $0.id, name: lookup[$0.source] ?? $0.source.description, destination: $0.destination) }
         try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
             .run(count: loads.count, listErrors: listErrors) { events in await loader.load(source, targets: loads, events: events) }

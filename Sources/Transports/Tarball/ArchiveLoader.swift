@@ -2,13 +2,17 @@ import Engine
 import Foundation
 import Logging
 
-/// Loads the images of an archive into registries in one sequential pass, without extracting it to disk.
+/// Loads the images of an archive into registries by streaming it, without extracting it to disk.
 ///
 /// The archive's head (`index.json`, manifests, configs — dray writes them first) is read to plan every image;
 /// images whose destination tag already holds the saved digest are skipped. The rest of the archive is then
-/// read once: each needed blob is uploaded as it passes, its digest checked while it streams, and mounted into
-/// the other repositories that need it. Manifests follow, children before parents, and each tag last. An image
-/// whose blob is missing, corrupt or fails to upload gets nothing tagged.
+/// read once: blobs up to 8 MiB are read into memory and uploaded concurrently (`blobJobs` at a time) while
+/// reading goes on; larger ones are uploaded straight from the archive as they pass. Each blob's digest is
+/// checked while it streams; it is uploaded once per destination storage and mounted into the other
+/// repositories that need it. A blob whose mount is refused, or whose upload fails part-way with a temporary
+/// error, is served by another read of the archive (up to `retries` more). Manifests follow, children before
+/// parents, each tag last, images in parallel. An image whose blob is missing, corrupt or fails to upload
+/// gets nothing tagged.
 public struct ArchiveLoader: Sendable {
     /// One image to load: its name in the archive and where it goes.
     public struct Target: Sendable {
@@ -24,11 +28,15 @@ public struct ArchiveLoader: Sendable {
 
     let destinations: @Sendable (Reference) -> any ImageDestination
     let retry: Retrier
+    let blobJobs: Int
     let logger: Logger
 
-    public init(destinations: @escaping @Sendable (Reference) -> any ImageDestination, retries: Int, logger: Logger) {
+    /// `blobJobs` bounds the blob uploads (and image finishes) in flight at once.
+    public init(destinations: @escaping @Sendable (Reference) -> any ImageDestination, retries: Int, blobJobs: Int = 8,
+                logger: Logger) {
         self.destinations = destinations
         self.retry = Retrier(attempts: retries, logger: logger)
+        self.blobJobs = max(1, blobJobs)
         self.logger = logger
     }
 
@@ -96,89 +104,100 @@ public struct ArchiveLoader: Sendable {
                 }
             }
 
-            // 3. Blobs: small ones from memory; the rest as the archive streams past, once per destination storage,
-            //    then mounted into the other repositories that need them.
-            var holders: [String: [Digest: String]] = [:]  // storage → digest → a repository holding it
+            // 3. Blobs, each handled by one placement for all the images that need it (uploaded once per
+            //    destination storage, then mounted). Small blobs are read into memory and placed concurrently while
+            //    the archive streams on; large ones are uploaded straight from the archive as it passes.
+            var needs: [Digest: [(plan: Int, descriptor: Descriptor)]] = [:]
+            for (i, p) in plans.enumerated() { for b in p.blobs { needs[b.digest, default: []].append((i, b)) } }
             var bytesBy: [Int: Int64] = [:]
-            func place(_ d: Descriptor, _ planIndex: Int, stream: () throws -> any BlobStream) async {
-                let p = plans[planIndex]
-                guard p.failed == nil else { return }
-                let loc = p.destination.location
-                do {
-                    if try await retry.run("blob \(d.digest)", { try await p.destination.blobExists(d) }) {
-                        holders[loc.storage, default: [:]][d.digest] = loc.repository
-                        return
-                    }
-                    if let from = holders[loc.storage]?[d.digest],
-                       try await p.destination.mountBlob(d, from: from) {
-                        return
-                    }
-                    let s = VerifyingStream(try stream(), expecting: d)
-                    try await p.destination.putBlob(d, from: s)
-                    holders[loc.storage, default: [:]][d.digest] = loc.repository
-                    bytesBy[p.target.id, default: 0] += d.size
-                    events(.bytes(d.size))
-                } catch {
-                    plans[planIndex].failed = "blob \(d.digest): \(error)"
-                }
+            var deferred: [Digest: [(plan: Int, descriptor: Descriptor)]] = [:]
+            func record(_ o: Placement.Outcome) {
+                for (i, why) in o.failures where plans[i].failed == nil { plans[i].failed = why }
+                for (i, n) in o.bytes { bytesBy[plans[i].target.id, default: 0] += n; events(.bytes(n)) }
+                if !o.deferred.isEmpty { deferred[o.digest, default: []] += o.deferred }
             }
-            var needs: [Digest: [Int]] = [:]
-            for (i, p) in plans.enumerated() { for b in p.blobs { needs[b.digest, default: []].append(i) } }
+            let placement = Placement(retry: retry)
+            let users = { (d: Digest) in (needs[d] ?? []).filter { plans[$0.plan].failed == nil }.map { u in
+                (plan: u.plan, descriptor: u.descriptor, destination: plans[u.plan].destination) } }
             var done = Set<Digest>()
-            for (digest, users) in needs {
-                guard let bytes = small[digest] else { continue }
-                for i in users {
-                    let d = plans[i].blobs.first { $0.digest == digest }!
-                    await place(d, i) { MemoryBlobStream(bytes) }
+            try await withThrowingTaskGroup(of: Placement.Outcome.self) { group in
+                var running = 0
+                func admit(_ d: Digest, bytes: [UInt8]) async throws {
+                    if running >= blobJobs, let o = try await group.next() { running -= 1; record(o) }
+                    let u = users(d)
+                    group.addTask { await placement.place(d, users: u, bytes: bytes) }
+                    running += 1
                 }
-                done.insert(digest)
-            }
-            while let e = try reader.next() {
-                if e.kind == .file, let digest = ArchiveCatalog.blobDigest(e.name), let users = needs[digest], !done.contains(digest) {
-                    // The first user streams it from the archive; the others find it, or mount it.
-                    var consumed = false
-                    var streamFailure: String?
-                    for i in users {
-                        if let streamFailure, plans[i].failed == nil {
-                            // The archive's copy was bad: every image that needs it fails for that reason.
-                            plans[i].failed = streamFailure
-                            continue
-                        }
-                        let d = plans[i].blobs.first { $0.digest == digest }!
-                        let wasStreamed = consumed
-                        defer { if !wasStreamed, consumed { streamFailure = plans[i].failed } }
-                        await place(d, i) {
-                            guard !consumed else {
-                                throw LayoutError(path: e.name, reason: "the registry refused to mount it and the archive cannot be read twice")
-                            }
-                            consumed = true
-                            return TarEntryStream(reader)
-                        }
-                    }
+                for (digest, bytes) in small where needs[digest] != nil {
+                    try await admit(digest, bytes: bytes)
                     done.insert(digest)
                 }
+                while let e = try reader.next() {
+                    guard e.kind == .file, let digest = ArchiveCatalog.blobDigest(e.name), needs[digest] != nil,
+                          done.insert(digest).inserted
+                    else { continue }
+                    if e.size <= Self.bufferedBlobLimit {
+                        try await admit(digest, bytes: try ArchiveCatalog.readAll(reader, limit: Int(Self.bufferedBlobLimit), name: e.name))
+                    } else {
+                        record(await placement.place(digest, users: users(digest), stream: TarEntryStream(reader)))
+                    }
+                }
+                while let o = try await group.next() { record(o) }
             }
-            for (digest, users) in needs where !done.contains(digest) {
-                for i in users where plans[i].failed == nil { plans[i].failed = "blob \(digest) is missing from the archive" }
+            for (digest, list) in needs where !done.contains(digest) {
+                for u in list where plans[u.plan].failed == nil { plans[u.plan].failed = "blob \(digest) is missing from the archive" }
+            }
+            // Uploads that could not be mounted or failed part-way read the archive again, once per pass.
+            var pass = 0
+            while !deferred.isEmpty, pass <= retry.attempts {
+                pass += 1
+                let wanted = deferred
+                deferred = [:]
+                let again = TarReader(try ArchiveFormat.open(try FileSource(path: path)), allowSymlinks: true)
+                while let e = try again.next() {
+                    guard e.kind == .file, let digest = ArchiveCatalog.blobDigest(e.name), let list = wanted[digest] else { continue }
+                    let live = list.filter { plans[$0.plan].failed == nil }
+                    guard let first = live.first else { continue }
+                    record(await placement.place(digest, users: [(first.plan, first.descriptor, plans[first.plan].destination)],
+                                                 stream: TarEntryStream(again)))
+                    if live.count > 1 { deferred[digest, default: []] += live.dropFirst() }
+                }
+            }
+            for (digest, list) in deferred {
+                for u in list where plans[u.plan].failed == nil { plans[u.plan].failed = "blob \(digest): could not be uploaded from the archive" }
             }
 
-            // 4. Manifests, children before parents, then the tag.
-            for p in plans {
-                if let failure = p.failed {
-                    finish(p.target, .failed, digest: p.manifests.last?.digest, error: failure, bytes: bytesBy[p.target.id] ?? 0)
-                    continue
+            // 4. Manifests, children before parents, then the tag; images in parallel.
+            let retry = self.retry
+            await withTaskGroup(of: (Int, String?).self) { group in
+                var running = 0
+                for (i, p) in plans.enumerated() {
+                    if let failure = p.failed {
+                        finish(p.target, .failed, digest: p.manifests.last?.digest, error: failure, bytes: bytesBy[p.target.id] ?? 0)
+                        continue
+                    }
+                    if running >= max(1, blobJobs), let (j, why) = await group.next() {
+                        running -= 1
+                        let q = plans[j]
+                        finish(q.target, why == nil ? .copied : .failed, digest: q.manifests.last?.digest, error: why, bytes: bytesBy[q.target.id] ?? 0)
+                    }
+                    let (manifests, destination, tag) = (p.manifests, p.destination, p.target.destination.tag ?? "latest")
+                    group.addTask {
+                        do {
+                            for m in manifests.dropLast() {
+                                try await retry.run("put manifest \(m.digest)") { try await destination.putManifest(m, as: .digest(m.digest)) }
+                            }
+                            try await retry.run("put \(tag)") { try await destination.putManifest(manifests.last!, as: .tag(tag)) }
+                            return (i, nil)
+                        } catch {
+                            return (i, "\(error)")
+                        }
+                    }
+                    running += 1
                 }
-                do {
-                    for m in p.manifests.dropLast() {
-                        try await retry.run("put manifest \(m.digest)") { try await p.destination.putManifest(m, as: .digest(m.digest)) }
-                    }
-                    let top = p.manifests.last!
-                    try await retry.run("put \(p.target.destination)") {
-                        try await p.destination.putManifest(top, as: .tag(p.target.destination.tag ?? "latest"))
-                    }
-                    finish(p.target, .copied, digest: top.digest, bytes: bytesBy[p.target.id] ?? 0)
-                } catch {
-                    finish(p.target, .failed, digest: p.manifests.last?.digest, error: "\(error)", bytes: bytesBy[p.target.id] ?? 0)
+                for await (j, why) in group {
+                    let q = plans[j]
+                    finish(q.target, why == nil ? .copied : .failed, digest: q.manifests.last?.digest, error: why, bytes: bytesBy[q.target.id] ?? 0)
                 }
             }
         } catch {
@@ -187,6 +206,78 @@ public struct ArchiveLoader: Sendable {
         return targets.map { results[$0.id]! }
     }
 
+}
+
+extension ArchiveLoader {
+    /// Blobs up to this size are read into memory and uploaded concurrently; larger ones stream from the archive.
+    static let bufferedBlobLimit: Int64 = 8 << 20
+}
+
+/// Places one blob in every destination that needs it: found there, mounted from a repository of the same
+/// storage that has it, or uploaded — from memory as often as needed, or from the archive stream once.
+struct Placement: Sendable {
+    typealias User = (plan: Int, descriptor: Descriptor, destination: any ImageDestination)
+
+    /// What happened, per image (by plan index).
+    struct Outcome: Sendable {
+        var digest: Digest
+        var failures: [(Int, String)] = []
+        var bytes: [(Int, Int64)] = []
+        /// Images still needing the blob, to be served by another read of the archive.
+        var deferred: [(plan: Int, descriptor: Descriptor)] = []
+    }
+
+    let retry: Retrier
+
+    func place(_ digest: Digest, users: [User], bytes: [UInt8]) async -> Outcome {
+        await place(digest, users: users) { _ in MemoryBlobStream(bytes) }
+    }
+
+    func place(_ digest: Digest, users: [User], stream: any BlobStream) async -> Outcome {
+        var used = false
+        return await place(digest, users: users) { _ in
+            guard !used else { return nil }
+            used = true
+            return stream
+        }
+    }
+
+    /// `open` gives the bytes for an upload, or nil when they cannot be read again (the user is deferred).
+    private func place(_ digest: Digest, users: [User], open: (Int) throws -> (any BlobStream)?) async -> Outcome {
+        var out = Outcome(digest: digest)
+        var holders: [String: String] = [:]  // storage → a repository holding the blob
+        var corrupt: String?
+        for u in users {
+            let loc = u.destination.location
+            if let corrupt {
+                out.failures.append((u.plan, corrupt))
+                continue
+            }
+            do {
+                if try await retry.run("blob \(digest)", { try await u.destination.blobExists(u.descriptor) }) {
+                    holders[loc.storage] = holders[loc.storage] ?? loc.repository
+                    continue
+                }
+                if let from = holders[loc.storage], try await u.destination.mountBlob(u.descriptor, from: from) { continue }
+                guard let stream = try open(u.plan) else {
+                    out.deferred.append((u.plan, u.descriptor))
+                    continue
+                }
+                try await u.destination.putBlob(u.descriptor, from: VerifyingStream(stream, expecting: u.descriptor))
+                holders[loc.storage] = holders[loc.storage] ?? loc.repository
+                out.bytes.append((u.plan, u.descriptor.size))
+            } catch let e as BlobVerificationError {
+                // The archive's copy is bad: every image needing it fails for that reason.
+                corrupt = "blob \(digest): \(e)"
+                out.failures.append((u.plan, corrupt!))
+            } catch where error.isTemporaryFailure {
+                out.deferred.append((u.plan, u.descriptor))
+            } catch {
+                out.failures.append((u.plan, "blob \(digest): \(error)"))
+            }
+        }
+        return out
+    }
 }
 
 /// The content of the tar entry being read, as a blob stream.
