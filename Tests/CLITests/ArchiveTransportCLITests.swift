@@ -138,3 +138,48 @@ struct ArchiveTransportCLITests {
         #expect(sent == unique, "each blob sent once (\(sent) vs \(unique))")
     }
 }
+
+@Suite("Disk full while saving", .serialized, .enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+struct DiskFullCLITests {
+    @Test("a save that runs out of space fails with a clear error; the cache folder stays consistent and loadable")
+    func diskFull() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let client = RegistryClient(registry: a.host, options: MirrorCLITests.noAuth)
+        let small = try SyntheticImage.single(layers: 2, layerSize: 100_000, seed: 91)
+        let big = try SyntheticImage.single(layers: 2, layerSize: 3 << 20, seed: 92)
+        try await SyntheticImage.push(small, to: client, repository: "full/small", tag: "1")
+        try await SyntheticImage.push(big, to: client, repository: "full/big", tag: "1")
+        let dir = try TemporaryDirectory()
+        let fs = dir.file("fs")
+        try FileManager.default.createDirectory(atPath: fs, withIntermediateDirectories: true)
+        _ = try Shell.check("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", fs])
+        defer { _ = try? Shell.run("umount", [fs]) }
+        let cache = "\(fs)/cache"
+        try "\(a.host)/full/small:1\n".write(toFile: dir.file("one.txt"), atomically: true, encoding: .utf8)
+        try "\(a.host)/full/small:1\n\(a.host)/full/big:1\n".write(toFile: dir.file("two.txt"), atomically: true, encoding: .utf8)
+
+        let first = try Dray.run(["save", "-f", dir.file("one.txt"), "-d", "\(fs)/one.tar.gz", "--cache", cache])
+        #expect(first.status == 0, "\(first.stderr)")
+        let full = try Dray.run(["save", "-f", dir.file("two.txt"), "-d", "\(fs)/two.tar.gz", "--cache", cache,
+                                 "--retries", "0", "-o", dir.file("failed.txt")])
+        #expect(full.status != 0)
+        #expect(full.stderr.contains("No space left on device"), "\(full.stderr.suffix(1500))")
+
+        // No half-written blob, no temporary file, no archive under its final name.
+        let blobs = try FileManager.default.contentsOfDirectory(atPath: "\(cache)/blobs/sha256")
+        #expect(!blobs.contains { $0.hasPrefix(".") }, "\(blobs)")
+        for name in blobs {
+            var h = Hasher256()
+            h.update(Array(try Data(contentsOf: URL(fileURLWithPath: "\(cache)/blobs/sha256/\(name)"))))
+            #expect(h.finalize().hex == name, "blob \(name) is whole")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(fs)/two.tar.gz"))
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: fs)).contains { $0.hasSuffix(".partial") })
+        // The first archive is untouched, and the cache still loads what it holds.
+        #expect(try Dray.run(["archive", "ls", "\(fs)/one.tar.gz"]).status == 0)
+        let load = try Dray.run(["load", "-s", cache, "-d", b.host, "-o", dir.file("load-failed.txt")])
+        #expect(load.status == 0, "\(load.stderr)")
+        #expect(try await RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
+            .headManifest("full/small", .tag("1"))?.digest == small.top.digest)
+    }
+}

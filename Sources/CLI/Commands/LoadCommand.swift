@@ -192,8 +192,7 @@ struct LoadValidateCommand: AsyncParsableCommand {
     @OptionGroup var selection: LoadSelectionOptions
     @OptionGroup var access: SingleRegistryOptions
 
-    @Option(name: [.short, .long], help: "Images checked at once (1-20).")
-    var jobs: Int = 4
+    @OptionGroup var checking: ValidationOptions
 
     func run() async throws {
         try await reportingErrors {
@@ -209,7 +208,7 @@ struct LoadValidateCommand: AsyncParsableCommand {
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(),
                                     destination: try access.registryOptions())
             let saved = ManifestLookup.catalog(catalog)
-            let failures = await Validation.run(targets, listErrors: listErrors, jobs: jobs) { t in
+            let failures = await Validation.run(targets, listErrors: listErrors, jobs: try checking.checkedJobs()) { t in
                 do {
                     guard let name = lookupNames[t.source], let d = try await saved.digest(.tag(name)) else { return "not in the archive" }
                     let top = try await saved.manifest(d)

@@ -17,19 +17,17 @@ struct MirrorValidateCommand: AsyncParsableCommand {
     @OptionGroup var selection: MirrorSelectionOptions
     @OptionGroup var access: RegistryAccessOptions
 
-    @Option(name: [.short, .long], help: "Images checked at once (1-20).")
-    var jobs: Int = 4
+    @OptionGroup var checking: ValidationOptions
 
     func run() async throws {
         try await reportingErrors {
-            guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
             let logger = global.makeLogger("dray.validate")
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(.source),
                                     destination: try access.registryOptions(.destination), sync: try selection.syncConfig())
             let (targets, listErrors) = try await selection.load(pool: pool)
             for e in listErrors { print("FAILED \(e)") }
             let filter = selection.platforms.filter
-            let failures = await Validation.run(targets, listErrors: listErrors, jobs: jobs) { t in
+            let failures = await Validation.run(targets, listErrors: listErrors, jobs: try checking.checkedJobs()) { t in
                 do {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))

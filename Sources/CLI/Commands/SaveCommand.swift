@@ -157,8 +157,7 @@ struct SaveValidateCommand: AsyncParsableCommand {
     @OptionGroup var selection: SaveSelectionOptions
     @OptionGroup var access: SingleRegistryOptions
 
-    @Option(name: [.short, .long], help: "Images checked at once (1-20).")
-    var jobs: Int = 4
+    @OptionGroup var checking: ValidationOptions
 
     func run() async throws {
         try await reportingErrors {
@@ -171,7 +170,7 @@ struct SaveValidateCommand: AsyncParsableCommand {
                                     destination: try access.registryOptions())
             let filter = selection.platforms.filter
             let lookup = ManifestLookup.catalog(catalog)
-            let failures = await Validation.run(targets, listErrors: listErrors, jobs: jobs) { t in
+            let failures = await Validation.run(targets, listErrors: listErrors, jobs: try checking.checkedJobs()) { t in
                 do {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))

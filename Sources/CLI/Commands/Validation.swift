@@ -1,3 +1,4 @@
+import ArgumentParser
 import Engine
 import Foundation
 import Transports
@@ -91,5 +92,17 @@ enum Validation {
         }
         print("\(targets.count + listErrors.count - failures) passed, \(failures) failed")
         return failures
+    }
+}
+
+/// Flags shared by the validate commands.
+struct ValidationOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "Images checked at once (1-20).")
+    var jobs: Int = 4
+
+    /// `jobs`, range-checked.
+    func checkedJobs() throws -> Int {
+        guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
+        return jobs
     }
 }
