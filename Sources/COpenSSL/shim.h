@@ -24,4 +24,6 @@ static inline X509_NAME *dray_X509_get_subject_name(X509 *x) { return X509_get_s
 static inline int dray_EVP_PKEY_CTX_set_ec_paramgen_curve_nid(EVP_PKEY_CTX *ctx, int nid) {
     return EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, nid);
 }
+static inline EVP_PKEY *dray_EVP_EC_gen_p256(void) { return EVP_EC_gen("P-256"); }
+static inline int dray_EVP_PKEY_EC(void) { return EVP_PKEY_EC; }
 #endif
