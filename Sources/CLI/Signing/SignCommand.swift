@@ -1,0 +1,68 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Signing
+import Transports
+
+/// `dray sign`: cosign signatures for images in a registry.
+struct SignCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign",
+        abstract: "Sign images in a registry with a cosign key (the index and each selected platform manifest).",
+        discussion: """
+            Each signature is a simple-signing payload naming the image as given (with its tag) and the manifest \
+            digest, stored as cosign does under sha256-<hex>.sig in the image's repository. Signing again with the \
+            same key adds nothing.
+
+            Examples:
+              dray sign --key cosign.key --passphrase-file pass.txt reg.local/app:1.0
+              dray sign --key cosign.key -f images.txt -j 8 -o sign-failed.txt
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var targets: SignatureTargetOptions
+    @OptionGroup var signing: SigningKeyOptions
+    @OptionGroup var access: SingleRegistryOptions
+    @OptionGroup var platforms: PlatformOptions
+
+    @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the failed images are written.", valueName: "file"))
+    var failed: String = "sign-failed.txt"
+
+    func run() async throws {
+        try await reportingErrors {
+            let (refs, listErrors) = try targets.references()
+            let key = try signing.load()
+            let signer = try Signer(key: key, creator: "dray \(DrayVersion.string)")
+            let logger = global.makeLogger("dray.sign")
+            let options = try access.registryOptions()
+            let pool = RegistryPool(http: HTTPClient(logger: logger), source: options, destination: options)
+            let filter = platforms.filter
+            for e in listErrors { print("FAILED \(e)") }
+            let results = await forEachImage(refs, jobs: targets.jobs) { ref -> String? in
+                do {
+                    let client = pool.client(ref.registry, .destination)
+                    let store = RegistrySignatureStore(client: client, repository: ref.repository)
+                    let top = try await client.manifest(ref.repository, ManifestIdentifier(ref))
+                    var digests = [top.digest]
+                    if case .index(let index) = try top.parsed() {
+                        digests += IndexSelection.select(index, filter).filter { !IndexSelection.isAttestation($0) }.map(\.digest)
+                    }
+                    let identity = ref.tag != nil ? ref.withTag(ref.tag!).description : ref.name
+                    var added = 0
+                    for d in digests where try await signer.sign(d, identity: identity, in: store) == .signed { added += 1 }
+                    print("SIGNED \(ref) \(top.digest) (\(digests.count) manifest\(digests.count == 1 ? "" : "s"), \(added) new signature\(added == 1 ? "" : "s"))")
+                    return nil
+                } catch {
+                    print("FAILED \(ref): \(error)")
+                    return ref.description
+                }
+            }
+            let failedLines = listErrors.map(\.line) + results.compactMap { $0 }
+            print("\(refs.count - results.compactMap { $0 }.count) signed, \(failedLines.count) failed")
+            if !failedLines.isEmpty {
+                try AtomicFile.write(failedLines.joined(separator: "\n") + "\n", to: failed)
+                throw ExitCode.failure
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Transports
+
+/// The images a sign or verify run covers: `-f LIST` (Default format) and/or references as arguments.
+struct SignatureTargetOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("Image list (one reference per line).", valueName: "file"))
+    var file: String?
+
+    @Option(name: [.short, .long], help: "Images handled at once (1-20).")
+    var jobs: Int = 4
+
+    @Argument(help: "Images (registry references).")
+    var images: [String] = []
+
+    /// The references, with the list's bad lines.
+    func references() throws -> ([Reference], [ImageListError]) {
+        guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
+        var refs: [Reference] = []
+        var errors: [ImageListError] = []
+        if let file {
+            let parsed = ImageList.parse(try readListFile(file), file: file)
+            errors = parsed.errors
+            for e in parsed.entries {
+                guard e.destinationRepository == nil else {
+                    errors.append(ImageListError(file: file, lineNumber: e.lineNumber, line: e.line, reason: "expected one image per line"))
+                    continue
+                }
+                refs.append(e.source)
+            }
+        }
+        for s in images {
+            do { refs.append(try Reference(parsing: s)) } catch { throw CLIError("\(error)") }
+        }
+        guard !refs.isEmpty || !errors.isEmpty else { throw CLIError("no images: give -f LIST or image references") }
+        return (refs, errors)
+    }
+}
+
+/// Runs `body` for each reference, `jobs` at a time, returning results in order.
+func forEachImage<T: Sendable>(_ refs: [Reference], jobs: Int, _ body: @escaping @Sendable (Reference) async -> T) async -> [T] {
+    await withTaskGroup(of: (Int, T).self) { group in
+        var next = 0
+        var out = [T?](repeating: nil, count: refs.count)
+        func admit() {
+            guard next < refs.count else { return }
+            let (i, r) = (next, refs[next])
+            next += 1
+            group.addTask { (i, await body(r)) }
+        }
+        for _ in 0..<jobs { admit() }
+        while let (i, v) = await group.next() {
+            out[i] = v
+            admit()
+        }
+        return out.map { $0! }
+    }
+}
