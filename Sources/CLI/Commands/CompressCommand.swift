@@ -45,11 +45,7 @@ struct CompressCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Compression: gzip, zstd (multithreaded) or none.")
     var compress: ArchiveCompression = .gzip
 
-    @Flag(name: .long, help: "Split the archive into parts NAME.part0, NAME.part1, …")
-    var part = false
-
-    @Option(name: .long, help: ArgumentHelp("Size of each part: bytes or K/M/G suffixes.", valueName: "size"))
-    var partSize: String = "2G"
+    @OptionGroup var parts: PartOptions
 
     @Flag(name: [.short, .long], help: "Overwrite an existing archive.")
     var yes = false
@@ -62,17 +58,14 @@ struct CompressCommand: AsyncParsableCommand {
         do {
             let layout: OCILayout
             do { layout = try OCILayout(path: file, create: false) } catch { throw CLIError("-f \(file): \(error)") }
-            guard let size = ByteSize.parse(partSize) else {
-                throw CLIError("--part-size: \"\(partSize)\" is not a size like 2G, 500M or 1048576")
-            }
             let name = file.hasSuffix("/") ? String(file.dropLast()) : file
-            let out = destination ?? (URL(fileURLWithPath: name).lastPathComponent + compress.suffix)
-            let existing = part ? "\(out).part0" : out
-            if FileManager.default.fileExists(atPath: existing) && !yes {
-                throw CLIError("-d \(existing) exists; pass -y to overwrite it")
+            let output = ArchiveOutput(path: destination ?? (URL(fileURLWithPath: name).lastPathComponent + compress.suffix),
+                                       compression: compress, partSize: try parts.size())
+            if FileManager.default.fileExists(atPath: output.existingMarker) && !yes {
+                throw CLIError("-d \(output.existingMarker) exists; pass -y to overwrite it")
             }
             let started = ContinuousClock.now
-            let written = try ArchiveOutput(path: out, compression: compress, partSize: part ? size : nil).write(layout)
+            let written = try output.write(layout)
             print("Wrote \(written.summary) (\(try layout.names().count) images) in \(String(format: "%.2f", (ContinuousClock.now - started).inSeconds)) s")
         } catch let e as CLIError {
             throw e
@@ -82,10 +75,28 @@ struct CompressCommand: AsyncParsableCommand {
     }
 }
 
-extension ArchiveSink {
-    /// "NAME (SIZE)" or "N parts NAME.part0… (SIZE)".
-    var summary: String {
-        let f = files
-        return "\(f.count == 1 ? f[0] : "\(f.count) parts \(f[0])…") (\(bytes.humanBytes))"
+/// `--part` and `--part-size` (Hangar's), shared by save and compress.
+struct PartOptions: ParsableArguments {
+    @Flag(name: .long, help: "Split the archive into parts NAME.part0, NAME.part1, …")
+    var part = false
+
+    @Option(name: .long, help: ArgumentHelp("Size of each part: bytes or K/M/G suffixes.", valueName: "size"))
+    var partSize: String = "2G"
+
+    /// The part size when splitting, nil for one file; the size is checked either way.
+    func size() throws -> Int64? {
+        guard let size = ByteSize.parse(partSize) else {
+            throw CLIError("--part-size: \"\(partSize)\" is not a size like 2G, 500M or 1048576")
+        }
+        return part ? size : nil
     }
+}
+
+/// "NAME (SIZE)" or "N parts NAME.part0… (SIZE)".
+func archiveSummary(_ files: [String], _ bytes: Int64) -> String {
+    "\(files.count == 1 ? files[0] : "\(files.count) parts \(files[0])…") (\(bytes.humanBytes))"
+}
+
+extension ArchiveSink {
+    var summary: String { archiveSummary(files, bytes) }
 }

@@ -109,22 +109,32 @@ struct LoadCommand: AsyncParsableCommand {
             let (targets, names, listErrors) = try Self.targets(names: try layout.names(), source: source, list: selection.file,
                                                                destination: destination, project: selection.destinationProject,
                                                                logger: { logger.warning("\($0)") })
-            // A load copies what was saved, every platform of it.
-            var options = try transfer.mirrorOptions(platforms: .all)
-            options.overwrite = overwrite
-            var registry = try access.registryOptions()
-            let limiter = RateLimiter()
-            registry.gate = limiter
-            let pool = RegistryPool(http: HTTPClient(logger: logger), source: registry, destination: registry)
-            try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
-                .run(targets, listErrors: listErrors, options: options,
-                     sources: { OCILayoutImageSource(layout: layout, name: names[$0] ?? $0.description) },
-                     destinations: pool.destination)
+            try await mirror(targets, listErrors: listErrors, logger: logger) {
+                OCILayoutImageSource(layout: layout, name: names[$0] ?? $0.description)
+            }
         }
     }
 }
 
 extension LoadCommand {
+    /// Pushes `targets` read from `sources` with the mirror engine: every platform of what was saved.
+    func mirror(_ targets: [MirrorTarget], listErrors: [ImageListError], logger: Logger,
+                sources: @escaping MirrorEngine.SourceFactory) async throws {
+        var options = try transfer.mirrorOptions(platforms: .all)
+        options.overwrite = overwrite
+        let (limiter, pool) = try destinationPool(logger)
+        try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
+            .run(targets, listErrors: listErrors, options: options, sources: sources, destinations: pool.destination)
+    }
+
+    /// The registry the images go to, with one rate limiter for the run.
+    func destinationPool(_ logger: Logger) throws -> (RateLimiter, RegistryPool) {
+        var registry = try access.registryOptions()
+        let limiter = RateLimiter()
+        registry.gate = limiter
+        return (limiter, RegistryPool(http: HTTPClient(logger: logger), source: registry, destination: registry))
+    }
+
     /// Loads straight from an archive (parts found automatically), streaming it once, without extracting it.
     func loadArchive(_ source: String, _ destination: String) async throws {
         let logger = global.makeLogger("dray.load")
@@ -141,10 +151,7 @@ extension LoadCommand {
         let (targets, lookup, listErrors) = try Self.targets(names: names, source: source, list: selection.file,
                                                              destination: destination, project: selection.destinationProject,
                                                              logger: { logger.warning("\($0)") })
-        var registry = try access.registryOptions()
-        let limiter = RateLimiter()
-        registry.gate = limiter
-        let pool = RegistryPool(http: HTTPClient(logger: logger), source: registry, destination: registry)
+        let (limiter, pool) = try destinationPool(logger)
         let options = try transfer.mirrorOptions(platforms: .all)
         let loader = ArchiveLoader(destinations: pool.destination, retries: options.retries, blobJobs: options.blobJobs,
                                    logger: logger)
@@ -165,20 +172,12 @@ extension LoadCommand {
                                                              list: selection.file, destination: destination,
                                                              project: selection.destinationProject,
                                                              logger: { logger.warning("\($0)") })
-        var options = try transfer.mirrorOptions(platforms: .all)
-        options.overwrite = overwrite
-        var registry = try access.registryOptions()
-        let limiter = RateLimiter()
-        registry.gate = limiter
-        let pool = RegistryPool(http: HTTPClient(logger: logger), source: registry, destination: registry)
         var sources: [Reference: any ImageSource] = [:]
         for t in targets {
             let name = lookup[t.source]!
             sources[t.source] = try archive.source(images[name]!, name: name)
         }
-        try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
-            .run(targets, listErrors: listErrors, options: options, sources: { [sources] in sources[$0]! },
-                 destinations: pool.destination)
+        try await mirror(targets, listErrors: listErrors, logger: logger) { [sources] in sources[$0]! }
     }
 }
 

@@ -48,11 +48,7 @@ struct SaveCommand: AsyncParsableCommand {
     @Option(name: .long, help: "gzip, zstd (multithreaded), or dir (keep the folder, no archive).")
     var compress: String = "gzip"
 
-    @Flag(name: .long, help: "Split the archive into parts NAME.part0, NAME.part1, …")
-    var part = false
-
-    @Option(name: .long, help: ArgumentHelp("Size of each part: bytes or K/M/G suffixes.", valueName: "size"))
-    var partSize: String = "2G"
+    @OptionGroup var parts: PartOptions
 
     @Option(name: .long, help: ArgumentHelp("The cache folder images are downloaded into.", valueName: "dir"))
     var cache: String = "saved-image-cache"
@@ -81,23 +77,21 @@ struct SaveCommand: AsyncParsableCommand {
             case "dir": compression = nil
             default: throw CLIError("--compress: \"\(compress.prefix(40))\" is not gzip, zstd or dir")
             }
-            guard let size = ByteSize.parse(partSize) else {
-                throw CLIError("--part-size: \"\(partSize)\" is not a size like 2G, 500M or 1048576")
-            }
-            let existing = part && compression != nil ? "\(destination).part0" : destination
+            let partSize = try parts.size()
+            let output = compression.map { ArchiveOutput(path: destination, compression: $0, partSize: partSize) }
+            let existing = output?.existingMarker ?? destination
             if FileManager.default.fileExists(atPath: existing) && !yes {
                 throw CLIError("-d \(existing) exists; pass -y to overwrite it")
             }
             let logger = global.makeLogger("dray.save")
-            guard let compression else {
+            guard let output else {
                 try await saveFolder(file, options: options, logger: logger)
                 return
             }
             let run = try CacheRun(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
                                    options: options, logger: logger)
-            let saver = ArchiveSaver(layout: run.layout, output: ArchiveOutput(path: destination, compression: compression,
-                                                                               partSize: part ? size : nil),
-                                     options: run.options, sources: run.pool.source, logger: logger)
+            let saver = ArchiveSaver(layout: run.layout, output: output, options: run.options, sources: run.pool.source,
+                                     logger: logger)
             let outcome = Mutex<ArchiveSaver.Archive?>(nil)
             // A failed image still leaves an archive of the others, as in Hangar.
             var someFailed = false
@@ -113,9 +107,9 @@ struct SaveCommand: AsyncParsableCommand {
             }
             switch outcome.withLock({ $0 }) {
             case .streamed(let files, let bytes):
-                logger.info("Wrote \(Self.describe(files, bytes)) while downloading; the cache folder \(cache) stays")
+                logger.info("Wrote \(archiveSummary(files, bytes)) while downloading; the cache folder \(cache) stays")
             case .rebuilt(let files, let bytes, let reason):
-                logger.info("Wrote \(Self.describe(files, bytes)) from the cache folder (\(reason)); the cache folder \(cache) stays")
+                logger.info("Wrote \(archiveSummary(files, bytes)) from the cache folder (\(reason)); the cache folder \(cache) stays")
             case .failed(let error):
                 throw CLIError("writing the archive failed: \(error); the cache folder \(cache) is intact (dray compress -f \(cache) retries)")
             case nil:
@@ -140,10 +134,6 @@ struct SaveCommand: AsyncParsableCommand {
         try FileManager.default.moveItem(atPath: cache, toPath: destination)
         logger.info("Saved into the folder \(destination)")
         if someFailed { throw ExitCode.failure }
-    }
-
-    static func describe(_ files: [String], _ bytes: Int64) -> String {
-        "\(files.count == 1 ? files[0] : "\(files.count) parts \(files[0])…") (\(bytes.humanBytes))"
     }
 }
 

@@ -65,7 +65,6 @@ enum Poly1305 {
         h2 = (h2 & ~useG) | (g2 & useG)
         h3 = (h3 & ~useG) | (g3 & useG)
         h4 = (h4 & ~useG) | (g4 & useG & mask)
-        _ = (g0, g1, g2, g3)
 
         // h + s mod 2^128.
         let w0 = (h0 | (h1 << 26)) & 0xffff_ffff

@@ -230,12 +230,12 @@ struct Placement: Sendable {
     let retry: Retrier
 
     func place(_ digest: Digest, users: [User], bytes: [UInt8]) async -> Outcome {
-        await place(digest, users: users) { _ in MemoryBlobStream(bytes) }
+        await place(digest, users: users) { MemoryBlobStream(bytes) }
     }
 
     func place(_ digest: Digest, users: [User], stream: any BlobStream) async -> Outcome {
         var used = false
-        return await place(digest, users: users) { _ in
+        return await place(digest, users: users) {
             guard !used else { return nil }
             used = true
             return stream
@@ -243,7 +243,7 @@ struct Placement: Sendable {
     }
 
     /// `open` gives the bytes for an upload, or nil when they cannot be read again (the user is deferred).
-    private func place(_ digest: Digest, users: [User], open: (Int) throws -> (any BlobStream)?) async -> Outcome {
+    private func place(_ digest: Digest, users: [User], open: () throws -> (any BlobStream)?) async -> Outcome {
         var out = Outcome(digest: digest)
         var holders: [String: String] = [:]  // storage → a repository holding the blob
         var corrupt: String?
@@ -259,7 +259,7 @@ struct Placement: Sendable {
                     continue
                 }
                 if let from = holders[loc.storage], try await u.destination.mountBlob(u.descriptor, from: from) { continue }
-                guard let stream = try open(u.plan) else {
+                guard let stream = try open() else {
                     out.deferred.append((u.plan, u.descriptor))
                     continue
                 }
