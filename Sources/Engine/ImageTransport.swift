@@ -27,10 +27,13 @@ public struct RepositoryLocation: Hashable, Sendable, CustomStringConvertible {
 /// Somewhere images are read from.
 ///
 /// Call order: `manifest(_:)` for the reference's tag or digest, then, for an index, `manifest(_:)` for each child
-/// by digest, then `blob(_:)` for each blob a manifest references. Every call may run concurrently with others.
+/// by digest, then `blob(_:)` for each blob a manifest references; `manifestDigest(_:)` looks for attachments
+/// (signature tags) without fetching them. Every call may run concurrently with others.
 public protocol ImageSource: Sendable {
     /// Where this source reads from.
     var location: RepositoryLocation { get }
+    /// The digest the source holds under an identifier, or nil when it holds nothing there.
+    func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest?
     /// Fetches a manifest by tag or digest. Fetches by digest are verified against the digest.
     func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest
     /// Opens a blob for streaming. The bytes are *not* verified here: the copier verifies them as they pass.
@@ -57,6 +60,8 @@ public protocol ImageDestination: Sendable {
     func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest?
     /// Reads back a manifest the destination holds (to merge into an existing index).
     func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest
+    /// Reads back a blob the destination holds (signature payloads, to avoid signing twice). Not verified here.
+    func blob(_ descriptor: Descriptor) async throws -> any BlobStream
     /// Stores a manifest under its digest or a tag.
     func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws
 }

@@ -1,15 +1,14 @@
 import Engine
 import Foundation
 
-/// cosign's signature attachment: an OCI image manifest tagged `sha256-<hex>.sig` in the image's repository,
-/// one `application/vnd.dev.cosign.simplesigning.v1+json` layer per signature (the payload is the blob, the
-/// base64 DER signature is the layer annotation `dev.cosignproject.cosign/signature`).
+/// cosign's signature attachment as the signer and verifier read it; the format itself (tag, layer type,
+/// building and merging) is `SignatureAttachment` in Engine, which carries attachments with images.
 public enum SignatureManifest {
-    public static let layerType: MediaType = "application/vnd.dev.cosign.simplesigning.v1+json"
-    public static let signatureAnnotation = "dev.cosignproject.cosign/signature"
+    public static var layerType: MediaType { SignatureAttachment.layerType }
+    public static var signatureAnnotation: String { SignatureAttachment.signatureAnnotation }
 
     /// The tag holding the signatures of `digest`.
-    public static func tag(for digest: Digest) -> String { "\(digest.algorithm.rawValue)-\(digest.hex).sig" }
+    public static func tag(for digest: Digest) -> String { SignatureAttachment.tag(for: digest) }
 
     /// One signature layer: the payload blob's descriptor and its signature.
     public struct Layer: Sendable {
@@ -27,18 +26,8 @@ public enum SignatureManifest {
         }
     }
 
-    /// A signature manifest with `layers`, and its config blob (an OCI config listing the layers, as cosign
-    /// writes it).
+    /// A signature manifest with `layers`, and its config blob.
     public static func build(layers: [Descriptor]) throws -> (manifest: RawManifest, config: [UInt8]) {
-        let diffIDs = layers.map { "\"\($0.digest)\"" }.joined(separator: ",")
-        let config = Array(#"{"architecture":"","config":{},"created":"0001-01-01T00:00:00Z","history":[{"created":"0001-01-01T00:00:00Z"}],"os":"","rootfs":{"type":"layers","diff_ids":[\#(diffIDs)]}}"#.utf8)
-        var h = Hasher256()
-        h.update(config)
-        let manifest = ImageManifest(mediaType: .ociManifest,
-                                     config: Descriptor(mediaType: .ociConfig, digest: h.finalize(), size: Int64(config.count)),
-                                     layers: layers)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try RawManifest(bytes: Array(try encoder.encode(manifest)), mediaType: .ociManifest), config)
+        try SignatureAttachment.build(layers: layers)
     }
 }

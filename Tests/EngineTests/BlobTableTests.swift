@@ -36,6 +36,7 @@ final class MemoryDestination: ImageDestination {
     }
     func manifestDigest(_ id: ManifestIdentifier) async throws -> Digest? { nil as Digest? }
     func manifest(_ id: ManifestIdentifier) async throws -> RawManifest { throw CancellationError() }
+    func blob(_ d: Descriptor) async throws -> any BlobStream { throw CancellationError() }
     func putManifest(_ m: RawManifest, as id: ManifestIdentifier) async throws {}
 }
 

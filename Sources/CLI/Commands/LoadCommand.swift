@@ -49,8 +49,11 @@ struct LoadCommand: AsyncParsableCommand {
     @OptionGroup var access: SingleRegistryOptions
     @OptionGroup var transfer: TransferOptions
 
-    @Flag(name: .long, help: "Replace the destination's index instead of merging into it.")
+    @Flag(name: .long, help: "Replace the destination's index (and signatures) instead of merging into them.")
     var overwrite = false
+
+    @Flag(name: .long, help: "Do not load the saved signatures (.sig attachments) with the images.")
+    var removeSignatures = false
 
     @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the names of failed images are written.", valueName: "file"))
     var failed: String = "load-failed.txt"
@@ -60,7 +63,8 @@ struct LoadCommand: AsyncParsableCommand {
 
     /// Targets for the saved images named `names` (all, or those `list` names): each goes to
     /// `destination/REPOSITORY:TAG` of its reference. Returns the targets, the saved name of each source
-    /// reference, and the list lines that name no saved image.
+    /// reference (signature entries `REPO:sha256-<hex>.sig` included: they travel with their images rather than
+    /// as targets), and the list lines that name no saved image.
     static func targets(names: [String], source: String, list: String?, destination: String, project: String?,
                         logger: (String) -> Void) throws -> ([MirrorTarget], [Reference: String], [ImageListError]) {
         var wanted: Set<Reference>?
@@ -77,6 +81,10 @@ struct LoadCommand: AsyncParsableCommand {
                 logger("\(source): skipping \"\(name)\", which is not an image reference")
                 continue
             }
+            if let tag = ref.tag, SignatureAttachment.isSignatureTag(tag) {
+                lookup[ref] = name
+                continue
+            }
             if let wanted, !wanted.contains(ref) { continue }
             lookup[ref] = name
             var dst = Reference(registry: destination, repository: ref.repository, tag: ref.tag,
@@ -86,7 +94,7 @@ struct LoadCommand: AsyncParsableCommand {
                                         origin: "\(source)/index.json"))
         }
         if let wanted, let list {
-            for missing in wanted.subtracting(lookup.keys).sorted(by: { $0.description < $1.description }) {
+            for missing in wanted.subtracting(lookup.keys).filter({ !SignatureAttachment.isSignatureTag($0.tag ?? "") }).sorted(by: { $0.description < $1.description }) {
                 listErrors.append(ImageListError(file: list, lineNumber: 0, line: missing.description,
                                                  reason: "\(missing) is not in \(source)"))
             }
@@ -118,10 +126,11 @@ struct LoadCommand: AsyncParsableCommand {
 
 extension LoadCommand {
     /// Pushes `targets` read from `sources` with the mirror engine: every platform of what was saved.
-    func mirror(_ targets: [MirrorTarget], listErrors: [ImageListError], logger: Logger,
+    func mirror(_ targets: [MirrorTarget], listErrors: [ImageListError], logger: Logger, hasSignatures: Bool = true,
                 sources: @escaping MirrorEngine.SourceFactory) async throws {
         var options = try transfer.mirrorOptions(platforms: .all)
         options.overwrite = overwrite
+        options.signatures = removeSignatures || !hasSignatures ? .remove : .copy
         let (limiter, pool) = try destinationPool(logger)
         try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
             .run(targets, listErrors: listErrors, options: options, sources: sources, destinations: pool.destination)
@@ -154,8 +163,15 @@ extension LoadCommand {
         let (limiter, pool) = try destinationPool(logger)
         let options = try transfer.mirrorOptions(platforms: .all)
         let loader = ArchiveLoader(destinations: pool.destination, retries: options.retries, blobJobs: options.blobJobs,
-                                   logger: logger)
-        let loads = targets.map { ArchiveLoader.Target(id: $0.id, name: lookup[$0.source] ?? $0.source.description, destination: $0.destination) }
+                                   mergeSignatures: !overwrite, logger: logger)
+        var signatures: [String: [String]] = [:]  // repository name → signature entries
+        if !removeSignatures {
+            for (ref, name) in lookup where SignatureAttachment.isSignatureTag(ref.tag ?? "") { signatures[ref.name, default: []].append(name) }
+        }
+        let loads = targets.map {
+            ArchiveLoader.Target(id: $0.id, name: lookup[$0.source] ?? $0.source.description, destination: $0.destination,
+                                 attachments: signatures[$0.source.name] ?? [])
+        }
         try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
             .run(count: loads.count, listErrors: listErrors) { events in await loader.load(source, targets: loads, events: events) }
     }
@@ -177,7 +193,10 @@ extension LoadCommand {
             let name = lookup[t.source]!
             sources[t.source] = try archive.source(images[name]!, name: name)
         }
-        try await mirror(targets, listErrors: listErrors, logger: logger) { [sources] in sources[$0]! }
+        // A docker save archive has no signature attachments.
+        try await mirror(targets, listErrors: listErrors, logger: logger, hasSignatures: false) { [sources] in
+            sources[$0] ?? AbsentImageSource(reference: $0, archive: source)
+        }
     }
 }
 
@@ -221,4 +240,14 @@ struct LoadValidateCommand: AsyncParsableCommand {
             if failures > 0 { throw ExitCode.failure }
         }
     }
+}
+
+/// What a `docker save` archive gives for a reference it does not hold: nothing.
+private struct AbsentImageSource: ImageSource {
+    let reference: Reference
+    let archive: String
+    var location: RepositoryLocation { RepositoryLocation(storage: "docker-archive:\(archive)", repository: reference.name) }
+    func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest? { nil }
+    func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest { throw CLIError("\(reference) is not in \(archive)") }
+    func blob(_ descriptor: Descriptor) async throws -> any BlobStream { throw CLIError("\(reference) is not in \(archive)") }
 }

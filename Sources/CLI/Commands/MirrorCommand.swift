@@ -105,6 +105,7 @@ struct MirrorCommand: AsyncParsableCommand {
     @OptionGroup var selection: MirrorSelectionOptions
     @OptionGroup var access: RegistryAccessOptions
     @OptionGroup var transfer: TransferOptions
+    @OptionGroup var signatures: MirrorSignatureOptions
 
     @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the lines of failed images are written (only when something failed).", valueName: "file"))
     var failed: String = "mirror-failed.txt"
@@ -135,6 +136,8 @@ struct MirrorCommand: AsyncParsableCommand {
             var options = try transfer.mirrorOptions(platforms: selection.platforms.filter)
             options.force = force
             options.overwrite = overwrite
+            options.signatures = signatures.handling
+            let signer = try signatures.signer()
             let limits: [String: RateLimiter.Limits]
             do { limits = try RateLimiter.Limits.parse(rateLimits: rateLimit, maxConnections: maxConnections) } catch {
                 throw CLIError("\(error)")
@@ -169,7 +172,7 @@ struct MirrorCommand: AsyncParsableCommand {
 
             try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
                 .run(targets, listErrors: listErrors, options: options, sources: pool.source,
-                     destinations: pool.destination)
+                     destinations: pool.destination, signer: signer)
         }
     }
 }
@@ -184,10 +187,11 @@ struct MirrorRunner {
     let reportPath: String?
 
     func run(_ targets: [MirrorTarget], listErrors: [ImageListError], options: MirrorOptions,
-             sources: @escaping MirrorEngine.SourceFactory, destinations: @escaping MirrorEngine.DestinationFactory)
-        async throws
+             sources: @escaping MirrorEngine.SourceFactory, destinations: @escaping MirrorEngine.DestinationFactory,
+             signer: (any DestinationSigner)? = nil) async throws
     {
-        let engine = MirrorEngine(options: options, sources: sources, destinations: destinations, logger: logger)
+        let engine = MirrorEngine(options: options, sources: sources, destinations: destinations, signer: signer,
+                                  logger: logger)
         try await run(count: targets.count, listErrors: listErrors) { events in await engine.run(targets, events: events) }
     }
 
@@ -257,12 +261,14 @@ enum MirrorLog {
                 var line = "[IMG:\(r.id)] Copied [\(r.destination)] \(r.digest ?? "")"
                 if r.rewritten { line += " (index rewritten to \(r.platforms.joined(separator: ", ")))" }
                 line += ": \(r.blobsCopied) blobs copied (\(r.bytesCopied.humanBytes)), \(r.blobsMounted) mounted, \(r.blobsPresent) present in \(time)"
+                line += signatureNote(r)
                 logger.info("\(line)")
+                if let w = r.warning { logger.warning("[IMG:\(r.id)] \(w)") }
             case .skipped:
                 if let w = r.warning {
                     logger.warning("[IMG:\(r.id)] Skipped [\(r.source)]: \(w)")
                 } else {
-                    logger.info("[IMG:\(r.id)] Skipped [\(r.destination)]: already \(r.digest ?? "") (\(time))")
+                    logger.info("[IMG:\(r.id)] Skipped [\(r.destination)]: already \(r.digest ?? "") (\(time))\(signatureNote(r))")
                 }
             case .failed:
                 logger.error("[IMG:\(r.id)] Failed [\(r.source)] => [\(r.destination)]: \(r.error ?? "unknown error")")
@@ -270,6 +276,14 @@ enum MirrorLog {
         case .bytes:
             break
         }
+    }
+
+    /// "; 2 signatures copied, 4 signed", or nothing.
+    static func signatureNote(_ r: MirrorResult) -> String {
+        var parts: [String] = []
+        if r.signaturesCopied > 0 { parts.append("\(r.signaturesCopied) signature\(r.signaturesCopied == 1 ? "" : "s") copied") }
+        if r.signaturesAdded > 0 { parts.append("\(r.signaturesAdded) signed") }
+        return parts.isEmpty ? "" : "; " + parts.joined(separator: ", ")
     }
 }
 

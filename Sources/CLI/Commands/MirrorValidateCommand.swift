@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Signing
 import Transports
 
 /// `dray mirror validate`: checks that every selected image is at the destination with the expected digests.
@@ -10,7 +11,12 @@ struct MirrorValidateCommand: AsyncParsableCommand {
         abstract: "Check that the images of a list were mirrored correctly (PASS/FAILED per image).",
         discussion: """
             With every platform selected the destination tag must hold the source's digest. With --arch/--os it \
-            must hold an index listing every selected platform manifest, each present by its source digest.
+            must hold an index listing every selected platform manifest, each present by its source digest. \
+            With --sigstore-public-key, the manifest under the destination tag must also carry a valid cosign \
+            signature naming the destination image (see dray verify for --identity).
+
+            Example:
+              dray mirror validate -f list.txt -d harbor.local --sigstore-public-key cosign.pub
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -18,6 +24,12 @@ struct MirrorValidateCommand: AsyncParsableCommand {
     @OptionGroup var access: RegistryAccessOptions
 
     @OptionGroup var checking: ValidationOptions
+
+    @Option(name: .long, help: ArgumentHelp("Also check each image's cosign signature with this public key (repeatable).", valueName: "file"))
+    var sigstorePublicKey: [String] = []
+
+    @Option(name: .long, help: "Signature identity rule: exact, repository, repo-digest-or-exact or remap:PREFIX=SIGNED_PREFIX.")
+    var identity: String = "repo-digest-or-exact"
 
     func run() async throws {
         try await reportingErrors {
@@ -27,13 +39,24 @@ struct MirrorValidateCommand: AsyncParsableCommand {
             let (targets, listErrors) = try await selection.load(pool: pool)
             for e in listErrors { print("FAILED \(e)") }
             let filter = selection.platforms.filter
+            let verifier = sigstorePublicKey.isEmpty ? nil
+                : try VerifierOptions.make(keys: sigstorePublicKey, identity: identity, keyFlag: "--sigstore-public-key")
             let failures = await Validation.run(targets, listErrors: listErrors, jobs: try checking.checkedJobs()) { t in
                 do {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))
                     let lookup = ManifestLookup.registry(pool.client(t.destination.registry, .destination), t.destination.repository)
-                    return await Validation.check(top, filter: filter, at: t.destinationIdentifier, in: lookup)
-                        .map { $0 == "missing" ? "missing at the destination" : $0 }
+                    if let problem = await Validation.check(top, filter: filter, at: t.destinationIdentifier, in: lookup) {
+                        return problem == "missing" ? "missing at the destination" : problem
+                    }
+                    guard let verifier else { return nil }
+                    let destination = pool.destination(t.destination)
+                    guard let digest = try await destination.manifestDigest(t.destinationIdentifier) else { return "missing at the destination" }
+                    let store = DestinationSignatureStore(image: t.destination, destination: pool.destination)
+                    if case .fail(let why) = try await verifier.verify(digest, image: t.destination, in: store) {
+                        return "signature: \(why)"
+                    }
+                    return nil
                 } catch {
                     return "\(error)"
                 }

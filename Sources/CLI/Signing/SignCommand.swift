@@ -32,7 +32,7 @@ struct SignCommand: AsyncParsableCommand {
         try await reportingErrors {
             let (refs, listErrors) = try targets.references()
             let key = try signing.load()
-            let signer = try Signer(key: key, creator: "dray \(DrayVersion.string)")
+            let signing = MirrorSigning(signer: try Signer(key: key, creator: "dray \(DrayVersion.string)"))
             let logger = global.makeLogger("dray.sign")
             let options = try access.registryOptions()
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: options, destination: options)
@@ -40,16 +40,12 @@ struct SignCommand: AsyncParsableCommand {
             for e in listErrors { print("FAILED \(e)") }
             let results = await forEachImage(refs, jobs: targets.jobs) { ref -> String? in
                 do {
-                    let client = pool.client(ref.registry, .destination)
-                    let store = RegistrySignatureStore(client: client, repository: ref.repository)
-                    let top = try await client.manifest(ref.repository, ManifestIdentifier(ref))
+                    let top = try await pool.destination(ref).manifest(ManifestIdentifier(ref))
                     var digests = [top.digest]
                     if case .index(let index) = try top.parsed() {
                         digests += IndexSelection.select(index, filter).filter { !IndexSelection.isAttestation($0) }.map(\.digest)
                     }
-                    let identity = ref.tag != nil ? ref.withTag(ref.tag!).description : ref.name
-                    var added = 0
-                    for d in digests where try await signer.sign(d, identity: identity, in: store) == .signed { added += 1 }
+                    let added = try await signing.sign(digests, as: ref, destination: pool.destination)
                     print("SIGNED \(ref) \(top.digest) (\(digests.count) manifest\(digests.count == 1 ? "" : "s"), \(added) new signature\(added == 1 ? "" : "s"))")
                     return nil
                 } catch {

@@ -46,33 +46,26 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard !key.isEmpty else { throw CLIError("--key is required: a public key (PEM)") }
             guard ["text", "json", "csv"].contains(format) else { throw CLIError("--format: \"\(format.prefix(40))\" is not text, json or csv") }
-            let rule: IdentityRule
-            do { rule = try IdentityRule(parsing: identity) } catch { throw CLIError("\(error)") }
-            let keys = try key.map { f in
-                do { return try VerificationKey(file: f) } catch { throw CLIError("--key \(error)") }
-            }
+            let verifier = try VerifierOptions.make(keys: key, identity: identity, keyFlag: "--key")
             let (refs, listErrors) = try targets.references()
-            let verifier = Verifier(keys: keys, identity: rule)
             let logger = global.makeLogger("dray.verify")
             let options = try access.registryOptions()
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: options, destination: options)
             var rows = listErrors.map { Row(image: $0.line, digest: nil, result: "FAIL", reason: $0.description) }
             rows += await forEachImage(refs, jobs: targets.jobs) { ref -> Row in
                 do {
-                    let client = pool.client(ref.registry, .source)
-                    guard let head = try await client.headManifest(ref.repository, ManifestIdentifier(ref)) else {
+                    guard let digest = try await pool.destination(ref).manifestDigest(ManifestIdentifier(ref)) else {
                         return Row(image: ref.description, digest: nil, result: "FAIL", reason: "not found")
                     }
-                    let verdict = try await verifier.verify(head.digest, image: ref,
-                                                            in: RegistrySignatureStore(client: client, repository: ref.repository))
+                    let verdict = try await verifier.verify(digest, image: ref,
+                                                            in: DestinationSignatureStore(image: ref, destination: pool.destination))
                     switch verdict {
                     case .pass(let n, let who):
-                        return Row(image: ref.description, digest: head.digest.description, result: "PASS",
+                        return Row(image: ref.description, digest: digest.description, result: "PASS",
                                    reason: "\(n) signature\(n == 1 ? "" : "s"), signed as \(who)")
                     case .fail(let why):
-                        return Row(image: ref.description, digest: head.digest.description, result: "FAIL", reason: why.description)
+                        return Row(image: ref.description, digest: digest.description, result: "FAIL", reason: why.description)
                     }
                 } catch {
                     return Row(image: ref.description, digest: nil, result: "FAIL", reason: "\(error)")

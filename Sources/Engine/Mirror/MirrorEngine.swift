@@ -19,6 +19,8 @@ public struct MirrorOptions: Sendable {
     public var overwrite = false
     /// An index with no selected platform fails instead of being skipped with a warning.
     public var failWhenNoPlatform = false
+    /// What happens to the source's `.sig` attachments.
+    public var signatures: SignatureHandling = .copy
 
     public init() {}
 }
@@ -30,6 +32,9 @@ public struct MirrorOptions: Sendable {
 /// all images share one `TransferScheduler` (largest first) and one `BlobTable` (each blob moved once per destination
 /// registry, then mounted). Before anything moves, the destination tag is checked: an image whose tag already
 /// has the digest that would be written is skipped with no blob traffic.
+///
+/// Once an image is complete at its destination (copied or already there), the source's signature attachments of
+/// the manifests written unchanged are carried over, and, with a `DestinationSigner`, the image is signed there.
 public struct MirrorEngine: Sendable {
     public typealias SourceFactory = @Sendable (Reference) -> any ImageSource
     public typealias DestinationFactory = @Sendable (Reference) -> any ImageDestination
@@ -40,12 +45,14 @@ public struct MirrorEngine: Sendable {
     let logger: Logger
     let pool: TransferScheduler
     let table: BlobTable
+    let signer: (any DestinationSigner)?
 
     public init(options: MirrorOptions, sources: @escaping SourceFactory, destinations: @escaping DestinationFactory,
-                logger: Logger = Logger(label: "dray.mirror")) {
+                signer: (any DestinationSigner)? = nil, logger: Logger = Logger(label: "dray.mirror")) {
         self.options = options
         self.sources = sources
         self.destinations = destinations
+        self.signer = signer
         self.logger = logger
         self.pool = TransferScheduler(limit: options.blobJobs)
         self.table = BlobTable()
@@ -78,7 +85,7 @@ public struct MirrorEngine: Sendable {
 
     // MARK: One image
 
-    private final class Tally: Sendable {
+    final class Tally: Sendable {
         let state = Mutex((bytes: Int64(0), copied: 0, mounted: 0, present: 0))
         func add(_ o: BlobOutcome) {
             state.withLock { s in
@@ -98,6 +105,7 @@ public struct MirrorEngine: Sendable {
         var platforms: [String]
         var rewritten: Bool
         var warning: String?
+        var signatures = SignatureOutcome()
     }
 
     func mirror(_ target: MirrorTarget, events: @escaping @Sendable (MirrorEvent) -> Void) async -> MirrorResult {
@@ -108,12 +116,15 @@ public struct MirrorEngine: Sendable {
                 try await self.work(target, tally: tally, events: events)
             }
             let t = tally.state.withLock { $0 }
+            let warnings = [outcome.warning, outcome.signatures.warning].compactMap { $0 }
             return MirrorResult(
                 id: target.id, source: target.source.description, destination: target.destination.description,
                 line: target.line, status: outcome.status, digest: outcome.digest.description,
                 sourceDigest: outcome.sourceDigest.description, platforms: outcome.platforms,
                 rewritten: outcome.rewritten, bytesCopied: t.bytes, blobsCopied: t.copied, blobsMounted: t.mounted,
-                blobsPresent: t.present, seconds: (ContinuousClock.now - started).inSeconds, error: nil, warning: outcome.warning)
+                blobsPresent: t.present, seconds: (ContinuousClock.now - started).inSeconds, error: nil,
+                warning: warnings.isEmpty ? nil : warnings.joined(separator: "; "),
+                signaturesCopied: outcome.signatures.copied, signaturesAdded: outcome.signatures.added)
         } catch {
             var r = Self.failure(target, error: Task.isCancelled ? "cancelled" : "\(error)", seconds: (ContinuousClock.now - started).inSeconds)
             let t = tally.state.withLock { $0 }
@@ -164,9 +175,12 @@ public struct MirrorEngine: Sendable {
         if rewritten, !options.overwrite, let existing, existing != written.digest {
             written = try await merge(written, intoExisting: existing, at: dst, retry: retry)
         }
+        let copiedChildren = children.filter { !IndexSelection.isAttestation($0) }.map(\.digest)
         if !options.force, existing == written.digest {
+            let signatures = try await finishSignatures(target, top: top.digest, written: written.digest, children: copiedChildren,
+                                                        tally: tally, retry: retry, events: events)
             return Outcome(status: .skipped, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                           rewritten: rewritten, warning: nil)
+                           rewritten: rewritten, warning: nil, signatures: signatures)
         }
 
         // The graph: children (each after its blobs), then the tag.
@@ -184,8 +198,10 @@ public struct MirrorEngine: Sendable {
             }
         }
         try await retry.run("\(target.destination): put manifest") { try await dst.putManifest(written, as: destID) }
+        let signatures = try await finishSignatures(target, top: top.digest, written: written.digest, children: copiedChildren,
+                                                    tally: tally, retry: retry, events: events)
         return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                       rewritten: rewritten, warning: nil)
+                       rewritten: rewritten, warning: nil, signatures: signatures)
     }
 
     /// Pushes the manifest `digest` and everything below it, children before parents.
@@ -217,7 +233,7 @@ public struct MirrorEngine: Sendable {
     }
 
     /// Makes every blob of an image manifest present at the destination (unless the manifest is an index).
-    private func pushBlobs(of manifest: RawManifest, src: any ImageSource, dst: any ImageDestination, tally: Tally,
+    func pushBlobs(of manifest: RawManifest, src: any ImageSource, dst: any ImageDestination, tally: Tally,
                            retry: Retrier, events: @escaping @Sendable (MirrorEvent) -> Void) async throws {
         guard case .image(let m) = try manifest.parsed() else { return }
         let blobs = m.blobs.filter { !$0.isForeign }.sorted { $0.size > $1.size }

@@ -23,10 +23,15 @@ public struct MirrorResult: Sendable, Codable, Hashable {
     public var seconds: Double
     public var error: String?
     public var warning: String?
+    /// Signature attachments of the source copied (or merged) to the destination.
+    public var signaturesCopied: Int
+    /// Signatures added at the destination by `--sigstore-private-key`.
+    public var signaturesAdded: Int
 
     public init(id: Int, source: String, destination: String, line: String, status: Status, digest: String?,
                 sourceDigest: String?, platforms: [String], rewritten: Bool, bytesCopied: Int64, blobsCopied: Int,
-                blobsMounted: Int, blobsPresent: Int, seconds: Double, error: String?, warning: String?) {
+                blobsMounted: Int, blobsPresent: Int, seconds: Double, error: String?, warning: String?,
+                signaturesCopied: Int = 0, signaturesAdded: Int = 0) {
         self.id = id
         self.source = source
         self.destination = destination
@@ -43,6 +48,8 @@ public struct MirrorResult: Sendable, Codable, Hashable {
         self.seconds = seconds
         self.error = error
         self.warning = warning
+        self.signaturesCopied = signaturesCopied
+        self.signaturesAdded = signaturesAdded
     }
 }
 

@@ -4,6 +4,7 @@ import Synchronization
 /// manifest once, and the copy sees exactly what was planned even if a tag moves in between.
 public final class ManifestMemo: Sendable {
     private let seen = Mutex<[String: RawManifest]>([:])
+    private let digests = Mutex<[String: Digest?]>([:])
 
     public init() {}
 
@@ -18,6 +19,13 @@ public final class ManifestMemo: Sendable {
         seen.withLock { $0[key] = m }
         return m
     }
+
+    fileprivate func digest(_ key: String, _ fetch: () async throws -> Digest?) async throws -> Digest? {
+        if let d = digests.withLock({ $0[key] }) { return d }
+        let d = try await fetch()
+        digests.withLock { $0[key] = .some(d) }
+        return d
+    }
 }
 
 private struct MemoizedSource: ImageSource {
@@ -28,6 +36,11 @@ private struct MemoizedSource: ImageSource {
 
     func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest {
         try await memo.manifest("\(inner.location) \(identifier)") { try await inner.manifest(identifier) }
+    }
+
+    func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest? {
+        if case .digest = identifier { return try await inner.manifestDigest(identifier) }
+        return try await memo.digest("\(inner.location) \(identifier)") { try await inner.manifestDigest(identifier) }
     }
 
     func blob(_ descriptor: Descriptor) async throws -> any BlobStream {

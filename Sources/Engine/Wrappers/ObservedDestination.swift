@@ -37,6 +37,10 @@ public struct ObservedDestination: ImageDestination {
         try await inner.manifest(identifier)
     }
 
+    public func blob(_ descriptor: Descriptor) async throws -> any BlobStream {
+        try await inner.blob(descriptor)
+    }
+
     public func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws {
         try await inner.putManifest(manifest, as: identifier)
     }

@@ -148,9 +148,12 @@ func requireP256(_ pkey: OpaquePointer, file: String) throws {
 /// A signing or verification failure inside OpenSSL.
 public enum SignatureError: Error, Sendable, CustomStringConvertible {
     case openssl(String)
+    /// A signature attachment that cannot be used (e.g. an oversized blob).
+    case attachment(String)
     public var description: String {
         switch self {
         case .openssl(let what): "OpenSSL failed: \(what)"
+        case .attachment(let why): why
         }
     }
 }

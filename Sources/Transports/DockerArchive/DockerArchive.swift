@@ -143,6 +143,14 @@ struct DockerArchiveImageSource: ImageSource {
 
     var location: RepositoryLocation { RepositoryLocation(storage: "docker-archive:\(archive.path)", repository: name) }
 
+    /// A `docker save` archive holds one manifest per image and no attachments.
+    func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest? {
+        switch identifier {
+        case .digest(let d): d == manifest.digest ? d : nil
+        case .tag(let t): name == t || name.hasSuffix(":\(t)") ? manifest.digest : nil
+        }
+    }
+
     func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest {
         if case .digest(let d) = identifier, d != manifest.digest {
             throw LayoutError(path: archive.path, reason: "no manifest \(d) in \(name)")

@@ -14,6 +14,13 @@ public struct OCILayoutImageSource: ImageSource {
 
     public var location: RepositoryLocation { RepositoryLocation(storage: "oci:\(layout.path)", repository: name) }
 
+    public func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest? {
+        switch identifier {
+        case .digest(let d): return layout.blobSize(d) != nil ? d : nil
+        case .tag: return try layout.entry(named: name)?.digest
+        }
+    }
+
     public func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest {
         let descriptor: Descriptor
         switch identifier {
@@ -65,14 +72,15 @@ public struct OCILayoutImageDestination: ImageDestination {
     }
 
     public func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest? {
-        switch identifier {
-        case .digest(let d): return layout.blobSize(d) != nil ? d : nil
-        case .tag: return try layout.entry(named: name)?.digest
-        }
+        try await OCILayoutImageSource(layout: layout, name: name).manifestDigest(identifier)
     }
 
     public func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest {
         try await OCILayoutImageSource(layout: layout, name: name).manifest(identifier)
+    }
+
+    public func blob(_ descriptor: Descriptor) async throws -> any BlobStream {
+        try await OCILayoutImageSource(layout: layout, name: name).blob(descriptor)
     }
 
     /// By digest: stores the manifest as a blob. By tag: stores it and names it in `index.json` (the layout's

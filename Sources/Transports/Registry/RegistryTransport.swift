@@ -14,6 +14,10 @@ public struct RegistryImageSource: ImageSource {
 
     public var location: RepositoryLocation { RepositoryLocation(storage: client.registry, repository: repository) }
 
+    public func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest? {
+        try await client.headManifest(repository, identifier)?.digest
+    }
+
     public func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest {
         try await client.manifest(repository, identifier)
     }
@@ -63,6 +67,10 @@ public final class RegistryImageDestination: ImageDestination {
 
     public func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest {
         try await client.manifest(repository, identifier)
+    }
+
+    public func blob(_ descriptor: Descriptor) async throws -> any BlobStream {
+        client.blob(repository, descriptor)
     }
 
     public func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws {

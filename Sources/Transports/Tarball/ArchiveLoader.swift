@@ -12,29 +12,36 @@ import Logging
 /// repositories that need it. A blob whose mount is refused, or whose upload fails part-way with a temporary
 /// error, is served by another read of the archive (up to `retries` more). Manifests follow, children before
 /// parents, each tag last, images in parallel. An image whose blob is missing, corrupt or fails to upload
-/// gets nothing tagged.
+/// gets nothing tagged. Signature attachments saved with an image (`REPO:sha256-<hex>.sig` entries naming one
+/// of its manifests) are loaded after it, merged into any already at the destination.
 public struct ArchiveLoader: Sendable {
     /// One image to load: its name in the archive and where it goes.
     public struct Target: Sendable {
         public var id: Int
         public var name: String
         public var destination: Reference
-        public init(id: Int, name: String, destination: Reference) {
+        /// Names of signature entries of the same repository; those for the image's manifests are loaded with it.
+        public var attachments: [String]
+        public init(id: Int, name: String, destination: Reference, attachments: [String] = []) {
             self.id = id
             self.name = name
             self.destination = destination
+            self.attachments = attachments
         }
     }
 
     let destinations: @Sendable (Reference) -> any ImageDestination
     let retry: Retrier
     let blobJobs: Int
+    let mergeSignatures: Bool
     let logger: Logger
 
-    /// `blobJobs` bounds the blob uploads (and image finishes) in flight at once.
+    /// `blobJobs` bounds the blob uploads (and image finishes) in flight at once. `mergeSignatures` false replaces
+    /// signature attachments at the destination instead of merging into them.
     public init(destinations: @escaping @Sendable (Reference) -> any ImageDestination, retries: Int, blobJobs: Int = 8,
-                logger: Logger) {
+                mergeSignatures: Bool = true, logger: Logger) {
         self.destinations = destinations
+        self.mergeSignatures = mergeSignatures
         self.retry = Retrier(attempts: retries, logger: logger)
         self.blobJobs = max(1, blobJobs)
         self.logger = logger
@@ -46,12 +53,13 @@ public struct ArchiveLoader: Sendable {
     {
         let started = ContinuousClock.now
         var results: [Int: MirrorResult] = [:]
-        func finish(_ t: Target, _ status: MirrorResult.Status, digest: Digest?, error: String? = nil, bytes: Int64 = 0) {
+        func finish(_ t: Target, _ status: MirrorResult.Status, digest: Digest?, error: String? = nil, bytes: Int64 = 0,
+                    signatures: Int = 0) {
             let r = MirrorResult(id: t.id, source: t.name, destination: t.destination.description, line: t.name,
                                  status: status, digest: digest?.description, sourceDigest: digest?.description,
                                  platforms: [], rewritten: false, bytesCopied: bytes, blobsCopied: 0, blobsMounted: 0,
                                  blobsPresent: 0, seconds: (ContinuousClock.now - started).inSeconds, error: error,
-                                 warning: nil)
+                                 warning: nil, signaturesCopied: signatures)
             results[t.id] = r
             events(.finished(r))
         }
@@ -65,7 +73,9 @@ public struct ArchiveLoader: Sendable {
             // 2. Plan: each target's manifests (children first) and blobs; skip what the destination has.
             struct Plan {
                 var target: Target
-                var manifests: [RawManifest]  // children before parents, the top last
+                var digest: Digest
+                var manifests: [RawManifest]  // children before parents, the top last; empty when already there
+                var attachments: [(tag: String, manifest: RawManifest)]
                 var blobs: [Descriptor]
                 var destination: any ImageDestination
                 var failed: String?
@@ -92,13 +102,36 @@ public struct ArchiveLoader: Sendable {
                         manifests.append(m)
                     }
                     try walk(entry.digest)
+                    // Signatures of this image's manifests, and whether the destination lacks them.
+                    let signed = Dictionary(manifests.map { (SignatureAttachment.tag(for: $0.digest), $0) }, uniquingKeysWith: { a, _ in a })
+                    var attachments: [(tag: String, manifest: RawManifest)] = []
+                    for name in t.attachments {
+                        guard let tag = (try? Reference(parsing: name))?.tag, signed[tag] != nil,
+                              let e = OCILayout.entry(named: name, in: index), let m = head.catalog.manifests[e.digest],
+                              case .image = try m.parsed()
+                        else { continue }
+                        let have = try await retry.run("\(t.destination): \(tag)") {
+                            try await destinations(t.destination.withTag(tag)).manifestDigest(.tag(tag))
+                        }
+                        if have != m.digest { attachments.append((tag, m)) }
+                    }
+                    var attachmentBlobs: [Digest: Descriptor] = [:]
+                    for (_, m) in attachments {
+                        if case .image(let im) = try m.parsed() { for b in im.blobs { attachmentBlobs[b.digest] = b } }
+                    }
                     let dst = destinations(t.destination)
                     let tag = ManifestIdentifier.tag(t.destination.tag ?? "latest")
                     if try await retry.run("\(t.destination): check", { try await dst.manifestDigest(tag) }) == entry.digest {
-                        finish(t, .skipped, digest: entry.digest)
-                        continue
+                        if attachments.isEmpty {
+                            finish(t, .skipped, digest: entry.digest)
+                            continue
+                        }
+                        manifests = []
+                        blobs = [:]
                     }
-                    plans.append(Plan(target: t, manifests: manifests, blobs: Array(blobs.values), destination: dst))
+                    blobs.merge(attachmentBlobs) { a, _ in a }
+                    plans.append(Plan(target: t, digest: entry.digest, manifests: manifests, attachments: attachments,
+                                      blobs: Array(blobs.values), destination: dst))
                 } catch {
                     finish(t, .failed, digest: entry.digest, error: "\(error)")
                 }
@@ -169,36 +202,51 @@ public struct ArchiveLoader: Sendable {
 
             // 4. Manifests, children before parents, then the tag; images in parallel.
             let retry = self.retry
-            await withTaskGroup(of: (Int, String?).self) { group in
+            await withTaskGroup(of: (Int, Result<Int, LoadFailure>).self) { group in
                 var running = 0
+                func report(_ j: Int, _ outcome: Result<Int, LoadFailure>) {
+                    let q = plans[j]
+                    switch outcome {
+                    case .success(let n):
+                        finish(q.target, q.manifests.isEmpty ? .skipped : .copied, digest: q.digest, bytes: bytesBy[q.target.id] ?? 0,
+                               signatures: n)
+                    case .failure(let why):
+                        finish(q.target, .failed, digest: q.digest, error: why.message, bytes: bytesBy[q.target.id] ?? 0)
+                    }
+                }
                 for (i, p) in plans.enumerated() {
                     if let failure = p.failed {
-                        finish(p.target, .failed, digest: p.manifests.last?.digest, error: failure, bytes: bytesBy[p.target.id] ?? 0)
+                        finish(p.target, .failed, digest: p.digest, error: failure, bytes: bytesBy[p.target.id] ?? 0)
                         continue
                     }
-                    if running >= max(1, blobJobs), let (j, why) = await group.next() {
+                    if running >= max(1, blobJobs), let (j, outcome) = await group.next() {
                         running -= 1
-                        let q = plans[j]
-                        finish(q.target, why == nil ? .copied : .failed, digest: q.manifests.last?.digest, error: why, bytes: bytesBy[q.target.id] ?? 0)
+                        report(j, outcome)
                     }
                     let (manifests, destination, tag) = (p.manifests, p.destination, p.target.destination.tag ?? "latest")
+                    let (attachments, image, merge) = (p.attachments, p.target.destination, mergeSignatures)
+                    let destinations = self.destinations
                     group.addTask {
                         do {
-                            for m in manifests.dropLast() {
-                                try await retry.run("put manifest \(m.digest)") { try await destination.putManifest(m, as: .digest(m.digest)) }
+                            if let top = manifests.last {
+                                for m in manifests.dropLast() {
+                                    try await retry.run("put manifest \(m.digest)") { try await destination.putManifest(m, as: .digest(m.digest)) }
+                                }
+                                try await retry.run("put \(tag)") { try await destination.putManifest(top, as: .tag(tag)) }
                             }
-                            try await retry.run("put \(tag)") { try await destination.putManifest(manifests.last!, as: .tag(tag)) }
-                            return (i, nil)
+                            var stored = 0
+                            for (sigTag, m) in attachments {
+                                if try await SignatureAttachment.store(m, tag: sigTag, at: destinations(image.withTag(sigTag)),
+                                                                       merge: merge, retry: retry) { stored += 1 }
+                            }
+                            return (i, .success(stored))
                         } catch {
-                            return (i, "\(error)")
+                            return (i, .failure(LoadFailure(message: "\(error)")))
                         }
                     }
                     running += 1
                 }
-                for await (j, why) in group {
-                    let q = plans[j]
-                    finish(q.target, why == nil ? .copied : .failed, digest: q.manifests.last?.digest, error: why, bytes: bytesBy[q.target.id] ?? 0)
-                }
+                for await (j, outcome) in group { report(j, outcome) }
             }
         } catch {
             for t in targets where results[t.id] == nil { finish(t, .failed, digest: nil, error: "\(error)") }
@@ -206,6 +254,11 @@ public struct ArchiveLoader: Sendable {
         return targets.map { results[$0.id]! }
     }
 
+}
+
+/// Why finishing an image failed.
+struct LoadFailure: Error {
+    var message: String
 }
 
 extension ArchiveLoader {

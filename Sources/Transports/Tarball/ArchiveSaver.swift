@@ -10,6 +10,8 @@ import Synchronization
 /// 2. Copy and archive: the mirror engine fills the folder (reading the planned manifests from memory, so what is
 ///    copied is what was planned) while a `LayoutStreamArchiver` writes each layer into the archive as soon as
 ///    it lands. Total time is close to the slower of downloading and compressing, not their sum.
+///    Signature attachments (`REPO:sha256-<hex>.sig`) of the planned manifests are planned too, so they are in the
+///    head; the engine then finds them already in the folder.
 /// 3. If the folder did not end up with the planned `index.json` (an image failed, or changed between plan and
 ///    copy), the streamed archive is dropped and the archive is rebuilt from the folder, so it always matches it.
 public struct ArchiveSaver: Sendable {
@@ -54,6 +56,10 @@ public struct ArchiveSaver: Sendable {
             expected = OCILayout.naming(expected, p.top.descriptor(), t.destination.description)
             manifests[p.top.digest] = p.top.bytes
             for c in p.children { manifests[c.digest] = c.bytes }
+            for (tag, sig) in p.signatures {
+                expected = OCILayout.naming(expected, sig.descriptor(), t.destination.withTag(tag).description)
+                manifests[sig.digest] = sig.bytes
+            }
         }
         var why = "nothing could be planned"
         if !planned.isEmpty {
@@ -108,7 +114,16 @@ public struct ArchiveSaver: Sendable {
 
     /// Plans every target (manifests fetched, configs stored in the folder); targets that cannot be planned are
     /// left to the engine, which reports why.
-    private func plan(_ targets: [MirrorTarget], sources: @escaping MirrorEngine.SourceFactory) async -> [Int: ImagePlan] {
+    /// An image's plan and the signature attachments that go with it (tag, manifest).
+    struct Planned: Sendable {
+        var plan: ImagePlan
+        var signatures: [(tag: String, manifest: RawManifest)]
+        var top: RawManifest { plan.top }
+        var children: [RawManifest] { plan.children }
+        var blobs: [Descriptor] { plan.blobs }
+    }
+
+    private func plan(_ targets: [MirrorTarget], sources: @escaping MirrorEngine.SourceFactory) async -> [Int: Planned] {
         let layout = self.layout
         let copyOptions = {
             var o = CopyOptions()
@@ -120,9 +135,10 @@ public struct ArchiveSaver: Sendable {
         let retry = Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger)
         let logger = self.logger
         let width = min(32, max(8, options.jobs * 2))
-        return await withTaskGroup(of: (Int, ImagePlan?).self) { group in
+        let signatures = options.signatures
+        return await withTaskGroup(of: (Int, Planned?).self) { group in
             var pending = targets[...]
-            var plans: [Int: ImagePlan] = [:]
+            var plans: [Int: Planned] = [:]
             func admit() {
                 guard let t = pending.popFirst() else { return }
                 group.addTask {
@@ -137,7 +153,9 @@ public struct ArchiveSaver: Sendable {
                                 try await layout.writeBlob(im.config, from: VerifyingStream(try await src.blob(im.config), expecting: im.config))
                             }
                         }
-                        return (t.id, p)
+                        let sigs = signatures == .copy
+                            ? try await Self.planSignatures(p, of: t, sources: sources, into: layout, retry: retry) : []
+                        return (t.id, Planned(plan: p, signatures: sigs))
                     } catch {
                         return (t.id, nil)
                     }
@@ -150,6 +168,32 @@ public struct ArchiveSaver: Sendable {
             }
             return plans
         }
+    }
+
+    /// Finds the source's signature attachments of the manifests a plan writes unchanged and stores their blobs
+    /// (payloads and config, all small) in the folder.
+    static func planSignatures(_ p: ImagePlan, of t: MirrorTarget, sources: MirrorEngine.SourceFactory, into layout: OCILayout,
+                               retry: Retrier) async throws -> [(tag: String, manifest: RawManifest)] {
+        var digests = p.filtered ? [] : [p.sourceDigest]
+        if case .index(let index) = try p.top.parsed() {
+            digests += index.manifests.filter { !IndexSelection.isAttestation($0) }.map(\.digest)
+        }
+        var found: [(tag: String, manifest: RawManifest)] = []
+        for d in digests {
+            let tag = SignatureAttachment.tag(for: d)
+            let src = sources(t.source.withTag(tag))
+            guard let digest = try await retry.run("\(t.source): signatures of \(d)", { try await src.manifestDigest(.tag(tag)) })
+            else { continue }
+            let sig = try await retry.run("\(t.source): \(tag)") { try await src.manifest(.digest(digest)) }
+            guard case .image(let m) = try sig.parsed() else { continue }
+            for b in [m.config] + m.layers where layout.blobSize(b.digest) != b.size {
+                try await retry.run("\(t.source): blob \(b.digest)") {
+                    try await layout.writeBlob(b, from: VerifyingStream(try await src.blob(b), expecting: b))
+                }
+            }
+            found.append((tag, sig))
+        }
+        return found
     }
 
     /// Whether two indexes name the same images with the same manifests (order aside).

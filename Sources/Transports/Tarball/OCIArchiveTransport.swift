@@ -58,6 +58,7 @@ struct ScratchSource: ImageSource {
     let scratch: ScratchFolder
 
     var location: RepositoryLocation { inner.location }
+    func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest? { try await inner.manifestDigest(identifier) }
     func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest { try await inner.manifest(identifier) }
     func blob(_ descriptor: Descriptor) async throws -> any BlobStream { try await inner.blob(descriptor) }
 }
