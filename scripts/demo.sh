@@ -69,6 +69,13 @@ echo "==> dray mirror again: an incremental re-run only checks tags"
 echo "==> dray mirror validate"
 "$dray" mirror validate -f "$work/images.txt" -d "$dst" --all
 
+echo "==> signing the mirror: a re-run with a key signs every mirrored image at the destination"
+printf 'demo-passphrase\n' > "$work/pass.txt"
+"$dray" generate-key --prefix "$work/mirror" --passphrase-file "$work/pass.txt" -y
+"$dray" mirror -f "$work/images.txt" -d "$dst" --all -j 4 -o "$work/mirror-failed.txt" \
+  --sigstore-private-key "$work/mirror.key" --sigstore-passphrase-file "$work/pass.txt"
+"$dray" mirror validate -f "$work/images.txt" -d "$dst" --all --sigstore-public-key "$work/mirror.pub"
+
 echo "==> dray copy with a platform filter (linux/amd64 and linux/arm64 only)"
 "$dray" copy --arch amd64,arm64 --os linux "$src/demo/app:1.0" "$dst/slim/app:1.0"
 
