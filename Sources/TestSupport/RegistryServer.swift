@@ -24,8 +24,9 @@ public final class RegistryServer: @unchecked Sendable {
 
     /// Starts a registry and waits until it answers.
     /// `clientCAs` makes the registry demand a client certificate signed by one of them (needs TLS).
-    public init(auth: Auth = .none, tlsCertificate: (cert: String, key: String)? = nil, clientCAs: [String] = [])
-        throws
+    /// `accessLog` logs every request to `registry.log` (for counting them with `requestCount()`).
+    public init(auth: Auth = .none, tlsCertificate: (cert: String, key: String)? = nil, clientCAs: [String] = [],
+                accessLog: Bool = false) throws
     {
         let binary = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"].first {
             FileManager.default.isExecutableFile(atPath: $0)
@@ -41,7 +42,7 @@ public final class RegistryServer: @unchecked Sendable {
             log:
               level: warn
               accesslog:
-                disabled: true
+                disabled: \(!accessLog)
             storage:
               filesystem:
                 rootdirectory: \(directory.file("storage"))
@@ -113,6 +114,33 @@ public final class RegistryServer: @unchecked Sendable {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
+    }
+
+    /// The registry's process id.
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Requests logged so far (needs `accessLog`): lines of the access log naming an HTTP method on `/v2/`.
+    public func requestCount() -> Int {
+        guard let data = FileManager.default.contents(atPath: directory.file("registry.log")) else { return 0 }
+        var count = 0
+        for line in data.split(separator: 0x0a) where line.count > 20 {
+            let text = String(decoding: line.prefix(400), as: UTF8.self)
+            if text.contains("\"GET /v2/") || text.contains("\"HEAD /v2/") || text.contains("\"PUT /v2/")
+                || text.contains("\"POST /v2/") || text.contains("\"PATCH /v2/") || text.contains("\"DELETE /v2/") {
+                count += 1
+            }
+        }
+        return count
+    }
+
+    /// Bytes the registry process has read through `read(2)`-like calls so far (`rchar` of /proc/PID/io):
+    /// request bodies, which is what clients sent it.
+    public func bytesRead() -> Int64 {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("rchar:") {
+            return Int64(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) ?? 0
+        }
+        return 0
     }
 
     /// The file holding a blob's bytes in the registry's storage (for corrupting it in tests).

@@ -140,14 +140,15 @@ public struct SyntheticImage: Sendable {
 
     /// A multi-platform index over images built for `platforms`.
     public static func index(platforms: [Platform] = threePlatforms, format: Format = .oci, layers: Int = 2,
-                             layerSize: Int = 4096, seed: UInt64, sharedBase: [UInt64] = [],
+                             layerSize: Int = 4096, seed: UInt64, sharedBase: [UInt64] = [], baseLayerSize: Int = 50_000,
                              annotations: [String: String]? = nil) throws -> Tree {
         var children: [RawManifest] = []
         var blobs: [Digest: (Descriptor, [UInt8])] = [:]
         var entries: [Descriptor] = []
         for (i, p) in platforms.enumerated() {
             let built = try image(platform: p, format: format, layers: layers, layerSize: layerSize,
-                                  seed: seed &* 100 &+ UInt64(i), sharedBase: sharedBase.map { $0 &* 100 &+ UInt64(i) })
+                                  seed: seed &* 100 &+ UInt64(i), sharedBase: sharedBase.map { $0 &* 100 &+ UInt64(i) },
+                                  baseLayerSize: baseLayerSize)
             children.append(built.manifest)
             for (d, b) in built.blobs { blobs[d.digest] = (d, b) }
             entries.append(built.manifest.descriptor(platform: p))

@@ -1,0 +1,215 @@
+import Foundation
+import Synchronization
+
+/// A TCP proxy on 127.0.0.1 that delays every byte by a fixed time in each direction, as a network link with
+/// that one-way latency would, without limiting bandwidth; it also counts the bytes each way.
+///
+/// Each direction of each connection is a delay line: a reader thread stamps chunks with `now + delay` and a
+/// writer thread sends them when due, so a stream keeps its throughput and only gains latency. The queue of a
+/// direction is bounded (32 MiB), so a slow receiver slows the sender as TCP would.
+public final class LatencyProxy: @unchecked Sendable {
+    public let port: Int
+    public let target: Int
+    public let delay: Duration
+    private let listener: Int32
+    private let counters = Mutex((up: Int64(0), down: Int64(0), connections: 0))
+    private let stopped = Atomic<Bool>(false)
+
+    /// `127.0.0.1:PORT`.
+    public var host: String { "127.0.0.1:\(port)" }
+    /// Bytes sent from clients to the target so far.
+    public var bytesUp: Int64 { counters.withLock { $0.up } }
+    /// Bytes sent from the target to clients so far.
+    public var bytesDown: Int64 { counters.withLock { $0.down } }
+    /// Connections accepted so far.
+    public var connections: Int { counters.withLock { $0.connections } }
+
+    /// Starts a proxy to `127.0.0.1:target` adding `delay` in each direction.
+    public init(target: Int, delay: Duration) throws {
+        self.target = target
+        self.delay = delay
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestSupportError("socket: \(errno)") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = Self.loopback(port: 0)
+        let bound = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 512) == 0 else {
+            close(fd)
+            throw TestSupportError("bind/listen: \(errno)")
+        }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        listener = fd
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        let thread = Thread { [self] in acceptLoop() }
+        thread.name = "latency-proxy"
+        thread.start()
+    }
+
+    deinit { stop() }
+
+    /// Stops accepting; open connections end when their peers close.
+    public func stop() {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    static func loopback(port: Int) -> sockaddr_in {
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return addr
+    }
+
+    private func acceptLoop() {
+        while !stopped.load(ordering: .relaxed) {
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = Self.loopback(port: target)
+            let ok = withUnsafePointer(to: &addr) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard ok == 0 else {
+                close(client)
+                close(upstream)
+                continue
+            }
+            var one: Int32 = 1
+            for fd in [client, upstream] { setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size)) }
+            counters.withLock { $0.connections += 1 }
+            let pair = SocketPair(a: client, b: upstream)
+            DelayLine(from: client, to: upstream, delay: delay, pair: pair) { [self] n in counters.withLock { $0.up += n } }.start()
+            DelayLine(from: upstream, to: client, delay: delay, pair: pair) { [self] n in counters.withLock { $0.down += n } }.start()
+        }
+    }
+}
+
+/// Two sockets closed together once both directions are done.
+private final class SocketPair: @unchecked Sendable {
+    let a: Int32, b: Int32
+    private let remaining = Mutex(2)
+    init(a: Int32, b: Int32) { (self.a, self.b) = (a, b) }
+    /// One direction finished; the second closes both sockets.
+    func finished() {
+        if remaining.withLock({ $0 -= 1; return $0 }) == 0 {
+            close(a)
+            close(b)
+        }
+    }
+    /// A direction failed: wake the other one too.
+    func abort() {
+        shutdown(a, Int32(SHUT_RDWR))
+        shutdown(b, Int32(SHUT_RDWR))
+    }
+}
+
+/// One direction of a proxied connection: read, hold for `delay`, write.
+private final class DelayLine: @unchecked Sendable {
+    let from: Int32, to: Int32
+    let delay: Duration
+    let pair: SocketPair
+    let count: @Sendable (Int64) -> Void
+    private let cond = NSCondition()
+    private var queue: [(due: ContinuousClock.Instant, bytes: [UInt8])] = []
+    private var queued = 0
+    private var ended = false
+    private var failed = false
+    static let limit = 32 << 20
+
+    init(from: Int32, to: Int32, delay: Duration, pair: SocketPair, count: @escaping @Sendable (Int64) -> Void) {
+        (self.from, self.to, self.delay, self.pair, self.count) = (from, to, delay, pair, count)
+    }
+
+    func start() {
+        if delay == .zero {
+            Thread { [self] in pumpDirect() }.start()
+        } else {
+            Thread { [self] in readLoop() }.start()
+            Thread { [self] in writeLoop() }.start()
+        }
+    }
+
+    private func pumpDirect() {
+        var buffer = [UInt8](repeating: 0, count: 256 << 10)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            guard Self.writeAll(to, buffer, n) else {
+                pair.abort()
+                break
+            }
+            count(Int64(n))
+        }
+        shutdown(to, Int32(SHUT_WR))
+        pair.finished()
+    }
+
+    private func readLoop() {
+        var buffer = [UInt8](repeating: 0, count: 256 << 10)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+            cond.lock()
+            if n <= 0 || failed {
+                ended = true
+                cond.broadcast()
+                cond.unlock()
+                return
+            }
+            while queued >= Self.limit && !failed { cond.wait() }
+            queue.append((ContinuousClock.now + delay, Array(buffer[0..<n])))
+            queued += n
+            cond.broadcast()
+            cond.unlock()
+        }
+    }
+
+    private func writeLoop() {
+        while true {
+            cond.lock()
+            while queue.isEmpty && !ended { cond.wait() }
+            if queue.isEmpty {
+                cond.unlock()
+                break
+            }
+            let (due, bytes) = queue.removeFirst()
+            cond.unlock()
+            let wait = due - ContinuousClock.now
+            if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)) }
+            let ok = Self.writeAll(to, bytes, bytes.count)
+            cond.lock()
+            queued -= bytes.count
+            if !ok { failed = true }
+            cond.broadcast()
+            cond.unlock()
+            if !ok {
+                pair.abort()
+                break
+            }
+            count(Int64(bytes.count))
+        }
+        shutdown(to, Int32(SHUT_WR))
+        pair.finished()
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], _ n: Int) -> Bool {
+        var offset = 0
+        while offset < n {
+            let w = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, n - offset, Int32(MSG_NOSIGNAL)) }
+            if w < 0 && errno == EINTR { continue }
+            if w <= 0 { return false }
+            offset += w
+        }
+        return true
+    }
+}
