@@ -7,32 +7,46 @@ extension MirrorEngine {
         var warning: String?
     }
 
-    /// Copies the source's signatures of the manifests that were written unchanged, then signs the image at the
-    /// destination when a signer is set. `top` is the source's top manifest digest, `written` the destination's,
-    /// `children` the copied platform manifests.
-    func finishSignatures(_ target: MirrorTarget, top: Digest, written: Digest, children: [Digest], tally: Tally,
-                          retry: Retrier, events: @escaping @Sendable (MirrorEvent) -> Void) async throws -> SignatureOutcome {
+    /// The source's signature attachments of `digests`: manifest digest → attachment digest, for those that
+    /// have one. Looked up all at once (one round trip), while the destination is being checked.
+    func sourceSignatures(of digests: [Digest], target: MirrorTarget, retry: Retrier) async throws -> [Digest: Digest] {
+        guard options.signatures == .copy else { return [:] }
+        return try await withThrowingTaskGroup(of: (Digest, Digest?).self) { group in
+            for d in digests {
+                group.addTask {
+                    let tag = SignatureAttachment.tag(for: d)
+                    let src = self.sources(target.source.withTag(tag))
+                    return (d, try await retry.run("\(target.source): signatures of \(d)") { try await src.manifestDigest(.tag(tag)) })
+                }
+            }
+            var found: [Digest: Digest] = [:]
+            for try await (d, sig) in group { if let sig { found[d] = sig } }
+            return found
+        }
+    }
+
+    /// Copies the source's signatures (`found`, from `sourceSignatures`) of the manifests written unchanged,
+    /// then signs the image at the destination when a signer is set. `top` is the source's top manifest digest,
+    /// `written` the destination's, `children` the copied platform manifests.
+    func finishSignatures(_ target: MirrorTarget, found: [Digest: Digest], top: Digest, written: Digest, children: [Digest],
+                          tally: Tally, retry: Retrier, events: @escaping @Sendable (MirrorEvent) -> Void) async throws
+        -> SignatureOutcome
+    {
         var outcome = SignatureOutcome()
-        if options.signatures == .copy {
-            let unchanged = (top == written ? [top] : []) + children
-            outcome.copied = try await withThrowingTaskGroup(of: Int.self) { group in
-                for d in unchanged {
-                    group.addTask {
-                        try await self.copySignature(of: d, target: target, tally: tally, retry: retry, events: events) ? 1 : 0
-                    }
-                }
-                return try await group.reduce(0, +)
-            }
-            if top != written {
-                let tag = SignatureAttachment.tag(for: top)
-                let src = sources(target.source.withTag(tag))
-                if try await retry.run("\(target.source): signatures", { try await src.manifestDigest(.tag(tag)) }) != nil {
-                    outcome.warning = """
-                        the source's signatures of index \(top) do not apply to the filtered index \(written); \
-                        the platform manifests' signatures were copied
-                        """
+        let unchanged = ((top == written ? [top] : []) + children).compactMap { d in found[d].map { (d, $0) } }
+        outcome.copied = try await withThrowingTaskGroup(of: Int.self) { group in
+            for (d, sig) in unchanged {
+                group.addTask {
+                    try await self.copySignature(sig, of: d, target: target, tally: tally, retry: retry, events: events) ? 1 : 0
                 }
             }
+            return try await group.reduce(0, +)
+        }
+        if top != written, found[top] != nil {
+            outcome.warning = """
+                the source's signatures of index \(top) do not apply to the filtered index \(written); \
+                the platform manifests' signatures were copied
+                """
         }
         if let signer {
             let sign = [written] + children
@@ -44,15 +58,13 @@ extension MirrorEngine {
         return outcome
     }
 
-    /// Copies the signature attachment of `digest` when the source has one the destination lacks; merges it into
+    /// Copies the source's signature attachment `found` of `digest` when the destination lacks it; merges it into
     /// a different one already there (replaces it with `overwrite`). Returns whether anything was written.
-    private func copySignature(of digest: Digest, target: MirrorTarget, tally: Tally, retry: Retrier,
+    private func copySignature(_ found: Digest, of digest: Digest, target: MirrorTarget, tally: Tally, retry: Retrier,
                                events: @escaping @Sendable (MirrorEvent) -> Void) async throws -> Bool {
         let tag = SignatureAttachment.tag(for: digest)
         let src = sources(target.source.withTag(tag))
         let dst = destinations(target.destination.withTag(tag))
-        guard let found = try await retry.run("\(target.source): signatures of \(digest)", { try await src.manifestDigest(.tag(tag)) })
-        else { return false }
         if try await retry.run("\(target.destination): signatures of \(digest)", { try await dst.manifestDigest(.tag(tag)) }) == found {
             return false
         }

@@ -170,15 +170,16 @@ public struct MirrorEngine: Sendable {
             }
         }
 
-        // Incremental: what does the destination tag hold?
+        // Incremental: what does the destination tag hold? (Asked together with the source's signatures.)
+        let copiedChildren = children.filter { !IndexSelection.isAttestation($0) }.map(\.digest)
+        async let sourceSigs = sourceSignatures(of: [top.digest] + copiedChildren, target: target, retry: retry)
         let existing = try await retry.run("\(target.destination): check") { try await dst.manifestDigest(destID) }
         if rewritten, !options.overwrite, let existing, existing != written.digest {
             written = try await merge(written, intoExisting: existing, at: dst, retry: retry)
         }
-        let copiedChildren = children.filter { !IndexSelection.isAttestation($0) }.map(\.digest)
         if !options.force, existing == written.digest {
-            let signatures = try await finishSignatures(target, top: top.digest, written: written.digest, children: copiedChildren,
-                                                        tally: tally, retry: retry, events: events)
+            let signatures = try await finishSignatures(target, found: try await sourceSigs, top: top.digest, written: written.digest,
+                                                        children: copiedChildren, tally: tally, retry: retry, events: events)
             return Outcome(status: .skipped, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
                            rewritten: rewritten, warning: nil, signatures: signatures)
         }
@@ -198,10 +199,10 @@ public struct MirrorEngine: Sendable {
             }
         }
         try await retry.run("\(target.destination): put manifest") { try await dst.putManifest(written, as: destID) }
-        let signatures = try await finishSignatures(target, top: top.digest, written: written.digest, children: copiedChildren,
-                                                    tally: tally, retry: retry, events: events)
+        let finished = try await finishSignatures(target, found: try await sourceSigs, top: top.digest, written: written.digest,
+                                                  children: copiedChildren, tally: tally, retry: retry, events: events)
         return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                       rewritten: rewritten, warning: nil, signatures: signatures)
+                       rewritten: rewritten, warning: nil, signatures: finished)
     }
 
     /// Pushes the manifest `digest` and everything below it, children before parents.

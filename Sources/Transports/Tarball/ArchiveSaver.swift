@@ -172,28 +172,34 @@ public struct ArchiveSaver: Sendable {
 
     /// Finds the source's signature attachments of the manifests a plan writes unchanged and stores their blobs
     /// (payloads and config, all small) in the folder.
-    static func planSignatures(_ p: ImagePlan, of t: MirrorTarget, sources: MirrorEngine.SourceFactory, into layout: OCILayout,
+    static func planSignatures(_ p: ImagePlan, of t: MirrorTarget, sources: @escaping MirrorEngine.SourceFactory, into layout: OCILayout,
                                retry: Retrier) async throws -> [(tag: String, manifest: RawManifest)] {
         var digests = p.filtered ? [] : [p.sourceDigest]
         if case .index(let index) = try p.top.parsed() {
             digests += index.manifests.filter { !IndexSelection.isAttestation($0) }.map(\.digest)
         }
-        var found: [(tag: String, manifest: RawManifest)] = []
-        for d in digests {
-            let tag = SignatureAttachment.tag(for: d)
-            let src = sources(t.source.withTag(tag))
-            guard let digest = try await retry.run("\(t.source): signatures of \(d)", { try await src.manifestDigest(.tag(tag)) })
-            else { continue }
-            let sig = try await retry.run("\(t.source): \(tag)") { try await src.manifest(.digest(digest)) }
-            guard case .image(let m) = try sig.parsed() else { continue }
-            for b in [m.config] + m.layers where layout.blobSize(b.digest) != b.size {
-                try await retry.run("\(t.source): blob \(b.digest)") {
-                    try await layout.writeBlob(b, from: VerifyingStream(try await src.blob(b), expecting: b))
+        // Looked up all at once; the attachments found are fetched and stored.
+        return try await withThrowingTaskGroup(of: (Int, String, RawManifest)?.self) { group in
+            for (i, d) in digests.enumerated() {
+                group.addTask {
+                    let tag = SignatureAttachment.tag(for: d)
+                    let src = sources(t.source.withTag(tag))
+                    guard let digest = try await retry.run("\(t.source): signatures of \(d)", { try await src.manifestDigest(.tag(tag)) })
+                    else { return nil }
+                    let sig = try await retry.run("\(t.source): \(tag)") { try await src.manifest(.digest(digest)) }
+                    guard case .image(let m) = try sig.parsed() else { return nil }
+                    for b in [m.config] + m.layers where layout.blobSize(b.digest) != b.size {
+                        try await retry.run("\(t.source): blob \(b.digest)") {
+                            try await layout.writeBlob(b, from: VerifyingStream(try await src.blob(b), expecting: b))
+                        }
+                    }
+                    return (i, tag, sig)
                 }
             }
-            found.append((tag, sig))
+            var found: [(Int, String, RawManifest)] = []
+            for try await f in group { if let f { found.append(f) } }
+            return found.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
         }
-        return found
     }
 
     /// Whether two indexes name the same images with the same manifests (order aside).
