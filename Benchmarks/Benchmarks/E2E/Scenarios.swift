@@ -59,6 +59,7 @@ final class Bench {
     /// Runs `body` and records its cost with the requests and bytes the registries saw meanwhile.
     @discardableResult
     func measure(_ scenario: String, _ tool: String, _ dst: Destination, _ body: () -> Cost) -> Row {
+        sync()  // flush earlier writes, so one tool's disk traffic does not slow the next
         let requests0 = source.requestCount() + dst.registry.requestCount()
         let bytes0 = dst.registry.bytesRead()
         Self.say("  \(scenario) · \(tool) …")

@@ -44,11 +44,18 @@ struct PlainLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        let f = DateFormatter()
-        f.dateFormat = "HH:mm:ss"
         // On a terminal, clear a progress line that may be showing first.
         let clear = ProgressDisplay.isTerminal ? "\r\u{1b}[K" : ""
-        let line = "\(clear)[\(f.string(from: Date()))] [\(event.level.rawValue.uppercased())] \(event.message)\n"
+        let line = "\(clear)[\(Self.clock())] [\(event.level.rawValue.uppercased())] \(event.message)\n"
         FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    /// The local time as HH:MM:SS, formatted without Foundation's DateFormatter (which loads ICU's data).
+    static func clock() -> String {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
     }
 }

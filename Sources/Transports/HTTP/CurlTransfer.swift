@@ -17,8 +17,8 @@ final class CurlTransfer: @unchecked Sendable {
         var headComplete = false
         var headWaiter: CheckedContinuation<Void, any Error>?
 
-        var body = Deque<[UInt8]>()
-        var bodyBytes = 0
+        /// Received body bytes not yet handed out: one buffer, so handing them out copies nothing.
+        var body: [UInt8] = []
         var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
         var recvPaused = false
         var discarded = false
@@ -134,28 +134,40 @@ final class CurlTransfer: @unchecked Sendable {
     /// Header line from curl. A status line starts a new header block; the blank line after a final (≥ 200)
     /// status completes the response head.
     fileprivate func onHeader(_ line: UnsafeBufferPointer<UInt8>) {
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        // Parsed on bytes: this runs for every header of every response, on the loop thread.
+        let trimmed = Self.trim(line[...])
         let waiter: CheckedContinuation<Void, any Error>? = state.withLock { s in
-            if text.hasPrefix("HTTP/") {
-                let parts = text.split(separator: " ", maxSplits: 2)
-                s.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+            if trimmed.starts(with: Self.httpPrefix) {
+                let fields = trimmed.split(separator: 0x20, maxSplits: 2)
+                s.status = fields.count > 1 ? Int(String(decoding: fields[1], as: UTF8.self)) ?? 0 : 0
                 s.headers = HTTPHeaders()
                 return nil
             }
-            if text.isEmpty {
+            if trimmed.isEmpty {
                 guard s.status >= 200, !s.headComplete else { return nil }
                 s.headComplete = true
                 defer { s.headWaiter = nil }
                 return s.headWaiter
             }
-            if let colon = text.firstIndex(of: ":") {
-                let name = String(text[..<colon])
-                let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            if let colon = trimmed.firstIndex(of: 0x3a) {
+                let name = String(decoding: trimmed[..<colon], as: UTF8.self)
+                let value = String(decoding: Self.trim(trimmed[(colon + 1)...]), as: UTF8.self)
                 s.headers.add(name, value)
             }
             return nil
         }
         waiter?.resume()
+    }
+
+    private static let httpPrefix = Array("HTTP/".utf8)
+
+    /// `bytes` without leading and trailing spaces, tabs, CR and LF.
+    private static func trim(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>> {
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0d || b == 0x0a }
+        var lo = bytes.startIndex, hi = bytes.endIndex
+        while lo < hi, isSpace(bytes[lo]) { lo += 1 }
+        while hi > lo, isSpace(bytes[hi - 1]) { hi -= 1 }
+        return bytes[lo..<hi]
     }
 
     /// Body bytes from curl. Returns false to pause (the buffer is full; curl keeps the bytes).
@@ -169,12 +181,12 @@ final class CurlTransfer: @unchecked Sendable {
                 resumeHead = s.headWaiter
                 s.headWaiter = nil
             }
-            if s.bodyBytes >= responseLimit {
+            if s.body.count >= responseLimit {
                 s.recvPaused = true
                 return false
             }
-            s.body.append(Array(bytes))
-            s.bodyBytes += bytes.count
+            if s.body.isEmpty { s.body.reserveCapacity(max(responseLimit, bytes.count) + (256 << 10)) }
+            s.body.append(contentsOf: bytes)
             s.received += Int64(bytes.count)
             if let w = s.bodyWaiter {
                 s.bodyWaiter = nil
@@ -280,17 +292,8 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     private static func takeAll(_ s: inout State) -> [UInt8] {
-        let merged: [UInt8]
-        if s.body.count == 1 {
-            merged = s.body.removeFirst()
-        } else {
-            var m = [UInt8]()
-            m.reserveCapacity(s.body.reduce(0) { $0 + $1.count })
-            while let c = s.body.popFirst() { m.append(contentsOf: c) }
-            merged = m
-        }
-        s.bodyBytes = 0
-        return merged
+        defer { s.body = [] }
+        return s.body
     }
 
     /// The next chunk of the response body, or nil at its end.

@@ -21,20 +21,33 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
 
     /// Removes every field of that name.
     public mutating func remove(_ name: String) {
-        fields.removeAll { $0.name.caseInsensitiveCompare(name) == .orderedSame }
+        fields.removeAll { Self.sameName($0.name, name) }
     }
 
     /// The first value of a field.
     public subscript(_ name: String) -> String? {
-        fields.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        fields.first { Self.sameName($0.name, name) }?.value
     }
 
     /// All values of a field.
     public func values(_ name: String) -> [String] {
-        fields.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.map(\.value)
+        fields.filter { Self.sameName($0.name, name) }.map(\.value)
     }
 
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
+
+    /// Header names compare ASCII case-insensitively (on bytes: no locale, no ICU, on every lookup of every
+    /// response).
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (a.utf8, b.utf8)
+        guard x.count == y.count else { return false }
+        for (p, q) in zip(x, y) where p != q {
+            let lp = p >= 0x41 && p <= 0x5a ? p | 0x20 : p
+            let lq = q >= 0x41 && q <= 0x5a ? q | 0x20 : q
+            if lp != lq { return false }
+        }
+        return true
+    }
 
     /// Headers for logs: credentials and tokens replaced by `[redacted]`.
     public var description: String {
