@@ -20,7 +20,7 @@ struct E2E: AsyncParsableCommand {
     @Option(help: "Multi-platform images in the corpus.") var images: Int = 20
     @Option(help: "Bytes of each image's own layer, per platform.") var layerSize: Int = 4_900_000
     @Option(help: "Bytes of the shared base layer, per platform.") var baseSize: Int = 7_000_000
-    @Option(help: "Bytes of the big scenario's single layer.") var bigSize: Int64 = 2_000_000_000
+    @Option(help: "Bytes of the big scenario's single layer.") var bigSize: Int64 = 1_000_000_000
     @Option(help: "Images in the small scenario.") var smallImages: Int = 200
     @Option(help: "Added one-way latencies to run, ms, comma-separated (10 = 20 ms round trips).") var latency: String = "0,10"
     @Option(help: "Scenarios, comma-separated.") var scenarios: String = "cold,noop,big,small,save,load"

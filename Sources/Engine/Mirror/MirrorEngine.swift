@@ -21,6 +21,10 @@ public struct MirrorOptions: Sendable {
     public var failWhenNoPlatform = false
     /// What happens to the source's `.sig` attachments.
     public var signatures: SignatureHandling = .copy
+    /// Mount a blob already sent to another repository of the same registry instead of sending it again.
+    public var mount = true
+    /// Download each blob into a temporary file in this folder before uploading it (instead of streaming).
+    public var spool: String?
 
     public init() {}
 }
@@ -242,13 +246,14 @@ public struct MirrorEngine: Sendable {
         try await withThrowingTaskGroup(of: BlobOutcome.self) { group in
             for d in blobs {
                 group.addTask {
-                    try await self.table.ensure(d, in: dst) {
+                    let transfer: @Sendable () async throws -> BlobOutcome = {
                         let outcome = try await retry.run("blob \(d.digest)") {
-                            try await BlobTransfer.ensure(d, from: src, to: dst, scheduler: pool)
+                            try await BlobTransfer.ensure(d, from: src, to: dst, scheduler: pool, spool: self.options.spool)
                         }
                         if case .copied(let bytes) = outcome { events(.bytes(bytes)) }
                         return outcome
                     }
+                    return self.options.mount ? try await self.table.ensure(d, in: dst, transfer: transfer) : try await transfer()
                 }
             }
             for try await outcome in group { tally.add(outcome) }

@@ -95,6 +95,16 @@ extension RegistryClient {
         response.discard()
     }
 
+    /// Deletes a repository's link to a blob (the registry's garbage collection frees the bytes later).
+    public func deleteBlob(_ repository: String, _ digest: Digest) async throws {
+        let url = try await url("v2/\(repository)/blobs/\(digest)")
+        let response = try await send(request("DELETE", url), scope: AuthScope(entries: ["repository:\(repository):delete"]))
+        guard response.status == 202 || response.status == 200 else {
+            throw await error(from: response, target: "\(registry)/\(repository)@\(digest)", method: "DELETE")
+        }
+        response.discard()
+    }
+
     /// All tags of a repository, following `Link` pagination.
     public func tags(_ repository: String, pageSize: Int = 1000) async throws -> [String] {
         var next: URL? = try await url("v2/\(repository)/tags/list", query: [URLQueryItem(name: "n", value: "\(pageSize)")])

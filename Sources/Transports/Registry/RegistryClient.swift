@@ -41,9 +41,20 @@ public final class RegistryClient: Sendable {
     private func ping() async throws -> (URL, [AuthChallenge]) {
         let loopback = isLoopbackHost(apiHost)
         guard !options.tlsVerify || loopback else { return try await ping(scheme: "https") }
+        if loopback {
+            // Loopback registries are usually plain HTTP (as Docker assumes): asking that first saves a TLS
+            // handshake and OpenSSL's loading of the CA store. An HTTPS server answers 400 or drops the request.
+            do {
+                return try await ping(scheme: "http", connectTimeout: .seconds(3))
+            } catch let e as RegistryError where e.status == 400 {
+                logger.debug("\(apiHost): speaks HTTPS")
+            } catch is TransportError {
+                logger.debug("\(apiHost): plain HTTP failed; trying HTTPS")
+            }
+            return try await ping(scheme: "https")
+        }
         do {
-            // A TLS handshake on loopback takes milliseconds; a server that never answers one is plain HTTP.
-            return try await ping(scheme: "https", connectTimeout: loopback ? .seconds(3) : nil)
+            return try await ping(scheme: "https")
         } catch let httpsError as TransportError {
             // A certificate the user did not allow us to skip is an answer, not a reason to try plain HTTP.
             if options.tlsVerify && [58, 60, 77].contains(httpsError.code) { throw httpsError }
