@@ -95,6 +95,16 @@ extension RegistryClient {
         response.discard()
     }
 
+    /// The registry's repositories (`/v2/_catalog`, first `pageSize` names).
+    public func catalog(pageSize: Int = 1000) async throws -> [String] {
+        let url = try await url("v2/_catalog", query: [URLQueryItem(name: "n", value: "\(pageSize)")])
+        let response = try await send(request("GET", url), scope: AuthScope(entries: ["registry:catalog:*"]))
+        guard response.status == 200 else { throw await error(from: response, target: registry, method: "GET") }
+        let body = try await response.collect(limit: 4 << 20)
+        struct Catalog: Decodable { var repositories: [String]? }
+        return (try JSONDecoder().decode(Catalog.self, from: Data(body))).repositories ?? []
+    }
+
     /// Deletes a repository's link to a blob (the registry's garbage collection frees the bytes later).
     public func deleteBlob(_ repository: String, _ digest: Digest) async throws {
         let url = try await url("v2/\(repository)/blobs/\(digest)")
