@@ -35,7 +35,7 @@ let package = Package(
                 .product(name: "DrayTestSupport", package: parent),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Benchmarks/E2E"
+            path: "Harness/E2E"
         ),
     ],
     swiftLanguageModes: [.v6]
