@@ -4,12 +4,6 @@ import Foundation
 /// cosign's signature attachment as the signer and verifier read it; the format itself (tag, layer type,
 /// building and merging) is `SignatureAttachment` in Engine, which carries attachments with images.
 public enum SignatureManifest {
-    public static var layerType: MediaType { SignatureAttachment.layerType }
-    public static var signatureAnnotation: String { SignatureAttachment.signatureAnnotation }
-
-    /// The tag holding the signatures of `digest`.
-    public static func tag(for digest: Digest) -> String { SignatureAttachment.tag(for: digest) }
-
     /// One signature layer: the payload blob's descriptor and its signature.
     public struct Layer: Sendable {
         public var descriptor: Descriptor
@@ -21,13 +15,8 @@ public enum SignatureManifest {
     public static func layers(of manifest: RawManifest) throws -> [Layer] {
         guard case .image(let m) = try manifest.parsed() else { return [] }
         return m.layers.map { d in
-            let sig = d.mediaType == layerType ? d.annotations?[signatureAnnotation].flatMap { Data(base64Encoded: $0) } : nil
+            let sig = d.mediaType == SignatureAttachment.layerType ? d.annotations?[SignatureAttachment.signatureAnnotation].flatMap { Data(base64Encoded: $0) } : nil
             return Layer(descriptor: d, signature: sig.map(Array.init))
         }
-    }
-
-    /// A signature manifest with `layers`, and its config blob.
-    public static func build(layers: [Descriptor]) throws -> (manifest: RawManifest, config: [UInt8]) {
-        try SignatureAttachment.build(layers: layers)
     }
 }

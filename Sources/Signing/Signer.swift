@@ -23,7 +23,7 @@ public struct Signer: Sendable {
 
     /// Signs `digest` as `identity` (a reference, normally with its tag) in `store`.
     public func sign(_ digest: Digest, identity: String, in store: any SignatureStore) async throws -> Outcome {
-        let tag = SignatureManifest.tag(for: digest)
+        let tag = SignatureAttachment.tag(for: digest)
         var layers: [Descriptor] = []
         if let existing = try await store.manifest(tagged: tag) {
             for layer in try SignatureManifest.layers(of: existing) {
@@ -39,10 +39,10 @@ public struct Signer: Sendable {
         }
         let payload = try SimpleSigningPayload(reference: identity, digest: digest, creator: creator).encoded()
         let signature = try key.sign(payload)
-        let layer = Descriptor(mediaType: SignatureManifest.layerType, digest: Self.digest(payload), size: Int64(payload.count),
-                               annotations: [SignatureManifest.signatureAnnotation: Data(signature).base64EncodedString()])
+        let layer = Descriptor(mediaType: SignatureAttachment.layerType, digest: Self.digest(payload), size: Int64(payload.count),
+                               annotations: [SignatureAttachment.signatureAnnotation: Data(signature).base64EncodedString()])
         layers.append(layer)
-        let (manifest, config) = try SignatureManifest.build(layers: layers)
+        let (manifest, config) = try SignatureAttachment.build(layers: layers)
         try await store.putBlob(layer, bytes: payload)
         try await store.putBlob(Descriptor(mediaType: .ociConfig, digest: Self.digest(config), size: Int64(config.count)), bytes: config)
         try await store.putManifest(manifest, tagged: tag)

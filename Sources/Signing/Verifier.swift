@@ -53,7 +53,7 @@ public struct Verifier: Sendable {
 
     /// Verifies the manifest `digest` of the image named `image`, reading signatures from `store`.
     public func verify(_ digest: Digest, image: Reference, in store: any SignatureStore) async throws -> Verdict {
-        guard let sigManifest = try await store.manifest(tagged: SignatureManifest.tag(for: digest)) else {
+        guard let sigManifest = try await store.manifest(tagged: SignatureAttachment.tag(for: digest)) else {
             return .fail(.unsigned)
         }
         var payloads: [(payload: [UInt8], signature: [UInt8])] = []

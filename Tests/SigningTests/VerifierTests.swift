@@ -11,7 +11,7 @@ func dirSignature(_ path: String) throws -> (mime: String, payload: [UInt8], sig
     let json = try JSONSerialization.jsonObject(with: Data(bytes.dropFirst(prefix.count))) as! [String: Any]
     let annotations = json["annotations"] as! [String: String]
     return (json["mimeType"] as! String, Array(Data(base64Encoded: json["payload"] as! String)!),
-            Array(Data(base64Encoded: annotations[SignatureManifest.signatureAnnotation]!)!))
+            Array(Data(base64Encoded: annotations[SignatureAttachment.signatureAnnotation]!)!))
 }
 
 func sha256(_ bytes: [UInt8]) -> Digest {
@@ -71,7 +71,7 @@ struct VerifierTests {
     @Test("an attachment that is not a signature is skipped, never accepted")
     func otherAttachment() throws {
         let (digest, sig) = try fixture("dir-img-cosign-other-attachment")
-        #expect(sig.mime != SignatureManifest.layerType.rawValue)
+        #expect(sig.mime != SignatureAttachment.layerType.rawValue)
         // Even with the annotation of a valid signature, a non-signature payload never passes.
         #expect(!Verifier(keys: [good]).evaluate([(sig.payload, sig.signature)], digest: digest,
                                                  image: try Reference(parsing: "r.example/x@\(digest)")).passed)

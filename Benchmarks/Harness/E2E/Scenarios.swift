@@ -100,6 +100,16 @@ final class Bench {
         Runner.runAll(images.map { skopeoCopy("docker://\(sourceHost)/\($0)", "docker://\(dst.host)/\($0)") }, parallel: 4, log: log)
     }
 
+    /// Four workers, each running `command(worker, image)` for its share of `images` in turn (worker k takes
+    /// every fourth image from k, so each OCI layout is written by one process only).
+    func skopeoWorkers(_ images: [String], _ command: (Int, String) -> [String]) -> Cost {
+        Runner.runAll((0..<4).map { k in
+            let script = images.enumerated().filter { $0.offset % 4 == k }.map { command(k, $0.element).joined(separator: " ") }
+                .joined(separator: " && ")
+            return ["sh", "-c", script.isEmpty ? "true" : script]
+        }, parallel: 4, log: log)
+    }
+
     /// `skopeo sync --src yaml` of the corpus (one process, sequential).
     func skopeoSync(_ images: [String], to dst: Destination) -> Cost {
         var yaml = "\(sourceHost):\n  tls-verify: false\n  images:\n"
@@ -169,12 +179,9 @@ final class Bench {
                 try? FileManager.default.removeItem(atPath: layouts)
                 try FileManager.default.createDirectory(atPath: layouts, withIntermediateDirectories: true)
                 measure("save", "skopeo ×4 + tar", none) {
-                    let copies = Runner.runAll((0..<4).map { k in
-                        let script = images.enumerated().filter { $0.offset % 4 == k }.map { _, image in
-                            skopeoCopy("docker://\(sourceHost)/\(image)", "oci:\(layouts)/layout\(k):\(image)").joined(separator: " ")
-                        }.joined(separator: " && ")
-                        return ["sh", "-c", script.isEmpty ? "true" : script]
-                    }, parallel: 4, log: log)
+                    let copies = skopeoWorkers(images) { k, image in
+                        skopeoCopy("docker://\(sourceHost)/\(image)", "oci:\(layouts)/layout\(k):\(image)")
+                    }
                     return copies + Runner.run(["tar", "--zstd", "-cf", "\(work)/peer.tar.zst", "-C", layouts, "."], log: log)
                 }
             }
@@ -185,12 +192,9 @@ final class Bench {
             if peers {
                 let s = try freshDestination()
                 measure("load", "skopeo ×4", s) {
-                    Runner.runAll((0..<4).map { k in
-                        let script = images.enumerated().filter { $0.offset % 4 == k }.map { _, image in
-                            skopeoCopy("oci:\(layouts)/layout\(k):\(image)", "docker://\(s.host)/\(image)").joined(separator: " ")
-                        }.joined(separator: " && ")
-                        return ["sh", "-c", script.isEmpty ? "true" : script]
-                    }, parallel: 4, log: log)
+                    skopeoWorkers(images) { k, image in
+                        skopeoCopy("oci:\(layouts)/layout\(k):\(image)", "docker://\(s.host)/\(image)")
+                    }
                 }
             }
         }

@@ -56,8 +56,8 @@ struct BenchCommand: AsyncParsableCommand {
 
         init(parsing text: String) throws {
             name = text
-            let (key, value) = text.contains("=")
-                ? (String(text.split(separator: "=", maxSplits: 1)[0]), String(text.split(separator: "=", maxSplits: 1)[1])) : (text, "")
+            let pair = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let (key, value) = (pair[0], pair.count > 1 ? pair[1] : "")
             switch key {
             case "default": break
             case "spool": spool = true

@@ -51,12 +51,30 @@ public enum SignatureAttachment {
         return try build(layers: old.layers + added)
     }
 
-    /// Writes the attachment `attachment` under `tag` at `destination`, whose blobs are already there: as it is
-    /// when the destination has none (or, with `merge` false, a different one), else merged into the one there.
+    /// The signature attachments `sources` holds for `digests` of the image `image`: manifest digest →
+    /// attachment digest, for those that have one. Looked up all at once (one round trip).
+    public static func find(_ digests: [Digest], of image: Reference, in sources: @escaping @Sendable (Reference) -> any ImageSource,
+                            retry: Retrier) async throws -> [Digest: Digest] {
+        try await withThrowingTaskGroup(of: (Digest, Digest?).self) { group in
+            for d in digests {
+                group.addTask {
+                    let tag = tag(for: d)
+                    let src = sources(image.withTag(tag))
+                    return (d, try await retry.run("\(image): signatures of \(d)") { try await src.manifestDigest(.tag(tag)) })
+                }
+            }
+            var found: [Digest: Digest] = [:]
+            for try await (d, sig) in group { if let sig { found[d] = sig } }
+            return found
+        }
+    }
+
+    /// Writes the attachment `attachment` under `tag` at `destination`, whose blobs are already there; `have` is
+    /// what the destination holds under `tag` (the caller has asked already). Written as it is when the
+    /// destination has none (or, with `merge` false, a different one), else merged into the one there.
     /// Returns whether anything was written.
-    public static func store(_ attachment: RawManifest, tag: String, at destination: any ImageDestination, merge: Bool,
-                             retry: Retrier) async throws -> Bool {
-        let have = try await retry.run("\(destination.location): \(tag)") { try await destination.manifestDigest(.tag(tag)) }
+    public static func store(_ attachment: RawManifest, tag: String, at destination: any ImageDestination, have: Digest?,
+                             merge: Bool, retry: Retrier) async throws -> Bool {
         if have == attachment.digest { return false }
         var written = attachment
         if let have, merge {

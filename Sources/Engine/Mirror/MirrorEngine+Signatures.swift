@@ -11,18 +11,7 @@ extension MirrorEngine {
     /// have one. Looked up all at once (one round trip), while the destination is being checked.
     func sourceSignatures(of digests: [Digest], target: MirrorTarget, retry: Retrier) async throws -> [Digest: Digest] {
         guard options.signatures == .copy else { return [:] }
-        return try await withThrowingTaskGroup(of: (Digest, Digest?).self) { group in
-            for d in digests {
-                group.addTask {
-                    let tag = SignatureAttachment.tag(for: d)
-                    let src = self.sources(target.source.withTag(tag))
-                    return (d, try await retry.run("\(target.source): signatures of \(d)") { try await src.manifestDigest(.tag(tag)) })
-                }
-            }
-            var found: [Digest: Digest] = [:]
-            for try await (d, sig) in group { if let sig { found[d] = sig } }
-            return found
-        }
+        return try await SignatureAttachment.find(digests, of: target.source, in: sources, retry: retry)
     }
 
     /// Copies the source's signatures (`found`, from `sourceSignatures`) of the manifests written unchanged,
@@ -65,11 +54,10 @@ extension MirrorEngine {
         let tag = SignatureAttachment.tag(for: digest)
         let src = sources(target.source.withTag(tag))
         let dst = destinations(target.destination.withTag(tag))
-        if try await retry.run("\(target.destination): signatures of \(digest)", { try await dst.manifestDigest(.tag(tag)) }) == found {
-            return false
-        }
+        let have = try await retry.run("\(target.destination): signatures of \(digest)") { try await dst.manifestDigest(.tag(tag)) }
+        if have == found { return false }
         let attachment = try await retry.run("\(target.source): \(tag)") { try await src.manifest(.digest(found)) }
         try await pushBlobs(of: attachment, src: src, dst: dst, tally: tally, retry: retry, events: events)
-        return try await SignatureAttachment.store(attachment, tag: tag, at: dst, merge: !options.overwrite, retry: retry)
+        return try await SignatureAttachment.store(attachment, tag: tag, at: dst, have: have, merge: !options.overwrite, retry: retry)
     }
 }

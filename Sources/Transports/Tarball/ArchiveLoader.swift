@@ -75,7 +75,7 @@ public struct ArchiveLoader: Sendable {
                 var target: Target
                 var digest: Digest
                 var manifests: [RawManifest]  // children before parents, the top last; empty when already there
-                var attachments: [(tag: String, manifest: RawManifest)]
+                var attachments: [(tag: String, manifest: RawManifest, have: Digest?)]  // have: what the destination holds
                 var blobs: [Descriptor]
                 var destination: any ImageDestination
                 var failed: String?
@@ -104,7 +104,7 @@ public struct ArchiveLoader: Sendable {
                     try walk(entry.digest)
                     // Signatures of this image's manifests, and whether the destination lacks them.
                     let signed = Dictionary(manifests.map { (SignatureAttachment.tag(for: $0.digest), $0) }, uniquingKeysWith: { a, _ in a })
-                    var attachments: [(tag: String, manifest: RawManifest)] = []
+                    var attachments: [(tag: String, manifest: RawManifest, have: Digest?)] = []
                     for name in t.attachments {
                         guard let tag = (try? Reference(parsing: name))?.tag, signed[tag] != nil,
                               let e = OCILayout.entry(named: name, in: index), let m = head.catalog.manifests[e.digest],
@@ -113,10 +113,10 @@ public struct ArchiveLoader: Sendable {
                         let have = try await retry.run("\(t.destination): \(tag)") {
                             try await destinations(t.destination.withTag(tag)).manifestDigest(.tag(tag))
                         }
-                        if have != m.digest { attachments.append((tag, m)) }
+                        if have != m.digest { attachments.append((tag, m, have)) }
                     }
                     var attachmentBlobs: [Digest: Descriptor] = [:]
-                    for (_, m) in attachments {
+                    for (_, m, _) in attachments {
                         if case .image(let im) = try m.parsed() { for b in im.blobs { attachmentBlobs[b.digest] = b } }
                     }
                     let dst = destinations(t.destination)
@@ -235,9 +235,9 @@ public struct ArchiveLoader: Sendable {
                                 try await retry.run("put \(tag)") { try await destination.putManifest(top, as: .tag(tag)) }
                             }
                             var stored = 0
-                            for (sigTag, m) in attachments {
+                            for (sigTag, m, have) in attachments {
                                 if try await SignatureAttachment.store(m, tag: sigTag, at: destinations(image.withTag(sigTag)),
-                                                                       merge: merge, retry: retry) { stored += 1 }
+                                                                       have: have, merge: merge, retry: retry) { stored += 1 }
                             }
                             return (i, .success(stored))
                         } catch {

@@ -178,14 +178,13 @@ public struct ArchiveSaver: Sendable {
         if case .index(let index) = try p.top.parsed() {
             digests += index.manifests.filter { !IndexSelection.isAttestation($0) }.map(\.digest)
         }
-        // Looked up all at once; the attachments found are fetched and stored.
+        let found = try await SignatureAttachment.find(digests, of: t.source, in: sources, retry: retry)
         return try await withThrowingTaskGroup(of: (Int, String, RawManifest)?.self) { group in
             for (i, d) in digests.enumerated() {
+                guard let digest = found[d] else { continue }
                 group.addTask {
                     let tag = SignatureAttachment.tag(for: d)
                     let src = sources(t.source.withTag(tag))
-                    guard let digest = try await retry.run("\(t.source): signatures of \(d)", { try await src.manifestDigest(.tag(tag)) })
-                    else { return nil }
                     let sig = try await retry.run("\(t.source): \(tag)") { try await src.manifest(.digest(digest)) }
                     guard case .image(let m) = try sig.parsed() else { return nil }
                     for b in [m.config] + m.layers where layout.blobSize(b.digest) != b.size {
@@ -196,9 +195,9 @@ public struct ArchiveSaver: Sendable {
                     return (i, tag, sig)
                 }
             }
-            var found: [(Int, String, RawManifest)] = []
-            for try await f in group { if let f { found.append(f) } }
-            return found.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
+            var stored: [(Int, String, RawManifest)] = []
+            for try await f in group { if let f { stored.append(f) } }
+            return stored.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
         }
     }
 
