@@ -128,6 +128,13 @@ public struct ArchiveCatalog: Sendable {
         return out
     }
 
+    /// The rest of the current entry as the chunks the archive yields (no copying; the caller bounds the size).
+    static func readChunks(_ reader: TarReader) throws -> [[UInt8]] {
+        var chunks: [[UInt8]] = []
+        while let c = try reader.readContent(max: 1 << 20) { chunks.append(c) }
+        return chunks
+    }
+
     /// The named images with their platforms and sizes.
     public func images() throws -> [Image] {
         try index.manifests.map { entry in

@@ -155,14 +155,14 @@ public struct ArchiveLoader: Sendable {
             var done = Set<Digest>()
             try await withThrowingTaskGroup(of: Placement.Outcome.self) { group in
                 var running = 0
-                func admit(_ d: Digest, bytes: [UInt8]) async throws {
+                func admit(_ d: Digest, chunks: [[UInt8]]) async throws {
                     if running >= blobJobs, let o = try await group.next() { running -= 1; record(o) }
                     let u = users(d)
-                    group.addTask { await placement.place(d, users: u, bytes: bytes) }
+                    group.addTask { await placement.place(d, users: u, chunks: chunks) }
                     running += 1
                 }
                 for (digest, bytes) in small where needs[digest] != nil {
-                    try await admit(digest, bytes: bytes)
+                    try await admit(digest, chunks: [bytes])
                     done.insert(digest)
                 }
                 while let e = try reader.next() {
@@ -170,7 +170,7 @@ public struct ArchiveLoader: Sendable {
                           done.insert(digest).inserted
                     else { continue }
                     if e.size <= Self.bufferedBlobLimit {
-                        try await admit(digest, bytes: try ArchiveCatalog.readAll(reader, limit: Int(Self.bufferedBlobLimit), name: e.name))
+                        try await admit(digest, chunks: try ArchiveCatalog.readChunks(reader))
                     } else {
                         record(await placement.place(digest, users: users(digest), stream: TarEntryStream(reader)))
                     }
@@ -282,8 +282,8 @@ struct Placement: Sendable {
 
     let retry: Retrier
 
-    func place(_ digest: Digest, users: [User], bytes: [UInt8]) async -> Outcome {
-        await place(digest, users: users) { MemoryBlobStream(bytes) }
+    func place(_ digest: Digest, users: [User], chunks: [[UInt8]]) async -> Outcome {
+        await place(digest, users: users) { MemoryBlobStream(chunks: chunks) }
     }
 
     func place(_ digest: Digest, users: [User], stream: any BlobStream) async -> Outcome {

@@ -12,7 +12,7 @@ public protocol ByteSource: AnyObject {
 /// Reads a file, or the parts `NAME.part0`, `NAME.part1`, … of one, as one stream.
 public final class FileSource: ByteSource {
     private var paths: [String]
-    private var handle: FileHandle?
+    private var fd: Int32 = -1
     /// The file or part being read (for messages).
     public private(set) var current: String
 
@@ -38,20 +38,33 @@ public final class FileSource: ByteSource {
         current = paths[0]
     }
 
+    /// Reads straight into the returned array (no zero-filling, no copy through `Data`).
     public func read(max: Int) throws -> [UInt8]? {
         while true {
-            if handle == nil {
+            if fd < 0 {
                 guard !paths.isEmpty else { return nil }
                 current = paths.removeFirst()
-                guard let h = FileHandle(forReadingAtPath: current) else { throw LayoutError(path: current, reason: "cannot open") }
-                handle = h
+                fd = open(current, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw LayoutError(path: current, reason: "cannot open (\(String(cString: strerror(errno))))") }
             }
-            let data = try handle!.read(upToCount: max) ?? Data()
-            if !data.isEmpty { return Array(data) }
-            try? handle?.close()
-            handle = nil
+            let path = current, file = fd
+            let bytes = try [UInt8](unsafeUninitializedCapacity: max) { buf, count in
+                count = 0
+                while count < buf.count {
+                    let n = Foundation.read(file, buf.baseAddress! + count, buf.count - count)
+                    if n < 0, errno == EINTR { continue }
+                    guard n >= 0 else { throw LayoutError(path: path, reason: "read failed (\(String(cString: strerror(errno))))") }
+                    if n == 0 { break }
+                    count += n
+                }
+            }
+            if !bytes.isEmpty { return bytes }
+            close(fd)
+            fd = -1
         }
     }
+
+    deinit { if fd >= 0 { close(fd) } }
 }
 
 /// The compression of an archive, from its first bytes.
@@ -101,51 +114,53 @@ public final class GunzipSource: ByteSource {
 
     deinit { inflateEnd(&stream) }
 
+    /// Inflates until `max` bytes are produced or the input ends, into one array of exactly that size.
     public func read(max: Int) throws -> [UInt8]? {
         if ended { return nil }
-        var out = [UInt8](repeating: 0, count: max)
-        var draining = false
-        while true {
-            if inputOffset == input.count && draining {
-                // zlib had nothing more to give from what it holds: it needs input.
-                guard let more = try inner.read(max: 256 * 1024) else {
-                    throw LayoutError(path: "gzip", reason: "the archive ends early (truncated, or a part is missing)")
-                }
-                input = more
-                inputOffset = 0
-            }
-            draining = inputOffset == input.count
-            let (rc, produced, consumed) = input.withUnsafeMutableBufferPointer { inp in
-                out.withUnsafeMutableBufferPointer { o -> (Int32, Int, Int) in
-                    stream.next_in = inp.count > 0 ? inp.baseAddress! + inputOffset : nil
-                    stream.avail_in = UInt32(inp.count - inputOffset)
-                    stream.next_out = o.baseAddress
-                    stream.avail_out = UInt32(o.count)
-                    let rc = inflate(&stream, Z_NO_FLUSH)
-                    return (rc, o.count - Int(stream.avail_out), (inp.count - inputOffset) - Int(stream.avail_in))
-                }
-            }
-            inputOffset += consumed
-            if rc == Z_STREAM_END {
-                // Another member may follow (concatenated gzip); otherwise the stream is over.
-                if inputOffset == input.count, let more = try inner.read(max: 256 * 1024) {
+        let out = try [UInt8](unsafeUninitializedCapacity: max) { o, count in
+            count = 0
+            var draining = false
+            while count < o.count, !ended {
+                if inputOffset == input.count && draining {
+                    // zlib had nothing more to give from what it holds: it needs input.
+                    guard let more = try inner.read(max: 256 * 1024) else {
+                        throw LayoutError(path: "gzip", reason: "the archive ends early (truncated, or a part is missing)")
+                    }
                     input = more
                     inputOffset = 0
                 }
-                if inputOffset < input.count {
-                    inflateReset(&stream)
-                } else {
-                    ended = true
+                draining = inputOffset == input.count
+                let (rc, produced, consumed) = input.withUnsafeMutableBufferPointer { inp -> (Int32, Int, Int) in
+                    stream.next_in = inp.count > 0 ? inp.baseAddress! + inputOffset : nil
+                    stream.avail_in = UInt32(inp.count - inputOffset)
+                    stream.next_out = o.baseAddress! + count
+                    stream.avail_out = UInt32(o.count - count)
+                    let rc = inflate(&stream, Z_NO_FLUSH)
+                    return (rc, (o.count - count) - Int(stream.avail_out), (inp.count - inputOffset) - Int(stream.avail_in))
                 }
-                if produced > 0 { return Array(out.prefix(produced)) }
-                if ended { return nil }
-                continue
+                inputOffset += consumed
+                count += produced
+                if rc == Z_STREAM_END {
+                    // Another member may follow (concatenated gzip); otherwise the stream is over.
+                    if inputOffset == input.count, let more = try inner.read(max: 256 * 1024) {
+                        input = more
+                        inputOffset = 0
+                    }
+                    if inputOffset < input.count {
+                        inflateReset(&stream)
+                    } else {
+                        ended = true
+                    }
+                    draining = false
+                    continue
+                }
+                guard rc == Z_OK || rc == Z_BUF_ERROR else {
+                    throw LayoutError(path: "gzip", reason: "corrupted compressed data (zlib error \(rc))")
+                }
+                if produced > 0 { draining = false }
             }
-            guard rc == Z_OK || rc == Z_BUF_ERROR else {
-                throw LayoutError(path: "gzip", reason: "corrupted compressed data (zlib error \(rc))")
-            }
-            if produced > 0 { return Array(out.prefix(produced)) }
         }
+        return out.isEmpty ? nil : out
     }
 }
 
@@ -168,35 +183,39 @@ public final class ZstdSource: ByteSource {
 
     deinit { ZSTD_freeDCtx(ctx) }
 
+    /// Decompresses until `max` bytes are produced or the input ends, into one array of exactly that size
+    /// (no zero-filling, no copy).
     public func read(max: Int) throws -> [UInt8]? {
-        var out = [UInt8](repeating: 0, count: max)
-        var draining = false
-        while true {
-            if inputOffset == input.count && draining {
-                guard let more = try inner.read(max: Int(ZSTD_DStreamInSize())) else {
-                    if frameDone && sawData { return nil }
-                    throw LayoutError(path: "zstd", reason: "the archive ends early (truncated, or a part is missing)")
+        let out = try [UInt8](unsafeUninitializedCapacity: max) { o, count in
+            count = 0
+            var draining = false
+            while count < o.count {
+                if inputOffset == input.count && draining {
+                    guard let more = try inner.read(max: Int(ZSTD_DStreamInSize())) else {
+                        if frameDone && sawData { return }
+                        throw LayoutError(path: "zstd", reason: "the archive ends early (truncated, or a part is missing)")
+                    }
+                    input = more
+                    inputOffset = 0
                 }
-                input = more
-                inputOffset = 0
-            }
-            draining = inputOffset == input.count
-            let (r, produced, consumed) = input.withUnsafeBytes { inp in
-                out.withUnsafeMutableBytes { o -> (Int, Int, Int) in
+                draining = inputOffset == input.count
+                let (r, produced, consumed) = input.withUnsafeBytes { inp -> (Int, Int, Int) in
                     var ib = ZSTD_inBuffer(src: inp.count > 0 ? inp.baseAddress! + inputOffset : nil,
                                            size: inp.count - inputOffset, pos: 0)
-                    var ob = ZSTD_outBuffer(dst: o.baseAddress, size: o.count, pos: 0)
+                    var ob = ZSTD_outBuffer(dst: o.baseAddress! + count, size: o.count - count, pos: 0)
                     let r = ZSTD_decompressStream(ctx, &ob, &ib)
                     return (r, ob.pos, ib.pos)
                 }
+                inputOffset += consumed
+                count += produced
+                if consumed > 0 { sawData = true }
+                if dray_ZSTD_isError(r) != 0 {
+                    throw LayoutError(path: "zstd", reason: "corrupted compressed data (\(String(cString: ZSTD_getErrorName(r))))")
+                }
+                if consumed > 0 || produced > 0 { frameDone = r == 0 }
+                if produced > 0 { draining = false }
             }
-            inputOffset += consumed
-            if consumed > 0 { sawData = true }
-            if dray_ZSTD_isError(r) != 0 {
-                throw LayoutError(path: "zstd", reason: "corrupted compressed data (\(String(cString: ZSTD_getErrorName(r))))")
-            }
-            if consumed > 0 || produced > 0 { frameDone = r == 0 }
-            if produced > 0 { return Array(out.prefix(produced)) }
         }
+        return out.isEmpty ? nil : out
     }
 }

@@ -35,17 +35,22 @@ public final class TarReader {
         self.allowSymlinks = allowSymlinks
     }
 
+    /// Makes at least `n` unread bytes available in `buffer`; false at the end of the source.
     private func fill(_ n: Int) throws -> Bool {
         while buffer.count - offset < n {
-            if offset > 0 {
-                buffer.removeFirst(offset)
-                offset = 0
+            guard let more = try source.read(max: Self.readSize) else { return false }
+            if offset == buffer.count {
+                buffer = more  // the common case: nothing left over, so the new chunk is kept as it is
+            } else {
+                // A header or a small read straddles two chunks: join what is left of the old one with the new.
+                buffer = Array(buffer[offset...]) + more
             }
-            guard let more = try source.read(max: 1 << 20) else { return false }
-            buffer += more
+            offset = 0
         }
         return true
     }
+
+    private static let readSize = 1 << 20
 
     private func take(_ n: Int) throws -> ArraySlice<UInt8> {
         guard try fill(n) else { throw LayoutError(path: "tar", reason: "the archive ends in the middle of an entry") }
@@ -102,13 +107,21 @@ public final class TarReader {
         }
     }
 
-    /// Up to `max` bytes of the current entry's content, or nil when it is all read.
+    /// Up to `max` bytes of the current entry's content, or nil when it is all read. A chunk of the source that
+    /// lies wholly inside the entry is handed out as it is, without copying.
     public func readContent(max: Int) throws -> [UInt8]? {
         guard remaining > 0 else { return nil }
         let n = Int(min(Int64(max), remaining))
         guard try fill(1) else { throw LayoutError(path: "tar", reason: "the archive ends in the middle of an entry") }
         let available = min(n, buffer.count - offset)
-        let chunk = Array(try take(available))
+        let chunk: [UInt8]
+        if offset == 0, available == buffer.count {
+            chunk = buffer
+            buffer = []
+        } else {
+            chunk = Array(buffer[offset..<(offset + available)])
+            offset += available
+        }
         remaining -= Int64(chunk.count)
         return chunk
     }
