@@ -13,7 +13,9 @@ public final class VerifyingStream: BlobStream {
     }
 
     private let inner: any BlobStream
-    private let expected: Descriptor
+    /// The descriptor the bytes are checked against: a consumer that drains this stream to its end (nil) has
+    /// bytes of exactly this size and digest, and need not hash them again.
+    public let expected: Descriptor
     private let state: Mutex<State>
 
     public init(_ inner: any BlobStream, expecting descriptor: Descriptor) {

@@ -17,6 +17,8 @@ public final class OCILayout: Sendable {
     public let path: String
     /// Serialises read-modify-write cycles of `index.json` within this process.
     private let indexLock = Mutex(())
+    /// Blobs this instance wrote and checked, so reading them back (to archive them) need not hash them again.
+    private let checked = Mutex(Set<Digest>())
 
     /// Opens a layout; with `create`, makes the folder and its `oci-layout` and `index.json` when missing.
     public init(path: String, create: Bool) throws {
@@ -134,9 +136,14 @@ public final class OCILayout: Sendable {
             if !closed { close(fd) }
             if !renamed { unlink(temp) }
         }
+        // A stream that verifies itself against this descriptor has checked the bytes once they end; hashing
+        // them again here would only double the CPU time of a save.
+        let preverified = (stream as? VerifyingStream)?.expected == descriptor
         var hasher = Hasher256(algorithm: descriptor.digest.algorithm)
+        var written: Int64 = 0
         while let chunk = try await stream.next() {
-            hasher.update(chunk)
+            if !preverified { hasher.update(chunk) }
+            written += Int64(chunk.count)
             var offset = 0
             while offset < chunk.count {
                 let n = chunk[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
@@ -146,12 +153,14 @@ public final class OCILayout: Sendable {
                 offset += n
             }
         }
-        guard hasher.count == descriptor.size else {
-            throw BlobVerificationError.tooShort(digest: descriptor.digest, expected: descriptor.size, got: hasher.count)
+        guard written == descriptor.size else {
+            throw BlobVerificationError.tooShort(digest: descriptor.digest, expected: descriptor.size, got: written)
         }
-        let actual = hasher.finalize()
-        guard actual == descriptor.digest else {
-            throw BlobVerificationError.digestMismatch(expected: descriptor.digest, actual: actual)
+        if !preverified {
+            let actual = hasher.finalize()
+            guard actual == descriptor.digest else {
+                throw BlobVerificationError.digestMismatch(expected: descriptor.digest, actual: actual)
+            }
         }
         guard fsync(fd) == 0 else { throw LayoutError(path: temp, reason: "cannot flush: \(String(cString: strerror(errno)))") }
         close(fd)
@@ -160,7 +169,11 @@ public final class OCILayout: Sendable {
             throw LayoutError(path: blobPath(descriptor.digest), reason: String(cString: strerror(errno)))
         }
         renamed = true
+        _ = checked.withLock { $0.insert(descriptor.digest) }
     }
+
+    /// Whether this instance wrote `digest` itself, checked against its digest.
+    public func wroteChecked(_ digest: Digest) -> Bool { checked.withLock { $0.contains(digest) } }
 
     /// Reads a whole small blob (a manifest or config), checking its digest.
     public func readBlob(_ digest: Digest, limit: Int = RawManifest.maxSize) throws -> [UInt8] {

@@ -42,22 +42,19 @@ public enum LayoutArchiver {
         return seen
     }
 
-    /// Writes one stored blob, verifying it while it is read.
+    /// Writes one stored blob, verifying it while it is read unless this process wrote (and checked) it.
     static func writeBlob(_ layout: OCILayout, _ d: Digest, to tar: TarWriter) throws {
         let path = layout.blobPath(d)
-        guard let size = layout.blobSize(d), let handle = FileHandle(forReadingAtPath: path) else {
-            throw LayoutError(path: path, reason: "cannot read")
-        }
-        defer { try? handle.close() }
+        guard let size = layout.blobSize(d) else { throw LayoutError(path: path, reason: "cannot read") }
+        let file = try FileSource(path: path)
+        let verify = !layout.wroteChecked(d)
         var hasher = Hasher256(algorithm: d.algorithm)
         try tar.addFile(entryName(d), size: size) {
-            let data = try handle.read(upToCount: 1 << 20) ?? Data()
-            if data.isEmpty { return nil }
-            let bytes = Array(data)
-            hasher.update(bytes)
+            guard let bytes = try file.read(max: 1 << 20) else { return nil }
+            if verify { hasher.update(bytes) }
             return bytes
         }
-        guard hasher.finalize() == d else { throw LayoutError(path: path, reason: "blob \(d) is corrupted") }
+        guard !verify || hasher.finalize() == d else { throw LayoutError(path: path, reason: "blob \(d) is corrupted") }
     }
 
     /// Writes every blob of the folder not in `written`, in a stable order, adding each to `written`.
