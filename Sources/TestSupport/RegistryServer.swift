@@ -15,7 +15,8 @@ public final class RegistryServer: @unchecked Sendable {
     public let port: Int
     public let directory: TemporaryDirectory
     public let tls: Bool
-    private let process: Process
+    private var process: Process
+    private let binary: String
 
     /// `127.0.0.1:PORT`.
     public var host: String { "127.0.0.1:\(port)" }
@@ -74,16 +75,36 @@ public final class RegistryServer: @unchecked Sendable {
             config += "auth:\n  token:\n    realm: \(realm)\n    service: \(service)\n    issuer: \(issuer)\n    rootcertbundle: \(bundle)\n"
         }
         try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
+        _ = FileManager.default.createFile(atPath: directory.file("registry.log"), contents: nil)
+        self.binary = binary
+        process = Self.launch(binary, directory)
+        try process.run()
+        try waitUntilListening()
+    }
 
-        process = Process()
+    private static func launch(_ binary: String, _ directory: TemporaryDirectory) -> Process {
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", directory.file("config.yml")]
-        _ = FileManager.default.createFile(atPath: directory.file("registry.log"), contents: nil)
         let log = FileHandle(forWritingAtPath: directory.file("registry.log"))
+        log?.seekToEndOfFile()
         process.standardOutput = log
         process.standardError = log
         // The registry reads REGISTRY_* variables as configuration; keep the tests' environment out.
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("REGISTRY_") }
+        return process
+    }
+
+    /// Kills the registry (SIGKILL, as a crash would) and starts it again on the same port and storage, after
+    /// `downtime`; returns once it answers again.
+    public func restart(downtime: Duration = .milliseconds(300)) throws {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let ns = downtime.components.attoseconds / 1_000_000_000 + downtime.components.seconds * 1_000_000_000
+        usleep(UInt32(max(0, ns / 1000)))
+        process = Self.launch(binary, directory)
         try process.run()
         try waitUntilListening()
     }

@@ -141,7 +141,7 @@ extension LoadCommand {
         var registry = try access.registryOptions()
         let limiter = RateLimiter()
         registry.gate = limiter
-        return (limiter, RegistryPool(http: HTTPClient(logger: logger), source: registry, destination: registry))
+        return (limiter, RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: registry, destination: registry))
     }
 
     /// Loads straight from an archive (parts found automatically), streaming it once, without extracting it.

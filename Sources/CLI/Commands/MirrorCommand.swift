@@ -149,7 +149,7 @@ struct MirrorCommand: AsyncParsableCommand {
             var destinationOptions = try access.registryOptions(.destination)
             sourceOptions.gate = limiter
             destinationOptions.gate = limiter
-            let pool = RegistryPool(http: HTTPClient(logger: logger), source: sourceOptions,
+            let pool = RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: sourceOptions,
                                     destination: destinationOptions, sync: try selection.syncConfig())
             let (targets, listErrors) = try await selection.load(pool: pool)
             for e in listErrors { logger.error("\(e)") }

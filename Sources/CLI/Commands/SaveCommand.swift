@@ -89,7 +89,7 @@ struct SaveCommand: AsyncParsableCommand {
                 return
             }
             let run = try CacheRun(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
-                                   options: options, logger: logger)
+                                   http: try transfer.httpOptions(), options: options, logger: logger)
             let saver = ArchiveSaver(layout: run.layout, output: output, options: run.options, sources: run.pool.source,
                                      logger: logger)
             let outcome = Mutex<ArchiveSaver.Archive?>(nil)
@@ -124,7 +124,7 @@ struct SaveCommand: AsyncParsableCommand {
         var someFailed = false
         do {
             try await SyncCommand.fill(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
-                                       options: options, logger: logger, failedPath: failed, reportPath: report,
+                                       http: try transfer.httpOptions(), options: options, logger: logger, failedPath: failed, reportPath: report,
                                        verb: "Saved")
         } catch let e as ExitCode where e == .failure {
             someFailed = true

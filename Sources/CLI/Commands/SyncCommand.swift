@@ -48,16 +48,18 @@ struct SyncCommand: AsyncParsableCommand {
             }
             let logger = global.makeLogger("dray.sync")
             try await Self.fill(destination, list: file, sourceRegistry: source, registry: try access.registryOptions(),
-                                options: options, logger: logger, failedPath: failed, reportPath: report)
+                                http: try transfer.httpOptions(), options: options, logger: logger, failedPath: failed,
+                                reportPath: report)
         }
     }
 
     /// Downloads the listed images into the layout at `path` (created when missing), naming each by its full
     /// source reference. Throws `ExitCode.failure` after writing the failed list when some image failed.
     static func fill(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions,
-                     options: MirrorOptions, logger: Logger, failedPath: String, reportPath: String?,
+                     http: HTTPClientOptions, options: MirrorOptions, logger: Logger, failedPath: String, reportPath: String?,
                      verb: String = "Synced") async throws {
-        let run = try CacheRun(path, list: list, sourceRegistry: sourceRegistry, registry: registry, options: options, logger: logger)
+        let run = try CacheRun(path, list: list, sourceRegistry: sourceRegistry, registry: registry, http: http,
+                               options: options, logger: logger)
         try await MirrorRunner(verb: verb, logger: logger, limiter: run.limiter, failedPath: failedPath, reportPath: reportPath)
             .run(run.targets, listErrors: run.listErrors, options: run.options, sources: run.pool.source,
                  destinations: { [layout = run.layout] in OCILayoutImageDestination(layout: layout, name: $0.description) })
@@ -92,7 +94,8 @@ struct CacheRun {
     let pool: RegistryPool
     let options: MirrorOptions
 
-    init(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions, options: MirrorOptions,
+    init(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions, http: HTTPClientOptions,
+         options: MirrorOptions,
          logger: Logger) throws {
         (targets, listErrors) = try SyncCommand.targets(file: list, sourceRegistry: sourceRegistry)
         for e in listErrors { logger.error("\(e)") }
@@ -100,7 +103,7 @@ struct CacheRun {
         var sourceOptions = registry
         limiter = RateLimiter()
         sourceOptions.gate = limiter
-        pool = RegistryPool(http: HTTPClient(logger: logger), source: sourceOptions, destination: sourceOptions)
+        pool = RegistryPool(http: HTTPClient(options: http, logger: logger), source: sourceOptions, destination: sourceOptions)
         var options = options
         // Layouts are rewritten by name: a filtered index replaces the cached one rather than merging.
         options.overwrite = true

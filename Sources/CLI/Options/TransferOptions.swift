@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Transports
 
 /// How hard a run works: images and blob transfers in flight, retries, per-image time (shared by mirror, save,
 /// sync and load, with Hangar's spellings; `--proc` is image-syncer's).
@@ -16,8 +17,21 @@ struct TransferOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Time allowed for each image (Go duration: 10m0s, 90s, 1h).", valueName: "duration"))
     var timeout: String = "10m0s"
 
+    @Option(name: .long, help: ArgumentHelp("Abort a transfer that moves no byte for this long, then retry it (Go duration).", valueName: "duration"))
+    var stallTimeout: String = "60s"
+
     @Flag(name: .long, help: "Fail an image whose index has no platform matching --arch/--os (default: warn and skip).")
     var noArchOsFail = false
+
+    /// HTTP settings from these flags, checked.
+    func httpOptions() throws -> HTTPClientOptions {
+        guard let stall = GoDuration.parse(stallTimeout), stall >= .seconds(1) else {
+            throw CLIError("--stall-timeout: \"\(stallTimeout)\" is not a duration of at least 1s, like 30s or 2m0s")
+        }
+        var options = HTTPClientOptions()
+        options.lowSpeedTime = stall
+        return options
+    }
 
     /// Engine options from these flags, checked; `platforms` is the command's platform filter.
     func mirrorOptions(platforms: PlatformFilter) throws -> MirrorOptions {
@@ -27,6 +41,7 @@ struct TransferOptions: ParsableArguments {
         guard let limit = GoDuration.parse(timeout), limit > .zero else {
             throw CLIError("--timeout: \"\(timeout)\" is not a duration like 10m0s, 90s or 1h")
         }
+        _ = try httpOptions()
         var options = MirrorOptions()
         options.jobs = jobs
         options.blobJobs = blobJobs

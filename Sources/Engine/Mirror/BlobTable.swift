@@ -52,7 +52,10 @@ public actor BlobTable {
             }
             if let from = entry.present.sorted().first {
                 return try await run(key, repository) {
-                    if try await destination.mountBlob(descriptor, from: from) { return .mounted }
+                    // A refused or failed mount (a 429, a reset) falls back to the transfer, which retries and
+                    // tries the mount again itself.
+                    if (try? await destination.mountBlob(descriptor, from: from)) == true { return .mounted }
+                    try Task.checkCancellation()
                     return try await transfer()
                 }
             }

@@ -71,7 +71,9 @@ public actor RateLimiter: RequestGate {
         var h = host(name)
         if status == 429 || status == 503 {
             throttled[name, default: 0] += 1
-            h.strikes += 1
+            // Requests in flight when the host pushed back answer alike: they are one strike, not many, or a
+            // burst of parallel 429s would escalate the pause to minutes.
+            if h.pausedUntil.map({ $0 <= .now }) ?? true { h.strikes += 1 }
             h.successes = 0
             let backoff = retryAfter
                 ?? .milliseconds(Int64(500 * (1 << min(h.strikes - 1, 7))) ) * Double.random(in: 0.8...1.2)

@@ -137,16 +137,25 @@ extension RegistryClient {
         let target = "\(registry)/\(repository)@\(d.digest)"
         let put = request("PUT", url, headers: ["Content-Type": "application/octet-stream"])
         let http = self.http
-        let response = try await authorized(put, scope: .push(repository), retryUnauthorized: false, gated: .bulk) { req in
-            try await http.execute(req, bodyLength: d.size) { writer in
-                let stream = try await open()
-                do {
+        // The source answers first: a PUT opened before its body can flow would sit idle on a destination
+        // connection (and time out) while the source is slow, paused or failing.
+        let stream = try await open()
+        let first: [UInt8]?
+        do { first = try await stream.next() } catch {
+            stream.cancel()
+            throw error
+        }
+        let response: HTTPResponse
+        do {
+            response = try await authorized(put, scope: .push(repository), retryUnauthorized: false, gated: .bulk) { req in
+                try await http.execute(req, bodyLength: d.size) { writer in
+                    if let first { try await writer.write(first) }
                     while let chunk = try await stream.next() { try await writer.write(chunk) }
-                } catch {
-                    stream.cancel()
-                    throw error
                 }
             }
+        } catch {
+            stream.cancel()
+            throw error
         }
         if response.status == 401 {
             // The token went stale between authorising and sending; the body is spent, so the caller retries.
