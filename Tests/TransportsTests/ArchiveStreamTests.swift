@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Testing
+import TestSupport
 @testable import Transports
 
 @Suite("Archive byte streams")
@@ -104,5 +105,49 @@ struct ArchiveStreamTests {
         var parts: [[UInt8]] = []
         while let c = try await split.next() { parts.append(c) }
         #expect(parts == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]])
+    }
+
+    /// Bytes in memory as a byte source.
+    final class MemorySource: ByteSource {
+        private var bytes: ArraySlice<UInt8>
+        init(_ bytes: [UInt8]) { self.bytes = bytes[...] }
+        func read(max: Int) throws -> [UInt8]? {
+            guard !bytes.isEmpty else { return nil }
+            defer { bytes = bytes.dropFirst(max) }
+            return Array(bytes.prefix(max))
+        }
+    }
+
+    @Test("hard links, symbolic links, devices and FIFOs are refused, naming the entry",
+          arguments: ["1", "2", "3", "4", "6"])
+    func specialEntries(type: String) throws {
+        let tar = try TarWriter.header(name: "blobs/sha256/evil", size: 0, type: Character(type), mode: 0o644)
+            + [UInt8](repeating: 0, count: 1024)
+        let reader = TarReader(MemorySource(tar))
+        do {
+            _ = try reader.next()
+            Issue.record("type \(type) was accepted")
+        } catch let e as LayoutError {
+            #expect("\(e)".contains("blobs/sha256/evil"), "\(e)")
+            #expect("\(e)".contains("not allowed"), "\(e)")
+        }
+    }
+
+    @Test("a zstd frame that needs a window over 128 MiB is refused before it can allocate one")
+    func zstdWindowBomb() throws {
+        let dir = try TemporaryDirectory()
+        try Data(repeating: 7, count: 1 << 20).write(to: URL(fileURLWithPath: dir.file("plain")))
+        // Through a pipe, zstd does not know the size, so the frame keeps the 256 MiB window --long=28 asks for.
+        let made = try Shell.run("/bin/sh", ["-c", "cat '\(dir.file("plain"))' | zstd -q --long=28 -c > '\(dir.file("big-window.zst"))'"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let header = try Shell.check("zstd", ["-lv", dir.file("big-window.zst")]).stdoutText
+        #expect(header.contains("256"), "the fixture really declares a 256 MiB window: \(header)")
+        let source = try ArchiveFormat.open(try FileSource(path: dir.file("big-window.zst")))
+        do {
+            while try source.read(max: 1 << 20) != nil {}
+            Issue.record("a 256 MiB window was accepted")
+        } catch let e as LayoutError {
+            #expect("\(e)".contains("zstd"), "\(e)")
+        }
     }
 }
