@@ -71,23 +71,7 @@ public final class FaultProxy: @unchecked Sendable {
     public init(target: Int, rule: @escaping Rule = { _ in .pass }) throws {
         self.target = target
         self.rule = Mutex(rule)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestSupportError("socket: \(errno)") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = LatencyProxy.loopback(port: 0)
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, len) == 0 && listen(fd, 512) == 0 && getsockname(fd, $0, &len) == 0
-            }
-        }
-        guard ok else {
-            close(fd)
-            throw TestSupportError("bind/listen: \(errno)")
-        }
-        listener = fd
-        port = Int(UInt16(bigEndian: addr.sin_port))
+        (listener, port) = try LatencyProxy.listen()
         let thread = Thread { [self] in acceptLoop() }
         thread.name = "fault-proxy"
         thread.start()
@@ -106,12 +90,7 @@ public final class FaultProxy: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        while !stopped.load(ordering: .relaxed) {
-            let client = accept(listener, nil, nil)
-            if client < 0 {
-                if errno == EINTR { continue }
-                return
-            }
+        LatencyProxy.accept(on: listener, until: stopped) { client in
             let t = Thread { [self] in serve(client) }
             t.name = "fault-proxy-conn"
             t.start()

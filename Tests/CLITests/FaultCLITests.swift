@@ -100,67 +100,69 @@ struct FaultCLITests {
         for image in corpus.images { #expect(await complete(image, at: client), "\(label): \(image.name)") }
     }
 
-    @Test("connections reset mid-response (downloads) and mid-request (uploads)")
-    func resets() async throws {
+    /// Mirrors `count` images through a proxy with `sourceRule` in front of the source and one with
+    /// `destinationRule` in front of the destination, checks the outcome and runs `check`, then re-runs
+    /// without faults and expects everything complete.
+    static func throughFaults(_ label: String, seed: UInt64, count: Int = 6, extra: [String] = [],
+                              sourceRule: @escaping FaultProxy.Rule, destinationRule: @escaping FaultProxy.Rule,
+                              check: (_ src: FaultProxy, _ dst: FaultProxy, _ dir: TemporaryDirectory) throws -> Void)
+        async throws
+    {
         let a = try RegistryServer(), b = try RegistryServer()
-        let coin = Coin(seed: 1)
-        let src = try FaultProxy(target: a.port) { x in
-            x.isBlob && x.method == "GET" && coin.flip(0.35) ? .resetResponse(afterBytes: coin.pick(1...100_000)) : .pass
-        }
-        let dst = try FaultProxy(target: b.port) { x in
-            x.isUpload && (x.method == "PUT" || x.method == "PATCH") && coin.flip(0.35)
-                ? .resetRequest(afterBytes: coin.pick(0...100_000)) : .pass
-        }
-        let corpus = try await Self.seed(a, via: src.host)
+        let src = try FaultProxy(target: a.port, rule: sourceRule)
+        let dst = try FaultProxy(target: b.port, rule: destinationRule)
+        let corpus = try await Self.seed(a, via: src.host, count: count, seed: seed)
         let dir = try TemporaryDirectory()
-        try await Self.mirrorAndCheck(corpus, to: dst.host, checking: b, dir: dir, label: "resets")
-        #expect(src.faultsByKind["reset-response", default: 0] > 0)
-        #expect(dst.faultsByKind["reset-request", default: 0] > 0)
+        try await Self.mirrorAndCheck(corpus, to: dst.host, checking: b, dir: dir, extra: extra, label: label)
+        try check(src, dst, dir)
         src.setRule { _ in .pass }
         dst.setRule { _ in .pass }
-        try await Self.rerunCompletes(corpus, to: dst.host, checking: b, dir: dir, label: "resets")
+        try await Self.rerunCompletes(corpus, to: dst.host, checking: b, dir: dir, label: label)
+    }
+
+    @Test("connections reset mid-response (downloads) and mid-request (uploads)")
+    func resets() async throws {
+        let coin = Coin(seed: 1)
+        try await Self.throughFaults("resets", seed: 70, sourceRule: { x in
+            x.isBlob && x.method == "GET" && coin.flip(0.35) ? .resetResponse(afterBytes: coin.pick(1...100_000)) : .pass
+        }, destinationRule: { x in
+            x.isUpload && (x.method == "PUT" || x.method == "PATCH") && coin.flip(0.35)
+                ? .resetRequest(afterBytes: coin.pick(0...100_000)) : .pass
+        }) { src, dst, _ in
+            #expect(src.faultsByKind["reset-response", default: 0] > 0)
+            #expect(dst.faultsByKind["reset-request", default: 0] > 0)
+        }
     }
 
     @Test("bursts of 500, 502 and 503 on both sides")
     func serverErrors() async throws {
-        let a = try RegistryServer(), b = try RegistryServer()
         let statuses = [500, 502, 503]
         // Every 30th request starts a burst of three errors (10% of requests, retries included).
         let burst: FaultProxy.Rule = { x in
             x.sequence > 1 && x.sequence % 30 < 3 ? .status(statuses[x.sequence % 3]) : .pass
         }
-        let src = try FaultProxy(target: a.port, rule: burst), dst = try FaultProxy(target: b.port, rule: burst)
-        let corpus = try await Self.seed(a, via: src.host, seed: 90)
-        let dir = try TemporaryDirectory()
-        try await Self.mirrorAndCheck(corpus, to: dst.host, checking: b, dir: dir, label: "5xx")
-        #expect(src.faults > 0 && dst.faults > 0)
-        #expect(Set(src.faultsByKind.keys).union(dst.faultsByKind.keys).isSuperset(of: ["status-500", "status-502", "status-503"]))
-        src.setRule { _ in .pass }
-        dst.setRule { _ in .pass }
-        try await Self.rerunCompletes(corpus, to: dst.host, checking: b, dir: dir, label: "5xx")
+        try await Self.throughFaults("5xx", seed: 90, sourceRule: burst, destinationRule: burst) { src, dst, _ in
+            #expect(src.faults > 0 && dst.faults > 0)
+            #expect(Set(src.faultsByKind.keys).union(dst.faultsByKind.keys).isSuperset(of: ["status-500", "status-502", "status-503"]))
+        }
     }
 
     @Test("429 with and without Retry-After: the run backs off and completes")
     func tooManyRequests() async throws {
-        let a = try RegistryServer(), b = try RegistryServer()
         let coin = Coin(seed: 3)
         let limited: FaultProxy.Rule = { x in
             guard x.sequence > 1, coin.flip(0.06) else { return .pass }
             return coin.flip(0.5) ? .status(429, headers: ["Retry-After": "1"]) : .status(429)
         }
-        let src = try FaultProxy(target: a.port, rule: limited), dst = try FaultProxy(target: b.port, rule: limited)
-        let corpus = try await Self.seed(a, via: src.host, count: 4, seed: 110)
-        let dir = try TemporaryDirectory()
-        try await Self.mirrorAndCheck(corpus, to: dst.host, checking: b, dir: dir, extra: ["--retries", "6"], label: "429")
-        let kinds = Set(src.faultsByKind.keys).union(dst.faultsByKind.keys)
-        #expect(kinds.isSuperset(of: ["status-429", "status-429-retry-after"]), "\(kinds)")
-        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("report.json"))))
-            as! [String: Any]
-        let registries = report["registries"] as! [String: [String: Int]]
-        #expect(registries.values.reduce(0) { $0 + ($1["throttled"] ?? 0) } > 0, "429s are counted as throttling")
-        src.setRule { _ in .pass }
-        dst.setRule { _ in .pass }
-        try await Self.rerunCompletes(corpus, to: dst.host, checking: b, dir: dir, label: "429")
+        try await Self.throughFaults("429", seed: 110, count: 4, extra: ["--retries", "6"], sourceRule: limited,
+                                     destinationRule: limited) { src, dst, dir in
+            let kinds = Set(src.faultsByKind.keys).union(dst.faultsByKind.keys)
+            #expect(kinds.isSuperset(of: ["status-429", "status-429-retry-after"]), "\(kinds)")
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("report.json"))))
+                as! [String: Any]
+            let registries = report["registries"] as! [String: [String: Int]]
+            #expect(registries.values.reduce(0) { $0 + ($1["throttled"] ?? 0) } > 0, "429s are counted as throttling")
+        }
     }
 
     @Test("a stalled download is abandoned after --stall-timeout and retried")
