@@ -16,7 +16,8 @@ let package = Package(
     products: [
         .executable(name: "dray", targets: ["CLI"]),
         .library(name: "DrayKit", targets: ["Engine", "Transports", "Signing"]),
-        // Real registries on loopback, a latency proxy and synthetic images, for tests and the benchmark harness.
+        // Real registries on loopback, latency and fault-injecting proxies and synthetic images, for tests and the
+        // benchmark harness.
         .library(name: "DrayTestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Synchronization
 
@@ -71,7 +72,7 @@ public final class FaultProxy: @unchecked Sendable {
     public init(target: Int, rule: @escaping Rule = { _ in .pass }) throws {
         self.target = target
         self.rule = Mutex(rule)
-        (listener, port) = try LatencyProxy.listen()
+        (listener, port) = try LoopbackSocket.bind(listen: 512)
         let thread = Thread { [self] in acceptLoop() }
         thread.name = "fault-proxy"
         thread.start()
@@ -90,7 +91,7 @@ public final class FaultProxy: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        LatencyProxy.accept(on: listener, until: stopped) { client in
+        LoopbackSocket.accept(on: listener, until: stopped) { client in
             let t = Thread { [self] in serve(client) }
             t.name = "fault-proxy-conn"
             t.start()
@@ -117,10 +118,10 @@ public final class FaultProxy: @unchecked Sendable {
             }
             defer { counters.withLock { $0.inFlight -= 1 } }
             let fault = rule.withLock { $0 }(exchange)
-            if fault != .pass, !Self.isDelay(fault) {
+            if let kind = Self.kind(fault) {
                 counters.withLock { k in
                     k.faults += 1
-                    k.byFault[Self.kind(fault), default: 0] += 1
+                    k.byFault[kind, default: 0] += 1
                 }
             }
             switch fault {
@@ -142,7 +143,7 @@ public final class FaultProxy: @unchecked Sendable {
                 guard c.write(Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8) + payload) else { return }
                 continue
             case .delay(let d):
-                Thread.sleep(forTimeInterval: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                Thread.sleep(forTimeInterval: d.inSeconds)
             case .pass, .resetResponse:
                 break
             }
@@ -182,20 +183,15 @@ public final class FaultProxy: @unchecked Sendable {
         }
     }
 
-    private static func kind(_ f: Fault) -> String {
+    /// The name a fault is counted under; nil for the ones that are not faults (pass, delay).
+    private static func kind(_ f: Fault) -> String? {
         switch f {
-        case .pass: "pass"
+        case .pass, .delay: nil
         case .status(let s, let h): h["Retry-After"] != nil ? "status-\(s)-retry-after" : "status-\(s)"
         case .resetRequest: "reset-request"
         case .resetResponse: "reset-response"
         case .stall: "stall"
-        case .delay: "delay"
         }
-    }
-
-    private static func isDelay(_ f: Fault) -> Bool {
-        if case .delay = f { return true }
-        return false
     }
 }
 
@@ -248,21 +244,7 @@ private final class Peer {
 
     init(fd: Int32) { self.fd = fd }
 
-    static func connect(port: Int) -> Peer? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var addr = LatencyProxy.loopback(port: port)
-        let ok = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-        guard ok else {
-            Glibc.close(fd)
-            return nil
-        }
-        return Peer(fd: fd)
-    }
+    static func connect(port: Int) -> Peer? { LoopbackSocket.connect(port: port).map(Peer.init(fd:)) }
 
     func close() {
         guard !closed else { return }

@@ -28,7 +28,7 @@ public final class LatencyProxy: @unchecked Sendable {
     public init(target: Int, delay: Duration) throws {
         self.target = target
         self.delay = delay
-        (listener, port) = try Self.listen()
+        (listener, port) = try LoopbackSocket.bind(listen: 512)
         let thread = Thread { [self] in acceptLoop() }
         thread.name = "latency-proxy"
         thread.start()
@@ -43,56 +43,10 @@ public final class LatencyProxy: @unchecked Sendable {
         close(listener)
     }
 
-    /// A listening socket on a free 127.0.0.1 port, and the port.
-    static func listen() throws -> (fd: Int32, port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestSupportError("socket: \(errno)") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = loopback(port: 0)
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, len) == 0 && Glibc.listen(fd, 512) == 0 && getsockname(fd, $0, &len) == 0
-            }
-        }
-        guard ok else {
-            close(fd)
-            throw TestSupportError("bind/listen: \(errno)")
-        }
-        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
-    }
-
-    static func loopback(port: Int) -> sockaddr_in {
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = UInt16(port).bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return addr
-    }
-
-    /// Accepts connections on `listener` and hands each to `handle`, until `stopped` or the listener closes.
-    static func accept(on listener: Int32, until stopped: borrowing Atomic<Bool>, _ handle: (Int32) -> Void) {
-        while !stopped.load(ordering: .relaxed) {
-            let client = Glibc.accept(listener, nil, nil)
-            if client < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            handle(client)
-        }
-    }
-
     private func acceptLoop() {
-        Self.accept(on: listener, until: stopped) { client in
-            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = Self.loopback(port: target)
-            let ok = withUnsafePointer(to: &addr) { p in
-                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard ok == 0 else {
+        LoopbackSocket.accept(on: listener, until: stopped) { client in
+            guard let upstream = LoopbackSocket.connect(port: target) else {
                 close(client)
-                close(upstream)
                 return
             }
             var one: Int32 = 1

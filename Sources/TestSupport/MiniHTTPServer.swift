@@ -54,25 +54,7 @@ public final class MiniHTTPServer: @unchecked Sendable {
     public init(address: String = "127.0.0.1", handler: @escaping @Sendable (Request) -> Response) throws {
         self.address = address
         self.handler = handler
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr(address)
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bind(fd, sa, len) == 0 && listen(fd, 64) == 0 && getsockname(fd, sa, &len) == 0
-            }
-        }
-        guard ok else {
-            close(fd)
-            throw TestSupportError("cannot listen on \(address)")
-        }
-        port = Int(UInt16(bigEndian: addr.sin_port))
-        self.fd = fd
+        (fd, port) = try LoopbackSocket.bind(address, listen: 64)
         let t = Thread { [self] in acceptLoop() }
         t.start()
     }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// A real CNCF distribution registry (Debian's `docker-registry`) started on a free 127.0.0.1 port, with its
@@ -102,8 +103,7 @@ public final class RegistryServer: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        let ns = downtime.components.attoseconds / 1_000_000_000 + downtime.components.seconds * 1_000_000_000
-        usleep(UInt32(max(0, ns / 1000)))
+        Thread.sleep(forTimeInterval: downtime.inSeconds)
         process = Self.launch(binary, directory)
         try process.run()
         try waitUntilListening()
@@ -123,18 +123,9 @@ public final class RegistryServer: @unchecked Sendable {
     }
 
     private func canConnect() -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = UInt16(port).bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
+        guard let fd = LoopbackSocket.connect(port: port) else { return false }
+        close(fd)
+        return true
     }
 
     /// The registry's process id.

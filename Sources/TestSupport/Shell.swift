@@ -89,19 +89,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
 
 /// A TCP port free on 127.0.0.1 at the time of asking.
 public func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestSupportError("socket failed") }
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = 0
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &addr) { p in
-        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Bool in
-            bind(fd, sa, len) == 0 && getsockname(fd, sa, &len) == 0
-        }
-    }
-    guard ok else { throw TestSupportError("bind failed") }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    let (fd, port) = try LoopbackSocket.bind(listen: nil)
+    close(fd)
+    return port
 }
