@@ -197,25 +197,24 @@ public struct LayoutError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(path): \(reason)" }
 }
 
-/// Streams a file in chunks.
+/// Streams a file in chunks (read by `FileSource`, straight into each chunk).
 public final class FileBlobStream: BlobStream, @unchecked Sendable {
-    private let handle: FileHandle
+    private let file: FileSource
     private let chunkSize: Int
     private let lock = NSLock()
     private var cancelled = false
 
     public init(path: String, chunkSize: Int = 256 * 1024) throws {
-        guard let h = FileHandle(forReadingAtPath: path) else { throw LayoutError(path: path, reason: "cannot open") }
-        handle = h
+        guard FileManager.default.isReadableFile(atPath: path) else { throw LayoutError(path: path, reason: "cannot open") }
+        file = FileSource(file: path)
         self.chunkSize = chunkSize
     }
 
-    deinit { try? handle.close() }
-
     public func next() async throws -> [UInt8]? {
-        if lock.withLock({ cancelled }) { throw CancellationError() }
-        let data = try handle.read(upToCount: chunkSize) ?? Data()
-        return data.isEmpty ? nil : Array(data)
+        try lock.withLock {
+            if cancelled { throw CancellationError() }
+            return try file.read(max: chunkSize)
+        }
     }
 
     public func cancel() { lock.withLock { cancelled = true } }

@@ -16,6 +16,12 @@ public final class FileSource: ByteSource {
     /// The file or part being read (for messages).
     public private(set) var current: String
 
+    /// Reads exactly the file at `path` (no parts); a missing file fails at the first read.
+    public init(file path: String) {
+        paths = [path]
+        current = path
+    }
+
     /// Opens `path`, or its parts when `path` itself does not exist. A gap in the part numbers is an error naming
     /// the first missing part.
     public init(path: String) throws {

@@ -46,7 +46,7 @@ public enum LayoutArchiver {
     static func writeBlob(_ layout: OCILayout, _ d: Digest, to tar: TarWriter) throws {
         let path = layout.blobPath(d)
         guard let size = layout.blobSize(d) else { throw LayoutError(path: path, reason: "cannot read") }
-        let file = try FileSource(path: path)
+        let file = FileSource(file: path)
         let verify = !layout.wroteChecked(d)
         var hasher = Hasher256(algorithm: d.algorithm)
         try tar.addFile(entryName(d), size: size) {
