@@ -136,17 +136,27 @@ struct SyncCLITests {
     }
 }
 
-@Suite("dray compress", .serialized)
-struct CompressCLITests {
-    @Test("a cache folder becomes tar.gz, tar.zst, tar and split parts that tar, zstd and skopeo read")
-    func compress() async throws {
+/// A registry with `count` OCI images, synced by `dray sync` into the folder `cache` of a temporary directory.
+enum SyncedCache {
+    static func make(count: Int) async throws
+        -> (RegistryServer, [(name: String, tree: SyntheticImage.Tree)], TemporaryDirectory, String)
+    {
         let a = try RegistryServer()
-        let corpus = try await MirrorCLITests.seedCorpus(a, count: 3, format: { _ in .oci })
+        let corpus = try await MirrorCLITests.seedCorpus(a, count: count, format: { _ in .oci })
         let dir = try TemporaryDirectory()
         let cache = dir.file("cache")
         try corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }.joined(separator: "\n")
             .write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
         #expect(try Dray.run(["sync", "-f", dir.file("l.txt"), "-d", cache, "--all"]).status == 0)
+        return (a, corpus, dir, cache)
+    }
+}
+
+@Suite("dray compress", .serialized)
+struct CompressCLITests {
+    @Test("a cache folder becomes tar.gz, tar.zst, tar and split parts that tar, zstd and skopeo read")
+    func compress() async throws {
+        let (a, corpus, dir, cache) = try await SyncedCache.make(count: 3)
 
         for (args, name) in [(["--compress", "gzip"], "o.tar.gz"), (["--compress", "zstd"], "o.tar.zst"),
                              (["--compress", "none"], "o.tar")] {
@@ -196,13 +206,7 @@ struct CompressCLITests {
 struct DecompressCLITests {
     @Test("every archive form extracts to the same folder; bad archives are refused, naming what is wrong")
     func decompress() async throws {
-        let a = try RegistryServer()
-        let corpus = try await MirrorCLITests.seedCorpus(a, count: 2, format: { _ in .oci })
-        let dir = try TemporaryDirectory()
-        let cache = dir.file("cache")
-        try corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }.joined(separator: "\n")
-            .write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
-        #expect(try Dray.run(["sync", "-f", dir.file("l.txt"), "-d", cache, "--all"]).status == 0)
+        let (_, corpus, dir, cache) = try await SyncedCache.make(count: 2)
         for (args, name) in [(["--compress", "gzip"], "o.tar.gz"), (["--compress", "zstd"], "o.tar.zst"),
                              (["--compress", "none"], "o.tar"), (["--part", "--part-size", "64K"], "p.tar.gz")] {
             #expect(try Dray.run(["compress", "-f", cache, "-d", dir.file(name)] + args).status == 0)
