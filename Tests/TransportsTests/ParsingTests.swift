@@ -104,6 +104,35 @@ struct ParsingTests {
                                              ("127.0.0.1.example.com", false)])
     func loopback(_ c: (String, Bool)) { #expect(isLoopbackHost(c.0) == c.1) }
 
+    @Test("address classes of IP literals", arguments: [
+        ("8.8.8.8", AddressClass.publicNetwork), ("10.0.0.1", .privateNetwork), ("172.16.5.4", .privateNetwork),
+        ("172.32.0.1", .publicNetwork), ("192.168.1.1", .privateNetwork), ("100.64.0.1", .privateNetwork),
+        ("169.254.169.254", .linkLocal), ("127.0.0.1", .loopback), ("0.0.0.0", .loopback), ("::1", .loopback),
+        ("[::1]", .loopback), ("fd00::1", .privateNetwork), ("fe80::1", .linkLocal), ("::ffff:10.0.0.1", .privateNetwork),
+        ("2001:db8::1", .publicNetwork), ("localhost", .loopback), ("registry.localhost", .loopback),
+    ])
+    func addressClasses(_ c: (String, AddressClass)) { #expect(AddressClass.of(host: c.0) == c.1) }
+
+    @Test("redirect targets: public anywhere, own host always, other networks only from inside them")
+    func addressPolicy() {
+        let classes: [String: AddressClass] = ["reg.example": .publicNetwork, "s3.example": .publicNetwork,
+                                               "corp-reg": .privateNetwork, "minio": .privateNetwork,
+                                               "metadata": .linkLocal, "local": .loopback]
+        func refused(_ target: String, _ origin: String) -> Bool {
+            AddressPolicy.refusal(to: URL(string: "http://\(target)/x")!, from: URL(string: "https://\(origin)/v2/")!,
+                                  classify: { classes[$0] ?? .publicNetwork }) != nil
+        }
+        #expect(!refused("s3.example", "reg.example"))
+        #expect(refused("minio", "reg.example"))
+        #expect(refused("local", "reg.example"))
+        #expect(refused("metadata", "reg.example"))
+        #expect(!refused("minio", "corp-reg"))
+        #expect(refused("metadata", "corp-reg"))
+        #expect(refused("local", "corp-reg"))
+        #expect(!refused("corp-reg:9000", "corp-reg"))
+        #expect(!refused("s3.example", "local"))
+    }
+
     @Test("Link headers resolve against the request URL")
     func links() {
         let base = URL(string: "http://r.example/v2/a/tags/list?n=2")!

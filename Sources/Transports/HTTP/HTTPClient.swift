@@ -20,6 +20,7 @@ public struct HTTPClient: Sendable {
     /// Sends a request whose body (if any) is in memory.
     public func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
         var request = request
+        let origin = request.url
         var hops = 0
         while true {
             let body = request.body
@@ -32,7 +33,7 @@ public struct HTTPClient: Sendable {
             response.discard()
             hops += 1
             guard hops <= 10 else { throw HTTPRedirectError.tooMany(HTTPRedaction.url(request.url)) }
-            request = try Self.redirected(request, to: location)
+            request = try Self.redirected(request, to: location, origin: origin)
         }
     }
 
@@ -91,13 +92,20 @@ public struct HTTPClient: Sendable {
         Int64(((ContinuousClock.now - start).inSeconds * 1000).rounded())
     }
 
-    /// The request to send after a redirect to `location`.
-    static func redirected(_ request: HTTPRequest, to location: String) throws -> HTTPRequest {
+    /// The request to send after a redirect to `location`; `origin` is the first URL of the chain, whose network
+    /// decides where the chain may lead (see `AddressPolicy`).
+    static func redirected(_ request: HTTPRequest, to location: String, origin: URL? = nil) throws -> HTTPRequest {
         guard let next = URL(string: location, relativeTo: request.url)?.absoluteURL,
               let scheme = next.scheme?.lowercased(), scheme == "http" || scheme == "https"
-        else { throw HTTPRedirectError.unsupportedTarget(location.prefix(200).description) }
+        else {
+            let shown = URL(string: location).map(HTTPRedaction.url) ?? "(unparseable)"
+            throw HTTPRedirectError.unsupportedTarget(String(shown.prefix(200)))
+        }
         if request.url.scheme?.lowercased() == "https" && scheme == "http" {
             throw HTTPRedirectError.downgrade(HTTPRedaction.url(next))
+        }
+        if let why = AddressPolicy.refusal(to: next, from: origin ?? request.url) {
+            throw HTTPRedirectError.privateTarget(HTTPRedaction.url(next), why)
         }
         var r = request
         r.url = next
@@ -132,12 +140,14 @@ public enum HTTPRedirectError: Error, Sendable, CustomStringConvertible {
     case tooMany(String)
     case unsupportedTarget(String)
     case downgrade(String)
+    case privateTarget(String, String)
 
     public var description: String {
         switch self {
         case .tooMany(let u): "too many redirects from \(u)"
         case .unsupportedTarget(let l): "refusing redirect to \"\(l)\": only http and https are followed"
         case .downgrade(let u): "refusing redirect from HTTPS to plain HTTP (\(u))"
+        case .privateTarget(let u, let why): "refusing redirect to \(u): \(why)"
         }
     }
 }

@@ -101,11 +101,16 @@ actor RegistryAuthenticator {
         c.queryItems = items
         guard let url = c.url else { throw RegistryProtocolError("invalid token realm from \(registry)") }
 
+        if let origin = URL(string: "http://\(registry)/"), let why = AddressPolicy.refusal(to: url, from: origin) {
+            throw RegistryProtocolError("refusing token realm \(HTTPRedaction.url(url)) of \(registry): \(why)")
+        }
         var headers = HTTPHeaders()
         if let credential {
-            // Credentials travel only over TLS or to this machine.
+            // Credentials travel only over TLS or to this machine; with TLS verification off, also in plain HTTP
+            // to the registry's own host, which the user chose to reach that way.
             let realmHost = c.port.map { "\(c.host!):\($0)" } ?? c.host!
-            guard scheme == "https" || isLoopbackHost(realmHost) || allowPlainCredentials else {
+            let ownHost = c.host!.lowercased() == origin(of: registry)
+            guard scheme == "https" || isLoopbackHost(realmHost) || (allowPlainCredentials && ownHost) else {
                 throw RegistryProtocolError(
                     "refusing to send credentials for \(registry) to token realm \(c.host!) over plain HTTP")
             }
@@ -137,4 +142,9 @@ actor RegistryAuthenticator {
         let margin = min(max(lifetime / 10, 1), 10)
         return Token(value: value, refreshAfter: started + .seconds(lifetime - margin))
     }
+}
+
+/// The host part of a registry name (`host:port`, `[v6]:port`), lower-cased.
+private func origin(of registry: String) -> String {
+    URL(string: "http://\(registry)/")?.host?.lowercased() ?? registry.lowercased()
 }

@@ -207,12 +207,19 @@ extension RegistryClient {
         response.discard()
     }
 
-    /// The response's `Location`, resolved against the request URL.
+    /// The response's `Location`, resolved against the request URL: HTTP(S) only, never from HTTPS down to plain
+    /// HTTP, and never into a network the registry is not on (see `AddressPolicy`).
     func location(of response: HTTPResponse, target: String) throws -> URL {
         guard let value = response.headers["Location"], !value.isEmpty,
               let url = URL(string: value, relativeTo: response.url)?.absoluteURL,
               let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https"
         else { throw RegistryProtocolError("\(target): the registry answered without a usable Location") }
+        if response.url.scheme?.lowercased() == "https" && scheme == "http" {
+            throw RegistryProtocolError("\(target): refusing upload Location \(HTTPRedaction.url(url)): it leaves HTTPS for plain HTTP")
+        }
+        if let why = AddressPolicy.refusal(to: url, from: response.url) {
+            throw RegistryProtocolError("\(target): refusing upload Location \(HTTPRedaction.url(url)): \(why)")
+        }
         return url
     }
 

@@ -114,8 +114,12 @@ public final class RegistryClient: Sendable {
     ) async throws -> HTTPResponse {
         var request = request
         var retried = false
+        // Credentials go only to the registry's own host (an upload Location may name another).
+        let base = try await baseURL()
+        let ownHost = request.url.host?.lowercased() == base.host?.lowercased()
+            && !(base.scheme == "https" && request.url.scheme != "https")
         while true {
-            if let header = try await auth.authorization(for: scope) {
+            if ownHost, let header = try await auth.authorization(for: scope) {
                 request.headers.set("Authorization", header)
             } else {
                 request.headers.remove("Authorization")
