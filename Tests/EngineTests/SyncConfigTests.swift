@@ -57,6 +57,9 @@ struct SyncConfigTests {
         ("images:\n  nginx: x/y/z\n", ":2: \"nginx\": a source must be at least registry/namespace/repository"),
         ("auth:\n  reg.example:\n    user: x\n", ":3: \"reg.example\": unknown key \"user\""),
         ("images: [1, 2", "not valid YAML"),
+        // Found by the fuzzer (scripts/fuzz.sh): a key ending in `:/` once crashed the regex branch.
+        ("images:\n  quay.io/coreos/k:/: x/y/z\n", ":2: \"quay.io/coreos/k:/\": invalid repository name"),
+        ("images:\n  reg.example/a/b\u{7f}:1: x/y/z\n", ":2: not valid YAML (control characters are not allowed)"),
     ])
     func errors(_ c: (String, String)) throws {
         let path = try Self.write(c.0, "bad.yaml")

@@ -28,13 +28,9 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 
 /// Reads an image list or config given with `flag`: at most 64 MiB of UTF-8 text.
 func readListFile(_ path: String, flag: String = "-f") throws -> String {
-    let data: Data
-    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-        throw CLIError("\(flag) \(path): cannot read the file")
+    do { return try TextFile.read(path, limit: 64 << 20) } catch {
+        throw CLIError("\(flag) \(path)\(error.line.map { ":\($0)" } ?? ""): \(error)")
     }
-    guard data.count <= 64 << 20 else { throw CLIError("\(flag) \(path): larger than 64 MiB") }
-    guard let text = String(data: data, encoding: .utf8) else { throw CLIError("\(flag) \(path): not UTF-8 text") }
-    return text
 }
 
 /// Builds transports from command-line locations (`docker://REF`, `REF`, `oci:PATH[:NAME]`).

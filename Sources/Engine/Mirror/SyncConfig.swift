@@ -70,33 +70,45 @@ extension SyncConfig {
     public static func load(config: String?, auth: String?, images: String?,
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SyncConfig {
         var result = SyncConfig()
-        if let config {
-            let root = try Self.document(config)
-            guard let map = root.mapping else { throw SyncConfigError(file: config, line: root.mark?.line, reason: "expected a mapping with auth and images") }
-            for (k, v) in map {
-                switch k.string {
-                case "auth": result.auth += try Self.parseAuth(v, file: config, environment: environment)
-                case "images": result.rules += try Self.parseImages(v, file: config)
-                default:
-                    throw SyncConfigError(file: config, line: k.mark?.line,
-                                          reason: "unknown key \"\(k.string ?? "?")\" (expected auth or images)")
-                }
-            }
-        }
+        if let config { result = try parse(config: try Self.document(config), file: config, environment: environment) }
         if let auth { result.auth += try Self.parseAuth(try Self.document(auth), file: auth, environment: environment) }
         if let images { result.rules += try Self.parseImages(try Self.document(images), file: images) }
         return result
     }
 
+    /// Parses the text of a `--config` file (a mapping with `auth` and `images`); `file` names it in errors.
+    public static func parse(configText text: String, file: String,
+                             environment: [String: String] = [:]) throws -> SyncConfig {
+        try parse(config: try compose(text, file: file), file: file, environment: environment)
+    }
+
+    private static func parse(config root: Node, file: String, environment: [String: String]) throws -> SyncConfig {
+        var result = SyncConfig()
+        guard let map = root.mapping else {
+            throw SyncConfigError(file: file, line: root.mark?.line, reason: "expected a mapping with auth and images")
+        }
+        for (k, v) in map {
+            switch k.string {
+            case "auth": result.auth += try Self.parseAuth(v, file: file, environment: environment)
+            case "images": result.rules += try Self.parseImages(v, file: file)
+            default:
+                throw SyncConfigError(file: file, line: k.mark?.line,
+                                      reason: "unknown key \"\(k.string ?? "?")\" (expected auth or images)")
+            }
+        }
+        return result
+    }
+
     static func document(_ path: String) throws -> Node {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw SyncConfigError(file: path, line: nil, reason: "cannot read the file")
+        let text: String
+        do { text = try TextFile.read(path, limit: 16 << 20) } catch {
+            throw SyncConfigError(file: path, line: error.line, reason: "\(error)")
         }
-        guard data.count <= 16 << 20 else { throw SyncConfigError(file: path, line: nil, reason: "larger than 16 MiB") }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw SyncConfigError(file: path, line: nil, reason: "not UTF-8 text")
-        }
+        return try compose(text, file: path)
+    }
+
+    /// The YAML (or JSON) node tree of a file's text.
+    static func compose(_ text: String, file path: String) throws -> Node {
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 throw SyncConfigError(file: path, line: nil, reason: "empty file")
@@ -105,16 +117,24 @@ extension SyncConfig {
         } catch let e as SyncConfigError {
             throw e
         } catch let e as YamlError {
-            throw SyncConfigError(file: path, line: Self.line(of: e), reason: "not valid \(path.hasSuffix(".json") ? "JSON" : "YAML")")
+            let (line, problem) = Self.position(of: e, in: text)
+            let kind = path.hasSuffix(".json") ? "JSON" : "YAML"
+            throw SyncConfigError(file: path, line: line, reason: "not valid \(kind)" + (problem.map { " (\($0.prefix(120)))" } ?? ""))
         } catch {
             throw SyncConfigError(file: path, line: nil, reason: "not valid JSON or YAML")
         }
     }
 
-    private static func line(of error: YamlError) -> Int? {
+    /// The line a YAML error is on and libyaml's words for it.
+    private static func position(of error: YamlError, in text: String) -> (line: Int?, problem: String?) {
         switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
-        default: return nil
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return (mark.line, problem)
+        case .reader(let problem, let offset, _, _):
+            // The reader reports a byte offset: the line is one more than the newlines before it.
+            return (offset.map { o in 1 + text.utf8.prefix(max(0, o)).lazy.filter { $0 == 0x0a }.count }, problem)
+        default:
+            return (nil, nil)
         }
     }
 
@@ -185,7 +205,8 @@ extension SyncConfig {
         func fail(_ why: String) -> SyncConfigError { SyncConfigError(file: file, line: line, reason: "\"\(key.prefix(300))\": \(why)") }
         var repo = key
         var selector = TagSelector.all
-        if key.hasSuffix("/"), let r = key.range(of: ":/") {
+        // `:/` must open a regex that the final `/` closes: in `repo:/` the two are the same character.
+        if key.hasSuffix("/"), let r = key.range(of: ":/"), r.upperBound < key.endIndex {
             let pattern = String(key[r.upperBound..<key.index(before: key.endIndex)])
             guard (try? NSRegularExpression(pattern: pattern)) != nil else { throw fail("invalid tag regex /\(pattern)/") }
             selector = .regex(pattern)

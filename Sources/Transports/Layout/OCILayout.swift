@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// Writes are crash-safe: a blob is streamed to a temporary name inside `blobs/`, its size and digest are
 /// checked, it is flushed and only then renamed into place; `index.json` is replaced atomically. A reader never
-/// sees a partial blob under its digest, and an interrupted write leaves at most a stray temporary file.
+/// sees a partial blob under its digest. A write cut short by `kill -9` leaves a temporary file named with its
+/// PID (`.tmp-PID-…`), which the next writer to open the layout removes.
 public final class OCILayout: Sendable {
     /// The annotation holding an image's name in `index.json` (OCI).
     public static let refNameAnnotation = "org.opencontainers.image.ref.name"
@@ -33,6 +34,7 @@ public final class OCILayout: Sendable {
                 try AtomicFile.write(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#,
                                      to: "\(path)/index.json")
             }
+            LeftoverFiles.sweep("\(path)/blobs/sha256") { LeftoverFiles.pid(in: $0, after: ".tmp-", before: "-") }
         }
         guard fm.fileExists(atPath: "\(path)/oci-layout") else {
             throw LayoutError(path: path, reason: "not an OCI image layout (no oci-layout file)")
@@ -127,9 +129,10 @@ public final class OCILayout: Sendable {
         }
         let dir = "\(path)/blobs/\(descriptor.digest.algorithm.rawValue)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let temp = "\(dir)/.tmp-\(descriptor.digest.hex.prefix(16))-\(UInt64.random(in: 0...UInt64.max))"
+        let temp = "\(dir)/.tmp-\(getpid())-\(descriptor.digest.hex.prefix(16))-\(UInt64.random(in: 0...UInt64.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LayoutError(path: temp, reason: String(cString: strerror(errno))) }
+        LeftoverFiles.claim(fd)
         var closed = false
         var renamed = false
         defer {

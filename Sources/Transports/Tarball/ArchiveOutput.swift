@@ -32,6 +32,7 @@ public struct ArchiveOutput: Sendable {
 
     /// A fresh sink writing the archive; nothing appears under the final names until it is finished.
     public func open() throws -> ArchiveSink {
+        FileSink.removeLeftovers(of: path)
         let file: any ByteSink = try partSize.map { SplitSink(base: path, partSize: $0) } ?? FileSink(path: path)
         let sink: any ByteSink
         switch compression {

@@ -33,6 +33,7 @@ public final class FileSink: ByteSink {
         temp = "\(path).\(getpid()).partial"
         fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LayoutError(path: path, reason: String(cString: strerror(errno))) }
+        LeftoverFiles.claim(fd)
     }
 
     deinit {
@@ -65,6 +66,23 @@ public final class FileSink: ByteSink {
         guard closed, !committed else { return }
         guard rename(temp, path) == 0 else { throw LayoutError(path: path, reason: String(cString: strerror(errno))) }
         committed = true
+    }
+
+    /// Removes the unfinished files (`PATH.PID.partial`, `PATH.partN.PID.partial`) that killed writers of the
+    /// archive at `path` left behind.
+    @discardableResult
+    public static func removeLeftovers(of path: String) -> (files: Int, bytes: Int64) {
+        let url = URL(fileURLWithPath: path)
+        let base = url.lastPathComponent + "."
+        return LeftoverFiles.sweep(url.deletingLastPathComponent().path) { name in
+            guard name.hasPrefix(base), name.hasSuffix(".partial") else { return nil }
+            var middle = name.dropFirst(base.count).dropLast(".partial".count).split(separator: ".", omittingEmptySubsequences: false)
+            guard let pid = middle.popLast(), middle.count <= 1 else { return nil }
+            if let part = middle.first {
+                guard part.hasPrefix("part"), part.dropFirst(4).allSatisfy(\.isNumber) else { return nil }
+            }
+            return LeftoverFiles.pid(in: String(pid), after: "", before: nil)
+        }
     }
 }
 
