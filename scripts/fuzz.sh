@@ -27,8 +27,13 @@ targets=("$@")
 # Every module is built with coverage and ASan (-Xswiftc), so libFuzzer sees inside Engine and Transports;
 # the fuzz target links libFuzzer's runtime.
 scratch=.build-fuzz
-swift build --package-path Fuzz --scratch-path "$scratch" -c release -Xswiftc -sanitize=fuzzer,address \
-  --product DrayFuzz 2>&1 | grep -E "error|warning: unre|Compiling DrayFuzz|Build complete" || true
+mkdir -p "$scratch"
+if ! swift build --package-path Fuzz --scratch-path "$scratch" -c release -Xswiftc -sanitize=fuzzer,address \
+  --product DrayFuzz >"$scratch/build.log" 2>&1; then
+  grep -E "error" "$scratch/build.log" | sort -u | head -20 >&2
+  echo "fuzz: the build failed (see $scratch/build.log)" >&2
+  exit 1
+fi
 binary="$scratch/release/DrayFuzz"
 [ -x "$binary" ] || { echo "fuzz: the build did not produce $binary" >&2; exit 1; }
 

@@ -47,6 +47,7 @@ public final class FaultProxy: @unchecked Sendable {
         var faults = 0
         var inFlight = 0
         var maxInFlight = 0
+        var connections = 0
         var byFault: [String: Int] = [:]
     }
 
@@ -65,8 +66,11 @@ public final class FaultProxy: @unchecked Sendable {
     public var faults: Int { counters.withLock { $0.faults } }
     /// Faults injected, by kind (`reset-request`, `reset-response`, `status-503`, `stall`, …).
     public var faultsByKind: [String: Int] { counters.withLock { $0.byFault } }
-    /// The most requests the proxy had in flight at once.
+    /// The most requests the proxy had in flight at once: from reading a request's head to just before the last
+    /// byte of its response is sent.
     public var maxInFlight: Int { counters.withLock { $0.maxInFlight } }
+    /// Client connections accepted so far.
+    public var connections: Int { counters.withLock { $0.connections } }
 
     /// Starts a proxy to the registry on `127.0.0.1:target`, faulting requests as `rule` says.
     public init(target: Int, rule: @escaping Rule = { _ in .pass }) throws {
@@ -92,6 +96,7 @@ public final class FaultProxy: @unchecked Sendable {
 
     private func acceptLoop() {
         LoopbackSocket.accept(on: listener, until: stopped) { client in
+            counters.withLock { $0.connections += 1 }
             let t = Thread { [self] in serve(client) }
             t.name = "fault-proxy-conn"
             t.start()
@@ -116,7 +121,12 @@ public final class FaultProxy: @unchecked Sendable {
                 k.maxInFlight = max(k.maxInFlight, k.inFlight)
                 return Exchange(sequence: k.requests, method: request.method, target: request.target)
             }
-            defer { counters.withLock { $0.inFlight -= 1 } }
+            // A request stops counting as in flight just before the last byte of its response is sent: the client
+            // cannot have finished with it earlier, so the count never runs ahead of the client's own (a thread
+            // descheduled after its final write would otherwise still count it while the client sends the next).
+            var counted = true
+            let finish = { if counted { counted = false; self.counters.withLock { $0.inFlight -= 1 } } }
+            defer { finish() }
             let fault = rule.withLock { $0 }(exchange)
             if let kind = Self.kind(fault) {
                 counters.withLock { k in
@@ -140,6 +150,7 @@ public final class FaultProxy: @unchecked Sendable {
                 lines.append("Content-Length: \(body.count)")
                 // A HEAD response announces the body's length but carries none.
                 let payload = request.method == "HEAD" ? [] : body
+                finish()
                 guard c.write(Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8) + payload) else { return }
                 continue
             case .delay(let d):
@@ -159,13 +170,14 @@ public final class FaultProxy: @unchecked Sendable {
             guard u.write(head), c.copyBody(request, to: u, limit: nil) == .complete else { return }
             guard let responseHeadBytes = u.readHead(), let response = Head(parsing: responseHeadBytes, isRequest: false)
             else { return }
-            guard c.write(responseHeadBytes) else { return }
             let bodyless = request.method == "HEAD" || response.status == 204 || response.status == 304
-                || (100..<200).contains(response.status)
+                || (100..<200).contains(response.status) || response.contentLength == 0
+            if bodyless { finish() }
+            guard c.write(responseHeadBytes) else { return }
             var limit: Int?
             if case .resetResponse(let n) = fault { limit = n }
             if !bodyless {
-                switch u.copyBody(response, to: c, limit: limit) {
+                switch u.copyBody(response, to: c, limit: limit, beforeFinalWrite: finish) {
                 case .complete: break
                 case .limitReached:
                     c.reset()
@@ -300,8 +312,8 @@ private final class Peer {
     enum CopyResult { case complete, limitReached, failed }
 
     /// Copies the body framed by `head` from this peer to `other` (nil: drop it), stopping after `limit` body
-    /// bytes when given.
-    func copyBody(_ head: Head, to other: Peer?, limit: Int?) -> CopyResult {
+    /// bytes when given. `beforeFinalWrite` runs just before the write that completes the body, when that is known.
+    func copyBody(_ head: Head, to other: Peer?, limit: Int?, beforeFinalWrite: () -> Void = {}) -> CopyResult {
         var copied = 0
         func pass(_ n: Int) -> CopyResult? {
             // Forwards n bytes of the buffer (after filling it), honouring the limit.
@@ -311,6 +323,7 @@ private final class Peer {
                 var take = min(left, buffer.count)
                 if let limit { take = min(take, limit - copied) }
                 if take <= 0 { return .limitReached }
+                if !head.chunked, copied + take == head.contentLength { beforeFinalWrite() }
                 if let other, !other.write(Array(buffer[0..<take])) { return .failed }
                 buffer.removeFirst(take)
                 left -= take
@@ -330,6 +343,7 @@ private final class Peer {
                 if size == 0 {
                     while true {
                         guard let trailer = readLine() else { return .failed }
+                        if trailer == [13, 10] { beforeFinalWrite() }
                         if let other, !other.write(trailer) { return .failed }
                         if trailer == [13, 10] { return .complete }
                     }

@@ -133,5 +133,11 @@ struct SyncConfigTests {
         #expect(targets.map(\.destination.description)[0] == "harbor.local/team/nginx:1.25")
         #expect(targets[1].destination.digest != nil && targets[1].destination.tag == nil)
         #expect(targets[2].destination.description == "harbor.local/team/redis:7.2")
+
+        // The same list saved with Windows line endings parses the same way.
+        let crlf = ImageList.parse(text.replacingOccurrences(of: "\n", with: "\r\n"), file: "list.txt")
+        #expect(crlf.entries.map(\.lineNumber) == [2, 5, 6])
+        #expect(crlf.entries.map(\.source) == entries.map(\.source))
+        #expect(crlf.errors.map(\.lineNumber) == [7, 8, 9])
     }
 }

@@ -20,10 +20,18 @@ enum FuzzTarget: String, CaseIterable {
         switch self {
         case .list:
             // What `dray mirror -f` does with a list: parse, then name the targets.
-            let (entries, _) = ImageList.parse(text, file: "fuzz.txt")
+            let (entries, errors) = ImageList.parse(text, file: "fuzz.txt")
             let naming = MirrorNaming(sourceRegistry: "src.example:5000", destinationRegistry: "dst.example",
                                       sourceProject: nil, destinationProject: "team")
             _ = naming.targets(entries, file: "fuzz.txt")
+            // The same list with Windows line endings means the same images on the same lines.
+            if !text.contains("\r") {
+                let crlf = ImageList.parse(text.replacingOccurrences(of: "\n", with: "\r\n"), file: "fuzz.txt")
+                guard crlf.entries.map(\.lineNumber) == entries.map(\.lineNumber),
+                      crlf.entries.map(\.source) == entries.map(\.source),
+                      crlf.errors.map(\.lineNumber) == errors.map(\.lineNumber)
+                else { fatalError("the list parses differently with CRLF line endings") }
+            }
         case .config:
             guard let config = try? SyncConfig.parse(configText: text, file: "fuzz.yaml") else { return }
             // Expand the rules as `dray mirror --config` does, with a fixed tag list for every repository.

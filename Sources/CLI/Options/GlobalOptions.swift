@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Logging
 
@@ -46,7 +47,8 @@ struct PlainLogHandler: LogHandler {
     func log(event: LogEvent) {
         // On a terminal, clear a progress line that may be showing first.
         let clear = ProgressDisplay.isTerminal ? "\r\u{1b}[K" : ""
-        let line = "\(clear)[\(Self.clock())] [\(event.level.rawValue.uppercased())] \(event.message)\n"
+        let message = "\(event.message)".escapingControlCharacters
+        let line = "\(clear)[\(Self.clock())] [\(event.level.rawValue.uppercased())] \(message)\n"
         FileHandle.standardError.write(Data(line.utf8))
     }
 

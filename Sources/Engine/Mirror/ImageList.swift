@@ -41,9 +41,10 @@ public enum ImageList {
         var entries: [ImageListEntry] = []
         var errors: [ImageListError] = []
         var number = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on the scalar: as Characters, a Windows "\r\n" is one grapheme that is not "\n".
+        for raw in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             number += 1
-            let line = raw.trimmingCharacters(in: .whitespaces.union(["\r"]))
+            let line = String(raw).trimmingCharacters(in: .whitespaces.union(["\r"]))
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("//") { continue }
             func fail(_ reason: String) {
                 errors.append(ImageListError(file: file, lineNumber: number, line: String(line.prefix(1000)), reason: reason))

@@ -33,6 +33,8 @@ final class CurlTransfer: @unchecked Sendable {
 
         var cancelled: (any Error)?
         var done = false
+        /// Run once the transfer has ended (see `whenDone`).
+        var doneHandlers: [@Sendable () -> Void] = []
         var error: (any Error)?
         var received: Int64 = 0
         var sent: Int64 = 0
@@ -236,12 +238,13 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Called once by the loop when the transfer ends, successfully (nil) or not.
     func complete(error: (any Error)?) {
-        let (head, body, upload, err) = state.withLock { s in
+        let (head, body, upload, err, handlers) = state.withLock { s in
             s.done = true
             s.error = s.cancelled ?? error
-            defer { s.headWaiter = nil; s.bodyWaiter = nil; s.uploadWaiter = nil }
-            return (s.headWaiter, s.bodyWaiter, s.uploadWaiter, s.error)
+            defer { s.headWaiter = nil; s.bodyWaiter = nil; s.uploadWaiter = nil; s.doneHandlers = [] }
+            return (s.headWaiter, s.bodyWaiter, s.uploadWaiter, s.error, s.doneHandlers)
         }
+        for h in handlers { h() }
         if let head {
             if let err { head.resume(throwing: err) } else {
                 // A response with no final header block (e.g. cut off): treat as a broken transfer.
@@ -373,6 +376,17 @@ final class CurlTransfer: @unchecked Sendable {
             return true
         }
         if running { CurlLoop.shared.submit(.cancel(self, error)) }
+    }
+
+    /// Runs `handler` once the transfer has ended, however it ended (at once if it already has). It runs on the
+    /// loop thread and must not block.
+    func whenDone(_ handler: @escaping @Sendable () -> Void) {
+        let now = state.withLock { s -> Bool in
+            if s.done { return true }
+            s.doneHandlers.append(handler)
+            return false
+        }
+        if now { handler() }
     }
 
     /// Bytes received and sent so far.

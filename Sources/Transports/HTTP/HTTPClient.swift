@@ -178,6 +178,10 @@ public final class HTTPResponse: BlobStream, @unchecked Sendable {
     /// Abandons the body (the connection is closed if the body was not complete).
     public func discard() { transfer.cancel(CancellationError()) }
 
+    /// Runs `handler` once the exchange is over: the body received to its end, discarded, cancelled or broken.
+    /// It runs on the HTTP loop's thread and must only hand work off (start a task, signal).
+    public func whenFinished(_ handler: @escaping @Sendable () -> Void) { transfer.whenDone(handler) }
+
     /// The whole body, failing once it grows past `limit` bytes.
     public func collect(limit: Int) async throws -> [UInt8] {
         var out = [UInt8]()

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Logging
 
@@ -15,6 +16,8 @@ actor RegistryAuthenticator {
     let tls: TLSOptions
     /// Send credentials to a non-loopback token realm over plain HTTP (only when the user turned TLS off).
     let allowPlainCredentials: Bool
+    /// Token requests count against the realm host's limits (often the registry itself).
+    let gate: (any RequestGate)?
 
     private var base: Task<URL, any Error>?
     private var challenge: AuthChallenge?
@@ -23,7 +26,8 @@ actor RegistryAuthenticator {
     private var credentialCache: [String: Credential?] = [:]
 
     init(registry: String, credentials: CredentialStore, http: HTTPClient, tls: TLSOptions,
-         allowPlainCredentials: Bool) {
+         allowPlainCredentials: Bool, gate: (any RequestGate)?) {
+        self.gate = gate
         self.registry = registry
         self.credentials = credentials
         self.http = http
@@ -62,9 +66,10 @@ actor RegistryAuthenticator {
             if let t = tokens[scope], ContinuousClock.now < t.refreshAfter { return "Bearer \(t.value)" }
             if let p = pending[scope] { return "Bearer \(try await p.value.value)" }
             let credential = try credential(for: scope.repository)
-            let task = Task { [http, tls, registry, allowPlainCredentials] in
+            let task = Task { [http, tls, registry, allowPlainCredentials, gate] in
                 try await Self.fetchToken(challenge: challenge, scope: scope, credential: credential, http: http,
-                                          tls: tls, registry: registry, allowPlainCredentials: allowPlainCredentials)
+                                          tls: tls, registry: registry, allowPlainCredentials: allowPlainCredentials,
+                                          gate: gate)
             }
             pending[scope] = task
             defer { pending[scope] = nil }
@@ -91,7 +96,8 @@ actor RegistryAuthenticator {
 
     /// Asks the token realm for a token covering `scope`.
     static func fetchToken(challenge: AuthChallenge, scope: AuthScope, credential: Credential?, http: HTTPClient,
-                           tls: TLSOptions, registry: String, allowPlainCredentials: Bool) async throws -> Token {
+                           tls: TLSOptions, registry: String, allowPlainCredentials: Bool,
+                           gate: (any RequestGate)? = nil) async throws -> Token {
         guard let realm = challenge.parameters["realm"], var c = URLComponents(string: realm),
               let scheme = c.scheme?.lowercased(), scheme == "https" || scheme == "http", c.host != nil
         else { throw RegistryProtocolError("\(registry) sent a bearer challenge without a usable realm") }
@@ -117,7 +123,10 @@ actor RegistryAuthenticator {
             headers.set("Authorization", credential.basicAuthorization)
         }
         let started = ContinuousClock.now
-        let response = try await http.execute(HTTPRequest(method: "GET", url: url, headers: headers, tls: tls))
+        let realmHost = c.port.map { "\(c.host!):\($0)" } ?? c.host!
+        let response = try await gated(gate, host: realmHost) {
+            try await http.execute(HTTPRequest(method: "GET", url: url, headers: headers, tls: tls))
+        }
         let body = try await response.collect(limit: 1 << 20)
         guard response.status == 200 else {
             var e = RegistryError.from(status: response.status, headers: response.headers, body: body,

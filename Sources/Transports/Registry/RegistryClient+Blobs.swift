@@ -267,6 +267,8 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
             if let current {
                 response = current
             } else {
+                // Ping (once per registry) before holding a slot: the ping itself needs one.
+                _ = try await client.baseURL()
                 try await enterGate()
                 do {
                     response = try await client.openBlob(repository, descriptor, offset: offset)

@@ -28,7 +28,7 @@ public final class RegistryClient: Sendable {
         self.http = http
         self.tls = CertificateFolder.tlsOptions(host: apiHost, certDir: options.certDir, verify: options.tlsVerify)
         self.auth = RegistryAuthenticator(registry: registry, credentials: options.credentials, http: http,
-                                          tls: tls, allowPlainCredentials: !options.tlsVerify)
+                                          tls: tls, allowPlainCredentials: !options.tlsVerify, gate: options.gate)
     }
 
     // MARK: Base URL
@@ -77,7 +77,7 @@ public final class RegistryClient: Sendable {
         let url = base.appendingPathComponent("v2/")
         var request = HTTPRequest(method: "GET", url: url, tls: tls)
         request.connectTimeout = connectTimeout
-        let response = try await http.execute(request)
+        let response = try await gated(options.gate, host: registry) { try await http.execute(request) }
         response.discard()
         switch response.status {
         case 200..<300:
@@ -124,21 +124,9 @@ public final class RegistryClient: Sendable {
             } else {
                 request.headers.remove("Authorization")
             }
-            let bulk = gated == .bulk
-            if gated != .none, let gate = options.gate { try await gate.enter(host: registry, bulk: bulk) }
-            let response: HTTPResponse
-            do {
-                response = try await send(request)
-            } catch {
-                if gated != .none, let gate = options.gate {
-                    await gate.leave(host: registry, bulk: bulk, status: nil, retryAfter: nil)
-                }
-                throw error
-            }
-            if gated != .none, let gate = options.gate {
-                await gate.leave(host: registry, bulk: bulk, status: response.status,
-                                 retryAfter: RegistryError.parseRetryAfter(response.headers["Retry-After"]))
-            }
+            let current = request
+            let response = try await Transports.gated(gated == .none ? nil : options.gate, host: registry,
+                                                      bulk: gated == .bulk) { try await send(current) }
             if response.status == 401, retryUnauthorized, !retried {
                 let challenges = AuthChallenge.parse(response.headers.values("WWW-Authenticate").joined(separator: ", "))
                 response.discard()
@@ -152,9 +140,10 @@ public final class RegistryClient: Sendable {
 
     /// How a request passes the rate limiter.
     enum Gating: Equatable {
-        /// A small request: enters and leaves around the exchange.
+        /// A small request: holds a slot from sending until its response body ends.
         case request
-        /// A bulk transfer whose slot covers the exchange (uploads: the response comes after the body).
+        /// A bulk transfer (an upload, whose response comes after its body): holds a slot the same way, but may
+        /// not take the last one.
         case bulk
         /// The caller holds a slot itself (downloads hold one until the body ends).
         case none
