@@ -69,6 +69,7 @@ public final class RegistryServer: @unchecked Sendable {
         switch auth {
         case .none: break
         case .basic(let user, let password):
+            Secrets.rememberCredential(user, password)
             let r = try Shell.check("htpasswd", ["-Bbn", user, password])
             try r.stdoutText.write(toFile: directory.file("htpasswd"), atomically: true, encoding: .utf8)
             config += "auth:\n  htpasswd:\n    realm: dray-test\n    path: \(directory.file("htpasswd"))\n"

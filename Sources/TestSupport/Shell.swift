@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Runs programs for tests and the demo tooling.
@@ -92,4 +93,15 @@ public func freeLoopbackPort() throws -> Int {
     let (fd, port) = try LoopbackSocket.bind(listen: nil)
     close(fd)
     return port
+}
+
+extension Secrets {
+    /// Remembers a password and its `Basic` value, so tests can check that no output of dray carries them.
+    public static func rememberCredential(_ user: String, _ password: String) {
+        remember(password)
+        remember(Data("\(user):\(password)".utf8).base64EncodedString())
+    }
+
+    /// The remembered secrets that occur in `text` (found by masking them).
+    public static func leaks(in text: String) -> Bool { redact(text) != text }
 }

@@ -1,3 +1,4 @@
+import Engine
 import COpenSSL
 import Foundation
 
@@ -34,6 +35,7 @@ public final class TokenServer: @unchecked Sendable {
         let der = try Shell.check("openssl", ["x509", "-in", pair.cert, "-outform", "DER"])
         certDER = der.stdout
         self.users = users
+        for (user, password) in users { Secrets.rememberCredential(user, password) }
         self._tokenLifetime = tokenLifetime
         self.advertisedLifetime = advertisedLifetime ?? tokenLifetime
         server = try MiniHTTPServer { [unowned self] req in self.handle(req) }
@@ -67,6 +69,7 @@ public final class TokenServer: @unchecked Sendable {
         ]
         do {
             let token = try sign(claims)
+            Secrets.remember(token)
             let body: [String: Any] = ["token": token, "access_token": token, "expires_in": advertisedLifetime,
                                        "issued_at": ISO8601DateFormatter().string(from: Date())]
             return .init(status: 200, headers: [("Content-Type", "application/json")],

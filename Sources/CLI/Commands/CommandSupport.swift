@@ -20,7 +20,7 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     } catch let e as ValidationError {
         throw e
     } catch {
-        let text = String(describing: error).replacingOccurrences(of: "\n", with: " ").escapingControlCharacters
+        let text = Secrets.redact(String(describing: error).replacingOccurrences(of: "\n", with: " ")).escapingControlCharacters
         FileHandle.standardError.write(Data("dray: error: \(text)\n".utf8))
         throw ExitCode.failure
     }

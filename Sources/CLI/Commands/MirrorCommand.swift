@@ -304,7 +304,8 @@ struct MirrorReport: Encodable {
     func write(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(Array(try encoder.encode(self)) + [0x0a], to: path)
+        let json = String(decoding: try encoder.encode(self), as: UTF8.self)
+        try AtomicFile.write(Secrets.redact(json) + "\n", to: path)
     }
 }
 

@@ -47,7 +47,7 @@ struct PlainLogHandler: LogHandler {
     func log(event: LogEvent) {
         // On a terminal, clear a progress line that may be showing first.
         let clear = ProgressDisplay.isTerminal ? "\r\u{1b}[K" : ""
-        let message = "\(event.message)".escapingControlCharacters
+        let message = Secrets.redact("\(event.message)").escapingControlCharacters
         let line = "\(clear)[\(Self.clock())] [\(event.level.rawValue.uppercased())] \(message)\n"
         FileHandle.standardError.write(Data(line.utf8))
     }

@@ -6,6 +6,12 @@ import Signing
 /// Reads a passphrase: from a file (first line), else from the terminal, without echo.
 enum Passphrase {
     static func read(file: String?, flag: String = "--passphrase-file", prompt: String, confirm: Bool = false) throws -> [UInt8] {
+        let bytes = try readUnremembered(file: file, flag: flag, prompt: prompt, confirm: confirm)
+        Secrets.remember(String(decoding: bytes, as: UTF8.self))
+        return bytes
+    }
+
+    private static func readUnremembered(file: String?, flag: String, prompt: String, confirm: Bool) throws -> [UInt8] {
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("\(flag) \(file): cannot read") }
             var bytes = Array(data)

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// A username and secret for a registry. Never printed: its description is redacted.
@@ -5,9 +6,13 @@ public struct Credential: Sendable, Hashable, CustomStringConvertible, CustomDeb
     public let username: String
     public let password: String
 
+    /// A credential; its password and `Basic` value are remembered by `Secrets`, so no output of this process
+    /// can carry them.
     public init(username: String, password: String) {
         self.username = username
         self.password = password
+        Secrets.remember(password)
+        Secrets.remember(Data("\(username):\(password)".utf8).base64EncodedString())
     }
 
     /// Parses `USER:PASS` (the password may contain ':').

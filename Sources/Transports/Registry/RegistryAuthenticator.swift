@@ -146,6 +146,7 @@ actor RegistryAuthenticator {
         guard let reply = try? JSONDecoder().decode(Reply.self, from: Data(body)),
               let value = reply.token ?? reply.access_token, !value.isEmpty
         else { throw RegistryProtocolError("the token endpoint for \(registry) answered without a token") }
+        Secrets.remember(value)
         // Tokens live at least 60 s by the spec; refresh at 90% of the lifetime (and never later than 10 s early).
         let lifetime = max(reply.expires_in ?? 60, 1)
         let margin = min(max(lifetime / 10, 1), 10)
