@@ -10,7 +10,7 @@
 #   DRAY_FUZZ_SECONDS=N   seconds per target (default 60)
 #   DRAY_FUZZ_SEED=N      libFuzzer's random seed (default: a random one; CI passes a fixed one)
 # Prints, per target, the runs made and the seconds run without a crash. A crash, a sanitizer report or a
-# timeout stops that target, keeps the input under .build-fuzz/findings/ and makes the script exit 1.
+# timeout (a unit running over 60 s) stops that target, keeps the input under .build-fuzz/findings/ and makes the script exit 1.
 # The corpus grows in .build-fuzz/corpus/TARGET across runs, starting from Fuzz/Seeds/TARGET (which also keeps
 # the inputs of past findings, as regression seeds).
 set -euo pipefail
@@ -49,7 +49,7 @@ for t in "${targets[@]}"; do
   start=$(date +%s.%N)
   rc=0
   # Swift's own crash reporter would read memory under ASan and muddle the report; libFuzzer reports instead.
-  SWIFT_BACKTRACE=enable=no DRAY_FUZZ_TARGET=$t "$binary" "$corpus" -max_total_time="$seconds" -seed="$seed" -timeout=10 \
+  SWIFT_BACKTRACE=enable=no DRAY_FUZZ_TARGET=$t "$binary" "$corpus" -max_total_time="$seconds" -seed="$seed" -timeout=60 \
     -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 -artifact_prefix="$scratch/findings/$t-" \
     >"$log" 2>&1 || rc=$?
   end=$(date +%s.%N)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import Transports
 
 /// Lists and configs that are broken or hostile: each is refused with one line that names the file (and line), a
 /// non-zero exit, and no terminal control characters echoed back.
@@ -85,5 +86,63 @@ struct HostileInputCLITests {
         #expect(r.stderr.contains("re\\x1b]0;owned\\x07g.example/x:1"), "\(r.stderr)")
         let failed = try String(contentsOfFile: dir.file("failed.txt"), encoding: .utf8)
         #expect(failed == lines.joined(separator: "\n") + "\n")
+    }
+}
+
+/// Archives and folders that lie about where their blobs are, or whose parts come in the wrong order.
+@Suite("Hostile archives: index.json outside blobs/, reordered parts")
+struct HostileArchiveCLITests {
+    @Test("an index.json whose digests would lead outside blobs/ is refused by load, decompress and archive ls")
+    func indexOutsideBlobs() async throws {
+        let (_, _, dir, cache) = try await SyncedCache.make(count: 1)
+        // A secret file beside the layout, which a path-joining reader would reach.
+        try "not for you".write(toFile: dir.file("secret.txt"), atomically: true, encoding: .utf8)
+        let index = try String(contentsOfFile: "\(cache)/index.json", encoding: .utf8)
+        let target = try RegistryServer()
+        for evil in ["sha256:../../../secret.txt", "sha256:/etc/passwd", "../secret.txt:x"] {
+            let digest = index.firstMatch(of: /sha256:[0-9a-f]{64}/).map { String($0.output) }!
+            try index.replacingOccurrences(of: digest, with: evil)
+                .write(toFile: "\(cache)/index.json", atomically: true, encoding: .utf8)
+            #expect(try Dray.run(["compress", "-f", cache, "-d", dir.file("evil.tar"), "--compress", "none", "-y"]).status != 0)
+            try Shell.check("tar", ["-cf", dir.file("evil.tar"), "-C", cache, "oci-layout", "index.json", "blobs"])
+            for args in [["load", "-s", cache, "-d", target.host, "-o", dir.file("f.txt")],
+                         ["load", "-s", dir.file("evil.tar"), "-d", target.host, "-o", dir.file("f.txt")],
+                         ["archive", "ls", dir.file("evil.tar")]] {
+                let r = try Dray.run(args)
+                #expect(r.status != 0, "\(evil) \(args[0]) \(args[2]): \(r.stderr)")
+                #expect(r.stderr.contains("invalid digest") || r.stderr.contains("index.json"), "\(evil): \(r.stderr)")
+                #expect(!r.stderr.contains("not for you") && !r.stdoutText.contains("not for you"))
+            }
+            try index.write(toFile: "\(cache)/index.json", atomically: true, encoding: .utf8)
+        }
+        #expect(try await RegistryClient(registry: target.host, options: MirrorCLITests.noAuth).catalog().isEmpty)
+    }
+
+    @Test("parts in the wrong order, or one repeated, fail with a clear error and write nothing outside the target")
+    func reorderedParts() async throws {
+        let (_, _, dir, cache) = try await SyncedCache.make(count: 2)
+        for compress in ["gzip", "zstd"] {
+            let base = dir.file("p-\(compress).tar")
+            let c = try Dray.run(["compress", "-f", cache, "-d", base, "--compress", compress, "--part", "--part-size", "16K"])
+            #expect(c.status == 0, "\(c.stderr)")
+            var parts: [String] = []
+            while FileManager.default.fileExists(atPath: "\(base).part\(parts.count)") { parts.append("\(base).part\(parts.count)") }
+            #expect(parts.count >= 4)
+            let bytes = try parts.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+            for (label, order) in [("swapped", [0, 2, 1] + Array(3..<parts.count)), ("repeated", [0, 1, 1] + Array(3..<parts.count))] {
+                for (i, j) in order.enumerated() { try bytes[j].write(to: URL(fileURLWithPath: parts[i])) }
+                let out = dir.file("out-\(compress)-\(label)")
+                let d = try Dray.run(["decompress", "-f", base, "-d", out])
+                #expect(d.status != 0, "\(compress) \(label): decompress succeeded")
+                #expect(d.stderr.split(separator: "\n").count == 1, "\(d.stderr)")
+                let target = try RegistryServer()
+                let l = try Dray.run(["load", "-s", base, "-d", target.host, "-o", dir.file("f.txt")])
+                #expect(l.status != 0, "\(compress) \(label): load succeeded")
+                // Whatever decompress managed before the error stayed inside its target folder.
+                let outside = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+                    .filter { !$0.hasPrefix("out-") && !$0.hasPrefix("p-") && !["cache", "l.txt", "f.txt"].contains($0) }
+                #expect(outside.isEmpty, "\(outside)")
+            }
+        }
     }
 }
