@@ -10,22 +10,9 @@ import Transports
 struct CrashCLITests {
     /// Starts dray, waits until its stderr contains `marker` (or it ends), then SIGKILLs it. Returns what it printed.
     static func killMidRun(_ args: [String], at marker: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Dray.path)
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["HOME"] = "/nonexistent-dray-home"
-        p.environment = env
         let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        var seen = ""
-        while !seen.contains(marker) {
-            let data = err.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            seen += String(decoding: data, as: UTF8.self)
-        }
+        let p = try Dray.start(args, stderr: err)
+        let seen = Dray.read(err, until: marker)
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         #expect(p.terminationReason == .uncaughtSignal, "dray ended before it was killed: \(seen.suffix(1500))")

@@ -34,6 +34,35 @@ enum Dray {
         return result
     }
 
+    /// Starts dray in the background (the same environment as `run`), its stderr to `stderr`, its stdout dropped,
+    /// for tests that watch or signal it while it runs.
+    static func start(_ args: [String], stderr: Any) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["HOME"] = "/nonexistent-dray-home"
+        env["REGISTRY_AUTH_FILE"] = nil
+        env["XDG_RUNTIME_DIR"] = nil
+        env["DOCKER_CONFIG"] = nil
+        p.environment = env
+        p.standardError = stderr
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    /// Reads `pipe` until `marker` has appeared (or the writer closed it); returns what was read.
+    static func read(_ pipe: Pipe, until marker: String) -> String {
+        var seen = ""
+        while !seen.contains(marker) {
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            seen += String(decoding: data, as: UTF8.self)
+        }
+        return seen
+    }
+
     /// Credentials in `--creds`-style flags and in variables whose names say they hold one.
     static func rememberSecrets(args: [String], environment: [String: String]) {
         for (flag, value) in zip(args, args.dropFirst()) where flag.hasPrefix("--") && flag.hasSuffix("creds") {

@@ -27,16 +27,8 @@ struct LoadCLITests {
     /// Runs dray to the end (or `deadline`), sampling `/proc/PID` every 20 ms.
     static func runSampled(_ args: [String], deadline: Duration) throws -> (status: Int32, stderr: String, usage: Usage, timedOut: Bool) {
         let dir = try TemporaryDirectory()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Dray.path)
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["HOME"] = "/nonexistent-dray-home"
-        p.environment = env
         FileManager.default.createFile(atPath: dir.file("err"), contents: nil)
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("err")))
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        let p = try Dray.start(args, stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("err"))))
         let pid = p.processIdentifier
         var usage = Usage()
         let end = ContinuousClock.now + deadline

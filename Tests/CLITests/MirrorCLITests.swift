@@ -143,23 +143,10 @@ struct MirrorCLITests {
         let dir = try TemporaryDirectory()
         try lines.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
 
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Dray.path)
-        p.arguments = ["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-j", "1", "--blob-jobs", "1",
-                       "-o", dir.file("failed.txt")]
-        var env = ProcessInfo.processInfo.environment
-        env["HOME"] = "/nonexistent-dray-home"
-        p.environment = env
         let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        var seen = ""
-        while !seen.contains("[IMG:2] Copied") {
-            let data = err.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            seen += String(decoding: data, as: UTF8.self)
-        }
+        let p = try Dray.start(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-j", "1", "--blob-jobs", "1",
+                                "-o", dir.file("failed.txt")], stderr: err)
+        var seen = Dray.read(err, until: "[IMG:2] Copied")
         p.interrupt()
         seen += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
