@@ -1,19 +1,34 @@
+/// Who hashes blobs in transit.
+public enum BlobCheck: String, Sendable, CaseIterable {
+    /// dray hashes what it streams, except from a registry into a registry, which checks digests itself (the
+    /// length is still checked here).
+    case auto
+    /// dray hashes everything it streams, whatever the destination does.
+    case always
+}
+
 /// Makes one blob present at a destination, the cheapest way there is.
 public enum BlobTransfer {
     /// Finds the blob at the destination, or mounts it from the source's repository when both share storage,
     /// or streams it from the source, its length and digest checked on the way (under `scheduler`, when given,
     /// so only bulk transfers wait for a slot).
     /// With `spool`, the blob is downloaded (and verified) into a temporary file in that folder first, then
-    /// uploaded from it.
+    /// uploaded from it. `check` decides whether the digest is hashed here or left to the destination.
     public static func ensure(_ d: Descriptor, from source: any ImageSource, to destination: any ImageDestination,
-                              scheduler: TransferScheduler? = nil, spool: String? = nil) async throws -> BlobOutcome {
-        if try await destination.blobExists(d) { return .present }
+                              scheduler: TransferScheduler? = nil, spool: String? = nil,
+                              check: BlobCheck = .auto) async throws -> BlobOutcome {
         let (s, t) = (source.location, destination.location)
-        if s.storage == t.storage, s.repository != t.repository, try await destination.mountBlob(d, from: s.repository) {
-            return .mounted
+        if s.storage == t.storage, s.repository != t.repository {
+            // A mount from the source's repository also answers whether the blob is here already.
+            if try await destination.mountBlob(d, from: s.repository) { return .mounted }
+        } else if try await destination.blobExistsOrPrepareUpload(d) {
+            return .present
         }
         let copy: @Sendable () async throws -> BlobOutcome = {
-            let verified = VerifyingStream(try await source.blob(d), expecting: d)
+            // Registry to registry, the destination's digest check is the one that counts; files, spools and
+            // destinations that do not check are hashed here.
+            let hash = check == .always || !source.isRegistry || !destination.checksBlobDigests || spool != nil
+            let verified = VerifyingStream(try await source.blob(d), expecting: d, checkingDigest: hash)
             let stream: any BlobStream = if let spool { try await SpooledBlob(verified, in: spool) } else { verified }
             do { try await destination.putBlob(d, from: stream) } catch {
                 stream.cancel()

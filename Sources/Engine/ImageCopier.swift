@@ -10,6 +10,8 @@ public struct CopyOptions: Sendable {
     public var retries: Int = 3
     /// First retry delay; doubled each time, with jitter.
     public var retryDelay: Duration = .milliseconds(500)
+    /// Who hashes blobs streamed from a registry into a registry (see `BlobCheck`).
+    public var blobCheck: BlobCheck = .auto
 
     public init() {}
 }
@@ -108,7 +110,7 @@ public struct ImageCopier: Sendable {
                 guard let d = pending.popFirst() else { return }
                 group.addTask {
                     try await self.retrying("blob \(d.digest)") {
-                        try await BlobTransfer.ensure(d, from: self.source, to: self.destination)
+                        try await BlobTransfer.ensure(d, from: self.source, to: self.destination, check: self.options.blobCheck)
                     }
                 }
             }

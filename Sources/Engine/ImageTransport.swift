@@ -32,6 +32,10 @@ public struct RepositoryLocation: Hashable, Sendable, CustomStringConvertible {
 public protocol ImageSource: Sendable {
     /// Where this source reads from.
     var location: RepositoryLocation { get }
+    /// Whether the source is a registry, which checked every blob's digest when it was pushed there. Blobs from
+    /// files (layouts, archives) are always hashed as they are read, so a damaged file is named as such. The
+    /// default is false.
+    var isRegistry: Bool { get }
     /// The digest the source holds under an identifier, or nil when it holds nothing there.
     func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest?
     /// Fetches a manifest by tag or digest. Fetches by digest are verified against the digest.
@@ -42,14 +46,22 @@ public protocol ImageSource: Sendable {
 
 /// Somewhere images are written to.
 ///
-/// Call order for one image: for each blob, `blobExists(_:)`, then if missing `mountBlob(_:from:)` (when source and
-/// destination share storage) or `putBlob(_:from:)`; then `putManifest(_:as:)` for each child manifest by digest,
-/// and last the top-level manifest by tag, so that a tag never points at incomplete content.
+/// Call order for one image: for each blob, `blobExists(_:)` (or `blobExistsOrPrepareUpload(_:)` when a missing
+/// blob will be uploaded next), then if missing `mountBlob(_:from:)` (when source and destination share storage) or
+/// `putBlob(_:from:)`; then `putManifest(_:as:)` for each child manifest by digest, and last the top-level manifest
+/// by tag, so that a tag never points at incomplete content.
 public protocol ImageDestination: Sendable {
     /// Where this destination writes to.
     var location: RepositoryLocation { get }
+    /// Whether the destination refuses a blob whose bytes do not match its digest (registries do, as the
+    /// distribution spec requires), so a copier need only check lengths. The default is false.
+    var checksBlobDigests: Bool { get }
     /// Whether the destination already holds the blob.
     func blobExists(_ descriptor: Descriptor) async throws -> Bool
+    /// Whether the destination already holds the blob; when it does not, the destination may get ready to receive
+    /// it in the same step (a registry opens the upload session with the question), so call it only right before
+    /// `putBlob(_:from:)`. The default asks `blobExists(_:)`.
+    func blobExistsOrPrepareUpload(_ descriptor: Descriptor) async throws -> Bool
     /// Makes a blob present without transferring it, from another repository of the same storage. Returns false
     /// when the storage refused (the caller then copies).
     func mountBlob(_ descriptor: Descriptor, from repository: String) async throws -> Bool
@@ -64,6 +76,18 @@ public protocol ImageDestination: Sendable {
     func blob(_ descriptor: Descriptor) async throws -> any BlobStream
     /// Stores a manifest under its digest or a tag.
     func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws
+}
+
+extension ImageSource {
+    public var isRegistry: Bool { false }
+}
+
+extension ImageDestination {
+    public var checksBlobDigests: Bool { false }
+
+    public func blobExistsOrPrepareUpload(_ descriptor: Descriptor) async throws -> Bool {
+        try await blobExists(descriptor)
+    }
 }
 
 /// A manifest's name within a repository: a tag or a digest.

@@ -4,24 +4,36 @@ import Synchronization
 ///
 /// The chunk that completes the blob is handed over only after the digest has been checked, so a consumer that
 /// forwards chunks (an upload) never sends the final byte of corrupt content. A stream longer or shorter than the
-/// descriptor fails too.
+/// descriptor fails too. With `checkingDigest: false` only the length is checked, for a consumer that checks
+/// the digest itself (a registry refuses an upload whose bytes do not match the digest it is completed with).
 public final class VerifyingStream: BlobStream {
     private struct State {
-        var hasher: Hasher256
+        var hasher: Hasher256?
         var seen: Int64 = 0
         var done = false
     }
 
     private let inner: any BlobStream
     /// The descriptor the bytes are checked against: a consumer that drains this stream to its end (nil) has
-    /// bytes of exactly this size and digest, and need not hash them again.
+    /// bytes of exactly this size, and of this digest when `checksDigest`, and need not hash them again.
     public let expected: Descriptor
+    /// Whether the digest is checked (else only the length).
+    public let checksDigest: Bool
     private let state: Mutex<State>
 
-    public init(_ inner: any BlobStream, expecting descriptor: Descriptor) {
+    public init(_ inner: any BlobStream, expecting descriptor: Descriptor, checkingDigest: Bool = true) {
         self.inner = inner
         self.expected = descriptor
-        self.state = Mutex(State(hasher: Hasher256(algorithm: descriptor.digest.algorithm)))
+        self.checksDigest = checkingDigest
+        self.state = Mutex(State(hasher: checkingDigest ? Hasher256(algorithm: descriptor.digest.algorithm) : nil))
+    }
+
+    /// Checks the digest at the end of the blob (when this stream checks digests).
+    private func finish(_ s: inout State) throws(BlobVerificationError) {
+        if let actual = s.hasher?.finalize(), actual != expected.digest {
+            throw .digestMismatch(expected: expected.digest, actual: actual)
+        }
+        s.done = true
     }
 
     public func next() async throws -> [UInt8]? {
@@ -32,27 +44,17 @@ public final class VerifyingStream: BlobStream {
                 guard s.seen == 0, expected.size == 0 else {
                     throw BlobVerificationError.tooShort(digest: expected.digest, expected: expected.size, got: s.seen)
                 }
-                let actual = s.hasher.finalize()
-                guard actual == expected.digest else {
-                    throw BlobVerificationError.digestMismatch(expected: expected.digest, actual: actual)
-                }
-                s.done = true
+                try finish(&s)
             }
             return nil
         }
         try state.withLock { s in
-            s.hasher.update(chunk)
+            s.hasher?.update(chunk)
             s.seen += Int64(chunk.count)
             if s.seen > expected.size {
                 throw BlobVerificationError.tooLong(digest: expected.digest, expected: expected.size)
             }
-            if s.seen == expected.size {
-                let actual = s.hasher.finalize()
-                guard actual == expected.digest else {
-                    throw BlobVerificationError.digestMismatch(expected: expected.digest, actual: actual)
-                }
-                s.done = true
-            }
+            if s.seen == expected.size { try finish(&s) }
         }
         return chunk
     }

@@ -111,6 +111,13 @@ struct HostileRegistryCLITests {
             req.path.hasSuffix("/blobs/\(layer.digest)") ? .init(status: 200, body: body) : nil
         }
         try await expectRefused(stub, [String(layer.digest.hex.prefix(12))], refusedBlobs: [layer.digest])
+        if kind == "different" {
+            // Same length, other bytes: by default the destination registry's own digest check refuses them; with
+            // --blob-check always, dray's hash does before the last byte is sent.
+            try await expectRefused(stub, ["DIGEST_INVALID"], refusedBlobs: [layer.digest])
+            try await expectRefused(stub, ["digest mismatch", layer.digest.description], refusedBlobs: [layer.digest],
+                                    extra: ["--blob-check", "always"])
+        }
     }
 
     @Test("an index that names itself as its child fails on the digest; nesting deeper than 4 levels is refused")

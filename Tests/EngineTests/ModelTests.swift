@@ -161,4 +161,19 @@ struct VerifyingStreamTests {
             _ = try await Self.drain(VerifyingStream(MemoryBlobStream(bytes), expecting: long))
         }
     }
+
+    @Test("checking lengths only: other bytes pass (the destination hashes them), wrong lengths still fail")
+    func lengthOnly() async throws {
+        let bytes = [UInt8](repeating: 7, count: 1000)
+        let other = Descriptor(mediaType: .ociLayerGzip, digest: .sha256(of: [UInt8](repeating: 8, count: 1000)), size: 1000)
+        let s = VerifyingStream(MemoryBlobStream(bytes, chunkSize: 300), expecting: other, checkingDigest: false)
+        #expect(!s.checksDigest)
+        #expect(try await Self.drain(s) == bytes)
+        for size in [999, 1001] as [Int64] {
+            let d = Descriptor(mediaType: .ociLayerGzip, digest: .sha256(of: bytes), size: size)
+            await #expect(throws: BlobVerificationError.self) {
+                _ = try await Self.drain(VerifyingStream(MemoryBlobStream(bytes), expecting: d, checkingDigest: false))
+            }
+        }
+    }
 }

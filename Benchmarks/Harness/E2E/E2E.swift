@@ -27,6 +27,8 @@ struct E2E: AsyncParsableCommand {
     @Option(help: "dray's -j for the corpus scenarios.") var jobs: Int = 20
     @Flag(help: "Run dray only.") var noPeers = false
     @Option(help: "Where results go.") var out: String = "results"
+    @Flag(help: "Seed the corpus, print the source registry and the list files, and wait (for profiling by hand).")
+    var serve = false
 
     func run() async throws {
         let chosen = scenarios.split(separator: ",").map(String.init)
@@ -44,6 +46,15 @@ struct E2E: AsyncParsableCommand {
         let client = RegistryClient(registry: source.host, options: RegistryOptions(credentials: CredentialStore(authFiles: [])))
         try await corpus.seed(client, scenarios: Set(chosen), scratch: work.path)
         Bench.say("Corpus: \(corpus.images) images × 3 platforms, \(Report.mb(corpus.uniqueBytes)) MB of unique blobs")
+        if serve {
+            let lists = [("corpus.txt", corpus.imageNames), ("small.txt", corpus.smallNames), ("big.txt", [corpus.bigName])]
+            for (name, images) in lists {
+                try images.map { "\(source.host)/\($0)" }.joined(separator: "\n").appending("\n")
+                    .write(toFile: "\(out)/\(name)", atomically: true, encoding: .utf8)
+            }
+            Bench.say("Serving \(source.host); lists in \(out)/corpus.txt, small.txt, big.txt. Ctrl-C stops.")
+            while true { try await Task.sleep(for: .seconds(3600)) }
+        }
 
         var rows: [Row] = []
         for l in latencies {

@@ -32,6 +32,8 @@ struct CopyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Retries after a temporary failure (network, 5xx, 429).")
     var retries: Int = 3
 
+    @OptionGroup var blobCheck: BlobCheckOptions
+
     @Argument(help: "Source image: docker://REF, REF, oci:PATH[:NAME], oci-archive:PATH[:NAME] or docker-archive:PATH[:REF].")
     var source: String
 
@@ -56,6 +58,7 @@ struct CopyCommand: AsyncParsableCommand {
             options.platforms = platforms.filter
             options.blobConcurrency = blobJobs
             options.retries = retries
+            options.blobCheck = try blobCheck.value()
             let copier = ImageCopier(source: src, destination: dst, options: options, logger: logger)
 
             let started = ContinuousClock.now

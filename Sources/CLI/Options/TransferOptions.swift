@@ -23,6 +23,8 @@ struct TransferOptions: ParsableArguments {
     @Flag(name: .long, help: "Fail an image whose index has no platform matching --arch/--os (default: warn and skip).")
     var noArchOsFail = false
 
+    @OptionGroup var blobCheck: BlobCheckOptions
+
     /// HTTP settings from these flags, checked.
     func httpOptions() throws -> HTTPClientOptions {
         guard let stall = GoDuration.parse(stallTimeout), stall >= .seconds(1) else {
@@ -43,6 +45,7 @@ struct TransferOptions: ParsableArguments {
         }
         _ = try httpOptions()
         var options = MirrorOptions()
+        options.blobCheck = try blobCheck.value()
         options.jobs = jobs
         options.blobJobs = blobJobs
         options.retries = retries
@@ -50,5 +53,20 @@ struct TransferOptions: ParsableArguments {
         options.platforms = platforms
         options.failWhenNoPlatform = noArchOsFail
         return options
+    }
+}
+
+/// `--blob-check`: who hashes blobs as they stream.
+struct BlobCheckOptions: ParsableArguments {
+    @Option(name: .customLong("blob-check"), help: ArgumentHelp(
+        "Who hashes blobs streamed from a registry into a registry: auto (the destination registry, which refuses a blob whose digest does not match; dray checks lengths) or always (dray too). Blobs from files are always hashed.",
+        valueName: "auto|always"))
+    var text: String = "auto"
+
+    func value() throws -> BlobCheck {
+        guard let check = BlobCheck(rawValue: text) else {
+            throw CLIError("--blob-check: \"\(text.prefix(40))\" is not auto or always")
+        }
+        return check
     }
 }

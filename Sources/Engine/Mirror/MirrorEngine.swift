@@ -25,6 +25,9 @@ public struct MirrorOptions: Sendable {
     public var mount = true
     /// Download each blob into a temporary file in this folder before uploading it (instead of streaming).
     public var spool: String?
+    /// Whether blobs streamed into a registry are hashed here too (`.always`) or left to the registry's own
+    /// digest check (`.auto`).
+    public var blobCheck: BlobCheck = .auto
 
     public init() {}
 }
@@ -248,7 +251,8 @@ public struct MirrorEngine: Sendable {
                 group.addTask {
                     let transfer: @Sendable () async throws -> BlobOutcome = {
                         let outcome = try await retry.run("blob \(d.digest)") {
-                            try await BlobTransfer.ensure(d, from: src, to: dst, scheduler: pool, spool: self.options.spool)
+                            try await BlobTransfer.ensure(d, from: src, to: dst, scheduler: pool, spool: self.options.spool,
+                                                          check: self.options.blobCheck)
                         }
                         if case .copied(let bytes) = outcome { events(.bytes(bytes)) }
                         return outcome

@@ -11,9 +11,16 @@ public struct ObservedDestination: ImageDestination {
     }
 
     public var location: RepositoryLocation { inner.location }
+    public var checksBlobDigests: Bool { inner.checksBlobDigests }
 
     public func blobExists(_ descriptor: Descriptor) async throws -> Bool {
         let found = try await inner.blobExists(descriptor)
+        if found { present(descriptor.digest) }
+        return found
+    }
+
+    public func blobExistsOrPrepareUpload(_ descriptor: Descriptor) async throws -> Bool {
+        let found = try await inner.blobExistsOrPrepareUpload(descriptor)
         if found { present(descriptor.digest) }
         return found
     }

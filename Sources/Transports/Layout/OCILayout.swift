@@ -141,7 +141,7 @@ public final class OCILayout: Sendable {
         }
         // A stream that verifies itself against this descriptor has checked the bytes once they end; hashing
         // them again here would only double the CPU time of a save.
-        let preverified = (stream as? VerifyingStream)?.expected == descriptor
+        let preverified = (stream as? VerifyingStream).map { $0.checksDigest && $0.expected == descriptor } ?? false
         var hasher = Hasher256(algorithm: descriptor.digest.algorithm)
         var written: Int64 = 0
         while let chunk = try await stream.next() {

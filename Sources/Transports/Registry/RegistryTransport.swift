@@ -6,6 +6,7 @@ import Synchronization
 public struct RegistryImageSource: ImageSource {
     public let client: RegistryClient
     public let repository: String
+    public var isRegistry: Bool { true }
 
     public init(client: RegistryClient, repository: String) {
         self.client = client
@@ -41,8 +42,19 @@ public final class RegistryImageDestination: ImageDestination {
 
     public var location: RepositoryLocation { RepositoryLocation(storage: client.registry, repository: repository) }
 
+    /// A registry hashes what it receives and refuses a blob whose digest does not match (`DIGEST_INVALID`).
+    public var checksBlobDigests: Bool { true }
+
     public func blobExists(_ descriptor: Descriptor) async throws -> Bool {
         try await client.headBlob(repository, descriptor.digest) != nil
+    }
+
+    /// One request instead of a HEAD and then a POST: a mount from this same repository is answered 201 when the
+    /// blob is here, and otherwise 202 with the upload session the following `putBlob` uses. (A registry that
+    /// does not mount answers 202 too; the blob is then uploaded, which is what a HEAD would have led to unless it
+    /// was already there.)
+    public func blobExistsOrPrepareUpload(_ descriptor: Descriptor) async throws -> Bool {
+        try await mountBlob(descriptor, from: repository)
     }
 
     public func mountBlob(_ descriptor: Descriptor, from repository: String) async throws -> Bool {
