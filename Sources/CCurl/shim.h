@@ -2,6 +2,8 @@
 #define DRAY_CCURL_SHIM_H
 /* Typed wrappers over libcurl's variadic setopt/getinfo, which Swift cannot call directly. */
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 static inline CURLcode dray_curl_easy_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode dray_curl_easy_setopt_off(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
@@ -19,6 +21,20 @@ static inline CURLcode dray_curl_easy_getinfo_string(CURL *h, CURLINFO i, char *
 static inline CURLcode dray_curl_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
 
 static inline CURLMcode dray_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+static inline CURLMcode dray_curl_multi_setopt_pointer(CURLM *m, CURLMoption o, void *v) { return curl_multi_setopt(m, o, v); }
+
+/* The event-driven interface (curl_multi_socket_action): curl says which sockets to watch and when to time out. */
+typedef int (*dray_curl_socket_cb)(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
+typedef int (*dray_curl_timer_cb)(CURLM *multi, long timeout_ms, void *userp);
+static inline CURLMcode dray_curl_multi_setopt_socketfn(CURLM *m, dray_curl_socket_cb f) { return curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, f); }
+static inline CURLMcode dray_curl_multi_setopt_timerfn(CURLM *m, dray_curl_timer_cb f) { return curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, f); }
+static const int dray_CURL_SOCKET_TIMEOUT = CURL_SOCKET_TIMEOUT;
+static const int dray_CURL_POLL_IN = CURL_POLL_IN;
+static const int dray_CURL_POLL_OUT = CURL_POLL_OUT;
+static const int dray_CURL_POLL_REMOVE = CURL_POLL_REMOVE;
+static const int dray_CURL_CSELECT_IN = CURL_CSELECT_IN;
+static const int dray_CURL_CSELECT_OUT = CURL_CSELECT_OUT;
+static const int dray_CURL_CSELECT_ERR = CURL_CSELECT_ERR;
 
 /* Macro constants that Swift does not import as values. */
 static inline const char *dray_curl_version_string(void) { return curl_version_info(CURLVERSION_NOW)->version; }
@@ -29,5 +45,29 @@ static const int dray_CURLPAUSE_CONT = CURLPAUSE_CONT;
 static const long dray_CURL_GLOBAL_DEFAULT = CURL_GLOBAL_DEFAULT;
 static const long dray_CURL_HTTP_VERSION_2TLS = CURL_HTTP_VERSION_2TLS;
 static const long dray_CURL_HTTP_VERSION_1_1 = CURL_HTTP_VERSION_1_1;
+
+/* epoll and eventfd for the loop that drives curl (Glibc's Swift module does not export them). */
+static inline int dray_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+static inline int dray_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+/* Watches fd for reading and/or writing (add, or change when already watched). */
+static inline int dray_epoll_watch(int ep, int fd, int in, int out, int modify) {
+    struct epoll_event ev;
+    ev.events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0);
+    ev.data.fd = fd;
+    return epoll_ctl(ep, modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+}
+static inline int dray_epoll_unwatch(int ep, int fd) { return epoll_ctl(ep, EPOLL_CTL_DEL, fd, 0); }
+/* Waits for up to `max` events; fds[i] and flags[i] (CURL_CSELECT_*) describe each. */
+static inline int dray_epoll_wait(int ep, int *fds, int *flags, int max, int timeout_ms) {
+    struct epoll_event evs[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(ep, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        fds[i] = evs[i].data.fd;
+        flags[i] = ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0)
+                 | ((evs[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+    }
+    return n;
+}
 
 #endif

@@ -56,7 +56,7 @@ struct RegistryCopyTests {
         try await RegistryAssertions.holds(tree, in: dst, repository: "single/\(format)", tag: "v1")
     }
 
-    @Test("a corrupted source blob fails the copy and never lands at the destination")
+    @Test("a corrupted source blob fails the copy and never lands at the destination (the destination's digest check, or dray's own with .always)")
     func corruptedBlob() async throws {
         let tree = try SyntheticImage.single(layers: 1, layerSize: 200_000, seed: 99)
         let src = client(a), dst = client(b)
@@ -69,10 +69,19 @@ struct RegistryCopyTests {
         for i in stride(from: 100, to: data.count, by: 997) { data[i] ^= 0xff }
         try Data(data).write(to: URL(fileURLWithPath: path))
 
+        var options = CopyOptions()
+        options.retries = 0
         let copier = ImageCopier(source: RegistryImageSource(client: src, repository: "bad/img"),
-                                 destination: RegistryImageDestination(client: dst, repository: "bad/img"))
-        await #expect(throws: BlobVerificationError.self) {
+                                 destination: RegistryImageDestination(client: dst, repository: "bad/img"), options: options)
+        let refused = await #expect(throws: RegistryError.self) {
             _ = try await copier.copy(from: .tag("1"), to: .tag("1"))
+        }
+        #expect(refused?.codes.contains(.digestInvalid) == true, "\(String(describing: refused))")
+        options.blobCheck = .always
+        let hashing = ImageCopier(source: RegistryImageSource(client: src, repository: "bad/img"),
+                                  destination: RegistryImageDestination(client: dst, repository: "bad/img"), options: options)
+        await #expect(throws: BlobVerificationError.self) {
+            _ = try await hashing.copy(from: .tag("1"), to: .tag("1"))
         }
         #expect(try await dst.headBlob("bad/img", layer.digest) == nil)
         #expect(try await dst.headManifest("bad/img", .tag("1")) == nil)
