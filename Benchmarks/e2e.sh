@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 export PATH="/opt/swift/usr/bin:$PATH"
 command -v skopeo >/dev/null && command -v docker-registry >/dev/null && [ -x /usr/bin/time ] || bash "$root/scripts/setup.sh"
-(cd "$root" && swift build -c release --product dray >&2)
+(cd "$root" && swift build -c release --product dray --static-swift-stdlib >&2)
 (cd "$root/Benchmarks" && swift build -c release --product dray-e2e >&2)
 cd "$root/Benchmarks"
 exec ./.build/release/dray-e2e --dray "$root/.build/release/dray" --out "$root/Benchmarks/results" "$@"

@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 bash scripts/setup.sh
 echo "==> building dray (release)"
-swift build -c release --product dray >/dev/null
-swift build -c release --product dray-testkit >/dev/null
-bin=$(swift build -c release --show-bin-path)
+swift build -c release --static-swift-stdlib --product dray >/dev/null
+swift build -c release --static-swift-stdlib --product dray-testkit >/dev/null
+bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 dray="$bin/dray"
 testkit="$bin/dray-testkit"
 
