@@ -1,7 +1,7 @@
 /// Who hashes blobs in transit.
 public enum BlobCheck: String, Sendable, CaseIterable {
-    /// dray hashes what it streams, except from a registry into a registry, which checks digests itself (the
-    /// length is still checked here).
+    /// dray hashes what it streams, except into a registry, which checks digests itself and refuses a blob whose
+    /// bytes do not match (the length is still checked here).
     case auto
     /// dray hashes everything it streams, whatever the destination does.
     case always
@@ -25,9 +25,9 @@ public enum BlobTransfer {
             return .present
         }
         let copy: @Sendable () async throws -> BlobOutcome = {
-            // Registry to registry, the destination's digest check is the one that counts; files, spools and
-            // destinations that do not check are hashed here.
-            let hash = check == .always || !source.isRegistry || !destination.checksBlobDigests || spool != nil
+            // Into a registry, the destination's digest check is the one that counts; spools and destinations that
+            // do not check are hashed here.
+            let hash = check == .always || !destination.checksBlobDigests || spool != nil
             let verified = VerifyingStream(try await source.blob(d), expecting: d, checkingDigest: hash)
             let stream: any BlobStream = if let spool { try await SpooledBlob(verified, in: spool) } else { verified }
             do { try await destination.putBlob(d, from: stream) } catch {

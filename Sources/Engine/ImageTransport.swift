@@ -32,10 +32,6 @@ public struct RepositoryLocation: Hashable, Sendable, CustomStringConvertible {
 public protocol ImageSource: Sendable {
     /// Where this source reads from.
     var location: RepositoryLocation { get }
-    /// Whether the source is a registry, which checked every blob's digest when it was pushed there. Blobs from
-    /// files (layouts, archives) are always hashed as they are read, so a damaged file is named as such. The
-    /// default is false.
-    var isRegistry: Bool { get }
     /// The digest the source holds under an identifier, or nil when it holds nothing there.
     func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest?
     /// Fetches a manifest by tag or digest. Fetches by digest are verified against the digest.
@@ -76,10 +72,6 @@ public protocol ImageDestination: Sendable {
     func blob(_ descriptor: Descriptor) async throws -> any BlobStream
     /// Stores a manifest under its digest or a tag.
     func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws
-}
-
-extension ImageSource {
-    public var isRegistry: Bool { false }
 }
 
 extension ImageDestination {

@@ -51,9 +51,13 @@ struct LayoutCLITests {
         bytes[bytes.count / 2] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let c = try RegistryServer()
-        let bad = try Dray.run(["copy", "oci:\(layoutPath):\(name)", "\(c.host)/lay/app:1.0"])
+        // The registry refuses the damaged blob (its own digest check); with --blob-check always, dray's hash does.
+        let bad = try Dray.run(["copy", "--retries", "0", "oci:\(layoutPath):\(name)", "\(c.host)/lay/app:1.0"])
         #expect(bad.status != 0)
-        #expect(bad.stderr.contains("digest mismatch") && bad.stderr.contains(layer.digest.description), "\(bad.stderr)")
+        #expect(bad.stderr.contains("DIGEST_INVALID") && bad.stderr.contains(layer.digest.description), "\(bad.stderr)")
+        let hashed = try Dray.run(["copy", "--blob-check", "always", "oci:\(layoutPath):\(name)", "\(c.host)/lay/app:1.0"])
+        #expect(hashed.status != 0)
+        #expect(hashed.stderr.contains("digest mismatch") && hashed.stderr.contains(layer.digest.description), "\(hashed.stderr)")
         #expect(try await RegistryClient(registry: c.host, options: MirrorCLITests.noAuth).headManifest("lay/app", .tag("1.0")) == nil)
     }
 
@@ -388,7 +392,8 @@ struct AirGapCLITests {
         let fresh = try RegistryServer()
         let bad = try Dray.run(["load", "-s", folder, "-d", fresh.host, "-j", "4", "-o", dir.file("bad-failed.txt")])
         #expect(bad.status == 1)
-        #expect(bad.stderr.contains(layer.digest.description) && bad.stderr.contains("digest mismatch"), "\(bad.stderr.suffix(2000))")
+        // Refused by the registry's digest check (dray's own hash with --blob-check always).
+        #expect(bad.stderr.contains(layer.digest.description) && bad.stderr.contains("DIGEST_INVALID"), "\(bad.stderr.suffix(2000))")
         #expect(try String(contentsOfFile: dir.file("bad-failed.txt"), encoding: .utf8) == names[2] + "\n")
         let dst = RegistryClient(registry: fresh.host, options: MirrorCLITests.noAuth)
         #expect(try await dst.headManifest(corpus[2].name, .tag("v2")) == nil, "nothing is tagged for the affected image")

@@ -163,7 +163,7 @@ extension LoadCommand {
         let (limiter, pool) = try destinationPool(logger)
         let options = try transfer.mirrorOptions(platforms: .all)
         let loader = ArchiveLoader(destinations: pool.destination, retries: options.retries, blobJobs: options.blobJobs,
-                                   mergeSignatures: !overwrite, logger: logger)
+                                   mergeSignatures: !overwrite, blobCheck: options.blobCheck, logger: logger)
         var signatures: [String: [String]] = [:]  // repository name → signature entries
         if !removeSignatures {
             for (ref, name) in lookup where SignatureAttachment.isSignatureTag(ref.tag ?? "") { signatures[ref.name, default: []].append(name) }

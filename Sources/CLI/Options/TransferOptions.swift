@@ -59,7 +59,7 @@ struct TransferOptions: ParsableArguments {
 /// `--blob-check`: who hashes blobs as they stream.
 struct BlobCheckOptions: ParsableArguments {
     @Option(name: .customLong("blob-check"), help: ArgumentHelp(
-        "Who hashes blobs streamed from a registry into a registry: auto (the destination registry, which refuses a blob whose digest does not match; dray checks lengths) or always (dray too). Blobs from files are always hashed.",
+        "Who hashes blobs streamed into a registry: auto (the registry, which refuses a blob whose digest does not match; dray checks lengths) or always (dray too). Blobs written to folders and archives are always hashed.",
         valueName: "auto|always"))
     var text: String = "auto"
 

@@ -33,7 +33,6 @@ private struct MemoizedSource: ImageSource {
     let memo: ManifestMemo
 
     var location: RepositoryLocation { inner.location }
-    var isRegistry: Bool { inner.isRegistry }
 
     func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest {
         try await memo.manifest("\(inner.location) \(identifier)") { try await inner.manifest(identifier) }

@@ -6,7 +6,6 @@ import Synchronization
 public struct RegistryImageSource: ImageSource {
     public let client: RegistryClient
     public let repository: String
-    public var isRegistry: Bool { true }
 
     public init(client: RegistryClient, repository: String) {
         self.client = client

@@ -34,13 +34,15 @@ public struct ArchiveLoader: Sendable {
     let retry: Retrier
     let blobJobs: Int
     let mergeSignatures: Bool
+    let blobCheck: BlobCheck
     let logger: Logger
 
     /// `blobJobs` bounds the blob uploads (and image finishes) in flight at once. `mergeSignatures` false replaces
     /// signature attachments at the destination instead of merging into them.
     public init(destinations: @escaping @Sendable (Reference) -> any ImageDestination, retries: Int, blobJobs: Int = 8,
-                mergeSignatures: Bool = true, logger: Logger) {
+                mergeSignatures: Bool = true, blobCheck: BlobCheck = .auto, logger: Logger) {
         self.destinations = destinations
+        self.blobCheck = blobCheck
         self.mergeSignatures = mergeSignatures
         self.retry = Retrier(attempts: retries, logger: logger)
         self.blobJobs = max(1, blobJobs)
@@ -140,70 +142,18 @@ public struct ArchiveLoader: Sendable {
             // 3. Blobs, each handled by one placement for all the images that need it (uploaded once per
             //    destination storage, then mounted). Small blobs are read into memory and placed concurrently while
             //    the archive streams on; large ones are uploaded straight from the archive as it passes.
+            // 4. Manifests, children before parents, then the tag: each image as soon as its last blob is placed
+            //    (so the manifests of early images go up while later blobs still stream), at most `blobJobs`
+            //    images at a time; images whose blobs needed another read of the archive after that.
             var needs: [Digest: [(plan: Int, descriptor: Descriptor)]] = [:]
             for (i, p) in plans.enumerated() { for b in p.blobs { needs[b.digest, default: []].append((i, b)) } }
+            var unplaced = plans.map { Set($0.blobs.map(\.digest)) }
             var bytesBy: [Int: Int64] = [:]
             var deferred: [Digest: [(plan: Int, descriptor: Descriptor)]] = [:]
-            func record(_ o: Placement.Outcome) {
-                for (i, why) in o.failures where plans[i].failed == nil { plans[i].failed = why }
-                for (i, n) in o.bytes { bytesBy[plans[i].target.id, default: 0] += n; events(.bytes(n)) }
-                if !o.deferred.isEmpty { deferred[o.digest, default: []] += o.deferred }
-            }
-            let placement = Placement(retry: retry)
-            let users = { (d: Digest) in (needs[d] ?? []).filter { plans[$0.plan].failed == nil }.map { u in
-                (plan: u.plan, descriptor: u.descriptor, destination: plans[u.plan].destination) } }
-            var done = Set<Digest>()
-            try await withThrowingTaskGroup(of: Placement.Outcome.self) { group in
-                var running = 0
-                func admit(_ d: Digest, chunks: [[UInt8]]) async throws {
-                    if running >= blobJobs, let o = try await group.next() { running -= 1; record(o) }
-                    let u = users(d)
-                    group.addTask { await placement.place(d, users: u, chunks: chunks) }
-                    running += 1
-                }
-                for (digest, bytes) in small where needs[digest] != nil {
-                    try await admit(digest, chunks: [bytes])
-                    done.insert(digest)
-                }
-                while let e = try reader.next() {
-                    guard e.kind == .file, let digest = ArchiveCatalog.blobDigest(e.name), needs[digest] != nil,
-                          done.insert(digest).inserted
-                    else { continue }
-                    if e.size <= Self.bufferedBlobLimit {
-                        try await admit(digest, chunks: try ArchiveCatalog.readChunks(reader))
-                    } else {
-                        record(await placement.place(digest, users: users(digest), stream: TarEntryStream(reader)))
-                    }
-                }
-                while let o = try await group.next() { record(o) }
-            }
-            for (digest, list) in needs where !done.contains(digest) {
-                for u in list where plans[u.plan].failed == nil { plans[u.plan].failed = "blob \(digest) is missing from the archive" }
-            }
-            // Uploads that could not be mounted or failed part-way read the archive again, once per pass.
-            var pass = 0
-            while !deferred.isEmpty, pass <= retry.attempts {
-                pass += 1
-                let wanted = deferred
-                deferred = [:]
-                let again = TarReader(try ArchiveFormat.open(try FileSource(path: path)), allowSymlinks: true)
-                while let e = try again.next() {
-                    guard e.kind == .file, let digest = ArchiveCatalog.blobDigest(e.name), let list = wanted[digest] else { continue }
-                    let live = list.filter { plans[$0.plan].failed == nil }
-                    guard let first = live.first else { continue }
-                    record(await placement.place(digest, users: [(first.plan, first.descriptor, plans[first.plan].destination)],
-                                                 stream: TarEntryStream(again)))
-                    if live.count > 1 { deferred[digest, default: []] += live.dropFirst() }
-                }
-            }
-            for (digest, list) in deferred {
-                for u in list where plans[u.plan].failed == nil { plans[u.plan].failed = "blob \(digest): could not be uploaded from the archive" }
-            }
-
-            // 4. Manifests, children before parents, then the tag; images in parallel.
+            var finished = Set<Int>()
             let retry = self.retry
-            await withTaskGroup(of: (Int, Result<Int, LoadFailure>).self) { group in
-                var running = 0
+            await withTaskGroup(of: (Int, Result<Int, LoadFailure>).self) { manifestGroup in
+                var manifestsRunning = 0
                 func report(_ j: Int, _ outcome: Result<Int, LoadFailure>) {
                     let q = plans[j]
                     switch outcome {
@@ -214,19 +164,22 @@ public struct ArchiveLoader: Sendable {
                         finish(q.target, .failed, digest: q.digest, error: why.message, bytes: bytesBy[q.target.id] ?? 0)
                     }
                 }
-                for (i, p) in plans.enumerated() {
+                /// Finishes image `i`: reports its failure, or puts its manifests (and signatures).
+                func complete(_ i: Int) async {
+                    guard finished.insert(i).inserted else { return }
+                    let p = plans[i]
                     if let failure = p.failed {
                         finish(p.target, .failed, digest: p.digest, error: failure, bytes: bytesBy[p.target.id] ?? 0)
-                        continue
+                        return
                     }
-                    if running >= max(1, blobJobs), let (j, outcome) = await group.next() {
-                        running -= 1
+                    if manifestsRunning >= blobJobs, let (j, outcome) = await manifestGroup.next() {
+                        manifestsRunning -= 1
                         report(j, outcome)
                     }
                     let (manifests, destination, tag) = (p.manifests, p.destination, p.target.destination.tag ?? "latest")
                     let (attachments, image, merge) = (p.attachments, p.target.destination, mergeSignatures)
                     let destinations = self.destinations
-                    group.addTask {
+                    manifestGroup.addTask {
                         do {
                             if let top = manifests.last {
                                 for m in manifests.dropLast() {
@@ -244,9 +197,76 @@ public struct ArchiveLoader: Sendable {
                             return (i, .failure(LoadFailure(message: "\(error)")))
                         }
                     }
-                    running += 1
+                    manifestsRunning += 1
                 }
-                for await (j, outcome) in group { report(j, outcome) }
+                func record(_ o: Placement.Outcome) async {
+                    for (i, why) in o.failures where plans[i].failed == nil { plans[i].failed = why }
+                    for (i, n) in o.bytes { bytesBy[plans[i].target.id, default: 0] += n; events(.bytes(n)) }
+                    if !o.deferred.isEmpty { deferred[o.digest, default: []] += o.deferred }
+                    for i in o.placed {
+                        unplaced[i].remove(o.digest)
+                        if unplaced[i].isEmpty, plans[i].failed == nil { await complete(i) }
+                    }
+                }
+                do {
+                    let placement = Placement(retry: retry, check: blobCheck)
+                    let users = { (d: Digest) in (needs[d] ?? []).filter { plans[$0.plan].failed == nil }.map { u in
+                        (plan: u.plan, descriptor: u.descriptor, destination: plans[u.plan].destination) } }
+                    // Images with nothing left to place (every blob already there or shared) can finish at once.
+                    for i in plans.indices where unplaced[i].isEmpty && plans[i].failed == nil { await complete(i) }
+                    var done = Set<Digest>()
+                    try await withThrowingTaskGroup(of: Placement.Outcome.self) { group in
+                        var running = 0
+                        func admit(_ d: Digest, chunks: [[UInt8]]) async throws {
+                            if running >= blobJobs, let o = try await group.next() { running -= 1; await record(o) }
+                            let u = users(d)
+                            group.addTask { await placement.place(d, users: u, chunks: chunks) }
+                            running += 1
+                        }
+                        for (digest, bytes) in small where needs[digest] != nil {
+                            try await admit(digest, chunks: [bytes])
+                            done.insert(digest)
+                        }
+                        while let e = try reader.next() {
+                            guard e.kind == .file, let digest = ArchiveCatalog.blobDigest(e.name), needs[digest] != nil,
+                                  done.insert(digest).inserted
+                            else { continue }
+                            if e.size <= Self.bufferedBlobLimit {
+                                try await admit(digest, chunks: try ArchiveCatalog.readChunks(reader))
+                            } else {
+                                await record(await placement.place(digest, users: users(digest), stream: TarEntryStream(reader)))
+                            }
+                        }
+                        while let o = try await group.next() { await record(o) }
+                    }
+                    for (digest, list) in needs where !done.contains(digest) {
+                        for u in list where plans[u.plan].failed == nil { plans[u.plan].failed = "blob \(digest) is missing from the archive" }
+                    }
+                    // Uploads that could not be mounted or failed part-way read the archive again, once per pass.
+                    var pass = 0
+                    while !deferred.isEmpty, pass <= retry.attempts {
+                        pass += 1
+                        let wanted = deferred
+                        deferred = [:]
+                        let again = TarReader(try ArchiveFormat.open(try FileSource(path: path)), allowSymlinks: true)
+                        while let e = try again.next() {
+                            guard e.kind == .file, let digest = ArchiveCatalog.blobDigest(e.name), let list = wanted[digest] else { continue }
+                            let live = list.filter { plans[$0.plan].failed == nil }
+                            guard let first = live.first else { continue }
+                            await record(await placement.place(digest, users: [(first.plan, first.descriptor, plans[first.plan].destination)],
+                                                               stream: TarEntryStream(again)))
+                            if live.count > 1 { deferred[digest, default: []] += live.dropFirst() }
+                        }
+                    }
+                    for (digest, list) in deferred {
+                        for u in list where plans[u.plan].failed == nil { plans[u.plan].failed = "blob \(digest): could not be uploaded from the archive" }
+                    }
+                } catch {
+                    for i in plans.indices where plans[i].failed == nil && !finished.contains(i) { plans[i].failed = "\(error)" }
+                }
+                // Whatever has not finished yet: failures, and images whose last blob came on a later pass.
+                for i in plans.indices { await complete(i) }
+                for await (j, outcome) in manifestGroup { report(j, outcome) }
             }
         } catch {
             for t in targets where results[t.id] == nil { finish(t, .failed, digest: nil, error: "\(error)") }
@@ -278,9 +298,12 @@ struct Placement: Sendable {
         var bytes: [(Int, Int64)] = []
         /// Images still needing the blob, to be served by another read of the archive.
         var deferred: [(plan: Int, descriptor: Descriptor)] = []
+        /// Images (by plan index) whose destination now holds the blob.
+        var placed: [Int] = []
     }
 
     let retry: Retrier
+    let check: BlobCheck
 
     func place(_ digest: Digest, users: [User], chunks: [[UInt8]]) async -> Outcome {
         await place(digest, users: users) { MemoryBlobStream(chunks: chunks) }
@@ -307,21 +330,35 @@ struct Placement: Sendable {
                 continue
             }
             do {
-                if try await retry.run("blob \(digest)", { try await u.destination.blobExists(u.descriptor) }) {
+                // A mount from a repository already holding the blob also answers whether it is here; otherwise
+                // one request asks and, when it is missing, opens the upload.
+                if let from = holders[loc.storage], from != loc.repository {
+                    if try await u.destination.mountBlob(u.descriptor, from: from) {
+                        out.placed.append(u.plan)
+                        continue
+                    }
+                } else if try await retry.run("blob \(digest)", { try await u.destination.blobExistsOrPrepareUpload(u.descriptor) }) {
                     holders[loc.storage] = holders[loc.storage] ?? loc.repository
+                    out.placed.append(u.plan)
                     continue
                 }
-                if let from = holders[loc.storage], try await u.destination.mountBlob(u.descriptor, from: from) { continue }
                 guard let stream = try open() else {
                     out.deferred.append((u.plan, u.descriptor))
                     continue
                 }
-                try await u.destination.putBlob(u.descriptor, from: VerifyingStream(stream, expecting: u.descriptor))
+                // A registry hashes what it receives and refuses a mismatch itself (unless --blob-check always).
+                let hash = check == .always || !u.destination.checksBlobDigests
+                try await u.destination.putBlob(u.descriptor, from: VerifyingStream(stream, expecting: u.descriptor, checkingDigest: hash))
                 holders[loc.storage] = holders[loc.storage] ?? loc.repository
                 out.bytes.append((u.plan, u.descriptor.size))
+                out.placed.append(u.plan)
             } catch let e as BlobVerificationError {
                 // The archive's copy is bad: every image needing it fails for that reason.
                 corrupt = "blob \(digest): \(e)"
+                out.failures.append((u.plan, corrupt!))
+            } catch let e as RegistryError where e.codes.contains(.digestInvalid) {
+                // The registry hashed the archive's copy and refused it: the same verdict, from the other end.
+                corrupt = "blob \(digest): digest mismatch: the registry refused the archive's copy (\(e))"
                 out.failures.append((u.plan, corrupt!))
             } catch where error.isTemporaryFailure {
                 out.deferred.append((u.plan, u.descriptor))
