@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Synchronization
 
 /// A real CNCF distribution registry (Debian's `docker-registry`) started on a free 127.0.0.1 port, with its
 /// storage in a temporary folder; stopped and removed when released.
@@ -17,6 +18,8 @@ public final class RegistryServer: @unchecked Sendable {
     public let directory: TemporaryDirectory
     public let tls: Bool
     private var process: Process
+    /// Guards `process` against a restart on another thread; holds whether the registry was stopped for good.
+    private let lifecycle = Mutex(false)
     private let binary: String
 
     /// `127.0.0.1:PORT`.
@@ -71,18 +74,23 @@ public final class RegistryServer: @unchecked Sendable {
         case .basic(let user, let password):
             Secrets.rememberCredential(user, password)
             let r = try Shell.check("htpasswd", ["-Bbn", user, password])
-            try r.stdoutText.write(toFile: directory.file("htpasswd"), atomically: true, encoding: .utf8)
+            try r.stdoutText.write(toFile: directory.file("htpasswd"), atomically: false, encoding: .utf8)
             config += "auth:\n  htpasswd:\n    realm: dray-test\n    path: \(directory.file("htpasswd"))\n"
         case .token(let realm, let service, let issuer, let bundle):
             config += "auth:\n  token:\n    realm: \(realm)\n    service: \(service)\n    issuer: \(issuer)\n    rootcertbundle: \(bundle)\n"
         }
-        try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
+        try config.write(toFile: directory.file("config.yml"), atomically: false, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: directory.file("registry.log"), contents: nil)
         self.binary = binary
         process = Self.launch(binary, directory)
         try process.run()
+        Self.orphans.track(process.processIdentifier, folder: directory.path)
         try waitUntilListening()
     }
+
+    /// Registries still running when the test process exits (a server kept alive by a closure that captured it,
+    /// or a test that failed before stopping it): killed, and their folders removed, at exit.
+    private static let orphans = OrphanRegistries()
 
     private static func launch(_ binary: String, _ directory: TemporaryDirectory) -> Process {
         let process = Process()
@@ -99,21 +107,28 @@ public final class RegistryServer: @unchecked Sendable {
 
     /// Kills the registry (SIGKILL, as a crash would) and starts it again on the same port and storage, after
     /// `downtime`; returns once it answers again.
+    /// A restart racing `stop()` (a test ending while its restart thread sleeps) starts nothing.
     public func restart(downtime: Duration = .milliseconds(300)) throws {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        let old = lifecycle.withLock { _ in process }
+        if old.isRunning {
+            kill(old.processIdentifier, SIGKILL)
+            old.waitUntilExit()
         }
         Thread.sleep(forTimeInterval: downtime.inSeconds)
-        process = Self.launch(binary, directory)
-        try process.run()
-        try waitUntilListening()
+        let started = try lifecycle.withLock { stopped -> Bool in
+            guard !stopped else { return false }
+            process = Self.launch(binary, directory)
+            try process.run()
+            Self.orphans.track(process.processIdentifier, folder: directory.path)
+            return true
+        }
+        if started { try waitUntilListening() }
     }
 
     private func waitUntilListening() throws {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if !process.isRunning {
+            if !lifecycle.withLock({ _ in process.isRunning }) {
                 let log = (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
                 throw TestSupportError("docker-registry exited: \(log.suffix(2000))")
             }
@@ -130,7 +145,7 @@ public final class RegistryServer: @unchecked Sendable {
     }
 
     /// The registry's process id.
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { lifecycle.withLock { _ in process.processIdentifier } }
 
     /// Requests logged so far (needs `accessLog`): lines of the access log naming an HTTP method on `/v2/`.
     public func requestCount() -> Int {
@@ -161,13 +176,42 @@ public final class RegistryServer: @unchecked Sendable {
         "\(storage)/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
     }
 
-    /// Stops the registry.
+    /// Stops the registry (for good: a later `restart` starts nothing).
     public func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        let current = lifecycle.withLock { stopped -> Process in
+            stopped = true
+            return process
         }
+        if current.isRunning {
+            current.terminate()
+            current.waitUntilExit()
+        }
+        Self.orphans.forget(folder: directory.path)
     }
 
     deinit { stop() }
+}
+
+/// The registries of this process, for the clean-up at exit.
+private final class OrphanRegistries: Sendable {
+    private let live = Mutex<[String: pid_t]>([:])  // folder → pid of its current process
+
+    init() {
+        atexit {
+            OrphanRegistries.atExit?()
+        }
+        OrphanRegistries.atExit = { [self] in self.killAll() }
+    }
+
+    nonisolated(unsafe) static var atExit: (() -> Void)?
+
+    func track(_ pid: pid_t, folder: String) { live.withLock { $0[folder] = pid } }
+    func forget(folder: String) { _ = live.withLock { $0.removeValue(forKey: folder) } }
+
+    private func killAll() {
+        for (folder, pid) in live.withLock({ $0 }) {
+            kill(pid, SIGKILL)
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+    }
 }

@@ -19,7 +19,7 @@ public struct TestCA: Sendable {
         let key = "\(folder)/\(name).key", csr = "\(folder)/\(name).csr", cert = "\(folder)/\(name).crt"
         let ext = "\(folder)/\(name).ext"
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-            .write(toFile: ext, atomically: true, encoding: .utf8)
+            .write(toFile: ext, atomically: false, encoding: .utf8)
         try Shell.check("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                                     "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"])
         try Shell.check("openssl", ["x509", "-req", "-in", csr, "-CA", caCertificate, "-CAkey", caKey,
@@ -31,7 +31,7 @@ public struct TestCA: Sendable {
     public func clientCertificate(name: String = "client") throws -> (cert: String, key: String) {
         let key = "\(folder)/\(name).key", csr = "\(folder)/\(name).csr", cert = "\(folder)/\(name).cert"
         let ext = "\(folder)/\(name).ext"
-        try "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n".write(toFile: ext, atomically: true, encoding: .utf8)
+        try "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n".write(toFile: ext, atomically: false, encoding: .utf8)
         try Shell.check("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                                     "-keyout", key, "-out", csr, "-subj", "/CN=dray test client"])
         try Shell.check("openssl", ["x509", "-req", "-in", csr, "-CA", caCertificate, "-CAkey", caKey,

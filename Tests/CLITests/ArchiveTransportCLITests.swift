@@ -54,7 +54,7 @@ struct ArchiveTransportCLITests {
         func layer(_ name: String, _ text: String) throws -> String {
             let src = dir.file("rootfs-\(name)")
             try fm.createDirectory(atPath: src, withIntermediateDirectories: true)
-            try text.write(toFile: "\(src)/\(name).txt", atomically: true, encoding: .utf8)
+            try text.write(toFile: "\(src)/\(name).txt", atomically: false, encoding: .utf8)
             try fm.createDirectory(atPath: "\(root)/\(name)", withIntermediateDirectories: true)
             _ = try Shell.check("tar", ["-cf", "\(root)/\(name)/layer.tar", "-C", src, "."])
             return "\(name)/layer.tar"
@@ -71,10 +71,10 @@ struct ArchiveTransportCLITests {
         }
         let config1 = #"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:\#(try sha("\(root)/\(base)"))","sha256:\#(try sha("\(root)/\(top)"))"]}}"#
         let config2 = #"{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:\#(try sha("\(root)/\(base)"))"]}}"#
-        try config1.write(toFile: "\(root)/c1.json", atomically: true, encoding: .utf8)
-        try config2.write(toFile: "\(root)/c2.json", atomically: true, encoding: .utf8)
+        try config1.write(toFile: "\(root)/c1.json", atomically: false, encoding: .utf8)
+        try config2.write(toFile: "\(root)/c2.json", atomically: false, encoding: .utf8)
         let manifest = #"[{"Config":"c1.json","RepoTags":["busybox:1"],"Layers":["\#(base)","\#(top)"]},{"Config":"c2.json","RepoTags":["example.com/other:2"],"Layers":["linked/layer.tar"]}]"#
-        try manifest.write(toFile: "\(root)/manifest.json", atomically: true, encoding: .utf8)
+        try manifest.write(toFile: "\(root)/manifest.json", atomically: false, encoding: .utf8)
         _ = try Shell.check("tar", ["-cf", dir.file("docker.tar"), "-C", root, "."])
 
         let ambiguous = try Dray.run(["copy", "docker-archive:\(dir.file("docker.tar"))", "\(b.host)/d/x:1"])
@@ -121,7 +121,7 @@ struct ArchiveTransportCLITests {
         try await SyntheticImage.push(big, to: client, repository: "big/one", tag: "1")
         try await SyntheticImage.push(big, to: client, repository: "big/two", tag: "1")
         let dir = try TemporaryDirectory()
-        try "\(a.host)/big/one:1\n\(a.host)/big/two:1\n".write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        try "\(a.host)/big/one:1\n\(a.host)/big/two:1\n".write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
         let save = try Dray.run(["save", "-f", dir.file("l.txt"), "-d", dir.file("big.tar.zst"), "--compress", "zstd",
                                  "--cache", dir.file("cache")])
         #expect(save.status == 0, "\(save.stderr)")
@@ -155,8 +155,8 @@ struct DiskFullCLITests {
         _ = try Shell.check("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", fs])
         defer { _ = try? Shell.run("umount", [fs]) }
         let cache = "\(fs)/cache"
-        try "\(a.host)/full/small:1\n".write(toFile: dir.file("one.txt"), atomically: true, encoding: .utf8)
-        try "\(a.host)/full/small:1\n\(a.host)/full/big:1\n".write(toFile: dir.file("two.txt"), atomically: true, encoding: .utf8)
+        try "\(a.host)/full/small:1\n".write(toFile: dir.file("one.txt"), atomically: false, encoding: .utf8)
+        try "\(a.host)/full/small:1\n\(a.host)/full/big:1\n".write(toFile: dir.file("two.txt"), atomically: false, encoding: .utf8)
 
         let first = try Dray.run(["save", "-f", dir.file("one.txt"), "-d", "\(fs)/one.tar.gz", "--cache", cache])
         #expect(first.status == 0, "\(first.stderr)")

@@ -16,7 +16,7 @@ struct BenchCLITests {
         try await SyntheticImage.push(first, to: src, repository: "team/one", tag: "1")
         try await SyntheticImage.push(second, to: src, repository: "team/two", tag: "1")
         let dir = try TemporaryDirectory()
-        try "team/one:1\nteam/two:1\n".write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+        try "team/one:1\nteam/two:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
 
         let r = try Dray.run(["bench", "-f", dir.file("list.txt"), "-s", a.host, "-d", "\(b.host)/scratch",
                               "--strategies", "default,spool,chunked=1M,no-mount,blobs=2"])

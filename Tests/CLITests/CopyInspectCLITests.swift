@@ -99,7 +99,7 @@ struct CopyInspectCLITests {
         try await SyntheticImage.push(tree, to: client, repository: "private/app", tag: "1")
 
         let dir = try TemporaryDirectory()
-        try "dave:Pa55-secret\n".write(toFile: dir.file("creds"), atomically: true, encoding: .utf8)
+        try "dave:Pa55-secret\n".write(toFile: dir.file("creds"), atomically: false, encoding: .utf8)
         let r = try Dray.run(["copy", "--debug", "--src-creds-file", dir.file("creds"), "\(reg.host)/private/app:1",
                               "\(other.host)/public/app:1"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -138,13 +138,13 @@ struct CopyInspectCLITests {
         let b64 = Data("erin:helper-pw".utf8).base64EncodedString()
 
         // $REGISTRY_AUTH_FILE (containers auth.json)
-        try #"{"auths":{"\#(reg.host)/cred":{"auth":"\#(b64)"}}}"#.write(toFile: dir.file("auth.json"), atomically: true, encoding: .utf8)
+        try #"{"auths":{"\#(reg.host)/cred":{"auth":"\#(b64)"}}}"#.write(toFile: dir.file("auth.json"), atomically: false, encoding: .utf8)
         let viaEnv = try Dray.run(["inspect", "\(reg.host)/cred/app:1"], extraEnvironment: ["REGISTRY_AUTH_FILE": dir.file("auth.json")])
         #expect(viaEnv.status == 0, "\(viaEnv.stderr)")
 
         // ~/.docker/config.json naming a credential helper found on PATH.
         try FileManager.default.createDirectory(atPath: dir.file("home/.docker"), withIntermediateDirectories: true)
-        try #"{"auths":{},"credHelpers":{"\#(reg.host)":"draytest"}}"#.write(toFile: dir.file("home/.docker/config.json"), atomically: true, encoding: .utf8)
+        try #"{"auths":{},"credHelpers":{"\#(reg.host)":"draytest"}}"#.write(toFile: dir.file("home/.docker/config.json"), atomically: false, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: dir.file("bin"), withIntermediateDirectories: true)
         let helper = dir.file("bin/docker-credential-draytest")
         try """
@@ -152,7 +152,7 @@ struct CopyInspectCLITests {
             read server
             [ "$1" = get ] && [ "$server" = "\(reg.host)" ] || exit 1
             echo '{"ServerURL":"\(reg.host)","Username":"erin","Secret":"helper-pw"}'
-            """.write(toFile: helper, atomically: true, encoding: .utf8)
+            """.write(toFile: helper, atomically: false, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: helper)
         let path = dir.file("bin") + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
         let viaHelper = try Dray.run(["inspect", "--raw", "\(reg.host)/cred/app:1"], home: dir.file("home"),

@@ -36,8 +36,8 @@ struct CrashCLITests {
         let a = try RegistryServer(), b = try RegistryServer()
         let images = try await Self.seed(a, count: 8, seed: 9100)
         let dir = try TemporaryDirectory()
-        try images.map(\.line).joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
-        try "from an earlier run\n".write(toFile: dir.file("failed.txt"), atomically: true, encoding: .utf8)
+        try images.map(\.line).joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        try "from an earlier run\n".write(toFile: dir.file("failed.txt"), atomically: false, encoding: .utf8)
         let args = ["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-j", "2", "--blob-jobs", "2",
                     "-o", dir.file("failed.txt"), "--report", dir.file("report.json")]
         let dst = RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
@@ -75,7 +75,7 @@ struct CrashCLITests {
         let a = try RegistryServer()
         let images = try await Self.seed(a, count: 8, seed: 9200)
         let dir = try TemporaryDirectory()
-        try images.map(\.line).joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+        try images.map(\.line).joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
         let cache = dir.file("cache")
         let archive = dir.file("saved.tar.zst")
         let args = ["save", "-f", dir.file("list.txt"), "-d", archive, "--compress", "zstd", "--cache", cache,

@@ -65,7 +65,7 @@ struct FaultCLITests {
     static func mirrorAndCheck(_ corpus: Corpus, to destinationHost: String, checking destination: RegistryServer,
                                reader: RegistryClient? = nil, dir: TemporaryDirectory, extra: [String] = [],
                                home: String? = nil, label: String) async throws -> [String] {
-        try corpus.list.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+        try corpus.list.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
         try? FileManager.default.removeItem(atPath: dir.file("failed.txt"))
         let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", destinationHost, "--all", "-j", "3",
                               "-o", dir.file("failed.txt"), "--report", dir.file("report.json")] + extra, home: home)

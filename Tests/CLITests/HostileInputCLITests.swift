@@ -51,13 +51,13 @@ struct HostileInputCLITests {
         try expectOneLineError(["mirror", "--config", huge], "\(huge): larger than 16 MiB")
         let unknown = dir.file("unknown.yaml")
         try "auth:\n  r.example:\n    username: u\n    pasword: p\nimages:\n  r.example/a/b: s.example/a/b\n"
-            .write(toFile: unknown, atomically: true, encoding: .utf8)
+            .write(toFile: unknown, atomically: false, encoding: .utf8)
         try expectOneLineError(["mirror", "--config", unknown], "\(unknown):4: \"r.example\": unknown key \"pasword\"")
         let tabs = dir.file("tabs.yaml")
-        try "images:\n\tr.example/a/b: s.example/a/b\n".write(toFile: tabs, atomically: true, encoding: .utf8)
+        try "images:\n\tr.example/a/b: s.example/a/b\n".write(toFile: tabs, atomically: false, encoding: .utf8)
         try expectOneLineError(["mirror", "--images", tabs], "\(tabs):2: not valid YAML")
         let json = dir.file("images.json")
-        try "{\"r.example/a/b\": [\"s.example/a/b\", {\"x\": 1}]}".write(toFile: json, atomically: true, encoding: .utf8)
+        try "{\"r.example/a/b\": [\"s.example/a/b\", {\"x\": 1}]}".write(toFile: json, atomically: false, encoding: .utf8)
         try expectOneLineError(["mirror", "--images", json], "\(json):1: \"r.example/a/b\": destinations must be strings")
     }
 
@@ -76,7 +76,7 @@ struct HostileInputCLITests {
             "r.example/ns/app:1\rnginx",                        // a carriage return that would hide the line
             "r.example/\u{202e}txt.exe:1",                      // a right-to-left override
         ]
-        try lines.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+        try lines.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
         let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", destination.host, "-o", dir.file("failed.txt")])
         #expect(r.status == 1)
         for n in 1...lines.count {
@@ -96,13 +96,13 @@ struct HostileArchiveCLITests {
     func indexOutsideBlobs() async throws {
         let (_, _, dir, cache) = try await SyncedCache.make(count: 1)
         // A secret file beside the layout, which a path-joining reader would reach.
-        try "not for you".write(toFile: dir.file("secret.txt"), atomically: true, encoding: .utf8)
+        try "not for you".write(toFile: dir.file("secret.txt"), atomically: false, encoding: .utf8)
         let index = try String(contentsOfFile: "\(cache)/index.json", encoding: .utf8)
         let target = try RegistryServer()
         for evil in ["sha256:../../../secret.txt", "sha256:/etc/passwd", "../secret.txt:x"] {
             let digest = index.firstMatch(of: /sha256:[0-9a-f]{64}/).map { String($0.output) }!
             try index.replacingOccurrences(of: digest, with: evil)
-                .write(toFile: "\(cache)/index.json", atomically: true, encoding: .utf8)
+                .write(toFile: "\(cache)/index.json", atomically: false, encoding: .utf8)
             #expect(try Dray.run(["compress", "-f", cache, "-d", dir.file("evil.tar"), "--compress", "none", "-y"]).status != 0)
             try Shell.check("tar", ["-cf", dir.file("evil.tar"), "-C", cache, "oci-layout", "index.json", "blobs"])
             for args in [["load", "-s", cache, "-d", target.host, "-o", dir.file("f.txt")],
@@ -113,7 +113,7 @@ struct HostileArchiveCLITests {
                 #expect(r.stderr.contains("invalid digest") || r.stderr.contains("index.json"), "\(evil): \(r.stderr)")
                 #expect(!r.stderr.contains("not for you") && !r.stdoutText.contains("not for you"))
             }
-            try index.write(toFile: "\(cache)/index.json", atomically: true, encoding: .utf8)
+            try index.write(toFile: "\(cache)/index.json", atomically: false, encoding: .utf8)
         }
         #expect(try await RegistryClient(registry: target.host, options: MirrorCLITests.noAuth).catalog().isEmpty)
     }

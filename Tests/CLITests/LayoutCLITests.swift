@@ -103,7 +103,7 @@ struct SyncCLITests {
         let cache = dir.file("saved-image-cache")
         let names = corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }
         try (names.prefix(3) + ["\(a.host)/x/y dst/z 1"]).joined(separator: "\n")
-            .write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+            .write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
 
         let first = try Dray.run(["sync", "-f", dir.file("l.txt"), "-d", cache, "--all", "-j", "3",
                                   "-o", dir.file("failed.txt"), "--report", dir.file("r1.json")])
@@ -112,7 +112,7 @@ struct SyncCLITests {
         let layout = try OCILayout(path: cache, create: false)
         #expect(Set(try layout.names()) == Set(names.prefix(3)))
 
-        try names.prefix(3).joined(separator: "\n").write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        try names.prefix(3).joined(separator: "\n").write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
         let again = try Dray.run(["sync", "-f", dir.file("l.txt"), "-d", cache, "--all", "--report", dir.file("r2.json")])
         #expect(again.status == 0)
         let s2 = try MirrorCLITests.report(dir.file("r2.json"))["summary"] as! [String: Any]
@@ -120,7 +120,7 @@ struct SyncCLITests {
         #expect((s2["bytesCopied"] as? NSNumber)?.int64Value == 0)
 
         // The fourth image shares its base layers with the cached ones: only its own blobs are downloaded.
-        try names[3].write(toFile: dir.file("l4.txt"), atomically: true, encoding: .utf8)
+        try names[3].write(toFile: dir.file("l4.txt"), atomically: false, encoding: .utf8)
         let fourth = try Dray.run(["sync", "-f", dir.file("l4.txt"), "-d", cache, "--all", "--report", dir.file("r3.json")])
         #expect(fourth.status == 0, "\(fourth.stderr)")
         var cached = Set<Digest>()
@@ -150,7 +150,7 @@ enum SyncedCache {
         let dir = try TemporaryDirectory()
         let cache = dir.file("cache")
         try corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }.joined(separator: "\n")
-            .write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+            .write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
         #expect(try Dray.run(["sync", "-f", dir.file("l.txt"), "-d", cache, "--all"]).status == 0)
         return (a, corpus, dir, cache)
     }
@@ -278,7 +278,7 @@ struct AirGapCLITests {
         let names = corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }
         // The list names an 11th image that does not exist yet: it fails and lands in the failed list.
         let late = "\(a.host)/corpus/late:1"
-        try (names + [late]).joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+        try (names + [late]).joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
         let cache = dir.file("saved-image-cache")
 
         let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("saved.tar.gz"), "--cache", cache,
@@ -409,7 +409,7 @@ struct ArchiveListCLITests {
         let corpus = try await MirrorCLITests.seedCorpus(a, count: 3)
         let dir = try TemporaryDirectory()
         let names = corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }
-        try names.joined(separator: "\n").write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        try names.joined(separator: "\n").write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
         let save = try Dray.run(["save", "-f", dir.file("l.txt"), "-d", dir.file("s.tar.gz"), "--cache", dir.file("c"), "--all"])
         #expect(save.status == 0, "\(save.stderr)")
         #expect(save.stderr.contains("while downloading"), "the archive is written as layers arrive: \(save.stderr.suffix(800))")

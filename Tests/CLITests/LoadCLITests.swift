@@ -71,7 +71,7 @@ struct LoadCLITests {
         let dir = try TemporaryDirectory()
         // Source and destination are the same registry, behind the counting proxy: `load/…` goes to `copy/…`.
         try (0..<n).map { "\(proxy.host)/load/s\($0):1" }.joined(separator: "\n")
-            .write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+            .write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
         let cap = 6
         let r = try Self.runSampled(["mirror", "-f", dir.file("list.txt"), "-d", proxy.host, "--destination-project", "copy",
                                      "-j", "20", "--max-connections", "\(proxy.host)=\(cap)", "--report", dir.file("r.json")],

@@ -35,7 +35,7 @@ struct MirrorCLITests {
         let dir = try TemporaryDirectory()
         let list = corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }
         try (["# the corpus", ""] + list + ["// done"]).joined(separator: "\n")
-            .write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+            .write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
 
         let first = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "-j", "4", "--all",
                                   "-o", dir.file("failed.txt"), "--report", dir.file("r1.json")])
@@ -88,7 +88,7 @@ struct MirrorCLITests {
             "just two",                                                // line 3: neither format
             "Bad/Name:x",                                              // line 4: invalid reference
         ]
-        try lines.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+        try lines.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
         let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "-a", "amd64", "-a", "arm64",
                               "-o", dir.file("failed.txt"), "--report", dir.file("r.json")])
         #expect(r.status == 1)
@@ -109,7 +109,7 @@ struct MirrorCLITests {
         #expect((report["invalidLines"] as! [String]).count == 2)
 
         // Validate with the same filter passes for both.
-        try lines.prefix(2).joined(separator: "\n").write(toFile: dir.file("ok.txt"), atomically: true, encoding: .utf8)
+        try lines.prefix(2).joined(separator: "\n").write(toFile: dir.file("ok.txt"), atomically: false, encoding: .utf8)
         let v = try Dray.run(["mirror", "validate", "-f", dir.file("ok.txt"), "-d", b.host, "-a", "amd64,arm64"])
         #expect(v.status == 0, "\(v.stdoutText)")
     }
@@ -119,7 +119,7 @@ struct MirrorCLITests {
         let a = try RegistryServer(), b = try RegistryServer()
         let corpus = try await Self.seedCorpus(a, count: 1)
         let dir = try TemporaryDirectory()
-        try "\(a.host)/\(corpus[0].name):v0\n".write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        try "\(a.host)/\(corpus[0].name):v0\n".write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
         let dst = RegistryClient(registry: b.host, options: Self.noAuth)
         #expect(try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", b.host, "-a", "arm"]).status == 0)
         #expect(try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", b.host, "-a", "amd64"]).status == 0)
@@ -141,7 +141,7 @@ struct MirrorCLITests {
             lines.append("\(a.host)/big/app\(i):1")
         }
         let dir = try TemporaryDirectory()
-        try lines.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+        try lines.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
 
         let err = Pipe()
         let p = try Dray.start(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-j", "1", "--blob-jobs", "1",
@@ -169,7 +169,7 @@ struct MirrorCLITests {
         let corpus = try await Self.seedCorpus(a, count: 6)
         let dir = try TemporaryDirectory()
         try corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }.joined(separator: "\n")
-            .write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+            .write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
         let r = try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", b.host, "--all", "-j", "6", "--blob-jobs", "16",
                               "--max-connections", "\(b.host)=2", "--max-connections", "\(a.host)=3",
                               "--report", dir.file("r.json")])
@@ -191,7 +191,7 @@ struct MirrorCLITests {
         }
         let b = try RegistryServer()
         let dir = try TemporaryDirectory()
-        try "\(stalled.host)/slow/app:1\n".write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        try "\(stalled.host)/slow/app:1\n".write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
         let started = Date()
         let r = try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", b.host, "--timeout", "1s", "-o", dir.file("f.txt")])
         #expect(r.status == 1)
@@ -203,7 +203,7 @@ struct MirrorCLITests {
     @Test("--dry-run prints the plan and touches no registry")
     func dryRun() throws {
         let dir = try TemporaryDirectory()
-        try "nginx:1.25\nquay.io/a/b x.example/m/b v1\n".write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        try "nginx:1.25\nquay.io/a/b x.example/m/b v1\n".write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
         // The destination does not exist: a dry run must not need it.
         let r = try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", "127.0.0.1:1", "--dry-run",
                               "--destination-project", "team"])
@@ -216,7 +216,7 @@ struct MirrorCLITests {
     @Test("bad flags fail at once with one line")
     func badFlags() throws {
         let dir = try TemporaryDirectory()
-        try "nginx\n".write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        try "nginx\n".write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
         for (args, message) in [
             (["mirror", "-f", dir.file("missing.txt"), "-d", "r.example"], "-f \(dir.file("missing.txt")): cannot read the file"),
             (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "-j", "21"], "-j/--jobs must be between 1 and 20"),
@@ -262,7 +262,7 @@ struct MirrorSyncConfigTests {
               \(a.host)/sync/tools: \(b.host)/all/tools
               \(a.host)/sync/app:latest: \(b.host)/renamed/app:stable
               \(a.host)/sync/missing:1: \(b.host)/x/missing
-            """.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
+            """.write(toFile: dir.file("config.yaml"), atomically: false, encoding: .utf8)
         let r = try Dray.run(["mirror", "--config", dir.file("config.yaml"), "--all", "--proc", "3",
                               "-o", dir.file("failed.txt")], extraEnvironment: ["DRAY_TEST_SYNC_PW": "Env-Secret-9"])
         #expect(r.status == 1, "only the missing image fails: \(r.stderr.suffix(2000))")

@@ -20,7 +20,7 @@ struct SecretsCLITests {
             credentials: CredentialStore(explicit: Credential(username: "bill", password: "Basic-Pass-17"), authFiles: [])))
         let tree = try SyntheticImage.index(layers: 1, layerSize: 3000, seed: 4100)
         try await SyntheticImage.push(tree, to: src, repository: "sec/app", tag: "1")
-        try "\(a.host)/sec/app:1\n\(a.host)/sec/missing:1\n".write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        try "\(a.host)/sec/app:1\n\(a.host)/sec/missing:1\n".write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
 
         let r = try Dray.run(["mirror", "--debug", "-f", dir.file("l.txt"), "-d", b.host, "--all",
                               "--src-creds", "bill:Basic-Pass-17", "--dest-creds", "tess:Token-Pass-31",
@@ -54,7 +54,7 @@ struct SecretsCLITests {
             return .init(status: 403, headers: [("Content-Type", "application/json")], body: Array(body.utf8))
         }
         let dir = try TemporaryDirectory()
-        try "\(echo.host)/echo/app:1\n".write(toFile: dir.file("l.txt"), atomically: true, encoding: .utf8)
+        try "\(echo.host)/echo/app:1\n".write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
         for args in [
             ["inspect", "--creds", "eve:\(password)", "\(echo.host)/echo/app:1"],
             ["mirror", "-f", dir.file("l.txt"), "-d", "127.0.0.1:1", "--skip-login", "--src-creds", "eve:\(password)",

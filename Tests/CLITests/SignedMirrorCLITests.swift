@@ -10,7 +10,7 @@ struct SignedMirrorCLITests {
     /// A key pair in `dir` (k.key, k.pub, passphrase in `pass`).
     static func keyPair(_ dir: TemporaryDirectory, _ prefix: String = "k") throws {
         if !FileManager.default.fileExists(atPath: dir.file("pass")) {
-            try "pw\n".write(toFile: dir.file("pass"), atomically: true, encoding: .utf8)
+            try "pw\n".write(toFile: dir.file("pass"), atomically: false, encoding: .utf8)
         }
         let gen = try Dray.run(["generate-key", "--prefix", dir.file(prefix), "--passphrase-file", dir.file("pass")])
         #expect(gen.status == 0, "\(gen.stderr)")
@@ -43,7 +43,7 @@ struct SignedMirrorCLITests {
         let dir = try TemporaryDirectory()
         try Self.keyPair(dir)
         try Self.keyPair(dir, "k2")
-        try "\(a.host)/team/app:1\n\(a.host)/team/tool:2\n".write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+        try "\(a.host)/team/app:1\n\(a.host)/team/tool:2\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
 
         let mirror = ["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("failed.txt"),
                       "--sigstore-private-key", dir.file("k.key"), "--sigstore-passphrase-file", dir.file("pass")]
@@ -75,7 +75,7 @@ struct SignedMirrorCLITests {
         #expect(try await Self.signatureCount(dst, "team/app", app.top.digest) == 1)
 
         // An image mirrored unsigned gets signed by a re-run with the key (the skip still signs).
-        try "\(a.host)/team/app \(b.host)/later/app 1\n".write(toFile: dir.file("later.txt"), atomically: true, encoding: .utf8)
+        try "\(a.host)/team/app \(b.host)/later/app 1\n".write(toFile: dir.file("later.txt"), atomically: false, encoding: .utf8)
         #expect(try Dray.run(["mirror", "-f", dir.file("later.txt"), "--all", "-o", dir.file("failed.txt")]).status == 0)
         #expect(try await Self.signatureCount(dst, "later/app", app.top.digest) == nil)
         let late = try Dray.run(["mirror", "-f", dir.file("later.txt"), "--all", "-o", dir.file("failed.txt"),
@@ -107,7 +107,7 @@ struct SignedMirrorCLITests {
         try Self.keyPair(dir, "k2")
         let source = "\(a.host)/team/app:1"
         #expect(try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), source]).status == 0)
-        try "\(source)\n".write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+        try "\(source)\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
         let sigTag = SignatureAttachment.tag(for: app.top.digest)
         let sourceSig = try await src.headManifest("team/app", .tag(sigTag))?.digest
 
@@ -171,7 +171,7 @@ struct SignedMirrorCLITests {
         try Self.keyPair(dir)
         let source = "\(a.host)/team/app:1"
         #expect(try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), source]).status == 0)
-        try "\(source)\n\(a.host)/team/plain:1\n".write(toFile: dir.file("list.txt"), atomically: true, encoding: .utf8)
+        try "\(source)\n\(a.host)/team/plain:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
 
         let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("out.tar.gz"), "--all",
                                  "--cache", dir.file("cache"), "-o", dir.file("failed.txt")])

@@ -15,7 +15,7 @@ struct SigningCLITests {
         try await SyntheticImage.push(tree, to: client, repository: "signed/app", tag: "1")
         try await SyntheticImage.push(other, to: client, repository: "signed/app", tag: "other")
         let dir = try TemporaryDirectory()
-        try "pw\n".write(toFile: dir.file("pass"), atomically: true, encoding: .utf8)
+        try "pw\n".write(toFile: dir.file("pass"), atomically: false, encoding: .utf8)
         let gen = try Dray.run(["generate-key", "--prefix", dir.file("k"), "--passphrase-file", dir.file("pass")])
         #expect(gen.status == 0, "\(gen.stderr)")
         let mode = try FileManager.default.attributesOfItem(atPath: dir.file("k.key"))[.posixPermissions] as? NSNumber
@@ -61,7 +61,7 @@ struct SigningCLITests {
         // skopeo copies the image with its sigstore attachment; dray verifies the copy (identity remapped).
         try FileManager.default.createDirectory(atPath: dir.file("registries.d"), withIntermediateDirectories: true)
         try "docker:\n  \(a.host):\n    use-sigstore-attachments: true\n  \(b.host):\n    use-sigstore-attachments: true\n"
-            .write(toFile: dir.file("registries.d/dray.yaml"), atomically: true, encoding: .utf8)
+            .write(toFile: dir.file("registries.d/dray.yaml"), atomically: false, encoding: .utf8)
         let sk = try Shell.run("skopeo", ["--registries.d", dir.file("registries.d"), "copy", "--all", "--preserve-digests",
                                           "--src-tls-verify=false", "--dest-tls-verify=false",
                                           "docker://\(image)", "docker://\(b.host)/copied/app:1"])

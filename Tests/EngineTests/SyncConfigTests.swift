@@ -3,16 +3,22 @@ import Foundation
 import Testing
 
 @Suite("image-syncer config and Hangar lists")
-struct SyncConfigTests {
-    static func write(_ text: String, _ name: String) throws -> String {
-        let path = NSTemporaryDirectory() + "dray-\(UUID().uuidString)-\(name)"
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+final class SyncConfigTests {
+    /// A folder of this test's own, removed when the test ends.
+    let dir = NSTemporaryDirectory() + "dray-config-\(UUID().uuidString)"
+
+    init() throws { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    func write(_ text: String, _ name: String) throws -> String {
+        let path = "\(dir)/\(name)"
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
         return path
     }
 
     @Test("JSON config: auth with $VAR and ${VAR}, insecure, every kind of source selector")
     func json() throws {
-        let path = try Self.write("""
+        let path = try write("""
             {
               "auth": {
                 "quay.io": {"username": "$QUSER", "password": "${QPASS}x", "insecure": true},
@@ -42,8 +48,8 @@ struct SyncConfigTests {
 
     @Test("YAML auth and images files load the same way")
     func yaml() throws {
-        let auth = try Self.write("reg.example:\n  username: u\n  password: p\n", "auth.yaml")
-        let images = try Self.write("# rules\nreg.example/ns/app:1.0: other.example/ns/app\nreg.example/ns/all: ''\n", "images.yml")
+        let auth = try write("reg.example:\n  username: u\n  password: p\n", "auth.yaml")
+        let images = try write("# rules\nreg.example/ns/app:1.0: other.example/ns/app\nreg.example/ns/all: ''\n", "images.yml")
         let c = try SyncConfig.load(config: nil, auth: auth, images: images)
         #expect(c.auth.first?.password == "p")
         #expect(c.rules.count == 2)
@@ -62,7 +68,7 @@ struct SyncConfigTests {
         ("images:\n  reg.example/a/b\u{7f}:1: x/y/z\n", ":2: not valid YAML (control characters are not allowed)"),
     ])
     func errors(_ c: (String, String)) throws {
-        let path = try Self.write(c.0, "bad.yaml")
+        let path = try write(c.0, "bad.yaml")
         do {
             _ = try SyncConfig.load(config: path, auth: nil, images: nil)
             Issue.record("expected an error")
@@ -74,7 +80,7 @@ struct SyncConfigTests {
 
     @Test("rules expand to targets with image-syncer's tag mapping")
     func expansion() async throws {
-        let path = try Self.write("""
+        let path = try write("""
             images:
               src.example/ns/app: dst.example/m/app
               src.example/ns/app:/^v2/: [dst.example/r/app]

@@ -34,7 +34,7 @@ struct OCILayoutTests {
         try layout.setEntry(m2, named: "docker.io/library/nginx:1.25")
         #expect(try layout.names() == ["quay.io/a/b:1", "docker.io/library/nginx:1.25"])
         #expect(try layout.entry(named: "docker.io/library/nginx:1.25")?.digest == m2.digest)
-        try "{broken".write(toFile: dir.file("l/index.json"), atomically: true, encoding: .utf8)
+        try "{broken".write(toFile: dir.file("l/index.json"), atomically: false, encoding: .utf8)
         #expect(throws: LayoutError.self) { try layout.index() }
     }
 }

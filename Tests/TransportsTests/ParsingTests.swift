@@ -47,14 +47,14 @@ struct ParsingTests {
               "https://index.docker.io/v1/":{"auth":"\(b64("hub:pw3"))"}
             }}
             """
-        try json.write(toFile: dir.file("auth.json"), atomically: true, encoding: .utf8)
+        try json.write(toFile: dir.file("auth.json"), atomically: false, encoding: .utf8)
         let store = CredentialStore(authFiles: [dir.file("auth.json")], useHelpers: false)
         #expect(try store.credential(registry: "reg.example", repository: "team/app")?.username == "team")
         #expect(try store.credential(registry: "reg.example", repository: "other/app")?.username == "all")
         #expect(try store.credential(registry: "docker.io", repository: "library/nginx")?.password == "pw3")
         #expect(try store.credential(registry: "nothere.example", repository: "x") == nil)
 
-        try "not json".write(toFile: dir.file("bad.json"), atomically: true, encoding: .utf8)
+        try "not json".write(toFile: dir.file("bad.json"), atomically: false, encoding: .utf8)
         let bad = CredentialStore(authFiles: [dir.file("bad.json")])
         #expect(throws: CredentialError.self) { try bad.credential(registry: "r", repository: "a") }
     }

@@ -41,7 +41,7 @@ struct RegistryAuthTests {
         let reg = try RegistryServer(auth: .basic(username: "bob", password: "file-pw"))
         let dir = try TemporaryDirectory()
         let auth = Data("bob:file-pw".utf8).base64EncodedString()
-        try #"{"auths":{"\#(reg.host)":{"auth":"\#(auth)"}}}"#.write(toFile: dir.file("config.json"), atomically: true, encoding: .utf8)
+        try #"{"auths":{"\#(reg.host)":{"auth":"\#(auth)"}}}"#.write(toFile: dir.file("config.json"), atomically: false, encoding: .utf8)
         let client = RegistryClient(registry: reg.host, options: RegistryOptions(
             credentials: CredentialStore(authFiles: [dir.file("missing.json"), dir.file("config.json")])))
         let tree = try SyntheticImage.single(seed: 42)

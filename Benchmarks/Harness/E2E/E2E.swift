@@ -50,7 +50,7 @@ struct E2E: AsyncParsableCommand {
             let lists = [("corpus.txt", corpus.imageNames), ("small.txt", corpus.smallNames), ("big.txt", [corpus.bigName])]
             for (name, images) in lists {
                 try images.map { "\(source.host)/\($0)" }.joined(separator: "\n").appending("\n")
-                    .write(toFile: "\(out)/\(name)", atomically: true, encoding: .utf8)
+                    .write(toFile: "\(out)/\(name)", atomically: false, encoding: .utf8)
             }
             Bench.say("Serving \(source.host); lists in \(out)/corpus.txt, small.txt, big.txt. Ctrl-C stops.")
             while true { try await Task.sleep(for: .seconds(3600)) }
@@ -66,8 +66,8 @@ struct E2E: AsyncParsableCommand {
         }
         let report = Report(rows: rows, corpus: corpus, machine: Machine.describe(dray: dray), command: CommandLine.arguments.joined(separator: " "))
         let markdown = report.markdown()
-        try markdown.write(toFile: "\(out)/results.md", atomically: true, encoding: .utf8)
-        try report.svg().write(toFile: "\(out)/results.svg", atomically: true, encoding: .utf8)
+        try markdown.write(toFile: "\(out)/results.md", atomically: false, encoding: .utf8)
+        try report.svg().write(toFile: "\(out)/results.svg", atomically: false, encoding: .utf8)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(rows).write(to: URL(fileURLWithPath: "\(out)/results.json"))

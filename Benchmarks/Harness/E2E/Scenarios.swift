@@ -78,7 +78,7 @@ final class Bench {
 
     func writeList(_ name: String, _ images: [String]) -> String {
         let path = "\(work)/\(name)"
-        try? images.map { "\(sourceHost)/\($0)" }.joined(separator: "\n").appending("\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try? images.map { "\(sourceHost)/\($0)" }.joined(separator: "\n").appending("\n").write(toFile: path, atomically: false, encoding: .utf8)
         return path
     }
 
@@ -118,7 +118,7 @@ final class Bench {
             yaml += "    \(repo):\n      - \"\(tag)\"\n"
         }
         let path = "\(work)/sync.yaml"
-        try? yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        try? yaml.write(toFile: path, atomically: false, encoding: .utf8)
         return Runner.run(["skopeo", "sync", "--all", "--preserve-digests", "--src", "yaml", "--dest", "docker",
                            "--dest-tls-verify=false", path, "\(dst.host)/synced"], log: log)
     }
