@@ -5,6 +5,12 @@ public enum BlobCheck: String, Sendable, CaseIterable {
     case auto
     /// dray hashes everything it streams, whatever the destination does.
     case always
+
+    /// Whether a blob streamed into `destination` is hashed here: always with `.always`, and with `.auto` unless
+    /// the destination checks digests itself (a registry).
+    public func hashes(into destination: any ImageDestination) -> Bool {
+        self == .always || !destination.checksBlobDigests
+    }
 }
 
 /// Makes one blob present at a destination, the cheapest way there is.
@@ -25,9 +31,8 @@ public enum BlobTransfer {
             return .present
         }
         let copy: @Sendable () async throws -> BlobOutcome = {
-            // Into a registry, the destination's digest check is the one that counts; spools and destinations that
-            // do not check are hashed here.
-            let hash = check == .always || !destination.checksBlobDigests || spool != nil
+            // A spool is a file of dray's own, so it is checked before it is uploaded from.
+            let hash = check.hashes(into: destination) || spool != nil
             let verified = VerifyingStream(try await source.blob(d), expecting: d, checkingDigest: hash)
             let stream: any BlobStream = if let spool { try await SpooledBlob(verified, in: spool) } else { verified }
             do { try await destination.putBlob(d, from: stream) } catch {

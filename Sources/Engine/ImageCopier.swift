@@ -10,7 +10,7 @@ public struct CopyOptions: Sendable {
     public var retries: Int = 3
     /// First retry delay; doubled each time, with jitter.
     public var retryDelay: Duration = .milliseconds(500)
-    /// Who hashes blobs streamed from a registry into a registry (see `BlobCheck`).
+    /// Who hashes blobs streamed into a registry (see `BlobCheck`).
     public var blobCheck: BlobCheck = .auto
 
     public init() {}

@@ -11,12 +11,17 @@ public enum Secrets {
     /// Secrets shorter than this are not scrubbed: masking every "a" would garble the text and hide nothing.
     public static let minimumLength = 4
 
-    private static let known = Mutex<Set<String>>([])
+    /// The remembered secrets, longest first (kept in that order as they are added: every log line is redacted).
+    private static let known = Mutex<[String]>([])
 
     /// Remembers a secret for `redact`.
     public static func remember(_ secret: String) {
         guard secret.utf8.count >= minimumLength else { return }
-        _ = known.withLock { $0.insert(secret) }
+        known.withLock { list in
+            guard !list.contains(secret) else { return }
+            let at = list.firstIndex { $0.utf8.count < secret.utf8.count } ?? list.endIndex
+            list.insert(secret, at: at)
+        }
     }
 
     /// `text` with every remembered secret replaced by `mask`, longest first (a token that contains a password is
@@ -25,7 +30,7 @@ public enum Secrets {
         let secrets = known.withLock { $0 }
         guard !secrets.isEmpty else { return text }
         var out = text
-        for s in secrets.sorted(by: { $0.utf8.count > $1.utf8.count }) where out.contains(s) {
+        for s in secrets where out.contains(s) {
             out = out.replacing(s, with: mask)
         }
         return out

@@ -110,11 +110,11 @@ actor RegistryAuthenticator {
         if let origin = URL(string: "http://\(registry)/"), let why = AddressPolicy.refusal(to: url, from: origin) {
             throw RegistryProtocolError("refusing token realm \(HTTPRedaction.url(url)) of \(registry): \(why)")
         }
+        let realmHost = c.port.map { "\(c.host!):\($0)" } ?? c.host!
         var headers = HTTPHeaders()
         if let credential {
             // Credentials travel only over TLS or to this machine; with TLS verification off, also in plain HTTP
             // to the registry's own host, which the user chose to reach that way.
-            let realmHost = c.port.map { "\(c.host!):\($0)" } ?? c.host!
             let ownHost = c.host!.lowercased() == origin(of: registry)
             guard scheme == "https" || isLoopbackHost(realmHost) || (allowPlainCredentials && ownHost) else {
                 throw RegistryProtocolError(
@@ -123,7 +123,6 @@ actor RegistryAuthenticator {
             headers.set("Authorization", credential.basicAuthorization)
         }
         let started = ContinuousClock.now
-        let realmHost = c.port.map { "\(c.host!):\($0)" } ?? c.host!
         let response = try await gated(gate, host: realmHost) {
             try await http.execute(HTTPRequest(method: "GET", url: url, headers: headers, tls: tls))
         }

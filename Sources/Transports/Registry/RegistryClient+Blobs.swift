@@ -28,13 +28,13 @@ extension RegistryClient {
     }
 
     /// Opens a blob for streaming, from `offset` on. Redirects to storage back-ends are followed without the
-    /// registry's credentials.
+    /// registry's credentials. The download holds a bulk slot of the rate limiter until its body ends.
     func openBlob(_ repository: String, _ descriptor: Descriptor, offset: Int64) async throws -> HTTPResponse {
         let url = try await url(blobPath(repository, descriptor.digest))
         var headers = HTTPHeaders()
         if offset > 0 { headers.set("Range", "bytes=\(offset)-") }
         let response = try await send(request("GET", url, headers: headers, followRedirects: true),
-                                      scope: .pull(repository), gated: .none)
+                                      scope: .pull(repository), gated: .bulk)
         let target = "\(registry)/\(repository)@\(descriptor.digest)"
         switch response.status {
         case 200:
@@ -240,8 +240,6 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
         var offset: Int64 = 0
         var attemptsLeft: Int
         var cancelled = false
-        /// A rate-limiter slot is held for the current response.
-        var holdsSlot = false
     }
 
     private let client: RegistryClient
@@ -267,16 +265,7 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
             if let current {
                 response = current
             } else {
-                // Ping (once per registry) before holding a slot: the ping itself needs one.
-                _ = try await client.baseURL()
-                try await enterGate()
-                do {
-                    response = try await client.openBlob(repository, descriptor, offset: offset)
-                } catch {
-                    await leaveGate(status: (error as? RegistryError)?.status,
-                                    retryAfter: (error as? RegistryError)?.retryAfter)
-                    throw error
-                }
+                response = try await client.openBlob(repository, descriptor, offset: offset)
                 // A server that ignored Range starts from byte 0: drop what we already have.
                 if response.status == 200 { skip = offset }
                 try state.withLock { s in
@@ -286,10 +275,7 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
             }
             do {
                 while true {
-                    guard var chunk = try await response.next() else {
-                        await leaveGate(status: 200, retryAfter: nil)
-                        return nil
-                    }
+                    guard var chunk = try await response.next() else { return nil }
                     if skip > 0 {
                         if Int64(chunk.count) <= skip { skip -= Int64(chunk.count); continue }
                         chunk.removeFirst(Int(skip))
@@ -299,7 +285,6 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
                     return chunk
                 }
             } catch let e as TransportError where e.isTemporary {
-                await leaveGate(status: nil, retryAfter: nil)
                 let retry = state.withLock { s -> Bool in
                     guard s.attemptsLeft > 0, s.offset < descriptor.size, !s.cancelled else { return false }
                     s.attemptsLeft -= 1
@@ -313,41 +298,12 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
     }
 
     func cancel() {
-        let (r, holding) = state.withLock { s -> (HTTPResponse?, Bool) in
+        let r = state.withLock { s -> HTTPResponse? in
             s.cancelled = true
-            defer { s.holdsSlot = false }
-            return (s.response, s.holdsSlot)
+            return s.response
         }
         r?.cancel()
-        if holding, let gate = client.options.gate {
-            let registry = client.registry
-            Task { await gate.leave(host: registry, bulk: true, status: nil, retryAfter: nil) }
-        }
     }
-
-    /// Takes a bulk slot for the download that is about to start.
-    private func enterGate() async throws {
-        guard let gate = client.options.gate else { return }
-        try await gate.enter(host: client.registry, bulk: true)
-        state.withLock { $0.holdsSlot = true }
-    }
-
-    /// Gives the slot back once (end of body, failure, or cancel).
-    private func leaveGate(status: Int?, retryAfter: Duration?) async {
-        guard let gate = client.options.gate,
-              state.withLock({ s -> Bool in defer { s.holdsSlot = false }; return s.holdsSlot })
-        else { return }
-        await gate.leave(host: client.registry, bulk: true, status: status, retryAfter: retryAfter)
-    }
-
-    deinit {
-        if holdsSlotAtExit, let gate = client.options.gate {
-            let registry = client.registry
-            Task { await gate.leave(host: registry, bulk: true, status: nil, retryAfter: nil) }
-        }
-    }
-
-    private var holdsSlotAtExit: Bool { state.withLock { $0.holdsSlot } }
 }
 
 /// An upload that failed in a way a fresh attempt can fix (stale credentials, a restart needing the source again).

@@ -125,8 +125,9 @@ public final class RegistryClient: Sendable {
                 request.headers.remove("Authorization")
             }
             let current = request
-            let response = try await Transports.gated(gated == .none ? nil : options.gate, host: registry,
-                                                      bulk: gated == .bulk) { try await send(current) }
+            let response = try await Transports.gated(options.gate, host: registry, bulk: gated == .bulk) {
+                try await send(current)
+            }
             if response.status == 401, retryUnauthorized, !retried {
                 let challenges = AuthChallenge.parse(response.headers.values("WWW-Authenticate").joined(separator: ", "))
                 response.discard()
@@ -142,11 +143,8 @@ public final class RegistryClient: Sendable {
     enum Gating: Equatable {
         /// A small request: holds a slot from sending until its response body ends.
         case request
-        /// A bulk transfer (an upload, whose response comes after its body): holds a slot the same way, but may
-        /// not take the last one.
+        /// A bulk transfer (an upload, or a blob download): holds a slot the same way, but may not take the last one.
         case bulk
-        /// The caller holds a slot itself (downloads hold one until the body ends).
-        case none
     }
 
     /// Sends an in-memory request with authorization.

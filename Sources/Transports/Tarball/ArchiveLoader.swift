@@ -346,9 +346,8 @@ struct Placement: Sendable {
                     out.deferred.append((u.plan, u.descriptor))
                     continue
                 }
-                // A registry hashes what it receives and refuses a mismatch itself (unless --blob-check always).
-                let hash = check == .always || !u.destination.checksBlobDigests
-                try await u.destination.putBlob(u.descriptor, from: VerifyingStream(stream, expecting: u.descriptor, checkingDigest: hash))
+                try await u.destination.putBlob(u.descriptor, from: VerifyingStream(stream, expecting: u.descriptor,
+                                                                                    checkingDigest: check.hashes(into: u.destination)))
                 holders[loc.storage] = holders[loc.storage] ?? loc.repository
                 out.bytes.append((u.plan, u.descriptor.size))
                 out.placed.append(u.plan)
