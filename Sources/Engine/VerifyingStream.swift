@@ -28,6 +28,13 @@ public final class VerifyingStream: BlobStream {
         self.state = Mutex(State(hasher: checkingDigest ? Hasher256(algorithm: descriptor.digest.algorithm) : nil))
     }
 
+    /// The wrapped stream itself, for a consumer that forwards its bytes without looking at them and checks their
+    /// count against `expected.size` on its own; only while this stream checks no digest and has handed out
+    /// nothing yet.
+    public var forwardableInner: (any BlobStream)? {
+        state.withLock { s in checksDigest || s.seen > 0 || s.done ? nil : inner }
+    }
+
     /// Checks the digest at the end of the blob (when this stream checks digests).
     private func finish(_ s: inout State) throws(BlobVerificationError) {
         if let actual = s.hasher?.finalize(), actual != expected.digest {

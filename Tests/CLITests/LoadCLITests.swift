@@ -27,7 +27,7 @@ struct LoadCLITests {
     /// Runs dray to the end (or `deadline`), sampling `/proc/PID` every 20 ms.
     static func runSampled(_ args: [String], deadline: Duration) throws -> (status: Int32, stderr: String, usage: Usage, timedOut: Bool) {
         let dir = try TemporaryDirectory()
-        FileManager.default.createFile(atPath: dir.file("err"), contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.file("err"), contents: nil)
         let p = try Dray.start(args, stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("err"))))
         let pid = p.processIdentifier
         var usage = Usage()

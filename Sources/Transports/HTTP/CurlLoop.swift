@@ -17,6 +17,7 @@ final class CurlLoop: @unchecked Sendable {
         case add(CurlTransfer)
         case unpause(CurlTransfer)
         case cancel(CurlTransfer, any Error)
+        case splice(CurlSplice)
     }
 
     private let multi: UnsafeMutableRawPointer
@@ -30,6 +31,9 @@ final class CurlLoop: @unchecked Sendable {
     fileprivate var watched: Set<Int32> = []
     /// When curl wants `CURL_SOCKET_TIMEOUT` handled next (nil: no timer); loop thread only.
     fileprivate var deadline: ContinuousClock.Instant?
+    /// Transfers to unpause before the loop next waits; loop thread only. Callbacks queue here rather than call
+    /// `curl_easy_pause` on another transfer from inside curl.
+    private var unpauseQueue: [CurlTransfer] = []
 
     private init() {
         _ = curl_global_init(dray_CURL_GLOBAL_DEFAULT)
@@ -60,6 +64,11 @@ final class CurlLoop: @unchecked Sendable {
         _ = Glibc.write(wake, &one, 8)
     }
 
+    /// Unpauses a transfer once the current curl call has returned; loop thread only.
+    func unpauseSoon(_ transfer: CurlTransfer) {
+        unpauseQueue.append(transfer)
+    }
+
     /// curl's socket callback: start, change or stop watching a socket.
     fileprivate func watch(_ fd: Int32, what: Int32) {
         if what == dray_CURL_POLL_REMOVE {
@@ -87,6 +96,12 @@ final class CurlLoop: @unchecked Sendable {
                 return q
             }
             for command in batch { apply(command) }
+            // Unpausing can run callbacks that queue more.
+            while !unpauseQueue.isEmpty {
+                let queue = unpauseQueue
+                unpauseQueue.removeAll(keepingCapacity: true)
+                for t in queue where active[t.easy] != nil { curl_easy_pause(t.easy, dray_CURLPAUSE_CONT) }
+            }
 
             // Sleep until a socket is ready, a command arrives, or curl's timer is due (at most a second).
             var timeout: Int32 = 1000
@@ -130,6 +145,8 @@ final class CurlLoop: @unchecked Sendable {
         case .unpause(let t):
             guard active[t.easy] != nil else { return }
             curl_easy_pause(t.easy, dray_CURLPAUSE_CONT)
+        case .splice(let sp):
+            sp.upload.beginSplice(sp)
         case .cancel(let t, let error):
             guard active.removeValue(forKey: t.easy) != nil else { return }
             curl_multi_remove_handle(multi, t.easy)

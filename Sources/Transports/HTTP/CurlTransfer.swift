@@ -52,6 +52,16 @@ final class CurlTransfer: @unchecked Sendable {
     /// every request was 3% of a run of small images).
     var label: String { "\(method) \(HTTPRedaction.url(url))" }
 
+    /// Loop thread only: the splice this transfer's response body feeds.
+    var spliceOut: CurlSplice?
+    /// Loop thread only: the latest splice feeding this transfer's request body.
+    private var spliceIn: CurlSplice?
+    /// Loop thread only: spliced request-body bytes waiting to be sent, after whatever `write` queued. Kept
+    /// across splices, so a resumed download's bytes follow the earlier ones.
+    private(set) var spliceRing: ByteRing?
+    /// A paused spliced download resumes once the ring has this much room (curl's largest write).
+    private static let spliceResumeRoom = 128 * 1024
+
     /// Prepares a transfer; `bodyLength` non-nil means the request has a body of exactly that many bytes.
     init(request: HTTPRequest, bodyLength: Int64?, options: HTTPClientOptions) throws {
         guard let easy = curl_easy_init() else { throw TransportError(code: 2, message: "curl_easy_init failed", request: "") }
@@ -180,6 +190,13 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Body bytes from curl. Returns false to pause (the buffer is full; curl keeps the bytes).
     fileprivate func onBody(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
+        if let sp = spliceOut, let ring = sp.upload.spliceRing {
+            switch sp.accept(UnsafeRawBufferPointer(bytes), ring: ring) {
+            case .some(true): return true
+            case .some(false): return nil
+            case .none: return false
+            }
+        }
         var handoff: (CheckedContinuation<[UInt8]?, any Error>, [UInt8])?
         var resumeHead: CheckedContinuation<Void, any Error>?
         let result: Bool? = state.withLock { s in
@@ -210,6 +227,7 @@ final class CurlTransfer: @unchecked Sendable {
     /// Fills curl's upload buffer. Returns the byte count, 0 at the end, or nil to pause (nothing buffered yet).
     fileprivate func onRead(_ out: UnsafeMutableRawBufferPointer) -> Int? {
         var wake: CheckedContinuation<Void, any Error>?
+        var resumeDownload: CurlTransfer?
         let n: Int? = state.withLock { s in
             if s.uploadAborted { return -1 }
             var written = 0
@@ -228,18 +246,83 @@ final class CurlTransfer: @unchecked Sendable {
                 }
             }
             s.uploadBytes -= written
-            s.sent += Int64(written)
             if s.uploadBytes < requestLimit, let w = s.uploadWaiter {
                 s.uploadWaiter = nil
                 wake = w
             }
+            // Spliced bytes come after everything `write` queued (the queue is empty here unless `out` is full).
+            if let ring = spliceRing {
+                written += ring.read(into: UnsafeMutableRawBufferPointer(rebasing: out[written...]))
+                if let sp = spliceIn, sp.downloadPaused, ring.free >= Self.spliceResumeRoom || ring.isEmpty {
+                    sp.downloadPaused = false
+                    resumeDownload = sp.download
+                }
+            }
+            s.sent += Int64(written)
             if written > 0 { return written }
             if s.uploadFinished { return 0 }
             s.sendPaused = true
             return nil
         }
         wake?.resume()
+        if let resumeDownload { CurlLoop.shared.unpauseSoon(resumeDownload) }
         return n
+    }
+
+    // MARK: Splicing (loop thread)
+
+    /// Attaches `sp`, which feeds this transfer's request body from `sp.download`'s response body. What the
+    /// download had buffered for a reader goes first; a download already over ends the splice at once.
+    func beginSplice(_ sp: CurlSplice) {
+        let uploadOver: (any Error)?? = state.withLock { s in
+            s.done ? .some(s.error ?? TransportError(code: 55, message: "the server ended the request before its body was sent", request: label)) : .none
+        }
+        if let uploadOver {
+            sp.end(uploadOver)
+            sp.download.cancel(CancellationError())
+            return
+        }
+        if spliceRing == nil { spliceRing = ByteRing(capacity: max(requestLimit, 2 * Self.spliceResumeRoom)) }
+        spliceIn = sp
+        sp.download.spliceOut = sp
+        let (buffered, wasPaused, over) = sp.download.takeBodyForSplice()
+        var chunk = buffered
+        let dropped = sp.skipping(chunk.count)
+        if dropped > 0 { chunk.removeFirst(dropped) }
+        if !chunk.isEmpty {
+            guard sp.count(chunk.count) else {
+                sp.end(nil)
+                sp.download.cancel(CancellationError())
+                return
+            }
+            let resume = state.withLock { s in
+                s.upload.append(chunk)
+                s.uploadBytes += chunk.count
+                defer { s.sendPaused = false }
+                return s.sendPaused
+            }
+            if resume { CurlLoop.shared.unpauseSoon(self) }
+        }
+        if let over { sp.end(over) } else if wasPaused { CurlLoop.shared.unpauseSoon(sp.download) }
+    }
+
+    /// Takes the response bytes buffered for a reader, ahead of a splice: the bytes, whether the transfer was
+    /// paused (and should now resume), and, when the transfer is over, how it ended (`.some(nil)`: complete).
+    private func takeBodyForSplice() -> (body: [UInt8], wasPaused: Bool, over: (any Error)??) {
+        state.withLock { s in
+            let body = Self.takeAll(&s)
+            defer { s.recvPaused = false }
+            return (body, s.recvPaused, s.done ? .some(s.error) : .none)
+        }
+    }
+
+    /// Spliced bytes arrived in the ring: resumes the upload if it was waiting for them.
+    func spliceDataArrived() {
+        let resume = state.withLock { s in
+            defer { s.sendPaused = false }
+            return s.sendPaused
+        }
+        if resume { CurlLoop.shared.unpauseSoon(self) }
     }
 
     /// Called once by the loop when the transfer ends, successfully (nil) or not.
@@ -251,6 +334,8 @@ final class CurlTransfer: @unchecked Sendable {
             return (s.headWaiter, s.bodyWaiter, s.uploadWaiter, s.error, s.doneHandlers)
         }
         for h in handlers { h() }
+        spliceOut?.end(err)
+        if let sp = spliceIn, !sp.ended { sp.download.cancel(err ?? CancellationError()) }
         if let head {
             if let err { head.resume(throwing: err) } else {
                 // A response with no final header block (e.g. cut off): treat as a broken transfer.
@@ -354,6 +439,22 @@ final class CurlTransfer: @unchecked Sendable {
             }
         } onCancel: {
             cancel(CancellationError())
+        }
+    }
+
+    /// Forwards `download`'s response body (after dropping `skip` bytes) into this request body on the loop
+    /// thread, until the download ends; at most `limit` bytes. Returns how many were forwarded and, if the
+    /// download did not complete, why. Cancelling the task cancels the download.
+    func splice(from download: CurlTransfer, skip: Int64, limit: Int64, digest: Digest) async
+        -> (forwarded: Int64, error: (any Error)?)
+    {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { c in
+                CurlLoop.shared.submit(.splice(CurlSplice(download: download, upload: self, skip: skip, limit: limit,
+                                                          digest: digest, waiter: c)))
+            }
+        } onCancel: {
+            download.cancel(CancellationError())
         }
     }
 

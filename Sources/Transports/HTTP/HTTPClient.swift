@@ -133,6 +133,16 @@ public struct HTTPBodyWriter: Sendable {
 
     /// Appends bytes; waits while the send buffer is full.
     public func write(_ bytes: [UInt8]) async throws { try await transfer.write(bytes) }
+
+    /// Forwards the rest of `response`'s body into this request body without handing it to a task: the bytes go
+    /// from one transfer to the other on the HTTP loop's thread. The first `skip` bytes are dropped and at most
+    /// `limit` forwarded (more fails with `BlobVerificationError.tooLong` for `digest`). Returns when the response
+    /// body ends, with the count forwarded and, unless the body arrived whole, why it did not.
+    func splice(from response: HTTPResponse, skip: Int64 = 0, limit: Int64, digest: Digest) async
+        -> (forwarded: Int64, error: (any Error)?)
+    {
+        await transfer.splice(from: response.transfer, skip: skip, limit: limit, digest: digest)
+    }
 }
 
 /// A redirect dray will not follow.
@@ -158,7 +168,7 @@ public final class HTTPResponse: BlobStream, @unchecked Sendable {
     public let headers: HTTPHeaders
     /// The URL that produced this response (after redirects).
     public let url: URL
-    private let transfer: CurlTransfer
+    let transfer: CurlTransfer
 
     init(status: Int, headers: HTTPHeaders, url: URL, transfer: CurlTransfer) {
         self.status = status

@@ -140,8 +140,14 @@ extension RegistryClient {
         // The source answers first: a PUT opened before its body can flow would sit idle on a destination
         // connection (and time out) while the source is slow, paused or failing.
         let stream = try await open()
+        // Registry to registry with no hashing here, the bytes go from download to upload on the HTTP loop's
+        // thread (the reader counts them); otherwise each chunk passes through this task.
+        let reader = (stream as? VerifyingStream)?.forwardableInner as? RegistryBlobReader
         let first: [UInt8]?
-        do { first = try await stream.next() } catch {
+        do {
+            first = try await (reader ?? stream).next()
+            if let first, Int64(first.count) > d.size { throw BlobVerificationError.tooLong(digest: d.digest, expected: d.size) }
+        } catch {
             stream.cancel()
             throw error
         }
@@ -150,7 +156,11 @@ extension RegistryClient {
             response = try await authorized(put, scope: .push(repository), retryUnauthorized: false, gated: .bulk) { req in
                 try await http.execute(req, bodyLength: d.size) { writer in
                     if let first { try await writer.write(first) }
-                    while let chunk = try await stream.next() { try await writer.write(chunk) }
+                    if let reader {
+                        try await reader.forward(into: writer)
+                    } else {
+                        while let chunk = try await stream.next() { try await writer.write(chunk) }
+                    }
                 }
             }
         } catch {
@@ -294,6 +304,52 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
                 guard retry else { throw e }
                 client.logger.debug("\(client.registry)/\(repository)@\(descriptor.digest): stream broke at byte \(state.withLock { $0.offset }) (\(e.message)); resuming")
             }
+        }
+    }
+
+    /// Forwards the rest of the blob into an upload body on the HTTP loop's thread (see `HTTPBodyWriter.splice`),
+    /// resuming a broken download with a Range request as `next()` does, and checks that exactly
+    /// `descriptor.size` bytes arrived in all.
+    func forward(into writer: HTTPBodyWriter) async throws {
+        var response = state.withLock { $0.response }
+        var skip: Int64 = 0
+        while true {
+            let offset = state.withLock { $0.offset }
+            if response == nil {
+                let r = try await client.openBlob(repository, descriptor, offset: offset)
+                // A server that ignored Range starts from byte 0: the splice drops what was already forwarded.
+                skip = r.status == 200 ? offset : 0
+                try state.withLock { s in
+                    if s.cancelled { r.cancel(); throw CancellationError() }
+                    s.response = r
+                }
+                response = r
+            }
+            let (n, error) = await writer.splice(from: response!, skip: skip, limit: descriptor.size - offset,
+                                                 digest: descriptor.digest)
+            state.withLock { $0.offset += n }
+            guard let error else { break }
+            if case BlobVerificationError.tooLong = error {
+                throw BlobVerificationError.tooLong(digest: descriptor.digest, expected: descriptor.size)
+            }
+            if let e = error as? TransportError, e.isTemporary {
+                let retry = state.withLock { s -> Bool in
+                    guard s.attemptsLeft > 0, s.offset < descriptor.size, !s.cancelled else { return false }
+                    s.attemptsLeft -= 1
+                    s.response = nil
+                    return true
+                }
+                if retry {
+                    client.logger.debug("\(client.registry)/\(repository)@\(descriptor.digest): stream broke at byte \(state.withLock { $0.offset }) (\(e.message)); resuming")
+                    response = nil
+                    continue
+                }
+            }
+            throw error
+        }
+        let got = state.withLock { $0.offset }
+        guard got == descriptor.size else {
+            throw BlobVerificationError.tooShort(digest: descriptor.digest, expected: descriptor.size, got: got)
         }
     }
 
