@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A manifest exactly as it travels: its bytes, its media type and the digest of those bytes.
 ///
@@ -11,6 +12,8 @@ public struct RawManifest: Sendable, Hashable {
     public let bytes: [UInt8]
     public let mediaType: MediaType
     public let digest: Digest
+    /// `parsed()`'s answer, worked out once: a mirror asks for it several times per manifest.
+    private let parsing = ParsedOnce()
 
     /// Wraps manifest bytes. The media type is the one the transport reported (e.g. `Content-Type`), or, when that
     /// is missing or generic, the one the JSON declares or its shape implies.
@@ -72,6 +75,10 @@ public struct RawManifest: Sendable, Hashable {
 
     /// Parses the manifest according to its media type.
     public func parsed() throws(ManifestError) -> ManifestContent {
+        try parsing.value { () throws(ManifestError) in try parse() }.get()
+    }
+
+    private func parse() throws(ManifestError) -> ManifestContent {
         do {
             if mediaType.isIndex {
                 return .index(try JSONDecoder().decode(ImageIndex.self, from: Data(bytes)))
@@ -84,6 +91,30 @@ public struct RawManifest: Sendable, Hashable {
             throw .invalidJSON("\(mediaType): \(String(describing: error).prefix(300))")
         }
         throw .unknownMediaType(mediaType.rawValue)
+    }
+}
+
+extension RawManifest {
+    public static func == (a: RawManifest, b: RawManifest) -> Bool {
+        a.digest == b.digest && a.mediaType == b.mediaType && a.bytes == b.bytes
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(digest)
+        hasher.combine(mediaType)
+    }
+}
+
+/// A manifest's parse result, computed by the first caller and shared by copies of the manifest.
+private final class ParsedOnce: Sendable {
+    private let result = Mutex<Result<ManifestContent, ManifestError>?>(nil)
+
+    func value(_ make: () throws(ManifestError) -> ManifestContent) -> Result<ManifestContent, ManifestError> {
+        if let r = result.withLock({ $0 }) { return r }
+        let r: Result<ManifestContent, ManifestError>
+        do { r = .success(try make()) } catch { r = .failure(error) }
+        result.withLock { $0 = r }
+        return r
     }
 }
 

@@ -11,7 +11,14 @@ public struct MediaType: RawRepresentable, Hashable, Sendable, Codable, CustomSt
 
     public init(rawValue: String) {
         // Drop parameters (`; charset=utf-8`) and surrounding space; media types compare case-insensitively,
-        // but every registry sends them in lower case, so the exact string is kept.
+        // but every registry sends them in lower case, so the exact string is kept. Most values need neither,
+        // and are taken as they are (this runs for every descriptor of every manifest).
+        let utf8 = rawValue.utf8
+        func isSpace(_ b: UInt8?) -> Bool { b == 0x20 || b == 0x09 }
+        if !utf8.contains(0x3b), !isSpace(utf8.first), !isSpace(utf8.last) {
+            self.rawValue = rawValue
+            return
+        }
         let base = rawValue.split(separator: ";", maxSplits: 1).first.map(String.init) ?? rawValue
         self.rawValue = base.trimmingCharacters(in: .whitespaces)
     }

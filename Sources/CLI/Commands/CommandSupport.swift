@@ -122,6 +122,23 @@ extension Int64 {
             v /= 1000
             i += 1
         }
-        return i == 0 ? "\(self) B" : String(format: "%.1f %@", v, units[i])
+        return i == 0 ? "\(self) B" : "\(v.fixed(1)) \(units[i])"
+    }
+}
+
+extension Double {
+    /// The value with `places` decimals, rounded ("3.14" for 2): what `String(format: "%.2f")` prints, without
+    /// Foundation's format machinery (a run prints a few of these per image).
+    func fixed(_ places: Int) -> String {
+        guard isFinite else { return "\(self)" }
+        var scale = 1.0
+        for _ in 0..<places { scale *= 10 }
+        let scaled = (abs(self) * scale).rounded()
+        guard scaled < 9e15 else { return "\(self)" }
+        let n = Int64(scaled), unit = Int64(scale)
+        let sign = self < 0 ? "-" : ""
+        guard places > 0 else { return "\(sign)\(n)" }
+        let fraction = String(n % unit)
+        return "\(sign)\(n / unit).\(String(repeating: "0", count: places - fraction.count))\(fraction)"
     }
 }

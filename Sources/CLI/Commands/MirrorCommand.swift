@@ -220,7 +220,7 @@ struct MirrorRunner {
         let failedCount = summary.failed + listErrors.count
         logger.info("""
             \(verb) \(count + listErrors.count) images: \(summary.copied) copied, \(summary.skipped) skipped, \
-            \(failedCount) failed; \(summary.bytesCopied.humanBytes) in \(String(format: "%.2f", seconds)) s \
+            \(failedCount) failed; \(summary.bytesCopied.humanBytes) in \(seconds.fixed(2)) s \
             (\(Int64(summary.throughput).humanBytes)/s)
             """)
         var registries: [String: MirrorReport.RegistryStats] = [:]
@@ -255,7 +255,7 @@ enum MirrorLog {
         case .started(let t):
             logger.info("[IMG:\(t.id)] Copying [\(t.source)] => [\(t.destination)]")
         case .finished(let r):
-            let time = String(format: "%.2f s", r.seconds)
+            let time = "\(r.seconds.fixed(2)) s"
             switch r.status {
             case .copied:
                 var line = "[IMG:\(r.id)] Copied [\(r.destination)] \(r.digest ?? "")"
