@@ -76,7 +76,8 @@ let package = Package(
             ]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "TransportsTests", dependencies: ["Transports", "Engine", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport", "Engine", "Transports"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport", "Engine", "Transports",
+                                                     .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

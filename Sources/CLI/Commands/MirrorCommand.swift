@@ -106,6 +106,7 @@ struct MirrorCommand: AsyncParsableCommand {
     @OptionGroup var access: RegistryAccessOptions
     @OptionGroup var transfer: TransferOptions
     @OptionGroup var signatures: MirrorSignatureOptions
+    @OptionGroup var sharding: ShardOptions
 
     @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the lines of failed images are written (only when something failed).", valueName: "file"))
     var failed: String = "mirror-failed.txt"
@@ -138,6 +139,7 @@ struct MirrorCommand: AsyncParsableCommand {
             options.overwrite = overwrite
             options.signatures = signatures.handling
             let signer = try signatures.signer()
+            let shard = try sharding.parsed()
             let limits: [String: RateLimiter.Limits]
             do { limits = try RateLimiter.Limits.parse(rateLimits: rateLimit, maxConnections: maxConnections) } catch {
                 throw CLIError("\(error)")
@@ -151,7 +153,8 @@ struct MirrorCommand: AsyncParsableCommand {
             destinationOptions.gate = limiter
             let pool = RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: sourceOptions,
                                     destination: destinationOptions, sync: try selection.syncConfig())
-            let (targets, listErrors) = try await selection.load(pool: pool)
+            var (targets, listErrors) = try await selection.load(pool: pool)
+            if let shard { (targets, listErrors) = shard.narrow(targets, listErrors, logger: logger) }
             for e in listErrors { logger.error("\(e)") }
             if dryRun {
                 for t in targets {
@@ -170,7 +173,7 @@ struct MirrorCommand: AsyncParsableCommand {
                 }
             }
 
-            try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
+            try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report, shard: shard)
                 .run(targets, listErrors: listErrors, options: options, sources: pool.source,
                      destinations: pool.destination, signer: signer)
         }
@@ -185,6 +188,8 @@ struct MirrorRunner {
     let limiter: RateLimiter?
     let failedPath: String
     let reportPath: String?
+    /// The slice of the list this process ran (`--shard`), recorded in the report.
+    var shard: Shard? = nil
 
     func run(_ targets: [MirrorTarget], listErrors: [ImageListError], options: MirrorOptions,
              sources: @escaping MirrorEngine.SourceFactory, destinations: @escaping MirrorEngine.DestinationFactory,
@@ -241,7 +246,7 @@ struct MirrorRunner {
         }
         if let reportPath {
             try MirrorReport(summary: summary, images: results, invalidLines: listErrors.map(\.description),
-                             registries: registries).write(to: reportPath)
+                             registries: registries, shard: shard?.description).write(to: reportPath)
         }
         if interrupted.isSet { throw ExitCode(130) }
         if failedCount > 0 { throw ExitCode.failure }
@@ -284,28 +289,6 @@ enum MirrorLog {
         if r.signaturesCopied > 0 { parts.append("\(r.signaturesCopied) signature\(r.signaturesCopied == 1 ? "" : "s") copied") }
         if r.signaturesAdded > 0 { parts.append("\(r.signaturesAdded) signed") }
         return parts.isEmpty ? "" : "; " + parts.joined(separator: ", ")
-    }
-}
-
-/// The JSON report of a run.
-struct MirrorReport: Encodable {
-    /// Requests the run made to one registry (existence checks included), as the rate limiter counted them.
-    struct RegistryStats: Encodable {
-        var requests: Int
-        var peakConcurrent: Int
-        var throttled: Int
-    }
-
-    var summary: MirrorSummary
-    var images: [MirrorResult]
-    var invalidLines: [String]
-    var registries: [String: RegistryStats]
-
-    func write(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let json = String(decoding: try encoder.encode(self), as: UTF8.self)
-        try AtomicFile.write(Secrets.redact(json) + "\n", to: path)
     }
 }
 

@@ -55,6 +55,7 @@ struct SaveCommand: AsyncParsableCommand {
 
     @OptionGroup var access: SingleRegistryOptions
     @OptionGroup var transfer: TransferOptions
+    @OptionGroup var sharding: ShardOptions
 
     @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the lines of failed images are written.", valueName: "file"))
     var failed: String = "save-failed.txt"
@@ -78,6 +79,7 @@ struct SaveCommand: AsyncParsableCommand {
             default: throw CLIError("--compress: \"\(compress.prefix(40))\" is not gzip, zstd or dir")
             }
             let partSize = try parts.size()
+            let shard = try sharding.parsed()
             let output = compression.map { ArchiveOutput(path: destination, compression: $0, partSize: partSize) }
             let existing = output?.existingMarker ?? destination
             if FileManager.default.fileExists(atPath: existing) && !yes {
@@ -85,18 +87,19 @@ struct SaveCommand: AsyncParsableCommand {
             }
             let logger = global.makeLogger("dray.save")
             guard let output else {
-                try await saveFolder(file, options: options, logger: logger)
+                try await saveFolder(file, options: options, logger: logger, shard: shard)
                 return
             }
             let run = try CacheRun(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
-                                   http: try transfer.httpOptions(), options: options, logger: logger)
+                                   http: try transfer.httpOptions(), options: options, logger: logger, shard: shard)
             let saver = ArchiveSaver(layout: run.layout, output: output, options: run.options, sources: run.pool.source,
                                      logger: logger)
             let outcome = Mutex<ArchiveSaver.Archive?>(nil)
             // A failed image still leaves an archive of the others, as in Hangar.
             var someFailed = false
             do {
-                try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, failedPath: failed, reportPath: report)
+                try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, failedPath: failed, reportPath: report,
+                                       shard: shard)
                     .run(count: run.targets.count, listErrors: run.listErrors) { events in
                         let (results, archive) = await saver.run(run.targets, events: events)
                         outcome.withLock { $0 = archive }
@@ -120,12 +123,12 @@ struct SaveCommand: AsyncParsableCommand {
     }
 
     /// `--compress dir`: fill the cache, then rename it to the destination.
-    private func saveFolder(_ file: String, options: MirrorOptions, logger: Logger) async throws {
+    private func saveFolder(_ file: String, options: MirrorOptions, logger: Logger, shard: Shard?) async throws {
         var someFailed = false
         do {
             try await SyncCommand.fill(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
                                        http: try transfer.httpOptions(), options: options, logger: logger, failedPath: failed, reportPath: report,
-                                       verb: "Saved")
+                                       verb: "Saved", shard: shard)
         } catch let e as ExitCode where e == .failure {
             someFailed = true
         }

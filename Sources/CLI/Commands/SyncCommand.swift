@@ -33,6 +33,7 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var platforms: ArchivePlatformOptions
     @OptionGroup var access: SingleRegistryOptions
     @OptionGroup var transfer: TransferOptions
+    @OptionGroup var sharding: ShardOptions
 
     @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the lines of failed images are written.", valueName: "file"))
     var failed: String = "sync-failed.txt"
@@ -46,10 +47,11 @@ struct SyncCommand: AsyncParsableCommand {
             if let source, (try? Reference(parsing: "\(source)/x/y")) == nil {
                 throw CLIError("-s/--source: invalid registry \"\(source.prefix(200))\"")
             }
+            let shard = try sharding.parsed()
             let logger = global.makeLogger("dray.sync")
             try await Self.fill(destination, list: file, sourceRegistry: source, registry: try access.registryOptions(),
                                 http: try transfer.httpOptions(), options: options, logger: logger, failedPath: failed,
-                                reportPath: report)
+                                reportPath: report, shard: shard)
         }
     }
 
@@ -57,10 +59,11 @@ struct SyncCommand: AsyncParsableCommand {
     /// source reference. Throws `ExitCode.failure` after writing the failed list when some image failed.
     static func fill(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions,
                      http: HTTPClientOptions, options: MirrorOptions, logger: Logger, failedPath: String, reportPath: String?,
-                     verb: String = "Synced") async throws {
+                     verb: String = "Synced", shard: Shard? = nil) async throws {
         let run = try CacheRun(path, list: list, sourceRegistry: sourceRegistry, registry: registry, http: http,
-                               options: options, logger: logger)
-        try await MirrorRunner(verb: verb, logger: logger, limiter: run.limiter, failedPath: failedPath, reportPath: reportPath)
+                               options: options, logger: logger, shard: shard)
+        try await MirrorRunner(verb: verb, logger: logger, limiter: run.limiter, failedPath: failedPath, reportPath: reportPath,
+                               shard: shard)
             .run(run.targets, listErrors: run.listErrors, options: run.options, sources: run.pool.source,
                  destinations: { [layout = run.layout] in OCILayoutImageDestination(layout: layout, name: $0.description) })
     }
@@ -96,8 +99,10 @@ struct CacheRun {
 
     init(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions, http: HTTPClientOptions,
          options: MirrorOptions,
-         logger: Logger) throws {
-        (targets, listErrors) = try SyncCommand.targets(file: list, sourceRegistry: sourceRegistry)
+         logger: Logger, shard: Shard? = nil) throws {
+        var (targets, listErrors) = try SyncCommand.targets(file: list, sourceRegistry: sourceRegistry)
+        if let shard { (targets, listErrors) = shard.narrow(targets, listErrors, logger: logger) }
+        (self.targets, self.listErrors) = (targets, listErrors)
         for e in listErrors { logger.error("\(e)") }
         do { layout = try OCILayout(path: path, create: true) } catch { throw CLIError("\(path): \(error)") }
         var sourceOptions = registry

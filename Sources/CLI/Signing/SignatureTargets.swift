@@ -14,6 +14,8 @@ struct SignatureTargetOptions: ParsableArguments {
     @Argument(help: "Images (registry references).")
     var images: [String] = []
 
+    @OptionGroup var sharding: ShardOptions
+
     /// The references, with the list's bad lines.
     func references() throws -> ([Reference], [ImageListError]) {
         guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
@@ -34,6 +36,9 @@ struct SignatureTargetOptions: ParsableArguments {
             do { refs.append(try Reference(parsing: s)) } catch { throw CLIError("\(error)") }
         }
         guard !refs.isEmpty || !errors.isEmpty else { throw CLIError("no images: give -f LIST or image references") }
+        if let shard = try sharding.parsed() {
+            return (shard.select(refs) { $0.description }, shard.select(errors) { $0.line })
+        }
         return (refs, errors)
     }
 }

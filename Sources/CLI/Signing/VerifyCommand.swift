@@ -47,8 +47,8 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             guard ["text", "json", "csv"].contains(format) else { throw CLIError("--format: \"\(format.prefix(40))\" is not text, json or csv") }
-            let verifier = try VerifierOptions.make(keys: key, identity: identity, keyFlag: "--key")
             let (refs, listErrors) = try targets.references()
+            let verifier = try VerifierOptions.make(keys: key, identity: identity, keyFlag: "--key")
             let logger = global.makeLogger("dray.verify")
             let options = try access.registryOptions()
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: options, destination: options)
