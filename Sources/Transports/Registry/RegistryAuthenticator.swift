@@ -52,6 +52,9 @@ actor RegistryAuthenticator {
         }
     }
 
+    /// Whether the registry asked for credentials when pinged.
+    var challenged: Bool { challenge != nil }
+
     private func adopt(_ challenges: [AuthChallenge]) {
         challenge = challenges.first { $0.scheme == "bearer" } ?? challenges.first { $0.scheme == "basic" }
     }

@@ -1,0 +1,30 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Questions asked on the terminal.
+enum Terminal {
+    /// Asks `prompt` on standard error and reads a line from standard input, without echo when `secret`. Fails
+    /// when standard input is not a terminal (a script must pass the value as a flag or on stdin).
+    static func ask(_ prompt: String, secret: Bool) throws -> String {
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw CLIError("\(prompt.trimmingCharacters(in: .whitespaces).dropLast()) needed: standard input is not a terminal (use -u and --password-stdin)")
+        }
+        FileHandle.standardError.write(Data(prompt.utf8))
+        var saved = termios()
+        let hide = secret && tcgetattr(STDIN_FILENO, &saved) == 0
+        if hide {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet)
+        }
+        defer {
+            if hide {
+                tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
+                FileHandle.standardError.write(Data("\n".utf8))
+            }
+        }
+        return readLine(strippingNewline: true) ?? ""
+    }
+}

@@ -1,0 +1,158 @@
+import Engine
+import Foundation
+
+/// Stores and removes credentials in a docker `config.json` (or a containers `auth.json`): what `dray login` and
+/// `dray logout` change. Every other key of the file is kept as it was; the file is replaced atomically and is
+/// readable by its owner only (0600).
+///
+/// A registry the file hands to a credential helper (`credHelpers`, else `credsStore`) is stored through that
+/// helper (`docker-credential-NAME store` / `erase`), as Docker does, because a lookup would ask the helper first.
+public struct AuthFile: Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    /// Where `dray login` writes by default: `$REGISTRY_AUTH_FILE` when set, else `$DOCKER_CONFIG/config.json`,
+    /// else `~/.docker/config.json`.
+    public static func defaultPath(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let f = env["REGISTRY_AUTH_FILE"], !f.isEmpty { return f }
+        if let d = env["DOCKER_CONFIG"], !d.isEmpty { return "\(d)/config.json" }
+        return "\(env["HOME"] ?? NSHomeDirectory())/.docker/config.json"
+    }
+
+    /// The `auths` key a registry is stored under (Docker Hub's is its legacy index URL, as Docker writes it).
+    public static func key(for registry: String) -> String {
+        registry == "docker.io" ? "https://index.docker.io/v1/" : registry
+    }
+
+    /// Where a registry's credentials went.
+    public enum Place: Sendable, Equatable {
+        case file
+        case helper(String)
+    }
+
+    /// Stores `credential` for `registry`.
+    @discardableResult
+    public func store(_ credential: Credential, for registry: String) throws(AuthFileError) -> Place {
+        var json = try read()
+        if let helper = Self.helper(in: json, for: registry) {
+            let input = #"{"ServerURL":"\#(CredentialStore.helperServer(registry))","Username":"\#(Self.escape(credential.username))","Secret":"\#(Self.escape(credential.password))"}"#
+            try Self.runHelper(helper, action: "store", input: input)
+            return .helper(helper)
+        }
+        var auths = json["auths"] as? [String: Any] ?? [:]
+        // One entry per registry: drop the other spellings of its key so a stale one cannot win a lookup.
+        for k in CredentialStore.registryKeys(registry) { auths[k] = nil }
+        auths[Self.key(for: registry)] = ["auth": Data("\(credential.username):\(credential.password)".utf8).base64EncodedString()]
+        json["auths"] = auths
+        try write(json)
+        return .file
+    }
+
+    /// Removes `registry`'s credentials; false when there were none.
+    public func remove(_ registry: String) throws(AuthFileError) -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { return false }
+        var json = try read()
+        var auths = json["auths"] as? [String: Any] ?? [:]
+        let keys = CredentialStore.registryKeys(registry).filter { auths[$0] != nil }
+        var removed = !keys.isEmpty
+        if removed {
+            for k in keys { auths[k] = nil }
+            json["auths"] = auths
+            try write(json)
+        }
+        if let helper = Self.helper(in: json, for: registry) {
+            try Self.runHelper(helper, action: "erase", input: CredentialStore.helperServer(registry))
+            removed = true
+        }
+        return removed
+    }
+
+    /// Removes every registry's credentials from `auths`; returns the keys removed.
+    public func removeAll() throws(AuthFileError) -> [String] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        var json = try read()
+        let keys = (json["auths"] as? [String: Any] ?? [:]).keys.sorted()
+        guard !keys.isEmpty else { return [] }
+        json["auths"] = [String: Any]()
+        try write(json)
+        return keys
+    }
+
+    /// The helper the file names for `registry`.
+    static func helper(in json: [String: Any], for registry: String) -> String? {
+        let helpers = json["credHelpers"] as? [String: String] ?? [:]
+        if let h = CredentialStore.registryKeys(registry).lazy.compactMap({ helpers[$0] }).first, !h.isEmpty { return h }
+        if let store = json["credsStore"] as? String, !store.isEmpty { return store }
+        return nil
+    }
+
+    private func read() throws(AuthFileError) -> [String: Any] {
+        guard FileManager.default.fileExists(atPath: path) else { return [:] }
+        let text: String
+        do { text = try TextFile.read(path, limit: 16 << 20) } catch { throw .unreadable(path, "\(error)") }
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return [:] }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw .unreadable(path, "not a JSON object; fix or remove it first")
+        }
+        if let auths = object["auths"], !(auths is [String: Any]) { throw .unreadable(path, "\"auths\" is not an object") }
+        return object
+    }
+
+    private func write(_ json: [String: Any]) throws(AuthFileError) {
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            if !FileManager.default.fileExists(atPath: dir) {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            }
+            let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            try AtomicFile.write(Array(data) + [0x0a], to: path, mode: 0o600)
+        } catch {
+            throw .unwritable(path, "\(error)")
+        }
+    }
+
+    private static func escape(_ s: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+        return String(String(decoding: data, as: UTF8.self).dropFirst(2).dropLast(2))
+    }
+
+    /// Runs `docker-credential-NAME ACTION` with `input` on stdin.
+    static func runHelper(_ name: String, action: String, input: String) throws(AuthFileError) {
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+            throw .helper(name, "invalid helper name")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["docker-credential-\(name)", action]
+        let stdin = Pipe(), out = Pipe()
+        p.standardInput = stdin
+        p.standardOutput = out
+        p.standardError = out
+        do { try p.run() } catch { throw .helper(name, "cannot run: \(error.localizedDescription)") }
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try? stdin.fileHandleForWriting.close()
+        let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            let first = said.split(separator: "\n").first.map(String.init) ?? ""
+            throw .helper(name, "\(action) failed (status \(p.terminationStatus))\(first.isEmpty ? "" : ": \(first.prefix(200))")")
+        }
+    }
+}
+
+/// An auth file dray could not change.
+public enum AuthFileError: Error, Sendable, CustomStringConvertible {
+    case unreadable(String, String)
+    case unwritable(String, String)
+    case helper(String, String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let why): "\(path): \(why)"
+        case .unwritable(let path, let why): "\(path): cannot write: \(why)"
+        case .helper(let name, let why): "credential helper docker-credential-\(name): \(why)"
+        }
+    }
+}
