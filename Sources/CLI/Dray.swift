@@ -10,7 +10,7 @@ struct Dray: AsyncParsableCommand {
             References default to the docker:// transport: `nginx` means docker://docker.io/library/nginx:latest.
             """,
         version: DrayVersion.string,
-        subcommands: [CopyCommand.self, MirrorCommand.self, SaveCommand.self, SyncCommand.self, LoadCommand.self, CompressCommand.self, DecompressCommand.self, ArchiveCommand.self, InspectCommand.self, GenerateKeyCommand.self, SignCommand.self, VerifyCommand.self, BenchCommand.self, ReportCommand.self, LoginCommand.self, LogoutCommand.self, VersionCommand.self]
+        subcommands: [CopyCommand.self, MirrorCommand.self, SaveCommand.self, SyncCommand.self, LoadCommand.self, CompressCommand.self, DecompressCommand.self, ArchiveCommand.self, InspectCommand.self, GenerateKeyCommand.self, SignCommand.self, VerifyCommand.self, BenchCommand.self, ReportCommand.self, LoginCommand.self, LogoutCommand.self, ListTagsCommand.self, DeleteCommand.self, ConvertListCommand.self, VersionCommand.self]
     )
 }
 

@@ -110,8 +110,8 @@ struct LoginCLITests {
     func badInput() throws {
         let dir = try TemporaryDirectory()
         let cases: [([String], String?, String)] = [
-            (["login", "r.example:5000"], nil, "Username needed: standard input is not a terminal (use -u and --password-stdin)"),
-            (["login", "r.example:5000", "-u", "x"], nil, "Password needed: standard input is not a terminal"),
+            (["login", "r.example:5000"], nil, "a username is needed (-u): standard input is not a terminal"),
+            (["login", "r.example:5000", "-u", "x"], nil, "a password is needed (--password-stdin): standard input is not a terminal"),
             (["login", "r.example:5000", "-u", "x", "-p", "y", "--password-stdin"], "z", "-p/--password and --password-stdin: give one"),
             (["login", "r.example:5000/ns", "-u", "x", "--password-stdin"], "z", "invalid registry \"r.example:5000/ns\": give host or host:port"),
             (["logout"], nil, "give a registry, or --all"),

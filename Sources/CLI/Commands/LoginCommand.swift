@@ -52,13 +52,13 @@ struct LoginCommand: AsyncParsableCommand {
             if password != nil {
                 FileHandle.standardError.write(Data("WARNING: a password on the command line is visible to other users; prefer --password-stdin\n".utf8))
             }
-            let user = try username ?? Terminal.ask("Username: ", secret: false)
+            let user = try username ?? Terminal.ask("Username: ", secret: false, otherwise: "a username is needed (-u)")
             guard !user.isEmpty else { throw CLIError("the username is empty") }
             let secret: String
             if let password { secret = password } else if passwordStdin {
                 secret = Self.stripNewline(String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self))
             } else {
-                secret = try Terminal.ask("Password: ", secret: true)
+                secret = try Terminal.ask("Password: ", secret: true, otherwise: "a password is needed (--password-stdin)")
             }
             guard !secret.isEmpty else { throw CLIError("the password is empty") }
             let credential = Credential(username: user, password: secret)

@@ -23,6 +23,7 @@ struct MirrorSelectionOptions: ParsableArguments {
     var destinationProject: String?
 
     @OptionGroup var platforms: MirrorPlatformOptions
+    @OptionGroup var tags: TagSelectionOptions
 
     @Option(name: .long, help: ArgumentHelp("image-syncer config (JSON or YAML) with auth and images sections.", valueName: "file"))
     var config: String?
@@ -57,6 +58,7 @@ struct MirrorSelectionOptions: ParsableArguments {
                 throw CLIError("\(flag): invalid registry \"\(value.prefix(200))\"")
             }
         }
+        let selection = try tags.selection()
         var targets: [MirrorTarget] = []
         var errors: [ImageListError] = []
         if let file {
@@ -68,13 +70,20 @@ struct MirrorSelectionOptions: ParsableArguments {
                                       sourceProject: sourceProject, destinationProject: destinationProject)
             let named = naming.targets(parsed.entries, file: file)
             targets = named.targets
-            errors = (parsed.errors + named.errors).sorted { $0.lineNumber < $1.lineNumber }
+            errors = parsed.errors + named.errors
+            if selection.isActive {
+                // Lines without a tag take the selected tags of their repository.
+                let expanded = await selection.expand(targets) { ref in try await pool.client(ref.registry, .source).tags(ref.repository) }
+                targets = expanded.targets
+                errors += expanded.errors
+            }
+            errors.sort { $0.lineNumber < $1.lineNumber }
         }
         if let sync = pool.sync {
             let env = ProcessInfo.processInfo.environment
             let expanded = await sync.targets(
                 defaultRegistry: registry ?? env["DEFAULT_REGISTRY"], defaultNamespace: namespace ?? env["DEFAULT_NAMESPACE"],
-                destinationRegistry: destination, firstID: targets.count + 1
+                destinationRegistry: destination, firstID: targets.count + 1, selection: selection
             ) { ref in try await pool.client(ref.registry, .source).tags(ref.repository) }
             targets += expanded.targets
             errors += expanded.errors

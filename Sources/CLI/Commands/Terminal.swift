@@ -6,11 +6,9 @@ import Glibc
 /// Questions asked on the terminal.
 enum Terminal {
     /// Asks `prompt` on standard error and reads a line from standard input, without echo when `secret`. Fails
-    /// when standard input is not a terminal (a script must pass the value as a flag or on stdin).
-    static func ask(_ prompt: String, secret: Bool) throws -> String {
-        guard isatty(STDIN_FILENO) == 1 else {
-            throw CLIError("\(prompt.trimmingCharacters(in: .whitespaces).dropLast()) needed: standard input is not a terminal (use -u and --password-stdin)")
-        }
+    /// with `otherwise` when standard input is not a terminal (a script must pass the value as a flag or on stdin).
+    static func ask(_ prompt: String, secret: Bool, otherwise: String) throws -> String {
+        guard isatty(STDIN_FILENO) == 1 else { throw CLIError("\(otherwise): standard input is not a terminal") }
         FileHandle.standardError.write(Data(prompt.utf8))
         var saved = termios()
         let hide = secret && tcgetattr(STDIN_FILENO, &saved) == 0

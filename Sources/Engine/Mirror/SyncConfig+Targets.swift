@@ -1,14 +1,16 @@
 import Foundation
 
 extension SyncConfig {
-    /// Expands the rules into mirror targets, listing tags where a rule takes all tags or a regex.
+    /// Expands the rules into mirror targets, listing tags where a rule takes all tags or a regex (narrowed further
+    /// by `selection`, when given).
     ///
     /// Destinations follow image-syncer: a destination without a tag takes the source's tags; a destination with a
     /// tag renames the one tag its source names; "" means `defaultRegistry/defaultNamespace/NAME`. A destination
     /// that names a registry goes there; others go to `destinationRegistry` (`-d`). Failed targets are written back
     /// as Mirror-format lines (`SOURCE DESTINATION TAG`), so `dray mirror -f` can retry them.
     public func targets(defaultRegistry: String?, defaultNamespace: String?, destinationRegistry: String?,
-                        firstID: Int = 1, listTags: @Sendable (Reference) async throws -> [String]) async
+                        firstID: Int = 1, selection: TagSelection? = nil,
+                        listTags: @Sendable (Reference) async throws -> [String]) async
         -> (targets: [MirrorTarget], errors: [ImageListError])
     {
         var targets: [MirrorTarget] = []
@@ -28,8 +30,13 @@ extension SyncConfig {
                     if case .regex(let pattern) = rule.selector, let re = try? NSRegularExpression(pattern: pattern) {
                         tags = tags.filter { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }
                     }
-                    identifiers = tags.sorted().map { .tag($0) }
-                    if identifiers.isEmpty { fail("no tag of \(rule.source.name) matches"); continue }
+                    tags.sort()
+                    if let selection, selection.isActive { tags = selection.select(tags) }
+                    identifiers = tags.map { .tag($0) }
+                    if identifiers.isEmpty {
+                        fail("no tag of \(rule.source.name) matches\(selection?.isActive == true ? " " + selection!.summary : "")")
+                        continue
+                    }
                 } catch {
                     fail("cannot list the tags of \(rule.source.name): \(error)")
                     continue

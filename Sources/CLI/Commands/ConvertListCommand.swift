@@ -1,0 +1,59 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+/// `dray convert-list`: a Default-format list rewritten as a Mirror-format one, as Hangar's convert-list does.
+struct ConvertListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert-list",
+        abstract: "Convert an image list from Default format to Mirror format (SOURCE DESTINATION TAG).",
+        discussion: """
+            Each image keeps its repository path under the destination registry (and project, with \
+            --destination-project), exactly as mirror -d would name it; Mirror-format lines are kept as they \
+            are. Comments and blank lines are dropped. Nothing is written when a line is invalid.
+
+            Examples:
+              dray convert-list -i list.txt -o mirror-list.txt -d harbor.example.com
+              dray convert-list -i list.txt -o mirror-list.txt -d harbor.example.com --destination-project mirror
+            """)
+
+    @Option(name: [.customShort("i"), .customLong("input")], help: ArgumentHelp("The list to convert.", valueName: "file"))
+    var input: String
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Where the Mirror-format list is written.", valueName: "file"))
+    var output: String
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The destination registry.", valueName: "registry"))
+    var destination: String
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Override the source registry of every image.", valueName: "registry"))
+    var source: String?
+
+    @Option(name: .long, help: ArgumentHelp("Override the project (first path component) of every source image.", valueName: "project"))
+    var sourceProject: String?
+
+    @Option(name: .long, help: ArgumentHelp("Override the project of every destination image.", valueName: "project"))
+    var destinationProject: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            for (flag, value) in [("-d/--destination", Optional(destination)), ("-s/--source", source)] {
+                if let value, (try? Reference(parsing: "\(value)/x/y")) == nil {
+                    throw CLIError("\(flag): invalid registry \"\(value.prefix(200))\"")
+                }
+            }
+            let parsed = ImageList.parse(try readListFile(input, flag: "-i"), file: input)
+            let naming = MirrorNaming(sourceRegistry: source, destinationRegistry: destination,
+                                      sourceProject: sourceProject, destinationProject: destinationProject)
+            let named = naming.targets(parsed.entries, file: input)
+            let errors = (parsed.errors + named.errors).sorted { $0.lineNumber < $1.lineNumber }
+            if let first = errors.first {
+                let more = errors.count > 1 ? " (and \(errors.count - 1) more invalid line\(errors.count == 2 ? "" : "s"))" : ""
+                throw CLIError("\(first)\(more); nothing written")
+            }
+            let lines = named.targets.map { t in "\(t.source.name) \(t.destination.name) \(t.source.digest?.description ?? t.source.tag ?? "latest")" }
+            try AtomicFile.write(lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n", to: output)
+            print("Wrote \(lines.count) image\(lines.count == 1 ? "" : "s") in Mirror format to \(output)")
+        }
+    }
+}
