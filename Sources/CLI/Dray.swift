@@ -8,6 +8,12 @@ struct Dray: AsyncParsableCommand {
         abstract: "Move container images between registries and archives, fast.",
         discussion: """
             References default to the docker:// transport: `nginx` means docker://docker.io/library/nginx:latest.
+
+            Examples:
+              dray mirror -f list.txt -d harbor.example.com -j 8
+              dray save -f list.txt -d images.tar.zst --compress zstd && dray load -s images.tar.zst -d harbor.local
+              dray sign --key cosign.key harbor.example.com/team/app:1.0
+              dray --generate-completion-script bash > /etc/bash_completion.d/dray
             """,
         version: DrayVersion.string,
         subcommands: [CopyCommand.self, MirrorCommand.self, SaveCommand.self, SyncCommand.self, LoadCommand.self, CompressCommand.self, DecompressCommand.self, ArchiveCommand.self, InspectCommand.self, GenerateKeyCommand.self, SignCommand.self, VerifyCommand.self, BenchCommand.self, ReportCommand.self, LoginCommand.self, LogoutCommand.self, ListTagsCommand.self, DeleteCommand.self, ConvertListCommand.self, VersionCommand.self]

@@ -6,7 +6,13 @@ import Transports
 /// `dray archive`: look into saved archives and folders.
 struct ArchiveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "archive", abstract: "Look into saved archives and folders.", subcommands: [ArchiveListCommand.self])
+        commandName: "archive", abstract: "Look into saved archives and folders.",
+        discussion: """
+            Examples:
+              dray archive ls images.tar.zst
+              dray archive ls saved-images --json
+            """,
+        subcommands: [ArchiveListCommand.self])
 }
 
 /// `dray archive ls`: the images of an archive or folder, with platforms and sizes.
@@ -14,7 +20,13 @@ struct ArchiveListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
         abstract: "List the images of an archive (parts found automatically) or a saved folder.",
-        discussion: "Only the archive's metadata is read: index.json and the manifests come before the layers.")
+        discussion: """
+            Only the archive's metadata is read: index.json and the manifests come before the layers.
+
+            Examples:
+              dray archive ls images.tar.zst           # parts images.tar.zst.part0… are found automatically
+              dray archive ls saved-images --json
+            """)
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false

@@ -204,7 +204,12 @@ extension LoadCommand {
 struct LoadValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check that every image of an archive or folder is at the registry with the same digests.")
+        abstract: "Check that every image of an archive or folder is at the registry with the same digests.",
+        discussion: """
+            Examples:
+              dray load validate -s images.tar.zst -d harbor.local
+              dray load validate -s saved-images -d harbor.local -f list.txt
+            """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var selection: LoadSelectionOptions

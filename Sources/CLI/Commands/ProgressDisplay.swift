@@ -2,7 +2,8 @@ import Engine
 import Foundation
 
 /// A one-line live progress display on standard error (images done/total, bytes, throughput, ETA), shown only
-/// when standard error is a terminal; log lines clear it before they print, and it is redrawn after them.
+/// when standard error is a terminal (and logs are text, without --quiet); log lines clear it before they print,
+/// and it is redrawn after them. Elsewhere progress is the log's plain lines.
 final class ProgressDisplay: @unchecked Sendable {
     /// Whether standard error is a terminal.
     static let isTerminal = isatty(STDERR_FILENO) != 0
@@ -32,7 +33,7 @@ final class ProgressDisplay: @unchecked Sendable {
 
     /// Starts redrawing, when on a terminal.
     func start() {
-        guard Self.isTerminal else { return }
+        guard LogSettings.showsProgress else { return }
         ticker = Task.detached { [weak self] in
             while !Task.isCancelled {
                 self?.draw()
@@ -44,7 +45,7 @@ final class ProgressDisplay: @unchecked Sendable {
     /// Stops and clears the line.
     func stop() {
         ticker?.cancel()
-        if Self.isTerminal { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
+        if ticker != nil { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
     }
 
     /// The status text, e.g. `[12/20 images, 1 failed] 340.2 MB at 85.1 MB/s, ETA 4s`.

@@ -6,6 +6,10 @@ import Foundation
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "Work with the JSON reports of runs (--report).",
+        discussion: """
+            Examples:
+              dray report merge out/report-*.json -o report.json
+            """,
         subcommands: [ReportMergeCommand.self])
 }
 

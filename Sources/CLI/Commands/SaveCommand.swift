@@ -144,7 +144,12 @@ struct SaveCommand: AsyncParsableCommand {
 struct SaveValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check that every image of a list is in an archive or saved folder with the source's digests.")
+        abstract: "Check that every image of a list is in an archive or saved folder with the source's digests.",
+        discussion: """
+            Examples:
+              dray save validate -f list.txt -d images.tar.zst
+              dray save validate -f list.txt -d saved-images -s mirror.example.com
+            """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var selection: SaveSelectionOptions

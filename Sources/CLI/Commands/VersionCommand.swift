@@ -5,7 +5,13 @@ import Engine
 
 /// `dray version`.
 struct VersionCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print dray's version and its libraries'.")
+    static let configuration = CommandConfiguration(
+        commandName: "version", abstract: "Print dray's version and its libraries'.",
+        discussion: """
+            Examples:
+              dray version
+              dray --version            # dray's version alone
+            """)
 
     func run() {
         print("dray \(DrayVersion.string)")

@@ -3,14 +3,45 @@ import Engine
 import Foundation
 import Logging
 
+/// How log lines are written.
+enum LogFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// `[HH:MM:SS] [LEVEL] message`, Hangar's shape.
+    case text
+    /// One JSON object per line: time (UTC, ISO 8601), level, logger, message.
+    case json
+}
+
+/// Log settings of the process, fixed when the command's logger is made.
+enum LogSettings {
+    nonisolated(unsafe) static var format: LogFormat = .text
+    nonisolated(unsafe) static var quiet = false
+
+    /// Whether the live progress line may be drawn: on a terminal, with text logs, unless --quiet.
+    static var showsProgress: Bool { ProgressDisplay.isTerminal && format == .text && !quiet }
+
+    /// Whether level names are coloured: text logs on a terminal, unless NO_COLOR is set or TERM is dumb.
+    static let colours: Bool = {
+        let env = ProcessInfo.processInfo.environment
+        return ProgressDisplay.isTerminal && env["NO_COLOR"].map(\.isEmpty) != false && env["TERM"] != "dumb"
+    }()
+}
+
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Log each HTTP request (method, URL, status, bytes, time); secrets are redacted.")
     var debug = false
 
+    @Flag(name: [.customShort("q"), .long], help: "Log only warnings and errors, and draw no progress line.")
+    var quiet = false
+
+    @Option(name: .long, help: ArgumentHelp("Log lines as text, or json (one object per line, for log collectors).", valueName: "text|json"))
+    var logFormat: LogFormat = .text
+
     /// Sets up logging to standard error and returns the logger for the command.
     func makeLogger(_ label: String) -> Logger {
-        let level: Logger.Level = debug ? .debug : .info
+        let level: Logger.Level = debug ? .debug : quiet ? .warning : .info
+        LogSettings.format = logFormat
+        LogSettings.quiet = quiet
         LoggingSystem.bootstrapOnce(level: level)
         var logger = Logger(label: label)
         logger.logLevel = level
@@ -45,11 +76,52 @@ struct PlainLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        // On a terminal, clear a progress line that may be showing first.
-        let clear = ProgressDisplay.isTerminal ? "\r\u{1b}[K" : ""
-        let message = Secrets.redact("\(event.message)").escapingControlCharacters
-        let line = "\(clear)[\(Self.clock())] [\(event.level.rawValue.uppercased())] \(message)\n"
+        let line: String
+        switch LogSettings.format {
+        case .json:
+            line = "{\"time\":\"\(Self.utcTimestamp())\",\"level\":\"\(event.level.rawValue)\",\"logger\":\(Self.json(label)),\"message\":\(Self.json(Secrets.redact("\(event.message)")))}\n"
+        case .text:
+            // On a terminal, clear a progress line that may be showing first.
+            let clear = LogSettings.showsProgress ? "\r\u{1b}[K" : ""
+            let message = Secrets.redact("\(event.message)").escapingControlCharacters
+            var level = event.level.rawValue.uppercased()
+            if LogSettings.colours, let colour = Self.colour[event.level] { level = "\u{1b}[\(colour)m\(level)\u{1b}[0m" }
+            line = "\(clear)[\(Self.clock())] [\(level)] \(message)\n"
+        }
         FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    /// SGR colours of the level names that deserve attention.
+    private static let colour: [Logger.Level: String] = [.error: "31", .critical: "1;31", .warning: "33", .debug: "2", .trace: "2"]
+
+    /// `s` as a JSON string literal (quotes, backslashes and control characters escaped).
+    static func json(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20 || u.value == 0x7f || (0x80..<0xa0).contains(u.value) || (0x2028...0x2029).contains(u.value):
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+
+    /// The time as ISO 8601 UTC with milliseconds, e.g. 2026-11-29T08:30:00.123Z.
+    static func utcTimestamp() -> String {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        var seconds = spec.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ v: Int, _ n: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, n - s.count)) + s }
+        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(spec.tv_nsec / 1_000_000, 3))Z"
     }
 
     /// The local time as HH:MM:SS, formatted without Foundation's DateFormatter (which loads ICU's data).
