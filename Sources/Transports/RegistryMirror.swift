@@ -1,0 +1,85 @@
+import Engine
+import Foundation
+import Logging
+import Synchronization
+
+/// Mirrors images between registries from Swift code: the entry point of the `DrayKit` library, and what
+/// `dray mirror` runs underneath.
+///
+/// One value holds one HTTP client and one registry client per registry, so connections, pings and tokens are
+/// shared by every image of every call. Calls may run concurrently.
+///
+/// ```swift
+/// import Engine       // the DrayKit product's modules: Engine, Transports, Signing
+/// import Transports
+///
+/// var options = MirrorOptions()
+/// options.jobs = 8
+/// options.platforms = PlatformFilter(architectures: ["amd64", "arm64"], oses: ["linux"])
+/// let mirror = RegistryMirror(options: options,
+///                             destination: RegistryOptions(credentials: CredentialStore(
+///                                 explicit: Credential(username: "robot", password: token))))
+/// let results = try await mirror.mirror([
+///     ("docker.io/library/nginx:1.27", "harbor.example.com/library/nginx:1.27"),
+/// ]) { event in if case .finished(let r) = event { print(r.destination, r.status) } }
+/// ```
+public final class RegistryMirror: Sendable {
+    public let options: MirrorOptions
+    private let sourceOptions: RegistryOptions
+    private let destinationOptions: RegistryOptions
+    private let http: HTTPClient
+    private let logger: Logger
+    private let clients = Mutex<[String: RegistryClient]>([:])
+
+    /// A mirror with `options`, reaching source registries with `source` and destination ones with `destination`
+    /// (credentials, TLS, certificate folder; by default the user's auth files and verified HTTPS).
+    public init(options: MirrorOptions = MirrorOptions(), source: RegistryOptions = RegistryOptions(),
+                destination: RegistryOptions = RegistryOptions(), logger: Logger = Logger(label: "dray.mirror")) {
+        self.options = options
+        self.sourceOptions = source
+        self.destinationOptions = destination
+        self.logger = logger
+        self.http = HTTPClient(logger: logger)
+    }
+
+    /// The registry client this mirror uses for `registry` on one side (`source: true`) or the other.
+    public func client(_ registry: String, source: Bool) -> RegistryClient {
+        clients.withLock { c in
+            let key = "\(source ? "src" : "dst") \(registry)"
+            if let existing = c[key] { return existing }
+            let made = RegistryClient(registry: registry, options: source ? sourceOptions : destinationOptions, http: http)
+            c[key] = made
+            return made
+        }
+    }
+
+    /// Mirrors each source reference to its destination reference (a destination without tag or digest takes
+    /// the source's tag). Returns one result per image, in order; an image that failed has `status == .failed`
+    /// and an `error`, and does not stop the others. Only references that do not parse throw.
+    public func mirror(_ images: [(source: String, destination: String)],
+                       events: @escaping @Sendable (MirrorEvent) -> Void = { _ in }) async throws -> [MirrorResult] {
+        var targets: [MirrorTarget] = []
+        for (i, pair) in images.enumerated() {
+            let source = try Reference(parsing: pair.source)
+            var destination = try Reference(parsing: pair.destination)
+            if TagSelection.isUntagged(pair.destination) {
+                (destination.tag, destination.digest) = (source.tag, source.tag == nil ? source.digest : nil)
+            }
+            targets.append(MirrorTarget(id: i + 1, source: source, destination: destination,
+                                        line: "\(pair.source) \(pair.destination)", origin: "#\(i + 1)"))
+        }
+        return await mirror(targets, events: events)
+    }
+
+    /// Mirrors prepared targets (from `ImageList` and `MirrorNaming`, or `SyncConfig`).
+    public func mirror(_ targets: [MirrorTarget], events: @escaping @Sendable (MirrorEvent) -> Void = { _ in }) async
+        -> [MirrorResult]
+    {
+        let engine = MirrorEngine(
+            options: options,
+            sources: { [self] r in RegistryImageSource(client: client(r.registry, source: true), repository: r.repository) },
+            destinations: { [self] r in RegistryImageDestination(client: client(r.registry, source: false), repository: r.repository) },
+            logger: logger)
+        return await engine.run(targets, events: events)
+    }
+}

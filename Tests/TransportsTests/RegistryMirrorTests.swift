@@ -1,0 +1,40 @@
+import Engine
+import Foundation
+import Testing
+import TestSupport
+import Transports
+
+@Suite("RegistryMirror: the library entry point")
+struct RegistryMirrorTests {
+    @Test("a Swift caller mirrors a multi-platform image and a renamed one, gets events and per-image results; a missing image fails alone")
+    func embedded() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let noAuth = RegistryOptions(credentials: CredentialStore(authFiles: []))
+        let tree = try SyntheticImage.index(layers: 1, layerSize: 5000, seed: 4500)
+        try await SyntheticImage.push(tree, to: RegistryClient(registry: a.host, options: noAuth), repository: "lib/app", tag: "2.1")
+        var options = MirrorOptions()
+        options.jobs = 2
+        let mirror = RegistryMirror(options: options, source: noAuth, destination: noAuth)
+        let finished = Counter()
+        let results = try await mirror.mirror([
+            ("\(a.host)/lib/app:2.1", "\(b.host)/copy/app"),
+            ("\(a.host)/lib/app:2.1", "\(b.host)/renamed/app:stable"),
+            ("\(a.host)/lib/missing:1", "\(b.host)/copy/missing"),
+        ]) { event in if case .finished = event { finished.add() } }
+        #expect(results.map(\.status) == [.copied, .copied, .failed])
+        #expect(finished.value == 3)
+        let dst = mirror.client(b.host, source: false)
+        #expect(try await dst.manifest("copy/app", .tag("2.1")).digest == tree.top.digest)
+        #expect(try await dst.manifest("renamed/app", .tag("stable")).digest == tree.top.digest)
+        #expect(results[2].error?.contains("lib/missing") == true, "\(results[2].error ?? "")")
+        await #expect(throws: ReferenceError.self) { _ = try await mirror.mirror([("UPPER/Case:1", "\(b.host)/x")]) }
+    }
+}
+
+/// A thread-safe counter for event callbacks.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.withLock { n += 1 } }
+    var value: Int { lock.withLock { n } }
+}
