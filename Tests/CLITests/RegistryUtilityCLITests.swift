@@ -64,6 +64,27 @@ struct RegistryUtilityCLITests {
         #expect(try String(contentsOfFile: dir.file("f3.txt"), encoding: .utf8) == "\(a.host)/tags/app\n")
     }
 
+    @Test("save and sync take the selected tags of untagged lines too, and save validate checks the same selection")
+    func saveSelection() async throws {
+        let a = try RegistryServer()
+        _ = try await Self.seed(a, "tags/app")
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/tags/app\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let sync = try Dray.run(["sync", "-f", dir.file("list.txt"), "-d", dir.file("cache"), "--latest", "2", "-o", dir.file("f.txt")])
+        #expect(sync.status == 0, "\(sync.stderr.suffix(1500))")
+        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("cache/index.json")))) as! [String: Any]
+        let names = (index["manifests"] as! [[String: Any]]).compactMap { ($0["annotations"] as? [String: String])?["org.opencontainers.image.ref.name"] }
+        #expect(Set(names) == ["\(a.host)/tags/app:v1.26.1", "\(a.host)/tags/app:1.26.0"])
+
+        let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("out.tar.zst"), "--compress", "zstd",
+                                 "--cache", dir.file("save-cache"), "--semver", "<1.26", "-o", dir.file("f2.txt")])
+        #expect(save.status == 0, "\(save.stderr.suffix(1500))")
+        let check = try Dray.run(["save", "validate", "-f", dir.file("list.txt"), "-d", dir.file("out.tar.zst"), "--semver", "<1.26"])
+        #expect(check.status == 0 && check.stdoutText.contains("1.25.0") && check.stdoutText.contains("1.24.0"), "\(check.stdoutText)\(check.stderr)")
+        let wider = try Dray.run(["save", "validate", "-f", dir.file("list.txt"), "-d", dir.file("out.tar.zst"), "--latest", "1"])
+        #expect(wider.status == 1, "v1.26.1 is not in the archive: \(wider.stdoutText)")
+    }
+
     @Test("delete removes a manifest by its tag's digest with -y; without -y and no terminal nothing is deleted")
     func delete() async throws {
         let reg = try RegistryServer()

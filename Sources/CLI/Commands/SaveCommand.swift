@@ -17,6 +17,7 @@ struct SaveSelectionOptions: ParsableArguments {
     var source: String?
 
     @OptionGroup var platforms: ArchivePlatformOptions
+    @OptionGroup var tags: TagSelectionOptions
 
     func list() throws -> String {
         guard let file else { throw CLIError("-f/--file is required: the image list") }
@@ -80,6 +81,7 @@ struct SaveCommand: AsyncParsableCommand {
             }
             let partSize = try parts.size()
             let shard = try sharding.parsed()
+            let tagSelection = try selection.tags.selection()
             let output = compression.map { ArchiveOutput(path: destination, compression: $0, partSize: partSize) }
             let existing = output?.existingMarker ?? destination
             if FileManager.default.fileExists(atPath: existing) && !yes {
@@ -87,11 +89,12 @@ struct SaveCommand: AsyncParsableCommand {
             }
             let logger = global.makeLogger("dray.save")
             guard let output else {
-                try await saveFolder(file, options: options, logger: logger, shard: shard)
+                try await saveFolder(file, options: options, logger: logger, shard: shard, tags: tagSelection)
                 return
             }
-            let run = try CacheRun(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
-                                   http: try transfer.httpOptions(), options: options, logger: logger, shard: shard)
+            let run = try await CacheRun(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
+                                   http: try transfer.httpOptions(), options: options, logger: logger, shard: shard,
+                                         selection: tagSelection)
             let saver = ArchiveSaver(layout: run.layout, output: output, options: run.options, sources: run.pool.source,
                                      logger: logger)
             let outcome = Mutex<ArchiveSaver.Archive?>(nil)
@@ -123,12 +126,12 @@ struct SaveCommand: AsyncParsableCommand {
     }
 
     /// `--compress dir`: fill the cache, then rename it to the destination.
-    private func saveFolder(_ file: String, options: MirrorOptions, logger: Logger, shard: Shard?) async throws {
+    private func saveFolder(_ file: String, options: MirrorOptions, logger: Logger, shard: Shard?, tags: TagSelection) async throws {
         var someFailed = false
         do {
             try await SyncCommand.fill(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
                                        http: try transfer.httpOptions(), options: options, logger: logger, failedPath: failed, reportPath: report,
-                                       verb: "Saved", shard: shard)
+                                       verb: "Saved", shard: shard, selection: tags)
         } catch let e as ExitCode where e == .failure {
             someFailed = true
         }
@@ -160,12 +163,13 @@ struct SaveValidateCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let logger = global.makeLogger("dray.validate")
-            let (targets, listErrors) = try SyncCommand.targets(file: try selection.list(), sourceRegistry: selection.source)
+            let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(),
+                                    destination: try access.registryOptions())
+            let (targets, listErrors) = try await SyncCommand.targets(file: try selection.list(), sourceRegistry: selection.source,
+                                                                      selection: try selection.tags.selection(), pool: pool)
             let destination = selection.destination
             let catalog: ArchiveCatalog
             do { catalog = try ArchiveCatalog.read(destination) } catch { throw CLIError("-d \(destination): \(error)") }
-            let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(),
-                                    destination: try access.registryOptions())
             let filter = selection.platforms.filter
             let lookup = ManifestLookup.catalog(catalog)
             let failures = await Validation.run(targets, listErrors: listErrors, jobs: try checking.checkedJobs()) { t in

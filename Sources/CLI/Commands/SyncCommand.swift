@@ -31,6 +31,7 @@ struct SyncCommand: AsyncParsableCommand {
     var source: String?
 
     @OptionGroup var platforms: ArchivePlatformOptions
+    @OptionGroup var tags: TagSelectionOptions
     @OptionGroup var access: SingleRegistryOptions
     @OptionGroup var transfer: TransferOptions
     @OptionGroup var sharding: ShardOptions
@@ -48,10 +49,11 @@ struct SyncCommand: AsyncParsableCommand {
                 throw CLIError("-s/--source: invalid registry \"\(source.prefix(200))\"")
             }
             let shard = try sharding.parsed()
+            let selection = try tags.selection()
             let logger = global.makeLogger("dray.sync")
             try await Self.fill(destination, list: file, sourceRegistry: source, registry: try access.registryOptions(),
                                 http: try transfer.httpOptions(), options: options, logger: logger, failedPath: failed,
-                                reportPath: report, shard: shard)
+                                reportPath: report, shard: shard, selection: selection)
         }
     }
 
@@ -59,13 +61,29 @@ struct SyncCommand: AsyncParsableCommand {
     /// source reference. Throws `ExitCode.failure` after writing the failed list when some image failed.
     static func fill(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions,
                      http: HTTPClientOptions, options: MirrorOptions, logger: Logger, failedPath: String, reportPath: String?,
-                     verb: String = "Synced", shard: Shard? = nil) async throws {
-        let run = try CacheRun(path, list: list, sourceRegistry: sourceRegistry, registry: registry, http: http,
-                               options: options, logger: logger, shard: shard)
+                     verb: String = "Synced", shard: Shard? = nil, selection: TagSelection? = nil) async throws {
+        let run = try await CacheRun(path, list: list, sourceRegistry: sourceRegistry, registry: registry, http: http,
+                                     options: options, logger: logger, shard: shard, selection: selection)
         try await MirrorRunner(verb: verb, logger: logger, limiter: run.limiter, failedPath: failedPath, reportPath: reportPath,
                                shard: shard)
             .run(run.targets, listErrors: run.listErrors, options: run.options, sources: run.pool.source,
                  destinations: { [layout = run.layout] in OCILayoutImageDestination(layout: layout, name: $0.description) })
+    }
+
+    /// Targets that write each listed image into the layout under its full source reference; with an active
+    /// `selection`, lines without a tag take the selected tags of their repository (listed through `pool`).
+    static func targets(file: String, sourceRegistry: String?, selection: TagSelection?, pool: RegistryPool) async throws
+        -> ([MirrorTarget], [ImageListError])
+    {
+        let (targets, errors) = try targets(file: file, sourceRegistry: sourceRegistry)
+        guard let selection, selection.isActive else { return (targets, errors) }
+        let expanded = await selection.expand(targets) { ref in
+            try await pool.client(ref.registry, .source).tags(ref.repository)
+        } adjust: { t in
+            MirrorTarget(id: t.id, source: t.source, destination: t.source, line: t.line, origin: t.origin,
+                         destinationIdentifier: .tag(t.source.description))
+        }
+        return (expanded.targets, (errors + expanded.errors).sorted { $0.lineNumber < $1.lineNumber })
     }
 
     /// Targets that write each listed image into the layout under its full source reference.
@@ -99,16 +117,16 @@ struct CacheRun {
 
     init(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions, http: HTTPClientOptions,
          options: MirrorOptions,
-         logger: Logger, shard: Shard? = nil) throws {
-        var (targets, listErrors) = try SyncCommand.targets(file: list, sourceRegistry: sourceRegistry)
-        if let shard { (targets, listErrors) = shard.narrow(targets, listErrors, logger: logger) }
-        (self.targets, self.listErrors) = (targets, listErrors)
-        for e in listErrors { logger.error("\(e)") }
-        do { layout = try OCILayout(path: path, create: true) } catch { throw CLIError("\(path): \(error)") }
+         logger: Logger, shard: Shard? = nil, selection: TagSelection? = nil) async throws {
         var sourceOptions = registry
         limiter = RateLimiter()
         sourceOptions.gate = limiter
         pool = RegistryPool(http: HTTPClient(options: http, logger: logger), source: sourceOptions, destination: sourceOptions)
+        var (targets, listErrors) = try await SyncCommand.targets(file: list, sourceRegistry: sourceRegistry, selection: selection, pool: pool)
+        if let shard { (targets, listErrors) = shard.narrow(targets, listErrors, logger: logger) }
+        (self.targets, self.listErrors) = (targets, listErrors)
+        for e in listErrors { logger.error("\(e)") }
+        do { layout = try OCILayout(path: path, create: true) } catch { throw CLIError("\(path): \(error)") }
         var options = options
         // Layouts are rewritten by name: a filtered index replaces the cached one rather than merging.
         options.overwrite = true

@@ -10,8 +10,10 @@ extension TagSelection {
     /// Replaces each target whose list line names no tag by one target per selected tag of its source repository
     /// (listed with `listTags`, eight repositories at a time); other targets stay as they are. Image numbers are
     /// given again in order from the first target's. A repository with no selected tag, or whose tags cannot be
-    /// listed, becomes an error for its line.
-    public func expand(_ targets: [MirrorTarget], listTags: @escaping @Sendable (Reference) async throws -> [String]) async
+    /// listed, becomes an error for its line. `adjust` finishes each new target (a cache names images by their
+    /// full source reference, for instance).
+    public func expand(_ targets: [MirrorTarget], listTags: @escaping @Sendable (Reference) async throws -> [String],
+                       adjust: @escaping @Sendable (MirrorTarget) -> MirrorTarget = { $0 }) async
         -> (targets: [MirrorTarget], errors: [ImageListError])
     {
         enum Outcome: Sendable {
@@ -42,7 +44,7 @@ extension TagSelection {
                             return (i, .expanded(tags.map { tag in
                                 var src = t.source, dst = t.destination
                                 (src.tag, src.digest, dst.tag, dst.digest) = (tag, nil, tag, nil)
-                                return MirrorTarget(id: 0, source: src, destination: dst, line: src.description, origin: t.origin)
+                                return adjust(MirrorTarget(id: 0, source: src, destination: dst, line: src.description, origin: t.origin))
                             }))
                         } catch {
                             return (i, .failed(failure(t, "cannot list the tags of \(t.source.name): \(error)")))
