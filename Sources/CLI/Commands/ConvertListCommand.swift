@@ -23,28 +23,13 @@ struct ConvertListCommand: AsyncParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("Where the Mirror-format list is written.", valueName: "file"))
     var output: String
 
-    @Option(name: [.short, .long], help: ArgumentHelp("The destination registry.", valueName: "registry"))
-    var destination: String
-
-    @Option(name: [.short, .long], help: ArgumentHelp("Override the source registry of every image.", valueName: "registry"))
-    var source: String?
-
-    @Option(name: .long, help: ArgumentHelp("Override the project (first path component) of every source image.", valueName: "project"))
-    var sourceProject: String?
-
-    @Option(name: .long, help: ArgumentHelp("Override the project of every destination image.", valueName: "project"))
-    var destinationProject: String?
+    @OptionGroup var names: ListNamingOptions
 
     func run() async throws {
         try await reportingErrors {
-            for (flag, value) in [("-d/--destination", Optional(destination)), ("-s/--source", source)] {
-                if let value, (try? Reference(parsing: "\(value)/x/y")) == nil {
-                    throw CLIError("\(flag): invalid registry \"\(value.prefix(200))\"")
-                }
-            }
+            guard names.destination != nil else { throw CLIError("-d/--destination is required: the destination registry") }
+            let naming = try names.naming()
             let parsed = ImageList.parse(try readListFile(input, flag: "-i"), file: input)
-            let naming = MirrorNaming(sourceRegistry: source, destinationRegistry: destination,
-                                      sourceProject: sourceProject, destinationProject: destinationProject)
             let named = naming.targets(parsed.entries, file: input)
             let errors = (parsed.errors + named.errors).sorted { $0.lineNumber < $1.lineNumber }
             if let first = errors.first {

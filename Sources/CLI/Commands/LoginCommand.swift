@@ -36,11 +36,7 @@ struct LoginCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The auth file to store the credentials in.", valueName: "file"))
     var authfile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Require HTTPS and verify certificates; false allows plain HTTP and self-signed certificates.", valueName: "bool"))
-    var tlsVerify: Bool?
-
-    @Option(name: .long, help: ArgumentHelp("Folder of per-registry certificate folders.", valueName: "dir"))
-    var certDir: String = "/etc/docker/certs.d"
+    @OptionGroup var tls: RegistryTLSOptions
 
     @OptionGroup var global: GlobalOptions
 
@@ -64,7 +60,7 @@ struct LoginCommand: AsyncParsableCommand {
             let credential = Credential(username: user, password: secret)
 
             let logger = global.makeLogger("dray.login")
-            let options = RegistryOptions(tlsVerify: tlsVerify ?? true, certDir: certDir,
+            let options = RegistryOptions(tlsVerify: tls.tlsVerify ?? true, certDir: tls.certDir,
                                           credentials: CredentialStore(explicit: credential, authFiles: []))
             let client = RegistryClient(registry: registry, options: options, http: HTTPClient(logger: logger))
             let needed: Bool

@@ -10,18 +10,7 @@ struct MirrorSelectionOptions: ParsableArguments {
     @Option(name: [.short, .long], help: ArgumentHelp("Image list file (Hangar Default or Mirror format).", valueName: "file"))
     var file: String?
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Override the source registry of every image.", valueName: "registry"))
-    var source: String?
-
-    @Option(name: [.short, .long], help: ArgumentHelp("Destination registry for images whose destination names none.", valueName: "registry"))
-    var destination: String?
-
-    @Option(name: .long, help: ArgumentHelp("Override the project (first path component) of every source image.", valueName: "project"))
-    var sourceProject: String?
-
-    @Option(name: .long, help: ArgumentHelp("Override the project of every destination image.", valueName: "project"))
-    var destinationProject: String?
-
+    @OptionGroup var names: ListNamingOptions
     @OptionGroup var platforms: MirrorPlatformOptions
     @OptionGroup var tags: TagSelectionOptions
 
@@ -53,11 +42,8 @@ struct MirrorSelectionOptions: ParsableArguments {
         guard file != nil || pool.sync != nil else {
             throw CLIError("-f/--file (an image list) or --config/--images (image-syncer rules) is required")
         }
-        for (flag, value) in [("-s/--source", source), ("-d/--destination", destination), ("--registry", registry)] {
-            if let value, !value.isEmpty, (try? Reference(parsing: "\(value)/x/y")) == nil {
-                throw CLIError("\(flag): invalid registry \"\(value.prefix(200))\"")
-            }
-        }
+        let naming = try names.naming(checking: [("--registry", registry)])
+        let destination = names.destination
         let selection = try tags.selection()
         var targets: [MirrorTarget] = []
         var errors: [ImageListError] = []
@@ -66,8 +52,6 @@ struct MirrorSelectionOptions: ParsableArguments {
             if destination == nil, let first = parsed.entries.first(where: { $0.destinationRepository == nil }) {
                 throw CLIError("-d/--destination is required: \(file):\(first.lineNumber) and other Default-format lines name no destination")
             }
-            let naming = MirrorNaming(sourceRegistry: source, destinationRegistry: destination,
-                                      sourceProject: sourceProject, destinationProject: destinationProject)
             let named = naming.targets(parsed.entries, file: file)
             targets = named.targets
             errors = parsed.errors + named.errors

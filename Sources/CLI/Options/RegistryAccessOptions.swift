@@ -58,13 +58,18 @@ struct RegistryAccessOptions: ParsableArguments {
     }
 }
 
-/// TLS and credential options for a command that talks to one registry (skopeo inspect's spellings).
-struct SingleRegistryOptions: ParsableArguments {
+/// TLS options for a command that talks to one registry: `--tls-verify` and `--cert-dir`.
+struct RegistryTLSOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Require HTTPS and verify certificates; false allows plain HTTP and self-signed certificates.", valueName: "bool"))
     var tlsVerify: Bool?
 
     @Option(name: .long, help: ArgumentHelp("Folder of per-registry certificate folders.", valueName: "dir"))
     var certDir: String = "/etc/docker/certs.d"
+}
+
+/// TLS and credential options for a command that talks to one registry (skopeo inspect's spellings).
+struct SingleRegistryOptions: ParsableArguments {
+    @OptionGroup var tls: RegistryTLSOptions
 
     @Option(name: .long, help: ArgumentHelp("Registry credentials.", valueName: "user:password"))
     var creds: String?
@@ -73,8 +78,8 @@ struct SingleRegistryOptions: ParsableArguments {
     var authfile: String?
 
     func registryOptions() throws -> RegistryOptions {
-        try makeRegistryOptions(verify: tlsVerify ?? true, inline: creds, file: nil, flag: "--creds",
-                                certDir: certDir, authfile: authfile)
+        try makeRegistryOptions(verify: tls.tlsVerify ?? true, inline: creds, file: nil, flag: "--creds",
+                                certDir: tls.certDir, authfile: authfile)
     }
 }
 
