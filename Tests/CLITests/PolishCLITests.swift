@@ -79,6 +79,23 @@ struct PolishCLITests {
         #expect(bad.stderr.contains("--log-format"))
     }
 
+    @Test("on a terminal the level names are coloured, unless NO_COLOR is set")
+    func coloursOnTerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
+        let dir = try TemporaryDirectory()
+        try "127.0.0.1:9/none/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        // `script` gives dray a pseudo-terminal for standard error; one unreachable image logs an ERROR line.
+        let command = "\(Dray.path) mirror -f \(dir.file("list.txt")) -d 127.0.0.1:9 --skip-login --retries 0 -o \(dir.file("f.txt"))"
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = nil
+        env["TERM"] = "xterm"
+        let coloured = try Shell.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: env)
+        #expect(coloured.stdoutText.contains("[\u{1b}[31mERROR\u{1b}[0m]"), "\(coloured.stdoutText.suffix(600))")
+        env["NO_COLOR"] = "1"
+        let plain = try Shell.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: env)
+        #expect(plain.stdoutText.contains("[ERROR]") && !plain.stdoutText.contains("\u{1b}[31m"), "\(plain.stdoutText.suffix(600))")
+    }
+
     @Test("JSON log strings escape quotes, backslashes and control characters")
     func jsonEscaping() throws {
         let s = PlainLogHandler.json("a\"b\\c\nd\u{1b}[2J\u{7f}é")
