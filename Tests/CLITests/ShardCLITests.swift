@@ -94,6 +94,13 @@ struct ShardCLITests {
         #expect(twice.status == 1)
         #expect(twice.stderr.contains("\(reports[0]) and \(reports[0]) are both shard 0/3"))
 
+        // Each shard validates its own slice.
+        for i in 0..<3 {
+            let v = try Dray.run(["mirror", "validate", "-f", dir.file("list.txt"), "-d", b.host, "--shard", "\(i)/3"])
+            let passed = v.stdoutText.split(separator: "\n").filter { $0.hasPrefix("PASS") }.count
+            #expect(passed == seen.values.filter { $0 == i }.count, "\(v.stdoutText)")
+        }
+
         // A re-run of one shard is incremental like any run: nothing to copy.
         let again = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--shard", "1/3", "-o", dir.file("f.txt"),
                                   "--report", dir.file("again.json")])

@@ -24,6 +24,7 @@ struct MirrorValidateCommand: AsyncParsableCommand {
     @OptionGroup var access: RegistryAccessOptions
 
     @OptionGroup var checking: ValidationOptions
+    @OptionGroup var sharding: ShardOptions
 
     @Option(name: .long, help: ArgumentHelp("Also check each image's cosign signature with this public key (repeatable).", valueName: "file"))
     var sigstorePublicKey: [String] = []
@@ -33,10 +34,12 @@ struct MirrorValidateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            let shard = try sharding.parsed()
             let logger = global.makeLogger("dray.validate")
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(.source),
                                     destination: try access.registryOptions(.destination), sync: try selection.syncConfig())
-            let (targets, listErrors) = try await selection.load(pool: pool)
+            var (targets, listErrors) = try await selection.load(pool: pool)
+            if let shard { (targets, listErrors) = shard.narrow(targets, listErrors, logger: logger) }
             for e in listErrors { print("FAILED \(e)") }
             let filter = selection.platforms.filter
             let verifier = sigstorePublicKey.isEmpty ? nil
