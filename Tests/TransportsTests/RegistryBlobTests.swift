@@ -75,6 +75,32 @@ struct RegistryBlobTests {
         #expect(got == blob)
     }
 
+    @Test("registry to registry over TLS (HTTP/2), a 24 MB layer crosses the splice with pauses on both sides")
+    func spliceOverTLS() async throws {
+        let dir = try TemporaryDirectory()
+        let ca = try TestCA(in: dir.path)
+        let a = try RegistryServer(tlsCertificate: try ca.serverCertificate())
+        let b = try RegistryServer(tlsCertificate: try ca.serverCertificate())
+        for reg in [a, b] {
+            try FileManager.default.createDirectory(atPath: "\(dir.path)/certs.d/\(reg.host)", withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: ca.caCertificate, toPath: "\(dir.path)/certs.d/\(reg.host)/ca.crt")
+        }
+        let options = RegistryOptions(certDir: "\(dir.path)/certs.d", credentials: CredentialStore(authFiles: []))
+        var rng = SyntheticImage.Random(seed: 11)
+        let blob = rng.bytes(24 << 20)
+        let d = Descriptor(mediaType: .ociLayerGzip, digest: .sha256(of: blob), size: Int64(blob.count))
+        let src = RegistryClient(registry: a.host, options: options)
+        try await src.uploadBlob("tls/src", d) { MemoryBlobStream(blob) }
+        // 24 MB is many times the 256 KiB ring: the download pauses when it is full, the upload when it is empty.
+        let source = RegistryImageSource(client: src, repository: "tls/src")
+        let destination = RegistryImageDestination(client: RegistryClient(registry: b.host, options: options), repository: "tls/dst")
+        #expect(try await BlobTransfer.ensure(d, from: source, to: destination, check: .auto) == .copied(bytes: d.size))
+        let back = VerifyingStream(try await destination.blob(d), expecting: d)
+        var count = 0
+        while let c = try await back.next() { count += c.count }
+        #expect(count == blob.count)
+    }
+
     @Test("a ring buffer keeps bytes in order across wrap-around and growth")
     func byteRing() {
         let ring = ByteRing(capacity: 10)
