@@ -3,7 +3,8 @@ import COpenSSL
 import Foundation
 
 /// A registry token endpoint for tests: issues ES256 JWTs the distribution registry accepts (`auth: token`),
-/// checking HTTP basic credentials when users are configured.
+/// checking HTTP basic credentials when users are configured, and answering OAuth2 refresh-token grants (a form
+/// POST) for the refresh tokens it knows.
 public final class TokenServer: @unchecked Sendable {
     public let service = "dray-test-registry"
     public let issuer = "dray-test-issuer"
@@ -12,6 +13,8 @@ public final class TokenServer: @unchecked Sendable {
     private let certDER: [UInt8]
     private var server: MiniHTTPServer!
     private let users: [String: String]
+    /// Refresh token → subject, for `grant_type=refresh_token`.
+    private let refreshTokens: [String: String]
     private let lifetimeLock = NSLock()
     private var _tokenLifetime: Int
     /// Lifetime written into the token's `exp` (may be changed while serving).
@@ -27,15 +30,17 @@ public final class TokenServer: @unchecked Sendable {
     /// Every token request received.
     public var requests: [MiniHTTPServer.Request] { server.requests }
 
-    public init(folder: String, users: [String: String] = [:], tokenLifetime: Int = 300,
-                advertisedLifetime: Int? = nil) throws {
+    public init(folder: String, users: [String: String] = [:], refreshTokens: [String: String] = [:],
+                tokenLifetime: Int = 300, advertisedLifetime: Int? = nil) throws {
         let pair = try TestCA.tokenSigningPair(in: folder)
         certificatePath = pair.cert
         keyPEM = try String(contentsOfFile: pair.key, encoding: .utf8)
         let der = try Shell.check("openssl", ["x509", "-in", pair.cert, "-outform", "DER"])
         certDER = der.stdout
         self.users = users
+        self.refreshTokens = refreshTokens
         for (user, password) in users { Secrets.rememberCredential(user, password) }
+        for token in refreshTokens.keys { Secrets.remember(token) }
         self._tokenLifetime = tokenLifetime
         self.advertisedLifetime = advertisedLifetime ?? tokenLifetime
         server = try MiniHTTPServer { [unowned self] req in self.handle(req) }
@@ -44,7 +49,25 @@ public final class TokenServer: @unchecked Sendable {
     private func handle(_ req: MiniHTTPServer.Request) -> MiniHTTPServer.Response {
         guard req.path == "/token" else { return .init(status: 404) }
         var subject = ""
-        if !users.isEmpty {
+        var scopes = req.query.filter { $0.0 == "scope" }.map(\.1)
+        if req.method == "POST" {
+            // OAuth2: grant_type=refresh_token&refresh_token=…&service=…&scope=A B&client_id=…
+            var form: [String: String] = [:]
+            for pair in String(decoding: req.body, as: UTF8.self).split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1).map {
+                    String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+                }
+                form[kv[0]] = kv.count > 1 ? kv[1] : ""
+            }
+            guard form["grant_type"] == "refresh_token", let token = form["refresh_token"], let who = refreshTokens[token],
+                  form["client_id"]?.isEmpty == false, form["service"] == service
+            else {
+                return .init(status: 401, headers: [("Content-Type", "application/json")],
+                             body: Array(#"{"errors":[{"code":"UNAUTHORIZED","message":"invalid refresh token"}]}"#.utf8))
+            }
+            subject = who
+            scopes = (form["scope"] ?? "").split(separator: " ").map(String.init)
+        } else if !users.isEmpty {
             guard let auth = req.headers["authorization"], auth.hasPrefix("Basic "),
                   let raw = Data(base64Encoded: String(auth.dropFirst(6))),
                   let pair = String(data: raw, encoding: .utf8), let colon = pair.firstIndex(of: ":"),
@@ -56,7 +79,7 @@ public final class TokenServer: @unchecked Sendable {
             subject = String(pair[..<colon])
         }
         var access: [[String: Any]] = []
-        for (k, v) in req.query where k == "scope" {
+        for v in scopes {
             let parts = v.split(separator: ":")
             guard parts.count == 3 else { continue }
             access.append(["type": String(parts[0]), "name": String(parts[1]),

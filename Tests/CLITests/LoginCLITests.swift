@@ -81,6 +81,39 @@ struct LoginCLITests {
         #expect(try Self.mode(file) == 0o600)
     }
 
+    @Test("an identitytoken in the auth file is exchanged through the OAuth2 refresh-token grant; a wrong one is refused")
+    func identityToken() async throws {
+        let dir = try TemporaryDirectory()
+        let tokens = try TokenServer(folder: dir.path, users: ["ida": "Not-Used-71"], refreshTokens: ["Refresh-Token-72": "ida"])
+        let reg = try RegistryServer(auth: .token(realm: tokens.realm, service: tokens.service, issuer: tokens.issuer,
+                                                  rootCertBundle: tokens.certificatePath))
+        let src = try RegistryServer()
+        let tree = try SyntheticImage.single(seed: 4600)
+        try await SyntheticImage.push(tree, to: RegistryClient(registry: src.host, options: RegistryOptions(credentials: CredentialStore(authFiles: []))),
+                                      repository: "idt/app", tag: "1")
+        try "\(src.host)/idt/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        func authFile(_ token: String) throws {
+            let user = Data("00000000-0000-0000-0000-000000000000:".utf8).base64EncodedString()
+            try #"{"auths": {"\#(reg.host)": {"auth": "\#(user)", "identitytoken": "\#(token)"}}}"#
+                .write(toFile: dir.file("auth.json"), atomically: false, encoding: .utf8)
+        }
+        try authFile("Refresh-Token-72")
+        let ok = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", reg.host, "--authfile", dir.file("auth.json"), "-o", dir.file("f1.txt")])
+        #expect(ok.status == 0, "\(ok.stderr.suffix(1500))")
+        let posts = tokens.requests.filter { $0.method == "POST" }
+        #expect(!posts.isEmpty && posts.allSatisfy { String(decoding: $0.body, as: UTF8.self).contains("grant_type=refresh_token") })
+        #expect(tokens.requests.allSatisfy { $0.headers["authorization"] == nil }, "the refresh token replaces Basic credentials")
+        let dst = RegistryClient(registry: reg.host, options: RegistryOptions(credentials: CredentialStore(authFiles: [dir.file("auth.json")])))
+        #expect(try await dst.manifest("idt/app", .tag("1")).digest == tree.top.digest)
+
+        try authFile("Stale-Token-73")
+        let refused = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", reg.host, "--authfile", dir.file("auth.json"),
+                                    "--skip-login", "--force", "-o", dir.file("f2.txt")])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("\(reg.host)"), "\(refused.stderr.suffix(1500))")
+        #expect(!refused.stderr.contains("Stale-Token-73"))
+    }
+
     @Test("a registry the file gives to a credential helper is stored and erased through the helper")
     func helper() async throws {
         let reg = try RegistryServer(auth: .basic(username: "hal", password: "Helper-Pass-61"))

@@ -5,14 +5,19 @@ import Foundation
 public struct Credential: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     public let username: String
     public let password: String
+    /// An OAuth2 refresh token (`identitytoken` in auth files, as `docker login` stores for registries such as
+    /// Azure Container Registry): token services are asked with it instead of the password.
+    public let identityToken: String?
 
-    /// A credential; its password and `Basic` value are remembered by `Secrets`, so no output of this process
-    /// can carry them.
-    public init(username: String, password: String) {
+    /// A credential; its password, identity token and `Basic` value are remembered by `Secrets`, so no output
+    /// of this process can carry them.
+    public init(username: String, password: String, identityToken: String? = nil) {
         self.username = username
         self.password = password
+        self.identityToken = identityToken.flatMap { $0.isEmpty ? nil : $0 }
         Secrets.remember(password)
         Secrets.remember(Data("\(username):\(password)".utf8).base64EncodedString())
+        if let identityToken { Secrets.remember(identityToken) }
     }
 
     /// Parses `USER:PASS` (the password may contain ':').
@@ -141,6 +146,13 @@ public struct CredentialStore: Sendable {
     }
 
     private static func decode(_ entry: AuthFile.Entry, key: String, file: String) throws -> Credential? {
+        if let token = entry.identitytoken, !token.isEmpty {
+            // The user name is the auth's (often a placeholder); the token stands in for the password.
+            var user = entry.username ?? ""
+            if let auth = entry.auth, let raw = Data(base64Encoded: auth), let s = String(data: raw, encoding: .utf8),
+               let colon = s.firstIndex(of: ":") { user = String(s[..<colon]) }
+            return Credential(username: user, password: entry.password ?? "", identityToken: token)
+        }
         if let auth = entry.auth, !auth.isEmpty {
             guard let raw = Data(base64Encoded: auth), let s = String(data: raw, encoding: .utf8),
                   let c = try? Credential(parsing: s)

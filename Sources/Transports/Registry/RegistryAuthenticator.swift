@@ -104,10 +104,14 @@ actor RegistryAuthenticator {
         guard let realm = challenge.parameters["realm"], var c = URLComponents(string: realm),
               let scheme = c.scheme?.lowercased(), scheme == "https" || scheme == "http", c.host != nil
         else { throw RegistryProtocolError("\(registry) sent a bearer challenge without a usable realm") }
-        var items = c.queryItems ?? []
-        if let service = challenge.parameters["service"] { items.append(URLQueryItem(name: "service", value: service)) }
-        for entry in scope.entries { items.append(URLQueryItem(name: "scope", value: entry)) }
-        c.queryItems = items
+        // With an identity token, the OAuth2 refresh-token grant: a POST whose form carries service and scope.
+        let refreshToken = credential?.identityToken
+        if refreshToken == nil {
+            var items = c.queryItems ?? []
+            if let service = challenge.parameters["service"] { items.append(URLQueryItem(name: "service", value: service)) }
+            for entry in scope.entries { items.append(URLQueryItem(name: "scope", value: entry)) }
+            c.queryItems = items
+        }
         guard let url = c.url else { throw RegistryProtocolError("invalid token realm from \(registry)") }
 
         if let origin = URL(string: "http://\(registry)/"), let why = AddressPolicy.refusal(to: url, from: origin) {
@@ -123,12 +127,25 @@ actor RegistryAuthenticator {
                 throw RegistryProtocolError(
                     "refusing to send credentials for \(registry) to token realm \(c.host!) over plain HTTP")
             }
-            headers.set("Authorization", credential.basicAuthorization)
+            if refreshToken == nil { headers.set("Authorization", credential.basicAuthorization) }
+        }
+        var request = HTTPRequest(method: "GET", url: url, headers: headers, tls: tls)
+        if let refreshToken {
+            var form = URLComponents()
+            form.queryItems = [
+                URLQueryItem(name: "grant_type", value: "refresh_token"),
+                URLQueryItem(name: "refresh_token", value: refreshToken),
+                URLQueryItem(name: "client_id", value: "dray"),
+            ] + (challenge.parameters["service"].map { [URLQueryItem(name: "service", value: $0)] } ?? [])
+              + (scope.entries.isEmpty ? [] : [URLQueryItem(name: "scope", value: scope.entries.joined(separator: " "))])
+            // Form encoding: URLComponents leaves "+" alone, which a form decoder reads as a space.
+            let body = (form.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+            request.method = "POST"
+            request.headers.set("Content-Type", "application/x-www-form-urlencoded")
+            request.body = Array(body.utf8)
         }
         let started = ContinuousClock.now
-        let response = try await gated(gate, host: realmHost) {
-            try await http.execute(HTTPRequest(method: "GET", url: url, headers: headers, tls: tls))
-        }
+        let response = try await gated(gate, host: realmHost) { [request] in try await http.execute(request) }
         let body = try await response.collect(limit: 1 << 20)
         guard response.status == 200 else {
             var e = RegistryError.from(status: response.status, headers: response.headers, body: body,
