@@ -99,6 +99,13 @@ struct RegistryBlobTests {
         var count = 0
         while let c = try await back.next() { count += c.count }
         #expect(count == blob.count)
+        // Once the transfers are over, the splice (and with it both transfers and the ring) is freed. Other tests
+        // may be splicing at the same moment, so wait for the count to fall to zero.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while CurlSplice.live.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(CurlSplice.live.load(ordering: .relaxed) == 0, "a splice outlived its transfers")
     }
 
     @Test("a ring buffer keeps bytes in order across wrap-around and growth")

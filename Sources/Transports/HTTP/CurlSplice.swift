@@ -1,4 +1,5 @@
 import Engine
+import Synchronization
 
 /// A response body forwarded straight into a request body on the HTTP loop's thread: registry to registry, a
 /// blob's bytes go from the download's write callback into a ring the upload's read callback drains, without
@@ -23,6 +24,9 @@ final class CurlSplice: @unchecked Sendable {
     private(set) var ended = false
     private var failure: (any Error)?
     private var waiter: CheckedContinuation<(forwarded: Int64, error: (any Error)?), Never>?
+    /// Splices alive in the process: a test checks they are all freed once their transfers are over (a splice
+    /// and its transfers refer to each other until the transfers end).
+    static let live = Atomic<Int>(0)
 
     init(download: CurlTransfer, upload: CurlTransfer, skip: Int64, limit: Int64, digest: Digest,
          waiter: CheckedContinuation<(forwarded: Int64, error: (any Error)?), Never>) {
@@ -32,7 +36,10 @@ final class CurlSplice: @unchecked Sendable {
         self.limit = limit
         self.digest = digest
         self.waiter = waiter
+        Self.live.add(1, ordering: .relaxed)
     }
+
+    deinit { Self.live.subtract(1, ordering: .relaxed) }
 
     /// How many of `n` leading bytes to drop, counting them as dropped.
     func skipping(_ n: Int) -> Int {

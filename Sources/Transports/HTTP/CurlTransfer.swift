@@ -334,8 +334,13 @@ final class CurlTransfer: @unchecked Sendable {
             return (s.headWaiter, s.bodyWaiter, s.uploadWaiter, s.error, s.doneHandlers)
         }
         for h in handlers { h() }
+        // A splice and its two transfers refer to each other: letting go here, once each side is over, is what
+        // frees them (and the ring).
         spliceOut?.end(err)
+        spliceOut = nil
         if let sp = spliceIn, !sp.ended { sp.download.cancel(err ?? CancellationError()) }
+        spliceIn = nil
+        spliceRing = nil
         if let head {
             if let err { head.resume(throwing: err) } else {
                 // A response with no final header block (e.g. cut off): treat as a broken transfer.
