@@ -284,8 +284,10 @@ final class CurlTransfer: @unchecked Sendable {
         }
         if spliceRing == nil { spliceRing = ByteRing(capacity: max(requestLimit, 2 * Self.spliceResumeRoom)) }
         spliceIn = sp
-        sp.download.spliceOut = sp
         let (buffered, wasPaused, over) = sp.download.takeBodyForSplice()
+        // A download still running hands its next bytes to the splice (and lets go of it when it ends); one that
+        // is over has nothing more to hand.
+        if over == nil { sp.download.spliceOut = sp }
         var chunk = buffered
         let dropped = sp.skipping(chunk.count)
         if dropped > 0 { chunk.removeFirst(dropped) }
