@@ -272,7 +272,8 @@ final class CurlTransfer: @unchecked Sendable {
     // MARK: Splicing (loop thread)
 
     /// Attaches `sp`, which feeds this transfer's request body from `sp.download`'s response body. What the
-    /// download had buffered for a reader goes first; a download already over ends the splice at once.
+    /// download had buffered for a reader goes first, after any bytes an earlier splice left in the ring; a
+    /// download already over ends the splice at once.
     func beginSplice(_ sp: CurlSplice) {
         let uploadOver: (any Error)?? = state.withLock { s in
             s.done ? .some(s.error ?? TransportError(code: 55, message: "the server ended the request before its body was sent", request: label)) : .none
@@ -291,19 +292,17 @@ final class CurlTransfer: @unchecked Sendable {
         var chunk = buffered
         let dropped = sp.skipping(chunk.count)
         if dropped > 0 { chunk.removeFirst(dropped) }
-        if !chunk.isEmpty {
+        if !chunk.isEmpty, let ring = spliceRing {
             guard sp.count(chunk.count) else {
                 sp.end(nil)
                 sp.download.cancel(CancellationError())
                 return
             }
-            let resume = state.withLock { s in
-                s.upload.append(chunk)
-                s.uploadBytes += chunk.count
-                defer { s.sendPaused = false }
-                return s.sendPaused
-            }
-            if resume { CurlLoop.shared.unpauseSoon(self) }
+            // Into the ring, behind what an earlier splice left there (a resumed download continues it), and
+            // growing it if need be: this happens once per splice.
+            ring.reserve(chunk.count)
+            chunk.withUnsafeBytes { ring.write($0) }
+            spliceDataArrived()
         }
         if let over { sp.end(over) } else if wasPaused { CurlLoop.shared.unpauseSoon(sp.download) }
     }
