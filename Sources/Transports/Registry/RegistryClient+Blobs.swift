@@ -272,17 +272,7 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
             }
             let response: HTTPResponse
             var skip: Int64 = 0
-            if let current {
-                response = current
-            } else {
-                response = try await client.openBlob(repository, descriptor, offset: offset)
-                // A server that ignored Range starts from byte 0: drop what we already have.
-                if response.status == 200 { skip = offset }
-                try state.withLock { s in
-                    if s.cancelled { response.cancel(); throw CancellationError() }
-                    s.response = response
-                }
-            }
+            if let current { response = current } else { (response, skip) = try await open(at: offset) }
             do {
                 while true {
                     guard var chunk = try await response.next() else { return nil }
@@ -295,14 +285,7 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
                     return chunk
                 }
             } catch let e as TransportError where e.isTemporary {
-                let retry = state.withLock { s -> Bool in
-                    guard s.attemptsLeft > 0, s.offset < descriptor.size, !s.cancelled else { return false }
-                    s.attemptsLeft -= 1
-                    s.response = nil
-                    return true
-                }
-                guard retry else { throw e }
-                client.logger.debug("\(client.registry)/\(repository)@\(descriptor.digest): stream broke at byte \(state.withLock { $0.offset }) (\(e.message)); resuming")
+                guard resumes(after: e) else { throw e }
             }
         }
     }
@@ -311,39 +294,22 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
     /// resuming a broken download with a Range request as `next()` does, and checks that exactly
     /// `descriptor.size` bytes arrived in all.
     func forward(into writer: HTTPBodyWriter) async throws {
-        var response = state.withLock { $0.response }
-        var skip: Int64 = 0
+        var current = state.withLock { $0.response }
         while true {
             let offset = state.withLock { $0.offset }
-            if response == nil {
-                let r = try await client.openBlob(repository, descriptor, offset: offset)
-                // A server that ignored Range starts from byte 0: the splice drops what was already forwarded.
-                skip = r.status == 200 ? offset : 0
-                try state.withLock { s in
-                    if s.cancelled { r.cancel(); throw CancellationError() }
-                    s.response = r
-                }
-                response = r
-            }
-            let (n, error) = await writer.splice(from: response!, skip: skip, limit: descriptor.size - offset,
+            let response: HTTPResponse
+            var skip: Int64 = 0
+            if let current { response = current } else { (response, skip) = try await open(at: offset) }
+            let (n, error) = await writer.splice(from: response, skip: skip, limit: descriptor.size - offset,
                                                  digest: descriptor.digest)
             state.withLock { $0.offset += n }
             guard let error else { break }
             if case BlobVerificationError.tooLong = error {
                 throw BlobVerificationError.tooLong(digest: descriptor.digest, expected: descriptor.size)
             }
-            if let e = error as? TransportError, e.isTemporary {
-                let retry = state.withLock { s -> Bool in
-                    guard s.attemptsLeft > 0, s.offset < descriptor.size, !s.cancelled else { return false }
-                    s.attemptsLeft -= 1
-                    s.response = nil
-                    return true
-                }
-                if retry {
-                    client.logger.debug("\(client.registry)/\(repository)@\(descriptor.digest): stream broke at byte \(state.withLock { $0.offset }) (\(e.message)); resuming")
-                    response = nil
-                    continue
-                }
+            if let e = error as? TransportError, e.isTemporary, resumes(after: e) {
+                current = nil
+                continue
             }
             throw error
         }
@@ -351,6 +317,32 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
         guard got == descriptor.size else {
             throw BlobVerificationError.tooShort(digest: descriptor.digest, expected: descriptor.size, got: got)
         }
+    }
+
+    /// Opens the blob from `offset` as the current response. `skip` is what to drop from it: a server that ignored
+    /// Range starts again from byte 0.
+    private func open(at offset: Int64) async throws -> (response: HTTPResponse, skip: Int64) {
+        let response = try await client.openBlob(repository, descriptor, offset: offset)
+        try state.withLock { s in
+            if s.cancelled { response.cancel(); throw CancellationError() }
+            s.response = response
+        }
+        return (response, response.status == 200 ? offset : 0)
+    }
+
+    /// Whether to resume after the stream broke with `e`: attempts are left, bytes are missing and nobody
+    /// cancelled. Drops the broken response and logs the resumption.
+    private func resumes(after e: TransportError) -> Bool {
+        let (retry, offset) = state.withLock { s -> (Bool, Int64) in
+            guard s.attemptsLeft > 0, s.offset < descriptor.size, !s.cancelled else { return (false, s.offset) }
+            s.attemptsLeft -= 1
+            s.response = nil
+            return (true, s.offset)
+        }
+        if retry {
+            client.logger.debug("\(client.registry)/\(repository)@\(descriptor.digest): stream broke at byte \(offset) (\(e.message)); resuming")
+        }
+        return retry
     }
 
     func cancel() {
