@@ -20,11 +20,6 @@ public struct AuthFile: Sendable {
         return "\(env["HOME"] ?? NSHomeDirectory())/.docker/config.json"
     }
 
-    /// The `auths` key a registry is stored under (Docker Hub's is its legacy index URL, as Docker writes it).
-    public static func key(for registry: String) -> String {
-        registry == "docker.io" ? "https://index.docker.io/v1/" : registry
-    }
-
     /// Where a registry's credentials went.
     public enum Place: Sendable, Equatable {
         case file
@@ -36,14 +31,16 @@ public struct AuthFile: Sendable {
     public func store(_ credential: Credential, for registry: String) throws(AuthFileError) -> Place {
         var json = try read()
         if let helper = Self.helper(in: json, for: registry) {
-            let input = #"{"ServerURL":"\#(CredentialStore.helperServer(registry))","Username":"\#(Self.escape(credential.username))","Secret":"\#(Self.escape(credential.password))"}"#
-            try Self.runHelper(helper, action: "store", input: input)
+            let request: [String: String] = ["ServerURL": CredentialStore.serverAddress(registry),
+                                             "Username": credential.username, "Secret": credential.password]
+            let input = (try? JSONSerialization.data(withJSONObject: request, options: [.withoutEscapingSlashes])) ?? Data()
+            try Self.runHelper(helper, action: "store", input: String(decoding: input, as: UTF8.self))
             return .helper(helper)
         }
         var auths = json["auths"] as? [String: Any] ?? [:]
         // One entry per registry: drop the other spellings of its key so a stale one cannot win a lookup.
         for k in CredentialStore.registryKeys(registry) { auths[k] = nil }
-        auths[Self.key(for: registry)] = ["auth": Data("\(credential.username):\(credential.password)".utf8).base64EncodedString()]
+        auths[CredentialStore.serverAddress(registry)] = ["auth": Data("\(credential.username):\(credential.password)".utf8).base64EncodedString()]
         json["auths"] = auths
         try write(json)
         return .file
@@ -62,7 +59,7 @@ public struct AuthFile: Sendable {
             try write(json)
         }
         if let helper = Self.helper(in: json, for: registry) {
-            try Self.runHelper(helper, action: "erase", input: CredentialStore.helperServer(registry))
+            try Self.runHelper(helper, action: "erase", input: CredentialStore.serverAddress(registry))
             removed = true
         }
         return removed
@@ -113,31 +110,14 @@ public struct AuthFile: Sendable {
         }
     }
 
-    private static func escape(_ s: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-        return String(String(decoding: data, as: UTF8.self).dropFirst(2).dropLast(2))
-    }
-
     /// Runs `docker-credential-NAME ACTION` with `input` on stdin.
     static func runHelper(_ name: String, action: String, input: String) throws(AuthFileError) {
-        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-            throw .helper(name, "invalid helper name")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["docker-credential-\(name)", action]
-        let stdin = Pipe(), out = Pipe()
-        p.standardInput = stdin
-        p.standardOutput = out
-        p.standardError = out
-        do { try p.run() } catch { throw .helper(name, "cannot run: \(error.localizedDescription)") }
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try? stdin.fileHandleForWriting.close()
-        let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
+        let answer: CredentialHelper.Outcome
+        do { answer = try CredentialHelper.run(name, action, input: input) } catch { throw .helper(name, error.why) }
+        guard answer.status == 0 else {
+            let said = String(decoding: answer.output, as: UTF8.self) + "\n" + answer.errors
             let first = said.split(separator: "\n").first.map(String.init) ?? ""
-            throw .helper(name, "\(action) failed (status \(p.terminationStatus))\(first.isEmpty ? "" : ": \(first.prefix(200))")")
+            throw .helper(name, "\(action) failed (status \(answer.status))\(first.isEmpty ? "" : ": \(first.prefix(200))")")
         }
     }
 }

@@ -123,7 +123,7 @@ public struct CredentialStore: Sendable {
         }
         let aliases = Self.registryKeys(registry)
         if useHelpers, let helper = aliases.lazy.compactMap({ parsed.credHelpers?[$0] }).first {
-            return try Self.runHelper(helper, server: Self.helperServer(registry))
+            return try Self.runHelper(helper, server: Self.serverAddress(registry))
         }
         if let auths = parsed.auths {
             // Most specific namespace first: host/a/b/c, host/a/b, host/a, then the registry keys.
@@ -140,7 +140,7 @@ public struct CredentialStore: Sendable {
             }
         }
         if useHelpers, let store = parsed.credsStore, !store.isEmpty {
-            return try Self.runHelper(store, server: Self.helperServer(registry))
+            return try Self.runHelper(store, server: Self.serverAddress(registry))
         }
         return nil
     }
@@ -174,33 +174,21 @@ public struct CredentialStore: Sendable {
         return keys
     }
 
-    /// The server URL helpers are asked about (Docker Hub's is its legacy index URL).
-    static func helperServer(_ registry: String) -> String {
+    /// The server address Docker files a registry's credentials under, in `auths` and with helpers (Docker Hub's
+    /// is its legacy index URL).
+    static func serverAddress(_ registry: String) -> String {
         registry == "docker.io" ? "https://index.docker.io/v1/" : registry
     }
 
     /// Runs `docker-credential-NAME get` with the server on stdin.
     static func runHelper(_ name: String, server: String) throws -> Credential? {
-        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-            throw CredentialError.helper(name, "invalid helper name")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["docker-credential-\(name)", "get"]
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        p.standardInput = stdin
-        p.standardOutput = stdout
-        p.standardError = stderr
-        do { try p.run() } catch { throw CredentialError.helper(name, "cannot run: \(error.localizedDescription)") }
-        stdin.fileHandleForWriting.write(Data(server.utf8))
-        try? stdin.fileHandleForWriting.close()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        _ = stderr.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        if p.terminationStatus != 0 {
+        let answer: CredentialHelper.Outcome
+        do { answer = try CredentialHelper.run(name, "get", input: server) } catch { throw CredentialError.helper(name, error.why) }
+        let out = answer.output
+        if answer.status != 0 {
             // Helpers say "credentials not found" with a non-zero exit: no credentials, not an error.
             if String(decoding: out, as: UTF8.self).lowercased().contains("not found") { return nil }
-            throw CredentialError.helper(name, "exited with status \(p.terminationStatus)")
+            throw CredentialError.helper(name, "exited with status \(answer.status)")
         }
         struct Reply: Decodable {
             var Username: String
