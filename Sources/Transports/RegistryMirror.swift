@@ -1,13 +1,11 @@
 import Engine
-import Foundation
 import Logging
-import Synchronization
 
-/// Mirrors images between registries from Swift code: the entry point of the `DrayKit` library, and what
-/// `dray mirror` runs underneath.
+/// Mirrors images between registries from Swift code: the entry point of the `DrayKit` library, made of the
+/// parts `dray mirror` runs (a `RegistryClientPool` and the `MirrorEngine`).
 ///
-/// One value holds one HTTP client and one registry client per registry, so connections, pings and tokens are
-/// shared by every image of every call. Calls may run concurrently.
+/// One value holds one HTTP client and one registry client per registry (a `RegistryClientPool`), so
+/// connections, pings and tokens are shared by every image of every call. Calls may run concurrently.
 ///
 /// ```swift
 /// import Engine       // the DrayKit product's modules: Engine, Transports, Signing
@@ -25,32 +23,21 @@ import Synchronization
 /// ```
 public final class RegistryMirror: Sendable {
     public let options: MirrorOptions
-    private let sourceOptions: RegistryOptions
-    private let destinationOptions: RegistryOptions
-    private let http: HTTPClient
+    private let clients: RegistryClientPool
     private let logger: Logger
-    private let clients = Mutex<[String: RegistryClient]>([:])
 
     /// A mirror with `options`, reaching source registries with `source` and destination ones with `destination`
     /// (credentials, TLS, certificate folder; by default the user's auth files and verified HTTPS).
     public init(options: MirrorOptions = MirrorOptions(), source: RegistryOptions = RegistryOptions(),
                 destination: RegistryOptions = RegistryOptions(), logger: Logger = Logger(label: "dray.mirror")) {
         self.options = options
-        self.sourceOptions = source
-        self.destinationOptions = destination
         self.logger = logger
-        self.http = HTTPClient(logger: logger)
+        clients = RegistryClientPool(http: HTTPClient(logger: logger)) { _, side in side == .source ? source : destination }
     }
 
     /// The registry client this mirror uses for `registry` on one side (`source: true`) or the other.
     public func client(_ registry: String, source: Bool) -> RegistryClient {
-        clients.withLock { c in
-            let key = "\(source ? "src" : "dst") \(registry)"
-            if let existing = c[key] { return existing }
-            let made = RegistryClient(registry: registry, options: source ? sourceOptions : destinationOptions, http: http)
-            c[key] = made
-            return made
-        }
+        clients.client(registry, source ? .source : .destination)
     }
 
     /// Mirrors each source reference to its destination reference (a destination without tag or digest takes
@@ -75,11 +62,7 @@ public final class RegistryMirror: Sendable {
     public func mirror(_ targets: [MirrorTarget], events: @escaping @Sendable (MirrorEvent) -> Void = { _ in }) async
         -> [MirrorResult]
     {
-        let engine = MirrorEngine(
-            options: options,
-            sources: { [self] r in RegistryImageSource(client: client(r.registry, source: true), repository: r.repository) },
-            destinations: { [self] r in RegistryImageDestination(client: client(r.registry, source: false), repository: r.repository) },
-            logger: logger)
+        let engine = MirrorEngine(options: options, sources: clients.source, destinations: clients.destination, logger: logger)
         return await engine.run(targets, events: events)
     }
 }

@@ -1,31 +1,25 @@
 import Engine
-import Foundation
-import Logging
-import Synchronization
 import Transports
 
-/// One registry client per (registry, side) for a run, sharing one HTTP client, so tokens, pings and
-/// connections are reused across all images.
+/// The registry clients of a run: a `RegistryClientPool` whose options are the side's flags plus, with an
+/// image-syncer config, its credentials and `insecure` for each registry.
 final class RegistryPool: Sendable {
-    enum Side: Hashable, Sendable { case source, destination }
+    typealias Side = RegistryClientPool.Side
 
-    private let http: HTTPClient
-    private let sourceOptions: RegistryOptions
-    private let destinationOptions: RegistryOptions
+    private let clients: RegistryClientPool
     /// image-syncer's auth map: per-registry/namespace credentials and `insecure`.
     let sync: SyncConfig?
-    private let clients = Mutex<[String: RegistryClient]>([:])
 
     init(http: HTTPClient, source: RegistryOptions, destination: RegistryOptions, sync: SyncConfig? = nil) {
-        self.http = http
-        self.sourceOptions = source
-        self.destinationOptions = destination
         self.sync = sync
+        clients = RegistryClientPool(http: http) { registry, side in
+            Self.options(registry, side == .source ? source : destination, sync: sync)
+        }
     }
 
     /// The options for one registry: the side's flags, plus the config's credentials and `insecure` for it.
-    func options(_ registry: String, _ side: Side) -> RegistryOptions {
-        var o = side == .source ? sourceOptions : destinationOptions
+    private static func options(_ registry: String, _ flags: RegistryOptions, sync: SyncConfig?) -> RegistryOptions {
+        var o = flags
         guard let sync else { return o }
         for e in sync.auth where e.key == registry || e.key.hasPrefix(registry + "/") {
             if let u = e.username, let p = e.password { o.credentials.scoped[e.key] = Credential(username: u, password: p) }
@@ -34,21 +28,14 @@ final class RegistryPool: Sendable {
         return o
     }
 
-    func client(_ registry: String, _ side: Side) -> RegistryClient {
-        clients.withLock { c in
-            let key = "\(side == .source ? "src" : "dst") \(registry)"
-            if let existing = c[key] { return existing }
-            let made = RegistryClient(registry: registry, options: options(registry, side), http: http)
-            c[key] = made
-            return made
-        }
+    func client(_ registry: String, _ side: Side) -> RegistryClient { clients.client(registry, side) }
+
+    /// The tags of a source repository (for list lines and rules that select tags).
+    @Sendable func sourceTags(_ r: Reference) async throws -> [String] {
+        try await client(r.registry, .source).tags(r.repository)
     }
 
-    func source(_ r: Reference) -> any ImageSource {
-        RegistryImageSource(client: client(r.registry, .source), repository: r.repository)
-    }
+    func source(_ r: Reference) -> any ImageSource { clients.source(r) }
 
-    func destination(_ r: Reference) -> any ImageDestination {
-        RegistryImageDestination(client: client(r.registry, .destination), repository: r.repository)
-    }
+    func destination(_ r: Reference) -> any ImageDestination { clients.destination(r) }
 }
