@@ -32,9 +32,6 @@ static const int dray_CURL_SOCKET_TIMEOUT = CURL_SOCKET_TIMEOUT;
 static const int dray_CURL_POLL_IN = CURL_POLL_IN;
 static const int dray_CURL_POLL_OUT = CURL_POLL_OUT;
 static const int dray_CURL_POLL_REMOVE = CURL_POLL_REMOVE;
-static const int dray_CURL_CSELECT_IN = CURL_CSELECT_IN;
-static const int dray_CURL_CSELECT_OUT = CURL_CSELECT_OUT;
-static const int dray_CURL_CSELECT_ERR = CURL_CSELECT_ERR;
 
 /* Macro constants that Swift does not import as values. */
 static inline const char *dray_curl_version_string(void) { return curl_version_info(CURLVERSION_NOW)->version; }

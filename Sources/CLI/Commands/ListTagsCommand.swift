@@ -37,11 +37,10 @@ struct ListTagsCommand: AsyncParsableCommand {
                     throw CLIError("--filter: \"\(filter.prefix(80))\" is not a regular expression")
                 }
             }
-            let logger = global.makeLogger("dray.tags")
-            let ref = try TransportFactory(logger: logger).parse(repository, flag: "repository")
-            let client = RegistryClient(registry: ref.registry, options: try access.registryOptions(), http: HTTPClient(logger: logger))
-            var names = try await client.tags(ref.repository)
-            if let pattern { names = names.filter { pattern.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil } }
+            let factory = TransportFactory(logger: global.makeLogger("dray.tags"))
+            let ref = try factory.parse(repository, flag: "repository")
+            var names = try await factory.client(ref, options: try access.registryOptions()).tags(ref.repository)
+            if let pattern { names = names.filter { pattern.finds(in: $0) } }
             for tag in selection.select(names) { print(tag) }
         }
     }
@@ -73,9 +72,9 @@ struct DeleteCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let logger = global.makeLogger("dray.delete")
-            let ref = try TransportFactory(logger: logger).parse(image, flag: "image")
-            let client = RegistryClient(registry: ref.registry, options: try access.registryOptions(), http: HTTPClient(logger: logger))
+            let factory = TransportFactory(logger: global.makeLogger("dray.delete"))
+            let ref = try factory.parse(image, flag: "image")
+            let client = factory.client(ref, options: try access.registryOptions())
             let digest: Digest
             if let d = ref.digest { digest = d } else {
                 guard let found = try await client.headManifest(ref.repository, ManifestIdentifier(ref)) else {

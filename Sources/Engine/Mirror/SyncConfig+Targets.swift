@@ -28,7 +28,7 @@ extension SyncConfig {
                 do {
                     var tags = try await listTags(rule.source)
                     if case .regex(let pattern) = rule.selector, let re = try? NSRegularExpression(pattern: pattern) {
-                        tags = tags.filter { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }
+                        tags = tags.filter { re.finds(in: $0) }
                     }
                     tags.sort()
                     if let selection, selection.isActive { tags = selection.select(tags) }

@@ -82,11 +82,8 @@ public struct SemverRange: Sendable, CustomStringConvertible {
         // x-ranges: 1.2.x, 1.X, 1.*, *, or parts left out.
         let raw = String(t)
         if raw == "*" || raw.lowercased() == "x" || raw.isEmpty {
-            guard op.isEmpty || op == "=" || op == ">=" else {
-                if op == "<" { return [Comparator(op: .lt, version: SemanticVersion(major: 0, prerelease: ["0"]))] }
-                return []
-            }
-            return []
+            // Any version, except with `<`: none is below every version.
+            return op == "<" ? [Comparator(op: .lt, version: SemanticVersion(major: 0, prerelease: ["0"]))] : []
         }
         var pieces = raw.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         if let wild = pieces.firstIndex(where: { ["x", "X", "*"].contains($0) }) { pieces = Array(pieces[..<wild]) }

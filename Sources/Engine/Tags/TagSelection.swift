@@ -10,16 +10,23 @@ public struct TagSelection: Sendable {
     public var range: SemverRange?
     public var latest: Int?
     /// Regular expressions; a tag any of them finds (anywhere: anchor with ^…$) is left out.
-    public private(set) var excluded: [String]
+    public let excluded: [String]
+    /// `excluded`, compiled once.
+    private let patterns: [NSRegularExpression]
 
     public init(range: SemverRange? = nil, latest: Int? = nil, excluded: [String] = []) throws(TagSelectionError) {
         if let latest, latest < 1 { throw .invalid("--latest must be at least 1") }
-        for pattern in excluded where (try? NSRegularExpression(pattern: pattern)) == nil {
-            throw .invalid("--exclude-tag: \"\(pattern.prefix(80))\" is not a regular expression")
+        var patterns: [NSRegularExpression] = []
+        for pattern in excluded {
+            guard let re = try? NSRegularExpression(pattern: pattern) else {
+                throw .invalid("--exclude-tag: \"\(pattern.prefix(80))\" is not a regular expression")
+            }
+            patterns.append(re)
         }
         self.range = range
         self.latest = latest
         self.excluded = excluded
+        self.patterns = patterns
     }
 
     /// Whether anything is selected beyond the tags themselves.
@@ -27,10 +34,7 @@ public struct TagSelection: Sendable {
 
     /// The selected tags of `tags`.
     public func select(_ tags: [String]) -> [String] {
-        let patterns = excluded.compactMap { try? NSRegularExpression(pattern: $0) }
-        var kept = tags.filter { tag in
-            !patterns.contains { $0.firstMatch(in: tag, range: NSRange(tag.startIndex..., in: tag)) != nil }
-        }
+        var kept = tags.filter { tag in !patterns.contains { $0.finds(in: tag) } }
         guard range != nil || latest != nil else { return kept }
         var versions = kept.compactMap { tag in SemanticVersion(tag).map { (tag, $0) } }
         // Suffixed tags (2.0.0-rc.1, 1.27-alpine) are pre-releases in semver terms: only a range that names one
