@@ -37,7 +37,7 @@ struct ConvertListCommand: AsyncParsableCommand {
                 throw CLIError("\(first)\(more); nothing written")
             }
             let lines = named.targets.map { t in "\(t.source.name) \(t.destination.name) \(t.source.digest?.description ?? t.source.tag ?? "latest")" }
-            try AtomicFile.write(lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n", to: output)
+            try AtomicFile.write(lines: lines, to: output)
             print("Wrote \(lines.count) image\(lines.count == 1 ? "" : "s") in Mirror format to \(output)")
         }
     }

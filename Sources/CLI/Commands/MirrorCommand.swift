@@ -57,7 +57,7 @@ struct MirrorSelectionOptions: ParsableArguments {
             errors = parsed.errors + named.errors
             if selection.isActive {
                 // Lines without a tag take the selected tags of their repository.
-                let expanded = await selection.expand(targets) { ref in try await pool.client(ref.registry, .source).tags(ref.repository) }
+                let expanded = await selection.expand(targets, listTags: pool.sourceTags)
                 targets = expanded.targets
                 errors += expanded.errors
             }
@@ -67,8 +67,8 @@ struct MirrorSelectionOptions: ParsableArguments {
             let env = ProcessInfo.processInfo.environment
             let expanded = await sync.targets(
                 defaultRegistry: registry ?? env["DEFAULT_REGISTRY"], defaultNamespace: namespace ?? env["DEFAULT_NAMESPACE"],
-                destinationRegistry: destination, firstID: targets.count + 1, selection: selection
-            ) { ref in try await pool.client(ref.registry, .source).tags(ref.repository) }
+                destinationRegistry: destination, firstID: targets.count + 1, selection: selection,
+                listTags: pool.sourceTags)
             targets += expanded.targets
             errors += expanded.errors
         }
@@ -234,7 +234,7 @@ struct MirrorRunner {
         }
         let failedLines = listErrors.map(\.line) + results.filter { $0.status == .failed }.map(\.line)
         if !failedLines.isEmpty {
-            try AtomicFile.write(failedLines.joined(separator: "\n") + "\n", to: failedPath)
+            try AtomicFile.write(lines: failedLines, to: failedPath)
             logger.error("\(failedLines.count) image\(failedLines.count == 1 ? "" : "s") failed; their lines are in \(failedPath)")
         }
         if let reportPath {

@@ -21,8 +21,7 @@ extension MirrorReport {
         let sharded = shards.allSatisfy { $0 != nil }
         if sharded, let first = shards.first ?? nil {
             var seen: [Int: String] = [:]
-            for (input, shard) in zip(inputs, shards) {
-                let s = shard!
+            for (input, s) in zip(inputs, shards.compactMap { $0 }) {
                 guard s.count == first.count else {
                     throw CLIError("\(input.path) is shard \(s) but \(inputs[0].path) is shard \(first): one run's reports have one COUNT")
                 }

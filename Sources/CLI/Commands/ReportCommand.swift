@@ -62,8 +62,7 @@ struct ReportMergeCommand: AsyncParsableCommand {
             }
             if let output { try merged.write(to: output) }
             if let failed {
-                let lines = merged.images.filter { $0.status == .failed }.map(\.line)
-                try AtomicFile.write(lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n", to: failed)
+                try AtomicFile.write(lines: merged.images.filter { $0.status == .failed }.map(\.line), to: failed)
             }
             if s.failed > 0 || !merged.invalidLines.isEmpty || !gaps.missingShards.isEmpty { throw ExitCode.failure }
         }

@@ -93,7 +93,7 @@ struct SaveCommand: AsyncParsableCommand {
                 return
             }
             let run = try await CacheRun(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
-                                   http: try transfer.httpOptions(), options: options, logger: logger, shard: shard,
+                                         http: try transfer.httpOptions(), options: options, logger: logger, shard: shard,
                                          selection: tagSelection)
             let saver = ArchiveSaver(layout: run.layout, output: output, options: run.options, sources: run.pool.source,
                                      logger: logger)

@@ -77,11 +77,8 @@ struct SyncCommand: AsyncParsableCommand {
     {
         let (targets, errors) = try targets(file: file, sourceRegistry: sourceRegistry)
         guard let selection, selection.isActive else { return (targets, errors) }
-        let expanded = await selection.expand(targets) { ref in
-            try await pool.client(ref.registry, .source).tags(ref.repository)
-        } adjust: { t in
-            MirrorTarget(id: t.id, source: t.source, destination: t.source, line: t.line, origin: t.origin,
-                         destinationIdentifier: .tag(t.source.description))
+        let expanded = await selection.expand(targets, listTags: pool.sourceTags) { t in
+            cacheTarget(id: t.id, source: t.source, line: t.line, origin: t.origin)
         }
         return (expanded.targets, (errors + expanded.errors).sorted { $0.lineNumber < $1.lineNumber })
     }
@@ -99,10 +96,16 @@ struct SyncCommand: AsyncParsableCommand {
             }
             var source = entry.source
             if let sourceRegistry { source.registry = sourceRegistry }
-            targets.append(MirrorTarget(id: targets.count + 1, source: source, destination: source, line: entry.line,
-                                        origin: "\(file):\(entry.lineNumber)", destinationIdentifier: .tag(source.description)))
+            targets.append(cacheTarget(id: targets.count + 1, source: source, line: entry.line,
+                                       origin: "\(file):\(entry.lineNumber)"))
         }
         return (targets, errors.sorted { $0.lineNumber < $1.lineNumber })
+    }
+
+    /// A target that writes `source` into the layout under its full reference.
+    static func cacheTarget(id: Int, source: Reference, line: String, origin: String) -> MirrorTarget {
+        MirrorTarget(id: id, source: source, destination: source, line: line, origin: origin,
+                     destinationIdentifier: .tag(source.description))
     }
 }
 

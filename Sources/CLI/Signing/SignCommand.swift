@@ -38,7 +38,7 @@ struct SignCommand: AsyncParsableCommand {
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: options, destination: options)
             let filter = platforms.filter
             for e in listErrors { print("FAILED \(e)") }
-            let results = await forEachImage(refs, jobs: targets.jobs) { ref -> String? in
+            let results = await refs.concurrentMap(limit: targets.jobs) { ref -> String? in
                 do {
                     let top = try await pool.destination(ref).manifest(ManifestIdentifier(ref))
                     var digests = [top.digest]
@@ -56,7 +56,7 @@ struct SignCommand: AsyncParsableCommand {
             let failedLines = listErrors.map(\.line) + results.compactMap { $0 }
             print("\(refs.count - results.compactMap { $0 }.count) signed, \(failedLines.count) failed")
             if !failedLines.isEmpty {
-                try AtomicFile.write(failedLines.joined(separator: "\n") + "\n", to: failed)
+                try AtomicFile.write(lines: failedLines, to: failed)
                 throw ExitCode.failure
             }
         }

@@ -42,23 +42,3 @@ struct SignatureTargetOptions: ParsableArguments {
         return (refs, errors)
     }
 }
-
-/// Runs `body` for each reference, `jobs` at a time, returning results in order.
-func forEachImage<T: Sendable>(_ refs: [Reference], jobs: Int, _ body: @escaping @Sendable (Reference) async -> T) async -> [T] {
-    await withTaskGroup(of: (Int, T).self) { group in
-        var next = 0
-        var out = [T?](repeating: nil, count: refs.count)
-        func admit() {
-            guard next < refs.count else { return }
-            let (i, r) = (next, refs[next])
-            next += 1
-            group.addTask { (i, await body(r)) }
-        }
-        for _ in 0..<jobs { admit() }
-        while let (i, v) = await group.next() {
-            out[i] = v
-            admit()
-        }
-        return out.map { $0! }
-    }
-}

@@ -41,6 +41,11 @@ public enum AtomicFile {
     public static func write(_ text: String, to path: String, mode: mode_t = 0o644) throws {
         try write(Array(text.utf8), to: path, mode: mode)
     }
+
+    /// Replaces `path` with `lines`, each ended by a newline (an empty file for none).
+    public static func write(lines: [String], to path: String, mode: mode_t = 0o644) throws {
+        try write(lines.map { $0 + "\n" }.joined(), to: path, mode: mode)
+    }
 }
 
 /// A file that could not be written.

@@ -21,44 +21,25 @@ extension TagSelection {
             case expanded([MirrorTarget])
             case failed(ImageListError)
         }
-        func failure(_ t: MirrorTarget, _ reason: String) -> ImageListError {
+        @Sendable func failure(_ t: MirrorTarget, _ reason: String) -> ImageListError {
             let file = t.origin.split(separator: ":").dropLast().joined(separator: ":")
             let number = Int(t.origin.split(separator: ":").last ?? "") ?? 0
             return ImageListError(file: file, lineNumber: number, line: t.line, reason: reason)
         }
         let selection = self
-        let outcomes = await withTaskGroup(of: (Int, Outcome).self) { group in
-            var results = [Outcome?](repeating: nil, count: targets.count)
-            var next = 0
-            func admit() {
-                while next < targets.count {
-                    let (i, t) = (next, targets[next])
-                    next += 1
-                    guard Self.isUntagged(t.line) else { results[i] = .kept(t); continue }
-                    group.addTask {
-                        do {
-                            let tags = selection.select(try await listTags(t.source))
-                            guard !tags.isEmpty else {
-                                return (i, .failed(failure(t, "no tag of \(t.source.name) matches \(selection.summary)")))
-                            }
-                            return (i, .expanded(tags.map { tag in
-                                var src = t.source, dst = t.destination
-                                (src.tag, src.digest, dst.tag, dst.digest) = (tag, nil, tag, nil)
-                                return adjust(MirrorTarget(id: 0, source: src, destination: dst, line: src.description, origin: t.origin))
-                            }))
-                        } catch {
-                            return (i, .failed(failure(t, "cannot list the tags of \(t.source.name): \(error)")))
-                        }
-                    }
-                    return
-                }
+        let outcomes = await targets.concurrentMap(limit: 8) { t -> Outcome in
+            guard Self.isUntagged(t.line) else { return .kept(t) }
+            do {
+                let tags = selection.select(try await listTags(t.source))
+                guard !tags.isEmpty else { return .failed(failure(t, "no tag of \(t.source.name) matches \(selection.summary)")) }
+                return .expanded(tags.map { tag in
+                    var src = t.source, dst = t.destination
+                    (src.tag, src.digest, dst.tag, dst.digest) = (tag, nil, tag, nil)
+                    return adjust(MirrorTarget(id: 0, source: src, destination: dst, line: src.description, origin: t.origin))
+                })
+            } catch {
+                return .failed(failure(t, "cannot list the tags of \(t.source.name): \(error)"))
             }
-            for _ in 0..<8 { admit() }
-            while let (i, outcome) = await group.next() {
-                results[i] = outcome
-                admit()
-            }
-            return results.map { $0! }
         }
         var out: [MirrorTarget] = []
         var errors: [ImageListError] = []
