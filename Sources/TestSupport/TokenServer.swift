@@ -27,6 +27,10 @@ public final class TokenServer: @unchecked Sendable {
 
     /// The realm URL for the registry's config.
     public var realm: String { "http://\(server.host)/token" }
+    /// A registry's `auth` setting that trusts this token server.
+    public var registryAuth: RegistryServer.Auth {
+        .token(realm: realm, service: service, issuer: issuer, rootCertBundle: certificatePath)
+    }
     /// Every token request received.
     public var requests: [MiniHTTPServer.Request] { server.requests }
 

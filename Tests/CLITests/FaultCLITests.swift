@@ -195,8 +195,7 @@ struct FaultCLITests {
         // The endpoint claims 300 s, but the registry stops accepting a token about 2 s after it is issued
         // (it allows 60 s of leeway past `exp`): only its 401s reveal the expiry.
         let tokens = try TokenServer(folder: dir.path, users: ["dave": "fault-tok-pw"], tokenLifetime: -58, advertisedLifetime: 300)
-        let b = try RegistryServer(auth: .token(realm: tokens.realm, service: tokens.service, issuer: tokens.issuer,
-                                                rootCertBundle: tokens.certificatePath))
+        let b = try RegistryServer(auth: tokens.registryAuth)
         let a = try RegistryServer()
         // Slow requests down so the run outlives several tokens.
         let dst = try FaultProxy(target: b.port) { x in x.isUpload || x.isManifest ? .delay(.milliseconds(250)) : .pass }

@@ -67,8 +67,7 @@ struct LoginCLITests {
     func token() async throws {
         let dir = try TemporaryDirectory()
         let tokens = try TokenServer(folder: dir.path, users: ["tom": "Token-Login-51"])
-        let reg = try RegistryServer(auth: .token(realm: tokens.realm, service: tokens.service, issuer: tokens.issuer,
-                                                  rootCertBundle: tokens.certificatePath))
+        let reg = try RegistryServer(auth: tokens.registryAuth)
         let file = dir.file("auth.json")
         let wrong = try Dray.run(["login", reg.host, "-u", "tom", "--password-stdin", "--authfile", file], stdin: "nope-52")
         #expect(wrong.status == 1 && wrong.stderr.contains("refused the credentials of tom"), "\(wrong.stderr)")
@@ -85,8 +84,7 @@ struct LoginCLITests {
     func identityToken() async throws {
         let dir = try TemporaryDirectory()
         let tokens = try TokenServer(folder: dir.path, users: ["ida": "Not-Used-71"], refreshTokens: ["Refresh-Token-72": "ida"])
-        let reg = try RegistryServer(auth: .token(realm: tokens.realm, service: tokens.service, issuer: tokens.issuer,
-                                                  rootCertBundle: tokens.certificatePath))
+        let reg = try RegistryServer(auth: tokens.registryAuth)
         let src = try RegistryServer()
         let tree = try SyntheticImage.single(seed: 4600)
         try await SyntheticImage.push(tree, to: RegistryClient(registry: src.host, options: RegistryOptions(credentials: CredentialStore(authFiles: []))),

@@ -13,8 +13,7 @@ struct SecretsCLITests {
     func debugLogs() async throws {
         let dir = try TemporaryDirectory()
         let tokens = try TokenServer(folder: dir.path, users: ["tess": "Token-Pass-31"])
-        let b = try RegistryServer(auth: .token(realm: tokens.realm, service: tokens.service, issuer: tokens.issuer,
-                                                rootCertBundle: tokens.certificatePath))
+        let b = try RegistryServer(auth: tokens.registryAuth)
         let a = try RegistryServer(auth: .basic(username: "bill", password: "Basic-Pass-17"))
         let src = RegistryClient(registry: a.host, options: RegistryOptions(
             credentials: CredentialStore(explicit: Credential(username: "bill", password: "Basic-Pass-17"), authFiles: [])))

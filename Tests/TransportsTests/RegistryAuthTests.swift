@@ -88,8 +88,7 @@ struct RegistryAuthTests {
     func anonymousTokens() async throws {
         let dir = try TemporaryDirectory()
         let tokens = try TokenServer(folder: dir.path)
-        let reg = try RegistryServer(auth: .token(realm: tokens.realm, service: tokens.service, issuer: tokens.issuer,
-                                                  rootCertBundle: tokens.certificatePath))
+        let reg = try RegistryServer(auth: tokens.registryAuth)
         let client = RegistryClient(registry: reg.host, options: RegistryOptions(credentials: Self.noFiles))
         let tree = try SyntheticImage.single(seed: 45)
         try await SyntheticImage.push(tree, to: client, repository: "anon/app", tag: "1")
@@ -107,8 +106,7 @@ struct RegistryAuthTests {
         let dir = try TemporaryDirectory()
         // The endpoint always claims 300 s; the push gets tokens that really last that long.
         let tokens = try TokenServer(folder: dir.path, users: ["carol": "tok-pw"], tokenLifetime: 300, advertisedLifetime: 300)
-        let reg = try RegistryServer(auth: .token(realm: tokens.realm, service: tokens.service, issuer: tokens.issuer,
-                                                  rootCertBundle: tokens.certificatePath))
+        let reg = try RegistryServer(auth: tokens.registryAuth)
         let client = RegistryClient(registry: reg.host, options: RegistryOptions(
             credentials: CredentialStore(explicit: Credential(username: "carol", password: "tok-pw"), authFiles: [])))
         let tree = try SyntheticImage.index(seed: 44)
