@@ -14,6 +14,9 @@ static inline CURLcode dray_curl_easy_setopt_blob(CURL *h, CURLoption o, struct 
 
 typedef size_t (*dray_curl_data_cb)(char *ptr, size_t size, size_t nmemb, void *userdata);
 static inline CURLcode dray_curl_easy_setopt_datafn(CURL *h, CURLoption o, dray_curl_data_cb f) { return curl_easy_setopt(h, o, f); }
+/* The seek callback curl calls to rewind a request body before sending it again (a reused connection died). */
+typedef int (*dray_curl_seek_cb)(void *userdata, curl_off_t offset, int origin);
+static inline CURLcode dray_curl_easy_setopt_seekfn(CURL *h, dray_curl_seek_cb f) { return curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, f); }
 
 static inline CURLcode dray_curl_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode dray_curl_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
@@ -38,6 +41,8 @@ static inline const char *dray_curl_version_string(void) { return curl_version_i
 static const size_t dray_CURL_WRITEFUNC_PAUSE = CURL_WRITEFUNC_PAUSE;
 static const size_t dray_CURL_READFUNC_PAUSE = CURL_READFUNC_PAUSE;
 static const size_t dray_CURL_READFUNC_ABORT = CURL_READFUNC_ABORT;
+static const int dray_CURL_SEEKFUNC_OK = CURL_SEEKFUNC_OK;
+static const int dray_CURL_SEEKFUNC_CANTSEEK = CURL_SEEKFUNC_CANTSEEK;
 static const int dray_CURLPAUSE_CONT = CURLPAUSE_CONT;
 static const long dray_CURL_GLOBAL_DEFAULT = CURL_GLOBAL_DEFAULT;
 static const long dray_CURL_HTTP_VERSION_2TLS = CURL_HTTP_VERSION_2TLS;

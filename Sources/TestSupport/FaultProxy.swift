@@ -14,6 +14,8 @@ public final class FaultProxy: @unchecked Sendable {
     public struct Exchange: Sendable {
         /// 1 for the first request the proxy sees, and so on.
         public var sequence: Int
+        /// 1 for the first request on its client connection, 2 for the next (a reused connection), and so on.
+        public var onConnection: Int
         public var method: String
         /// The request target (path and query).
         public var target: String
@@ -38,6 +40,9 @@ public final class FaultProxy: @unchecked Sendable {
         case stall
         /// Wait this long, then forward it (a slow link or a busy registry).
         case delay(Duration)
+        /// Close the connection without answering, as soon as the request head has arrived: what an idle-timeout
+        /// proxy or a restarting registry does to a kept-alive connection just as the client sends on it.
+        case close
     }
 
     public typealias Rule = @Sendable (Exchange) -> Fault
@@ -112,14 +117,17 @@ public final class FaultProxy: @unchecked Sendable {
             c.close()
             upstream?.close()
         }
+        var onConnection = 0
         while !stopped.load(ordering: .relaxed) {
             guard let head = c.readHead() else { return }
+            onConnection += 1
             guard let request = Head(parsing: head, isRequest: true) else { return }
             let exchange: Exchange = counters.withLock { k in
                 k.requests += 1
                 k.inFlight += 1
                 k.maxInFlight = max(k.maxInFlight, k.inFlight)
-                return Exchange(sequence: k.requests, method: request.method, target: request.target)
+                return Exchange(sequence: k.requests, onConnection: onConnection, method: request.method,
+                                target: request.target)
             }
             // A request stops counting as in flight just before the last byte of its response is sent: the client
             // cannot have finished with it earlier, so the count never runs ahead of the client's own (a thread
@@ -137,6 +145,8 @@ public final class FaultProxy: @unchecked Sendable {
             switch fault {
             case .stall:
                 c.drainUntilClosed(stopped: stopped)
+                return
+            case .close:
                 return
             case .resetRequest(let n):
                 _ = c.discardBody(request, limit: n)
@@ -203,6 +213,7 @@ public final class FaultProxy: @unchecked Sendable {
         case .resetRequest: "reset-request"
         case .resetResponse: "reset-response"
         case .stall: "stall"
+        case .close: "close"
         }
     }
 }

@@ -8,6 +8,29 @@ import TestSupport
 struct HTTPClientTests {
     let http = HTTPClient()
 
+    @Test("an in-memory body is rewound and sent again by curl when the reused connection it went out on was closed")
+    func inMemoryBodyIsReplayed() async throws {
+        let registry = try RegistryServer()
+        let tree = try SyntheticImage.single(seed: 31)
+        let direct = RegistryClient(registry: registry.host, options: RegistryOptions(credentials: CredentialStore(authFiles: [])))
+        try await SyntheticImage.push(tree, to: direct, repository: "replay/app", tag: "a")
+        let proxy = try FaultProxy(target: registry.port) { x in
+            x.isManifest && x.method == "PUT" && x.onConnection > 1 ? .close : .pass
+        }
+        let ping = try await http.execute(HTTPRequest(url: URL(string: "http://\(proxy.host)/v2/")!))
+        _ = try await ping.collect(limit: 1 << 16)
+        var put = HTTPRequest(method: "PUT", url: URL(string: "http://\(proxy.host)/v2/replay/app/manifests/b")!,
+                              body: tree.top.bytes)
+        put.headers.set("Content-Type", tree.top.mediaType.rawValue)
+        // No retry layer here: curl itself must rewind the body and send it on a new connection.
+        let response = try await http.execute(put)
+        response.discard()
+        #expect(response.status == 201)
+        #expect(proxy.faultsByKind["close"] == 1, "the PUT went out on the reused connection and met the close")
+        #expect(proxy.connections == 2)
+        #expect(try await direct.manifest("replay/app", .tag("b")).bytes == tree.top.bytes)
+    }
+
     @Test("redirects keep Authorization on the same origin and drop it for another host")
     func redirectStripsAuthorization() async throws {
         let storage = try MiniHTTPServer(address: "127.0.0.2") { _ in .init(status: 200, body: Array("blob".utf8)) }

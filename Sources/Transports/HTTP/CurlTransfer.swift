@@ -48,6 +48,8 @@ final class CurlTransfer: @unchecked Sendable {
     private let requestLimit: Int
     private let method: String
     private let url: URL
+    /// An in-memory request body, kept so curl can send it again when a reused connection turns out dead.
+    private let replayBody: [UInt8]?
     /// `METHOD url` with secrets redacted, for errors and logs (made when asked: parsing the URL for redaction on
     /// every request was 3% of a run of small images).
     var label: String { "\(method) \(HTTPRedaction.url(url))" }
@@ -62,7 +64,8 @@ final class CurlTransfer: @unchecked Sendable {
     /// A paused spliced download resumes once the ring has this much room (curl's largest write).
     private static let spliceResumeRoom = 128 * 1024
 
-    /// Prepares a transfer; `bodyLength` non-nil means the request has a body of exactly that many bytes.
+    /// Prepares a transfer; `bodyLength` non-nil means the request has a streamed body of exactly that many bytes,
+    /// written through `write`. Without it, `request.body` (if any) is the whole body, queued here and replayable.
     init(request: HTTPRequest, bodyLength: Int64?, options: HTTPClientOptions) throws {
         guard let easy = curl_easy_init() else { throw TransportError(code: 2, message: "curl_easy_init failed", request: "") }
         self.easy = easy
@@ -70,6 +73,8 @@ final class CurlTransfer: @unchecked Sendable {
         self.requestLimit = options.requestBufferLimit
         self.method = request.method
         self.url = request.url
+        self.replayBody = bodyLength == nil ? request.body : nil
+        let bodyLength = bodyLength ?? request.body.map { Int64($0.count) }
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
@@ -120,9 +125,20 @@ final class CurlTransfer: @unchecked Sendable {
             set(CURLOPT_UPLOAD, 1)
             _ = dray_curl_easy_setopt_off(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(bodyLength ?? 0))
             set(CURLOPT_CUSTOMREQUEST, request.method)
-            if bodyLength == nil {
-                state.withLock { $0.uploadFinished = true }
+            if replayBody != nil || bodyLength == nil {
+                state.withLock { s in
+                    if let body = replayBody, !body.isEmpty {
+                        s.upload.append(body)
+                        s.uploadBytes = body.count
+                    }
+                    s.uploadFinished = true
+                }
             }
+            // Curl sends a request again when the reused connection it went out on turns out closed (an
+            // idle-timeout proxy, a restarted registry); a body must then be rewound, or the request fails with
+            // "necessary data rewind wasn't possible".
+            _ = dray_curl_easy_setopt_seekfn(easy, curlSeekCallback)
+            _ = dray_curl_easy_setopt_pointer(easy, CURLOPT_SEEKDATA, me)
         }
 
         var headers = request.headers
@@ -267,6 +283,26 @@ final class CurlTransfer: @unchecked Sendable {
         wake?.resume()
         if let resumeDownload { CurlLoop.shared.unpauseSoon(resumeDownload) }
         return n
+    }
+
+    /// Rewinds the request body to `offset` from its start. An in-memory body is queued again from there; a
+    /// streamed one can only "rewind" to where it already is (nothing sent yet). False: curl fails the request
+    /// (`CURLE_SEND_FAIL_REWIND`, temporary), and the caller re-opens the body and sends it again.
+    fileprivate func onSeek(_ offset: Int64, origin: Int32) -> Bool {
+        guard origin == SEEK_SET, offset >= 0 else { return false }
+        return state.withLock { s in
+            if s.uploadAborted { return false }
+            if let body = replayBody, offset <= Int64(body.count) {
+                s.upload.removeAll()
+                s.uploadOffset = 0
+                let rest = Array(body[Int(offset)...])
+                if !rest.isEmpty { s.upload.append(rest) }
+                s.uploadBytes = rest.count
+                s.sent = offset
+                return true
+            }
+            return offset == s.sent
+        }
     }
 
     // MARK: Splicing (loop thread)
@@ -529,6 +565,11 @@ private let curlWriteCallback: dray_curl_data_cb = { ptr, size, n, userdata in
     case .some(false): return dray_CURL_WRITEFUNC_PAUSE
     case .none: return 0  // discarded: abort
     }
+}
+
+private let curlSeekCallback: dray_curl_seek_cb = { userdata, offset, origin in
+    let t = Unmanaged<CurlTransfer>.fromOpaque(userdata!).takeUnretainedValue()
+    return t.onSeek(Int64(offset), origin: origin) ? dray_CURL_SEEKFUNC_OK : dray_CURL_SEEKFUNC_CANTSEEK
 }
 
 private let curlReadCallback: dray_curl_data_cb = { ptr, size, n, userdata in

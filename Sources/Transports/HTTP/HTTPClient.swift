@@ -23,10 +23,7 @@ public struct HTTPClient: Sendable {
         let origin = request.url
         var hops = 0
         while true {
-            let body = request.body
-            let response = try await send(request, bodyLength: body.map { Int64($0.count) }) { writer in
-                if let body, !body.isEmpty { try await writer.write(body) }
-            }
+            let response = try await send(request, bodyLength: nil) { _ in }
             guard request.followRedirects, [301, 302, 303, 307, 308].contains(response.status),
                   let location = response.headers["Location"]
             else { return response }
@@ -48,6 +45,7 @@ public struct HTTPClient: Sendable {
         try await send(request, bodyLength: bodyLength, body: body)
     }
 
+    /// Sends `request`: with `bodyLength`, its body streams from `body`; without, `request.body` is the body.
     private func send(
         _ request: HTTPRequest, bodyLength: Int64?,
         body: @escaping @Sendable (HTTPBodyWriter) async throws -> Void

@@ -129,8 +129,9 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
     public var isTemporary: Bool {
         switch code {
         // couldn't resolve proxy/host, couldn't connect, partial file, timeouts, send/recv errors, got nothing,
-        // HTTP/2 stream errors, TLS connect error, HTTP/3.
-        case 5, 6, 7, 18, 28, 52, 55, 56, 16, 92, 35, 95: true
+        // HTTP/2 stream errors, TLS connect error, HTTP/3, and a body curl could not rewind to send again on a
+        // new connection (the reused one had been closed): a fresh attempt re-opens the body.
+        case 5, 6, 7, 18, 28, 52, 55, 56, 16, 92, 35, 95, 65: true
         default: false
         }
     }
