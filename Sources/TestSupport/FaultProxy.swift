@@ -62,6 +62,7 @@ public final class FaultProxy: @unchecked Sendable {
     private let rule: Mutex<Rule>
     private let counters = Mutex(Counters())
     private let stopped = Atomic<Bool>(false)
+    private let moved = Atomic<Int>(0)
 
     /// `127.0.0.1:PORT`.
     public var host: String { "127.0.0.1:\(port)" }
@@ -76,6 +77,8 @@ public final class FaultProxy: @unchecked Sendable {
     public var maxInFlight: Int { counters.withLock { $0.maxInFlight } }
     /// Client connections accepted so far.
     public var connections: Int { counters.withLock { $0.connections } }
+    /// Bytes written to either side so far (heads and bodies, both directions): whether anything moves.
+    public var bytesMoved: Int { moved.load(ordering: .relaxed) }
 
     /// Starts a proxy to the registry on `127.0.0.1:target`, faulting requests as `rule` says.
     public init(target: Int, rule: @escaping Rule = { _ in .pass }) throws {
@@ -111,7 +114,8 @@ public final class FaultProxy: @unchecked Sendable {
     // MARK: One connection
 
     private func serve(_ client: Int32) {
-        let c = Peer(fd: client)
+        let count: @Sendable (Int) -> Void = { [self] n in moved.add(n, ordering: .relaxed) }
+        let c = Peer(fd: client, counting: count)
         var upstream: Peer?
         defer {
             c.close()
@@ -170,7 +174,7 @@ public final class FaultProxy: @unchecked Sendable {
             }
             // Forward the request.
             if upstream == nil {
-                guard let u = Peer.connect(port: target) else {
+                guard let u = Peer.connect(port: target, counting: count) else {
                     _ = c.write(Array("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
                     return
                 }
@@ -264,10 +268,17 @@ private final class Peer {
     let fd: Int32
     private var buffer: [UInt8] = []
     private var closed = false
+    /// Told how many bytes each write sent.
+    private let counting: @Sendable (Int) -> Void
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, counting: @escaping @Sendable (Int) -> Void) {
+        self.fd = fd
+        self.counting = counting
+    }
 
-    static func connect(port: Int) -> Peer? { LoopbackSocket.connect(port: port).map(Peer.init(fd:)) }
+    static func connect(port: Int, counting: @escaping @Sendable (Int) -> Void) -> Peer? {
+        LoopbackSocket.connect(port: port).map { Peer(fd: $0, counting: counting) }
+    }
 
     func close() {
         guard !closed else { return }
@@ -315,6 +326,7 @@ private final class Peer {
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n <= 0 { return false }
+            counting(n)
             sent += n
         }
         return true

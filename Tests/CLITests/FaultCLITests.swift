@@ -31,13 +31,14 @@ struct FaultCLITests {
 
     /// `count` two-platform images with layers big enough to be cut mid-body, pushed to `registry`; the list
     /// names them through `via` (a proxy's host).
-    static func seed(_ registry: RegistryServer, via: String, count: Int = 6, seed: UInt64 = 70) async throws -> Corpus {
+    static func seed(_ registry: RegistryServer, via: String, count: Int = 6, seed: UInt64 = 70,
+                     layerSize: Int = 150_000) async throws -> Corpus {
         let client = RegistryClient(registry: registry.host, options: noAuth)
         var images: [(String, String, SyntheticImage.Tree)] = []
         for i in 0..<count {
             let tree = try SyntheticImage.index(platforms: [.init(os: "linux", architecture: "amd64"),
                                                             .init(os: "linux", architecture: "arm64", variant: "v8")],
-                                                layers: 2, layerSize: 150_000 + i * 1000, seed: seed + UInt64(i),
+                                                layers: 2, layerSize: layerSize + i * 1000, seed: seed + UInt64(i),
                                                 sharedBase: [3])
             try await SyntheticImage.push(tree, to: client, repository: "fault/app\(i)", tag: "v\(i)")
             images.append(("fault/app\(i)", "v\(i)", tree))
@@ -163,6 +164,54 @@ struct FaultCLITests {
             let registries = report["registries"] as! [String: [String: Int]]
             #expect(registries.values.reduce(0) { $0 + ($1["throttled"] ?? 0) } > 0, "429s are counted as throttling")
         }
+    }
+
+    @Test("broken downloads, 503s and 429s on both sides at once: bytes keep moving, no 5-second window without progress")
+    func mixedFaultsKeepMoving() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let coin = Coin(seed: 17)
+        let throttle: @Sendable (FaultProxy.Exchange) -> FaultProxy.Fault? = { x in
+            guard x.sequence > 1 else { return nil }
+            if coin.flip(0.04) { return .status(503) }
+            if coin.flip(0.04) { return coin.flip(0.5) ? .status(429, headers: ["Retry-After": "1"]) : .status(429) }
+            return nil
+        }
+        let src = try FaultProxy(target: a.port)
+        let dst = try FaultProxy(target: b.port) { x in throttle(x) ?? .pass }
+        let corpus = try await Self.seed(a, via: src.host, count: 16, seed: 190, layerSize: 1_500_000)
+        src.setRule { x in
+            if let t = throttle(x) { return t }
+            return x.isBlob && x.method == "GET" && coin.flip(0.3) ? .resetResponse(afterBytes: coin.pick(1...1_400_000)) : .pass
+        }
+        let dir = try TemporaryDirectory()
+        try corpus.list.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        _ = FileManager.default.createFile(atPath: dir.file("err"), contents: nil)
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("err")))
+        let p = try Dray.start(["mirror", "-f", dir.file("list.txt"), "-d", dst.host, "--all", "-j", "4", "--retries", "6",
+                                "--stall-timeout", "10s", "-o", dir.file("failed.txt"), "--report", dir.file("report.json"),
+                                "--debug"], stderr: err)
+        // Watch both proxies while the run is pending: the longest stretch in which neither moved a byte.
+        var last = src.bytesMoved + dst.bytesMoved
+        var lastChange = ContinuousClock.now
+        var longestQuiet = Duration.zero
+        let started = ContinuousClock.now
+        while p.isRunning && ContinuousClock.now - started < .seconds(240) {
+            try await Task.sleep(for: .milliseconds(100))
+            let now = ContinuousClock.now, moved = src.bytesMoved + dst.bytesMoved
+            if moved != last { last = moved; lastChange = now }
+            longestQuiet = max(longestQuiet, now - lastChange)
+        }
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        let log = (try? String(contentsOfFile: dir.file("err"), encoding: .utf8)) ?? ""
+        #expect(longestQuiet < .seconds(5), "nothing moved for \(longestQuiet) while the run was pending\n\(log.suffix(4000))")
+        let kinds = Set(src.faultsByKind.keys).union(dst.faultsByKind.keys)
+        #expect(kinds.isSuperset(of: ["reset-response", "status-503", "status-429"]), "\(kinds)")
+        #expect(log.contains("resuming"), "a broken download was resumed")
+        // Every image is complete or listed as failed with a reason; a re-run without faults completes the rest.
+        src.setRule { _ in .pass }
+        dst.setRule { _ in .pass }
+        try await Self.rerunCompletes(corpus, to: dst.host, checking: b, dir: dir, label: "mixed faults")
     }
 
     @Test("a stalled download is abandoned after --stall-timeout and retried")

@@ -10,9 +10,9 @@ struct RateLimiterTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<30 {
                 group.addTask {
-                    try await limiter.enter(host: "reg", bulk: false)
+                    try await limiter.enter(host: "reg", admission: .request)
                     try await Task.sleep(for: .milliseconds(10))
-                    await limiter.leave(host: "reg", bulk: false, status: 200, retryAfter: nil)
+                    await limiter.leave(host: "reg", admission: .request, status: 200, retryAfter: nil)
                 }
             }
             try await group.waitForAll()
@@ -28,17 +28,17 @@ struct RateLimiterTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<4 {
                 group.addTask {
-                    try await limiter.enter(host: "reg", bulk: true)
+                    try await limiter.enter(host: "reg", admission: .bulk)
                     try await Task.sleep(for: .milliseconds(150))
-                    await limiter.leave(host: "reg", bulk: true, status: 201, retryAfter: nil)
+                    await limiter.leave(host: "reg", admission: .bulk, status: 201, retryAfter: nil)
                 }
             }
             group.addTask {
                 try await Task.sleep(for: .milliseconds(30))
                 let start = ContinuousClock.now
-                try await limiter.enter(host: "reg", bulk: false)
+                try await limiter.enter(host: "reg", admission: .request)
                 smallWaited.withLock { $0 = ContinuousClock.now - start }
-                await limiter.leave(host: "reg", bulk: false, status: 200, retryAfter: nil)
+                await limiter.leave(host: "reg", admission: .request, status: 200, retryAfter: nil)
             }
             try await group.waitForAll()
         }
@@ -46,38 +46,54 @@ struct RateLimiterTests {
         #expect(smallWaited.withLock { $0 } < .milliseconds(100))
     }
 
+    @Test("a resumed download (a continuation) is admitted while every slot is taken, and counts while it runs")
+    func continuationNeverWaitsForSlots() async throws {
+        let limiter = RateLimiter(limits: ["src": .init(maxConnections: 1)])
+        // The only slot is held by a transfer that will not end until the continuation has run: waiting for a
+        // slot here would never end (the test's time limit fails it).
+        try await limiter.enter(host: "src", admission: .bulk)
+        try await limiter.enter(host: "src", admission: .continuation)
+        #expect(await limiter.peak["src"] == 2)
+        await limiter.leave(host: "src", admission: .continuation, status: 206, retryAfter: nil)
+        await limiter.leave(host: "src", admission: .bulk, status: 200, retryAfter: nil)
+        // Both slots were given back: a bulk transfer starts at once.
+        try await limiter.enter(host: "src", admission: .bulk)
+        await limiter.leave(host: "src", admission: .bulk, status: 200, retryAfter: nil)
+        #expect(await limiter.started["src"] == 3)
+    }
+
     @Test("--rate-limit paces request starts")
     func pacing() async throws {
         let limiter = RateLimiter(limits: ["reg": .init(requestsPerSecond: 10)])
         let start = ContinuousClock.now
         for _ in 0..<20 {
-            try await limiter.enter(host: "reg", bulk: false)
-            await limiter.leave(host: "reg", bulk: false, status: 200, retryAfter: nil)
+            try await limiter.enter(host: "reg", admission: .request)
+            await limiter.leave(host: "reg", admission: .request, status: 200, retryAfter: nil)
         }
         // A burst of 10, then 10 more at 100 ms intervals.
         #expect(ContinuousClock.now - start >= .milliseconds(900))
         let other = ContinuousClock.now
-        try await limiter.enter(host: "elsewhere", bulk: false)
+        try await limiter.enter(host: "elsewhere", admission: .request)
         #expect(ContinuousClock.now - other < .milliseconds(100), "other hosts are not paced")
     }
 
     @Test("a 429 with Retry-After pauses the whole host and halves its concurrency")
     func backoff() async throws {
         let limiter = RateLimiter(limits: ["reg": .init(maxConnections: 8)])
-        try await limiter.enter(host: "reg", bulk: false)
-        await limiter.leave(host: "reg", bulk: false, status: 429, retryAfter: .seconds(1))
+        try await limiter.enter(host: "reg", admission: .request)
+        await limiter.leave(host: "reg", admission: .request, status: 429, retryAfter: .seconds(1))
         let start = ContinuousClock.now
-        try await limiter.enter(host: "reg", bulk: false)
+        try await limiter.enter(host: "reg", admission: .request)
         #expect(ContinuousClock.now - start >= .milliseconds(900))
-        await limiter.leave(host: "reg", bulk: false, status: 200, retryAfter: nil)
+        await limiter.leave(host: "reg", admission: .request, status: 200, retryAfter: nil)
         #expect(await limiter.throttled["reg"] == 1)
         // Concurrency now capped at 4 until successes raise it again.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<12 {
                 group.addTask {
-                    try await limiter.enter(host: "reg", bulk: false)
+                    try await limiter.enter(host: "reg", admission: .request)
                     try await Task.sleep(for: .milliseconds(20))
-                    await limiter.leave(host: "reg", bulk: false, status: 200, retryAfter: nil)
+                    await limiter.leave(host: "reg", admission: .request, status: 200, retryAfter: nil)
                 }
             }
             try await group.waitForAll()

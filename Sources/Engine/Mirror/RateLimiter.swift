@@ -50,12 +50,19 @@ public actor RateLimiter: RequestGate {
                     lastRefill: .now)
     }
 
-    public func enter(host name: String, bulk: Bool) async throws {
-        // Wait out a host-wide pause, then for a connection slot, then for a pacing token.
+    public func enter(host name: String, admission: Admission) async throws {
+        // Wait out a host-wide pause, then for a connection slot (a continuation takes one at once), then for a
+        // pacing token.
         while let until = host(name).pausedUntil, until > .now {
             try await Task.sleep(until: until, clock: .continuous)
         }
-        try await acquireSlot(name, bulk: bulk)
+        if admission == .continuation {
+            var h = host(name)
+            h.active += 1
+            hosts[name] = h
+        } else {
+            try await acquireSlot(name, bulk: admission == .bulk)
+        }
         do {
             try await takeToken(name)
         } catch {
@@ -67,7 +74,7 @@ public actor RateLimiter: RequestGate {
         peak[name] = max(peak[name] ?? 0, active)
     }
 
-    public func leave(host name: String, bulk: Bool, status: Int?, retryAfter: Duration?) {
+    public func leave(host name: String, admission: Admission, status: Int?, retryAfter: Duration?) {
         var h = host(name)
         if status == 429 || status == 503 {
             throttled[name, default: 0] += 1

@@ -28,13 +28,16 @@ extension RegistryClient {
     }
 
     /// Opens a blob for streaming, from `offset` on. Redirects to storage back-ends are followed without the
-    /// registry's credentials. The download holds a bulk slot of the rate limiter until its body ends.
-    func openBlob(_ repository: String, _ descriptor: Descriptor, offset: Int64) async throws -> HTTPResponse {
+    /// registry's credentials. The download holds a bulk slot of the rate limiter until its body ends; a resumed
+    /// download (`resuming`) is a continuation, admitted without waiting for a slot.
+    func openBlob(_ repository: String, _ descriptor: Descriptor, offset: Int64, resuming: Bool = false) async throws
+        -> HTTPResponse
+    {
         let url = try await url(blobPath(repository, descriptor.digest))
         var headers = HTTPHeaders()
         if offset > 0 { headers.set("Range", "bytes=\(offset)-") }
         let response = try await send(request("GET", url, headers: headers, followRedirects: true),
-                                      scope: .pull(repository), gated: .bulk)
+                                      scope: .pull(repository), gated: resuming ? .continuation : .bulk)
         let target = "\(registry)/\(repository)@\(descriptor.digest)"
         switch response.status {
         case 200:
@@ -250,6 +253,8 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
         var offset: Int64 = 0
         var attemptsLeft: Int
         var cancelled = false
+        /// A download broke and is being resumed: later opens continue an admitted transfer.
+        var resumed = false
     }
 
     private let client: RegistryClient
@@ -322,7 +327,8 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
     /// Opens the blob from `offset` as the current response. `skip` is what to drop from it: a server that ignored
     /// Range starts again from byte 0.
     private func open(at offset: Int64) async throws -> (response: HTTPResponse, skip: Int64) {
-        let response = try await client.openBlob(repository, descriptor, offset: offset)
+        let resuming = state.withLock { $0.resumed }
+        let response = try await client.openBlob(repository, descriptor, offset: offset, resuming: resuming)
         try state.withLock { s in
             if s.cancelled { response.cancel(); throw CancellationError() }
             s.response = response
@@ -336,6 +342,7 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
         let (retry, offset) = state.withLock { s -> (Bool, Int64) in
             guard s.attemptsLeft > 0, s.offset < descriptor.size, !s.cancelled else { return (false, s.offset) }
             s.attemptsLeft -= 1
+            s.resumed = true
             s.response = nil
             return (true, s.offset)
         }

@@ -109,7 +109,7 @@ public final class RegistryClient: Sendable {
     /// `send` performs the exchange; it is called again for the retry, so it must be repeatable (streaming
     /// uploads pass `retryUnauthorized: false` and refresh authorization beforehand).
     func authorized(
-        _ request: HTTPRequest, scope: AuthScope, retryUnauthorized: Bool = true, gated: Gating = .request,
+        _ request: HTTPRequest, scope: AuthScope, retryUnauthorized: Bool = true, gated: Admission = .request,
         send: (HTTPRequest) async throws -> HTTPResponse
     ) async throws -> HTTPResponse {
         var request = request
@@ -125,7 +125,7 @@ public final class RegistryClient: Sendable {
                 request.headers.remove("Authorization")
             }
             let current = request
-            let response = try await Transports.gated(options.gate, host: registry, bulk: gated == .bulk) {
+            let response = try await Transports.gated(options.gate, host: registry, admission: gated) {
                 try await send(current)
             }
             if response.status == 401, retryUnauthorized, !retried {
@@ -139,16 +139,9 @@ public final class RegistryClient: Sendable {
         }
     }
 
-    /// How a request passes the rate limiter.
-    enum Gating: Equatable {
-        /// A small request: holds a slot from sending until its response body ends.
-        case request
-        /// A bulk transfer (an upload, or a blob download): holds a slot the same way, but may not take the last one.
-        case bulk
-    }
-
     /// Sends an in-memory request with authorization.
-    func send(_ request: HTTPRequest, scope: AuthScope, gated: Gating = .request) async throws -> HTTPResponse {
+    /// Each request holds a gate slot from sending until its response body ends (see `RequestGate.exchange`).
+    func send(_ request: HTTPRequest, scope: AuthScope, gated: Admission = .request) async throws -> HTTPResponse {
         try await authorized(request, scope: scope, gated: gated) { try await http.execute($0) }
     }
 
