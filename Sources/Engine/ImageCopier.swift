@@ -43,29 +43,18 @@ public struct ImageCopier: Sendable {
     /// Fetches and checks every manifest and works out the blobs to move.
     public func plan(_ identifier: ManifestIdentifier) async throws -> ImagePlan {
         let top = try await retrying("manifest \(identifier)") { try await source.manifest(identifier) }
+        if case .schema1 = try top.parsed() { throw CopyError.schema1("\(source.location):\(identifier)") }
+        let selection = try await PlatformSelection.decide(top, pinned: identifier.isDigest, filter: options.platforms,
+                                                           config: readConfig)
+        if let why = selection.notApplied { logger.info("\(source.location)@\(top.digest): \(why)") }
         var children: [RawManifest] = []
         var blobs: [Digest: Descriptor] = [:]
-        var platforms: [Platform] = []
-        var filtered = false
-        var written = top
-
         switch try top.parsed() {
-        case .schema1:
-            throw CopyError.schema1("\(source.location):\(identifier)")
         case .image(let m):
             for b in m.blobs where !b.isForeign { blobs[b.digest] = b }
-        case .index(let index):
-            let selected = IndexSelection.select(index, options.platforms)
-            guard !selected.isEmpty else {
-                throw CopyError.noMatchingPlatform(options.platforms,
-                                                   available: index.manifests.compactMap { $0.platform?.description })
-            }
-            platforms = selected.compactMap(\.platform)
-            if selected.count != index.manifests.count {
-                written = try top.filteringIndex(keeping: Set(selected.map(\.digest)))
-                filtered = true
-            }
+        default:
             // Fetch the children concurrently; nested indexes are taken whole.
+            let selected = selection.children
             children = try await withThrowingTaskGroup(of: (Int, [RawManifest]).self) { group in
                 for (i, d) in selected.enumerated() {
                     group.addTask { (i, try await self.fetchTree(d.digest, depth: 1)) }
@@ -80,9 +69,17 @@ public struct ImageCopier: Sendable {
                 }
             }
         }
+        let written = selection.written
+        let platforms = selection.platforms
+        let filtered = selection.rewritten
         let ordered = blobs.values.sorted { $0.size != $1.size ? $0.size > $1.size : $0.digest < $1.digest }
         return ImagePlan(top: written, sourceDigest: top.digest, children: children, blobs: ordered,
                          platforms: platforms, filtered: filtered)
+    }
+
+    /// An image config, read whole (for the platform of a single-platform image).
+    @Sendable private func readConfig(_ config: Descriptor) async throws -> [UInt8] {
+        try await retrying("config \(config.digest)") { try await source.smallBlob(config) }
     }
 
     /// A manifest by digest and, when it is an index, all manifests below it (children before parents).

@@ -92,6 +92,12 @@ public enum ManifestIdentifier: Hashable, Sendable, CustomStringConvertible {
         if let d = reference.digest { self = .digest(d) } else { self = .tag(reference.tag ?? "latest") }
     }
 
+    /// Whether this names content by digest (a pin) rather than by tag.
+    public var isDigest: Bool {
+        if case .digest = self { return true }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .tag(let t): t

@@ -152,30 +152,23 @@ public struct MirrorEngine: Sendable {
             try await src.manifest(ManifestIdentifier(target.source))
         }
 
-        var written = top
-        var children: [Descriptor] = []
-        var platforms: [String] = []
-        var rewritten = false
-        switch try top.parsed() {
-        case .schema1:
-            throw CopyError.schema1(target.source.description)
-        case .image:
-            break
-        case .index(let index):
-            children = IndexSelection.select(index, options.platforms)
-            platforms = children.filter { !IndexSelection.isAttestation($0) }.compactMap { $0.platform?.description }
-            if children.isEmpty {
-                let error = CopyError.noMatchingPlatform(options.platforms,
-                                                         available: index.manifests.compactMap { $0.platform?.description })
-                if options.failWhenNoPlatform { throw error }
-                return Outcome(status: .skipped, digest: top.digest, sourceDigest: top.digest, platforms: [],
-                               rewritten: false, warning: "\(error); nothing copied")
+        if case .schema1 = try top.parsed() { throw CopyError.schema1(target.source.description) }
+        let selection: PlatformSelection
+        do {
+            selection = try await PlatformSelection.decide(top, pinned: target.source.digest != nil,
+                                                           filter: options.platforms) { config in
+                try await retry.run("\(target.source): config") { try await src.smallBlob(config) }
             }
-            if children.count < index.manifests.count {
-                written = try top.filteringIndex(keeping: Set(children.map(\.digest)))
-                rewritten = true
-            }
+        } catch let error as CopyError where !options.failWhenNoPlatform {
+            guard case .noMatchingPlatform = error else { throw error }
+            return Outcome(status: .skipped, digest: top.digest, sourceDigest: top.digest, platforms: [],
+                           rewritten: false, warning: "\(error); nothing copied")
         }
+        if let why = selection.notApplied { logger.info("\(target.source): \(why)") }
+        var written = selection.written
+        let children = selection.children
+        let platforms = selection.platforms.map(\.description)
+        let rewritten = selection.rewritten
 
         // Incremental: what does the destination tag hold? (Asked together with the source's signatures.)
         let copiedChildren = children.filter { !IndexSelection.isAttestation($0) }.map(\.digest)
