@@ -41,12 +41,18 @@ struct TransportFactory {
         http = HTTPClient(logger: logger)
     }
 
-    func locate(_ s: String, flag: String) throws -> ImageLocator {
+    func locate(_ s: String, flag: String) throws -> ImageLocator { try Self.locate(s, flag: flag) }
+
+    /// A location as typed: `docker://REF`, `REF`, `oci:`, `oci-archive:`, `docker-archive:`.
+    static func locate(_ s: String, flag: String) throws -> ImageLocator {
         do { return try ImageLocator(parsing: s) } catch { throw CLIError("\(flag): \(error)") }
     }
 
-    /// A registry reference, for commands that only talk to registries.
-    func parse(_ s: String, flag: String) throws -> Reference {
+    /// A registry reference (`docker://REF` or `REF`), for commands that only talk to registries.
+    func parse(_ s: String, flag: String) throws -> Reference { try Self.parse(s, flag: flag) }
+
+    /// A registry reference (`docker://REF` or `REF`), for commands that only talk to registries.
+    static func parse(_ s: String, flag: String) throws -> Reference {
         switch try locate(s, flag: flag) {
         case .docker(let r): return r
         case .ociLayout, .ociArchive, .dockerArchive:

@@ -13,6 +13,8 @@ struct InspectCommand: AsyncParsableCommand {
               dray inspect docker.io/library/alpine:3.20
               dray inspect --raw 127.0.0.1:5000/demo/app:1.0 | sha256sum
               dray inspect --config --arch arm64 127.0.0.1:5000/demo/app:1.0
+              dray inspect oci-archive:saved-images.tar.gz:docker.io/library/nginx:1.25
+              dray inspect oci:saved-image-cache:docker.io/library/nginx:1.25
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -30,7 +32,7 @@ struct InspectCommand: AsyncParsableCommand {
     @Option(name: .customLong("os"), help: ArgumentHelp("Operating system to show from an index.", valueName: "os"))
     var os: String?
 
-    @Argument(help: "Image (docker://REF or REF).")
+    @Argument(help: "Image: docker://REF or REF, oci:PATH[:NAME], oci-archive:PATH[:NAME], docker-archive:PATH[:NAME].")
     var image: String
 
     func run() async throws {
@@ -38,20 +40,20 @@ struct InspectCommand: AsyncParsableCommand {
             if raw && config { throw CLIError("--raw and --config cannot be combined") }
             let logger = global.makeLogger("dray.inspect")
             let factory = TransportFactory(logger: logger)
-            let ref = try factory.parse(image, flag: "image")
-            let client = factory.client(ref, options: try access.registryOptions())
+            let (source, id, name) = try factory.source(try factory.locate(image, flag: "image"),
+                                                        options: try access.registryOptions())
             do {
-                try await inspect(ref, client)
+                try await inspect(name, source, id)
             } catch let e as CLIError {
                 throw e
             } catch {
-                throw CLIError("inspect \(ref): \(error)")
+                throw CLIError("inspect \(name): \(error)")
             }
         }
     }
 
-    private func inspect(_ ref: Reference, _ client: RegistryClient) async throws {
-        let top = try await client.manifest(ref.repository, ManifestIdentifier(ref))
+    private func inspect(_ name: String, _ source: any ImageSource, _ id: ManifestIdentifier) async throws {
+        let top = try await source.manifest(id)
         if raw {
             FileHandle.standardOutput.write(Data(top.bytes))
             return
@@ -63,23 +65,23 @@ struct InspectCommand: AsyncParsableCommand {
             index = i
             if config || arch != nil || os != nil {
                 let chosen = try choosePlatform(i)
-                image = try await client.manifest(ref.repository, .digest(chosen.digest))
+                image = try await source.manifest(.digest(chosen.digest))
             }
         }
         var manifest: ImageManifest?
         if case .image(let m) = try image.parsed() { manifest = m }
         var configJSON: [String: Any]?
         if let m = manifest, m.config.size <= 16 << 20 {
-            let bytes = try await readBlob(client, ref.repository, m.config)
+            let bytes = try await source.smallBlob(m.config, limit: 16 << 20)
             if config {
                 FileHandle.standardOutput.write(Data(bytes))
                 return
             }
             configJSON = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
         } else if config {
-            throw CLIError("inspect \(ref): no config blob to print")
+            throw CLIError("inspect \(name): no config blob to print")
         }
-        print(summary(ref, top: top, index: image == top ? index : nil, image: image, manifest: manifest,
+        print(summary(name, top: top, index: image == top ? index : nil, image: image, manifest: manifest,
                       config: configJSON))
     }
 
@@ -91,18 +93,12 @@ struct InspectCommand: AsyncParsableCommand {
         throw CLIError("no platform in the index matches \(filter)")
     }
 
-    private func readBlob(_ client: RegistryClient, _ repository: String, _ d: Descriptor) async throws -> [UInt8] {
-        let stream = VerifyingStream(client.blob(repository, d), expecting: d)
-        var out: [UInt8] = []
-        while let c = try await stream.next() { out += c }
-        return out
-    }
 
-    private func summary(_ ref: Reference, top: RawManifest, index: ImageIndex?, image: RawManifest,
+    private func summary(_ name: String, top: RawManifest, index: ImageIndex?, image: RawManifest,
                          manifest: ImageManifest?, config: [String: Any]?) -> String {
         var lines: [String] = []
         func field(_ name: String, _ value: String) { lines.append(name.padding(toLength: 12, withPad: " ", startingAt: 0) + value) }
-        field("Name:", ref.description)
+        field("Name:", name)
         field("Digest:", top.digest.description)
         field("MediaType:", top.mediaType.rawValue)
         field("Size:", "\(top.bytes.count) B (manifest)")

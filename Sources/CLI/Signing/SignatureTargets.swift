@@ -33,7 +33,7 @@ struct SignatureTargetOptions: ParsableArguments {
             }
         }
         for s in images {
-            do { refs.append(try Reference(parsing: s)) } catch { throw CLIError("\(error)") }
+            refs.append(try TransportFactory.parse(s, flag: "image"))
         }
         guard !refs.isEmpty || !errors.isEmpty else { throw CLIError("no images: give -f LIST or image references") }
         if let shard = try sharding.parsed() {
