@@ -42,7 +42,7 @@ public enum CopyError: Error, Sendable, CustomStringConvertible {
         case .noMatchingPlatform(let f, let available):
             "no platform matches \(f) (the index has \(available.isEmpty ? "none" : available.joined(separator: ", ")))"
         case .schema1(let what):
-            "\(what) is a Docker schema 1 manifest, which dray reads but does not copy; push it again with a current tool"
+            "schema 1 is not supported: \(what) is a Docker schema 1 manifest, which dray can inspect but not copy; push it again with a current tool"
         case .tooDeep: "nested indexes deeper than 4 levels"
         }
     }

@@ -3,8 +3,9 @@ import Synchronization
 
 /// A manifest exactly as it travels: its bytes, its media type and the digest of those bytes.
 ///
-/// The digest is always computed over `bytes`; dray never re-serialises a manifest unless a command deliberately
-/// rewrites it (and then the result is a new `RawManifest` with a new digest).
+/// The digest is computed over `bytes` (for a signed Docker schema 1 manifest, over its JWS payload: the bytes
+/// without the signatures, which a registry makes anew on every GET). dray never re-serialises a manifest unless a
+/// command deliberately rewrites it (and then the result is a new `RawManifest` with a new digest).
 public struct RawManifest: Sendable, Hashable {
     /// Registries cap manifests at 4 MiB; so does dray when reading them.
     public static let maxSize = 4 * 1024 * 1024
@@ -20,12 +21,15 @@ public struct RawManifest: Sendable, Hashable {
     public init(bytes: [UInt8], mediaType reported: MediaType?) throws(ManifestError) {
         guard bytes.count <= Self.maxSize else { throw .tooLarge(bytes.count) }
         self.bytes = bytes
-        self.digest = Digest.sha256(of: bytes)
-        if let reported, reported.isManifest {
-            self.mediaType = reported
-        } else {
-            self.mediaType = try Self.sniff(bytes)
-        }
+        let mediaType = if let reported, reported.isManifest { reported } else { try Self.sniff(bytes) }
+        self.mediaType = mediaType
+        self.digest = Digest.sha256(of: Self.digested(bytes, mediaType))
+    }
+
+    /// The bytes a manifest's digest covers: all of them, or a signed schema 1 manifest's JWS payload.
+    static func digested(_ bytes: [UInt8], _ mediaType: MediaType) -> [UInt8] {
+        guard mediaType.isSchema1, let payload = Schema1Signatures.payload(of: bytes) else { return bytes }
+        return payload
     }
 
     /// Wraps bytes whose digest must equal `expected` (content fetched by digest).
@@ -33,7 +37,7 @@ public struct RawManifest: Sendable, Hashable {
         try self.init(bytes: bytes, mediaType: mediaType)
         if expected.algorithm != .sha256 {
             var h = Hasher256(algorithm: expected.algorithm)
-            h.update(bytes)
+            h.update(Self.digested(bytes, self.mediaType))
             let actual = h.finalize()
             guard actual == expected else { throw .digestMismatch(expected: expected, actual: actual) }
         } else if digest != expected {
