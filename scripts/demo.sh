@@ -2,23 +2,42 @@
 # The main job, end to end, on this machine alone: start two local registries, seed the first with generated
 # multi-platform images, mirror a list of them to the second with `dray mirror` (then again, incrementally),
 # validate the mirror, and show that every manifest arrived byte for byte (dray and skopeo both look).
+#
+# Everything it starts is stopped and its folder removed when it ends: on success, on failure and on Ctrl-C.
+#   --registries-only   start the two registries, print them, and stop there (cleanup included); with
+#                       DRAY_DEMO_HOLD=1 it then waits for Ctrl-C or SIGTERM first (the tests use both)
+#   DRAY_DEMO_BIN=DIR   use dray and dray-testkit from DIR instead of building release binaries
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+registries_only=false
+[ "${1:-}" = "--registries-only" ] && registries_only=true
 bash scripts/setup.sh
-echo "==> building dray (release)"
-swift build -c release --static-swift-stdlib --product dray >/dev/null
-swift build -c release --static-swift-stdlib --product dray-testkit >/dev/null
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+if [ -n "${DRAY_DEMO_BIN:-}" ]; then
+  bin=$DRAY_DEMO_BIN
+else
+  echo "==> building dray (release)"
+  swift build -c release --static-swift-stdlib --product dray >/dev/null
+  swift build -c release --static-swift-stdlib --product dray-testkit >/dev/null
+  bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+fi
 dray="$bin/dray"
 testkit="$bin/dray-testkit"
 
 work=$(mktemp -d /tmp/dray-demo-XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-start_registry() { # name -> prints host:port
+# Starts a registry named $1 and sets the variable named $2 to its host:port. (Not in a command substitution:
+# a subshell's copy of `pids` would never reach cleanup, and the registry would outlive the demo.)
+start_registry() {
   local name=$1 port
   port=$("$testkit" free-port)
   mkdir -p "$work/$name"
@@ -31,12 +50,20 @@ YAML
   docker-registry serve "$work/$name/config.yml" >"$work/$name/log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-  echo "127.0.0.1:$port"
+  printf -v "$2" '127.0.0.1:%s' "$port"
 }
 
-src=$(start_registry source)
-dst=$(start_registry mirror)
+start_registry source src
+start_registry mirror dst
 echo "==> registries: source $src, mirror $dst"
+echo "==> work folder $work, registry pids ${pids[*]}"
+if $registries_only; then
+  if [ -n "${DRAY_DEMO_HOLD:-}" ]; then
+    echo "==> holding until Ctrl-C"
+    while :; do sleep 0.2; done
+  fi
+  exit 0
+fi
 
 echo "==> seeding $src with generated images"
 "$testkit" seed --image "$src/demo/app:1.0" --format oci --platforms 3 --layer-size 4000000 --seed 1
