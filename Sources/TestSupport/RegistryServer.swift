@@ -193,6 +193,8 @@ public final class RegistryServer: @unchecked Sendable {
 }
 
 /// The registries of this process, for the clean-up at exit.
+/// At exit, and on SIGINT or SIGTERM (Ctrl-C of a harness or of the test run), they are killed and their
+/// folders removed, then the process exits 128+signal as it would have.
 private final class OrphanRegistries: Sendable {
     private let live = Mutex<[String: pid_t]>([:])  // folder → pid of its current process
 
@@ -201,9 +203,22 @@ private final class OrphanRegistries: Sendable {
             OrphanRegistries.atExit?()
         }
         OrphanRegistries.atExit = { [self] in self.killAll() }
+        // The signal is handled on a dispatch queue, outside the signal handler, where killing and removing
+        // folders is safe.
+        OrphanRegistries.signalSources = [SIGINT, SIGTERM].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [self] in
+                killAll()
+                exit(128 + sig)
+            }
+            source.resume()
+            return source
+        }
     }
 
     nonisolated(unsafe) static var atExit: (() -> Void)?
+    nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
 
     func track(_ pid: pid_t, folder: String) { live.withLock { $0[folder] = pid } }
     func forget(folder: String) { _ = live.withLock { $0.removeValue(forKey: folder) } }

@@ -10,7 +10,7 @@ struct TestKit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dray-testkit",
         abstract: "Seed registries with reproducible synthetic images (no internet needed).",
-        subcommands: [Seed.self, FreePort.self])
+        subcommands: [Seed.self, FreePort.self, Serve.self])
 }
 
 struct Seed: AsyncParsableCommand {
@@ -47,3 +47,14 @@ struct FreePort: ParsableCommand {
     func run() throws { print(try freeLoopbackPort()) }
 }
 
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a docker-registry on a free loopback port until Ctrl-C (or SIGTERM); prints its host and folder.")
+    func run() throws {
+        let registry = try RegistryServer()
+        print("registry \(registry.host) pid \(registry.pid) folder \(registry.directory.path)")
+        fflush(nil)
+        while true { sleep(60) }
+    }
+}

@@ -89,3 +89,40 @@ struct DemoCleanupTests {
         Self.expectNothingLeft(started, "Ctrl-C")
     }
 }
+
+/// The registries of the test support code (the benchmark harness, `dray-testkit serve`, the test suite) are
+/// stopped and their folders removed on Ctrl-C and SIGTERM too, not only at a normal exit.
+@Suite("Registries of the harness are cleaned up on signals", .serialized)
+struct HarnessCleanupTests {
+    @Test("dray-testkit serve: SIGINT and SIGTERM stop its registry and remove its folder", arguments: [SIGINT, SIGTERM])
+    func signalled(_ sig: Int32) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: DemoCleanupTests.binaries + "/dray-testkit")
+        p.arguments = ["serve"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, sig)
+        var old = sigset_t()
+        pthread_sigmask(SIG_UNBLOCK, &set, &old)
+        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
+        try p.run()
+        let line = Dray.read(out, until: "folder")
+        let words = line.split(whereSeparator: \.isWhitespace)
+        let host = try #require(words.firstIndex(of: "registry").map { String(words[$0 + 1]) }, "\(line)")
+        let pid = try #require(words.firstIndex(of: "pid").flatMap { pid_t(words[$0 + 1]) }, "\(line)")
+        let folder = try #require(words.firstIndex(of: "folder").map { String(words[$0 + 1]) }, "\(line)")
+        #expect(kill(pid, 0) == 0 && FileManager.default.fileExists(atPath: folder))
+        kill(p.processIdentifier, sig)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 128 + sig)
+        // The registry was the testkit's child: it is gone once reaped by init, within a moment.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while kill(pid, 0) == 0 && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(kill(pid, 0) != 0, "registry \(pid) still runs")
+        #expect(!DemoCleanupTests.accepts(port: Int(host.split(separator: ":")[1])!))
+        #expect(!FileManager.default.fileExists(atPath: folder), "\(folder) is still there")
+    }
+}
