@@ -152,28 +152,49 @@ public struct MirrorEngine: Sendable {
             try await src.manifest(ManifestIdentifier(target.source))
         }
 
-        if case .schema1 = try top.parsed() { throw CopyError.schema1(target.source.description) }
-        let selection: PlatformSelection
-        do {
-            selection = try await PlatformSelection.decide(top, pinned: target.source.digest != nil,
-                                                           filter: options.platforms) { config in
-                try await retry.run("\(target.source): config") { try await src.smallBlob(config) }
+        let parsed = try top.parsed()
+        if case .schema1 = parsed { throw CopyError.schema1(target.source.description) }
+        // What to copy under the platform filter; nil when nothing matches (a skip, with `unmatched` saying why).
+        // An index's entries name their platforms; an image's platform is in its config, read only once the
+        // destination check says that image is not already there.
+        var unmatched: CopyError?
+        func choose(_ filter: PlatformFilter) async throws -> PlatformSelection? {
+            do {
+                return try await PlatformSelection.decide(top, pinned: target.source.digest != nil, filter: filter) { config in
+                    try await retry.run("\(target.source): config") { try await src.smallBlob(config) }
+                }
+            } catch let error as CopyError where !options.failWhenNoPlatform {
+                guard case .noMatchingPlatform = error else { throw error }
+                unmatched = error
+                return nil
             }
-        } catch let error as CopyError where !options.failWhenNoPlatform {
-            guard case .noMatchingPlatform = error else { throw error }
-            return Outcome(status: .skipped, digest: top.digest, sourceDigest: top.digest, platforms: [],
-                           rewritten: false, warning: "\(error); nothing copied")
         }
-        if let why = selection.notApplied { logger.info("\(target.source): \(why)") }
-        var written = selection.written
-        let children = selection.children
-        let platforms = selection.platforms.map(\.description)
-        let rewritten = selection.rewritten
+        let skipped = { (e: CopyError?) in
+            Outcome(status: .skipped, digest: top.digest, sourceDigest: top.digest, platforms: [], rewritten: false,
+                    warning: "\(e.map { "\($0)" } ?? "no platform matches"); nothing copied")
+        }
+        let isImage = if case .image = parsed { true } else { false }
+        let indexSelection = isImage ? nil : try await choose(options.platforms)
+        if !isImage && indexSelection == nil { return skipped(unmatched) }
+        let children = indexSelection?.children ?? []
 
         // Incremental: what does the destination tag hold? (Asked together with the source's signatures.)
         let copiedChildren = children.filter { !IndexSelection.isAttestation($0) }.map(\.digest)
         async let sourceSigs = sourceSignatures(of: [top.digest] + copiedChildren, target: target, retry: retry)
         let existing = try await retry.run("\(target.destination): check") { try await dst.manifestDigest(destID) }
+        let selection: PlatformSelection
+        if let indexSelection {
+            selection = indexSelection
+        } else {
+            // The very image already at the destination needs no platform check (and no config read).
+            let alreadyThere = !options.force && existing == top.digest
+            guard let chosen = try await choose(alreadyThere ? .all : options.platforms) else { return skipped(unmatched) }
+            selection = chosen
+        }
+        if let why = selection.notApplied { logger.info("\(target.source): \(why)") }
+        var written = selection.written
+        let platforms = selection.platforms.map(\.description)
+        let rewritten = selection.rewritten
         if rewritten, !options.overwrite, let existing, existing != written.digest {
             written = try await merge(written, intoExisting: existing, at: dst, retry: retry)
         }
