@@ -70,11 +70,12 @@ public final class FileSink: ByteSink {
 
     /// Removes the unfinished files (`PATH.PID.partial`, `PATH.partN.PID.partial`) that killed writers of the
     /// archive at `path` left behind.
+    /// With `folders`, unfinished folders of the same names too.
     @discardableResult
-    public static func removeLeftovers(of path: String) -> (files: Int, bytes: Int64) {
+    public static func removeLeftovers(of path: String, folders: Bool = false) -> (files: Int, bytes: Int64) {
         let url = URL(fileURLWithPath: path)
         let base = url.lastPathComponent + "."
-        return LeftoverFiles.sweep(url.deletingLastPathComponent().path) { name in
+        return LeftoverFiles.sweep(url.deletingLastPathComponent().path, folders: folders) { name in
             guard name.hasPrefix(base), name.hasSuffix(".partial") else { return nil }
             var middle = name.dropFirst(base.count).dropLast(".partial".count).split(separator: ".", omittingEmptySubsequences: false)
             guard let pid = middle.popLast(), middle.count <= 1 else { return nil }

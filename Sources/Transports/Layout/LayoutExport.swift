@@ -1,0 +1,40 @@
+import Engine
+import Foundation
+
+/// Writes part of a layout folder as a layout folder of its own (`save --compress dir`), leaving the source intact.
+public enum LayoutExport {
+    /// Makes `destination` a layout holding just `selection` of `layout`: blobs are hard-linked (copied across
+    /// file systems) into `DESTINATION.PID.partial`, which replaces `destination` once complete. Returns the
+    /// bytes of the blobs. A failure leaves nothing behind.
+    @discardableResult
+    public static func write(_ selection: ArchiveSelection, of layout: OCILayout, to destination: String) throws -> Int64 {
+        FileSink.removeLeftovers(of: destination, folders: true)
+        let temp = "\(destination).\(getpid()).partial"
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: temp)
+        var done = false
+        defer { if !done { try? fm.removeItem(atPath: temp) } }
+        let out = try OCILayout(path: temp, create: true)
+        let lock = open(temp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if lock >= 0 { LeftoverFiles.claim(lock) }
+        defer { if lock >= 0 { close(lock) } }
+        var bytes: Int64 = 0
+        for d in selection.blobs {
+            let from = layout.blobPath(d), to = out.blobPath(d)
+            guard let size = layout.blobSize(d) else { throw LayoutError(path: from, reason: "missing blob \(d)") }
+            if link(from, to) != 0 {
+                do { try fm.copyItem(atPath: from, toPath: to) } catch {
+                    throw LayoutError(path: to, reason: "cannot copy blob \(d): \(error.localizedDescription)")
+                }
+            }
+            bytes += size
+        }
+        try AtomicFile.write(try OCILayout.encode(selection.index), to: "\(temp)/index.json")
+        if fm.fileExists(atPath: destination) { try fm.removeItem(atPath: destination) }
+        guard rename(temp, destination) == 0 else {
+            throw LayoutError(path: destination, reason: String(cString: strerror(errno)))
+        }
+        done = true
+        return bytes
+    }
+}
