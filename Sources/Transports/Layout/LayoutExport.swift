@@ -8,33 +8,21 @@ public enum LayoutExport {
     /// bytes of the blobs. A failure leaves nothing behind.
     @discardableResult
     public static func write(_ selection: ArchiveSelection, of layout: OCILayout, to destination: String) throws -> Int64 {
-        FileSink.removeLeftovers(of: destination, folders: true)
-        let temp = "\(destination).\(getpid()).partial"
-        let fm = FileManager.default
-        try? fm.removeItem(atPath: temp)
-        var done = false
-        defer { if !done { try? fm.removeItem(atPath: temp) } }
-        let out = try OCILayout(path: temp, create: true)
-        let lock = open(temp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if lock >= 0 { LeftoverFiles.claim(lock) }
-        defer { if lock >= 0 { close(lock) } }
+        let folder = try PartialFolder(for: destination)
+        let out = try OCILayout(path: folder.path, create: true)
         var bytes: Int64 = 0
         for d in selection.blobs {
             let from = layout.blobPath(d), to = out.blobPath(d)
             guard let size = layout.blobSize(d) else { throw LayoutError(path: from, reason: "missing blob \(d)") }
             if link(from, to) != 0 {
-                do { try fm.copyItem(atPath: from, toPath: to) } catch {
+                do { try FileManager.default.copyItem(atPath: from, toPath: to) } catch {
                     throw LayoutError(path: to, reason: "cannot copy blob \(d): \(error.localizedDescription)")
                 }
             }
             bytes += size
         }
-        try AtomicFile.write(try OCILayout.encode(selection.index), to: "\(temp)/index.json")
-        if fm.fileExists(atPath: destination) { try fm.removeItem(atPath: destination) }
-        guard rename(temp, destination) == 0 else {
-            throw LayoutError(path: destination, reason: String(cString: strerror(errno)))
-        }
-        done = true
+        try AtomicFile.write(try OCILayout.encode(selection.index), to: "\(folder.path)/index.json")
+        try folder.commit()
         return bytes
     }
 }

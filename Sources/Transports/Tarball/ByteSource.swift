@@ -15,10 +15,13 @@ public final class FileSource: ByteSource {
     private var fd: Int32 = -1
     /// The file or part being read (for messages).
     public private(set) var current: String
+    /// Every file read: the archive, or its parts in order.
+    public let files: [String]
 
     /// Reads exactly the file at `path` (no parts); a missing file fails at the first read.
     public init(file path: String) {
         paths = [path]
+        files = paths
         current = path
     }
 
@@ -41,7 +44,18 @@ public final class FileSource: ByteSource {
             }
             paths = numbers.map { "\(path).part\($0)" }
         }
+        files = paths
         current = paths[0]
+    }
+
+    /// Fails naming the first part that is not as large as the first one (parts are cut to one size; only the
+    /// last may be smaller): a part truncated by an incomplete copy.
+    public func checkPartSizes() throws {
+        guard files.count > 1 else { return }
+        let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber)?.int64Value ?? 0 }
+        for (i, size) in sizes.enumerated() where i < sizes.count - 1 ? size != sizes[0] : size > sizes[0] {
+            throw LayoutError(path: files[i], reason: "\(size) bytes where every part but the last has \(sizes[0]): truncated or damaged part")
+        }
     }
 
     /// Reads straight into the returned array (no zero-filling, no copy through `Data`).
