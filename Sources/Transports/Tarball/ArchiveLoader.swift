@@ -22,11 +22,14 @@ public struct ArchiveLoader: Sendable {
         public var destination: Reference
         /// Names of signature entries of the same repository; those for the image's manifests are loaded with it.
         public var attachments: [String]
-        public init(id: Int, name: String, destination: Reference, attachments: [String] = []) {
+        /// The input line (the failed list holds these); the name when nil.
+        public var line: String?
+        public init(id: Int, name: String, destination: Reference, attachments: [String] = [], line: String? = nil) {
             self.id = id
             self.name = name
             self.destination = destination
             self.attachments = attachments
+            self.line = line
         }
     }
 
@@ -57,7 +60,7 @@ public struct ArchiveLoader: Sendable {
         var results: [Int: MirrorResult] = [:]
         func finish(_ t: Target, _ status: MirrorResult.Status, digest: Digest?, error: String? = nil, bytes: Int64 = 0,
                     signatures: Int = 0) {
-            let r = MirrorResult(id: t.id, source: t.name, destination: t.destination.description, line: t.name,
+            let r = MirrorResult(id: t.id, source: t.name, destination: t.destination.description, line: t.line ?? t.name,
                                  status: status, digest: digest?.description, sourceDigest: digest?.description,
                                  platforms: [], rewritten: false, bytesCopied: bytes, blobsCopied: 0, blobsMounted: 0,
                                  blobsPresent: 0, seconds: (ContinuousClock.now - started).inSeconds, error: error,
