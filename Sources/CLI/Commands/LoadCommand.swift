@@ -104,7 +104,7 @@ extension LoadCommand {
         var options = try transfer.mirrorOptions(platforms: .all)
         options.overwrite = overwrite
         options.signatures = removeSignatures || !hasSignatures ? .remove : .copy
-        let (limiter, pool) = try destinationPool(logger)
+        let (limiter, pool) = try await destinationPool(plan.destination, logger)
         let engine = MirrorEngine(options: options, sources: sources, destinations: pool.destination, logger: logger)
         try await run(plan, logger: logger, limiter: limiter) { events in await engine.run(plan.targets, events: events) }
     }
@@ -120,12 +120,17 @@ extension LoadCommand {
             }
     }
 
-    /// The registry the images go to, with one rate limiter for the run.
-    func destinationPool(_ logger: Logger) throws -> (RateLimiter, RegistryPool) {
+    /// The registry the images go to, with one rate limiter for the run; checked (TLS, credentials) before any image.
+    func destinationPool(_ destination: String, _ logger: Logger) async throws -> (RateLimiter, RegistryPool) {
         var registry = try access.registryOptions()
         let limiter = RateLimiter()
         registry.gate = limiter
-        return (limiter, RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: registry, destination: registry))
+        let pool = RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: registry, destination: registry)
+        try await DestinationCheck.run([destination], pool: pool, credentials: true) { error in
+            if let e = error as? RegistryError, e.status == 401 || e.status == 403 { return "check --creds, --authfile or dray login" }
+            return "for a registry with its own CA give --cert-dir DIR holding \(destination)/ca.crt, or --tls-verify=false to skip verification"
+        }
+        return (limiter, pool)
     }
 
     /// Loads straight from an archive (parts found automatically), streaming it once, without extracting it.
@@ -143,7 +148,7 @@ extension LoadCommand {
         let plan = try selection.plan(saved: catalog.index.manifests.compactMap(OCILayout.name(of:)), source: source,
                                       destination: destination, logger: logger)
         let lookup = plan.names
-        let (limiter, pool) = try destinationPool(logger)
+        let (limiter, pool) = try await destinationPool(plan.destination, logger)
         let options = try transfer.mirrorOptions(platforms: .all)
         let loader = ArchiveLoader(destinations: pool.destination, retries: options.retries, blobJobs: options.blobJobs,
                                    mergeSignatures: !overwrite, blobCheck: options.blobCheck, logger: logger)

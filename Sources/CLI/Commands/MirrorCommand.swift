@@ -159,11 +159,7 @@ struct MirrorCommand: AsyncParsableCommand {
             }
 
             if !skipLogin {
-                for registry in Set(targets.map(\.destination.registry)).sorted() {
-                    do { _ = try await pool.client(registry, .destination).baseURL() } catch {
-                        throw CLIError("destination registry \(registry) does not answer: \(error) (use --skip-login to start anyway)")
-                    }
-                }
+                try await DestinationCheck.run(targets.map(\.destination.registry), pool: pool) { _ in "use --skip-login to start anyway" }
             }
 
             try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report, shard: shard)

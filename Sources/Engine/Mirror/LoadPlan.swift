@@ -6,6 +6,8 @@
 /// still matches nothing matches the one saved image of the same repository and tag in another registry, so a
 /// list saved with `save -s` loads without the flag when that is unambiguous.
 public struct LoadPlan: Sendable {
+    /// The registry the images go to.
+    public let destination: String
     public var targets: [MirrorTarget] = []
     /// The saved name of each source reference (signature entries `REPO:sha256-<hex>.sig` included: they travel
     /// with their images rather than as targets).
@@ -19,6 +21,7 @@ public struct LoadPlan: Sendable {
     /// `skipped` hears about saved names that are not image references.
     public init(saved: [String], origin: String, list: (file: String, text: String)?, sourceRegistry: String?,
                 destination: String, project: String?, skipped: (String) -> Void) {
+        self.destination = destination
         var images: [Reference] = []
         for name in saved {
             guard let ref = try? Reference(parsing: name) else {
