@@ -90,7 +90,7 @@ struct LoadCommand: AsyncParsableCommand {
             let logger = global.makeLogger("dray.load")
 
             let plan = try selection.plan(saved: try layout.names(), source: source, destination: destination, logger: logger)
-            try await mirror(plan, logger: logger) { [names = plan.names] in
+            try await mirror(plan, logger: logger, places: .folder(source: source)) { [names = plan.names] in
                 OCILayoutImageSource(layout: layout, name: names[$0] ?? $0.description)
             }
         }
@@ -99,21 +99,21 @@ struct LoadCommand: AsyncParsableCommand {
 
 extension LoadCommand {
     /// Pushes the plan's targets read from `sources` with the mirror engine: every platform of what was saved.
-    func mirror(_ plan: LoadPlan, logger: Logger, hasSignatures: Bool = true,
+    func mirror(_ plan: LoadPlan, logger: Logger, places: LogPlaces, hasSignatures: Bool = true,
                 sources: @escaping MirrorEngine.SourceFactory) async throws {
         var options = try transfer.mirrorOptions(platforms: .all)
         options.overwrite = overwrite
         options.signatures = removeSignatures || !hasSignatures ? .remove : .copy
         let (limiter, pool) = try await destinationPool(plan.destination, logger)
         let engine = MirrorEngine(options: options, sources: sources, destinations: pool.destination, logger: logger)
-        try await run(plan, logger: logger, limiter: limiter) { events in await engine.run(plan.targets, events: events) }
+        try await run(plan, logger: logger, limiter: limiter, places: places) { events in await engine.run(plan.targets, events: events) }
     }
 
     /// Runs `execute` for the plan's targets with the runner; the list lines that name no saved image are
     /// reported first, as failed images.
-    func run(_ plan: LoadPlan, logger: Logger, limiter: RateLimiter,
+    func run(_ plan: LoadPlan, logger: Logger, limiter: RateLimiter, places: LogPlaces,
              execute: @escaping @Sendable (@escaping @Sendable (MirrorEvent) -> Void) async -> [MirrorResult]) async throws {
-        try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
+        try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report, places: places)
             .run(count: plan.count, listErrors: plan.listErrors) { events in
                 for r in plan.missing { events(.finished(r)) }
                 return plan.missing + (await execute(events))
@@ -160,7 +160,9 @@ extension LoadCommand {
             ArchiveLoader.Target(id: $0.id, name: lookup[$0.source] ?? $0.source.description, destination: $0.destination,
                                  attachments: signatures[$0.source.name] ?? [], line: $0.line)
         }
-        try await run(plan, logger: logger, limiter: limiter) { events in await loader.load(source, targets: loads, events: events) }
+        try await run(plan, logger: logger, limiter: limiter, places: .archive(source: source)) { events in
+            await loader.load(source, targets: loads, events: events)
+        }
     }
 }
 
@@ -179,7 +181,7 @@ extension LoadCommand {
             sources[t.source] = try archive.source(images[name]!, name: name)
         }
         // A docker save archive has no signature attachments.
-        try await mirror(plan, logger: logger, hasSignatures: false) { [sources] in
+        try await mirror(plan, logger: logger, places: .dockerArchive(source: source), hasSignatures: false) { [sources] in
             sources[$0] ?? AbsentImageSource(reference: $0, archive: source)
         }
     }

@@ -104,7 +104,7 @@ struct SaveCommand: AsyncParsableCommand {
             var someFailed = false
             do {
                 try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, failedPath: failed, reportPath: report,
-                                       shard: shard)
+                                       shard: shard, places: .folder(destination: cache))
                     .run(count: run.targets.count, listErrors: run.listErrors) { events in
                         let (results, archive) = await saver.run(run.targets, events: events)
                         outcome.withLock { $0 = archive }
@@ -142,7 +142,7 @@ struct SaveCommand: AsyncParsableCommand {
         var someFailed = false
         do {
             try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, failedPath: failed, reportPath: report,
-                                   shard: shard)
+                                   shard: shard, places: .folder(destination: cache))
                 .run(count: run.targets.count, listErrors: run.listErrors) { [engine = run.engine(logger), targets = run.targets] events in
                     let results = await engine.run(targets, events: events)
                     let ok = Set(results.filter { $0.status != .failed }.map(\.id))

@@ -65,7 +65,7 @@ struct SyncCommand: AsyncParsableCommand {
         let run = try await CacheRun(path, list: list, sourceRegistry: sourceRegistry, registry: registry, http: http,
                                      options: options, logger: logger, shard: shard, selection: selection)
         try await MirrorRunner(verb: verb, logger: logger, limiter: run.limiter, failedPath: failedPath, reportPath: reportPath,
-                               shard: shard)
+                               shard: shard, places: .folder(destination: path))
             .run(count: run.targets.count, listErrors: run.listErrors) { [engine = run.engine(logger), targets = run.targets] events in
                 await engine.run(targets, events: events)
             }

@@ -31,10 +31,13 @@ public struct LoadPlan: Sendable {
             if names[ref] == nil && !(ref.tag.map(SignatureAttachment.isSignatureTag) ?? false) { images.append(ref) }
             names[ref] = name
         }
-        func target(_ ref: Reference, line: String, origin: String) -> MirrorTarget {
+        func pushed(_ ref: Reference) -> Reference {
             var dst = Reference(registry: destination, repository: ref.repository, tag: ref.tag, digest: ref.tag == nil ? ref.digest : nil)
             if let project { dst.repository = MirrorNaming.replacingProject(dst.repository, with: project) }
-            return MirrorTarget(id: targets.count + 1, source: ref, destination: dst, line: line, origin: origin)
+            return dst
+        }
+        func target(_ ref: Reference, line: String, origin: String) -> MirrorTarget {
+            MirrorTarget(id: targets.count + 1, source: ref, destination: pushed(ref), line: line, origin: origin)
         }
         guard let list else {
             for ref in images { targets.append(target(ref, line: ref.description, origin: "\(origin)/index.json")) }
@@ -44,7 +47,7 @@ public struct LoadPlan: Sendable {
         listErrors = parsed.errors
         let exact = Set(images)
         var taken = Set<Reference>()
-        var unmatched: [(ImageListEntry, String)] = []
+        var unmatched: [(entry: ImageListEntry, wanted: Reference, reason: String)] = []
         for entry in parsed.entries {
             var wanted = entry.source
             if let sourceRegistry { wanted.registry = sourceRegistry }
@@ -58,16 +61,16 @@ public struct LoadPlan: Sendable {
                     let reason = alike.isEmpty
                         ? "\(wanted) is not in \(origin)"
                         : "\(wanted) is not in \(origin), which holds it under several registries (\(alike.map(\.registry).joined(separator: ", "))); pass --source-registry"
-                    unmatched.append((entry, reason))
+                    unmatched.append((entry, wanted, reason))
                     continue
                 }
             }
             guard let match, taken.insert(match).inserted else { continue }
             targets.append(target(match, line: entry.line, origin: "\(list.file):\(entry.lineNumber)"))
         }
-        for (entry, reason) in unmatched {
+        for (entry, wanted, reason) in unmatched {
             missing.append(MirrorResult(
-                id: targets.count + missing.count + 1, source: entry.line, destination: destination, line: entry.line,
+                id: targets.count + missing.count + 1, source: wanted.description, destination: pushed(wanted).description, line: entry.line,
                 status: .failed, digest: nil, sourceDigest: nil, platforms: [], rewritten: false, bytesCopied: 0,
                 blobsCopied: 0, blobsMounted: 0, blobsPresent: 0, seconds: 0,
                 error: "\(list.file):\(entry.lineNumber): \(reason)", warning: nil))
