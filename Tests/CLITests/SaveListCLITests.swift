@@ -61,6 +61,10 @@ struct SaveListCLITests {
         #expect(try Self.names(cache).isSuperset(of: names))
         try LayoutConsistency.expectConsistent(cache, allowTemporaries: false)
         try LayoutConsistency.expectConsistent(dir.file("bdir"), allowTemporaries: false)
+        // The cache itself as the folder would replace the cache: refused before anything is downloaded.
+        let same = try Dray.run(["save", "-f", dir.file("b.txt"), "-d", cache + "/", "--cache", cache, "--compress", "dir", "-y"])
+        #expect(same.status == 1 && same.stderr.contains("is the cache folder") && !same.stderr.contains("[IMG:"), "\(same.stderr)")
+        #expect(try Self.names(cache).isSuperset(of: names))
 
         // save validate: an archive holding more than the list fails unless --allow-extra.
         #expect(try Dray.run(["compress", "-f", cache, "-d", dir.file("all.tar.gz")]).status == 0)

@@ -135,6 +135,11 @@ struct SaveCommand: AsyncParsableCommand {
     /// `--compress dir`: fill the cache, then make the destination a folder of the listed images (blobs linked
     /// from the cache, which stays).
     private func saveFolder(_ file: String, options: MirrorOptions, logger: Logger, shard: Shard?, tags: TagSelection) async throws {
+        func resolved(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        let (d, c) = (resolved(selection.destination), resolved(cache))
+        if d == c || c.hasPrefix(d.hasSuffix("/") ? d : d + "/") || d.hasPrefix(c + "/") {
+            throw CLIError("-d \(selection.destination) is the cache folder or holds it, or lies in it; with --compress dir give another folder")
+        }
         let run = try await CacheRun(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
                                      http: try transfer.httpOptions(), options: options, logger: logger, shard: shard,
                                      selection: tags)
