@@ -30,6 +30,10 @@ struct ArchivePartsCLITests {
             #expect(!FileManager.default.fileExists(atPath: out), "a folder was left for a damaged archive")
             #expect(try Self.partials(dir).isEmpty)
             #expect(try Dray.run(["archive", "ls", out]).status != 0)
+            // load and archive ls name the damaged part too.
+            let target = try RegistryServer()
+            let load = try Dray.run(["load", "-s", base, "-d", target.host, "-o", dir.file("f.txt")])
+            #expect(load.status == 1 && load.stderr.contains(damaged), "\(load.stderr.suffix(800))")
             try original.write(to: URL(fileURLWithPath: damaged))
         }
         let whole = try Dray.run(["decompress", "-f", base, "-d", dir.file("out")])

@@ -8,14 +8,13 @@ extension LayoutExtractor {
     /// `destination` as it was, and a failure of a split archive names the part being read. Returns the files written.
     public static func extractFolder(_ path: String, into destination: String, merging: Bool) throws -> Int {
         let source = try FileSource(path: path)
-        try source.checkPartSizes()
         let folder = try PartialFolder(for: destination)
         let files: Int
         do {
             files = try extract(source, into: folder.path)
             _ = try OCILayout(path: folder.path, create: false)
         } catch {
-            guard source.files.count > 1 else { throw error }
+            guard source.files.count > 1, !"\(error)".contains(source.current) else { throw error }
             throw LayoutError(path: source.current, reason: "\(error)")
         }
         try folder.commit(merging: merging)
