@@ -36,7 +36,7 @@ struct ArchivePartsCLITests {
             #expect(load.status == 1 && load.stderr.contains(damaged), "\(load.stderr.suffix(800))")
             try original.write(to: URL(fileURLWithPath: damaged))
         }
-        let whole = try Dray.run(["decompress", "-f", base, "-d", dir.file("out")])
+        let whole = try Dray.run(["decompress", "-f", base, "-d", dir.file("out") + "/"])
         #expect(whole.status == 0, "\(whole.stderr)")
         #expect(try Shell.run("diff", ["-r", cache, dir.file("out")]).status == 0)
 

@@ -11,6 +11,9 @@ final class PartialFolder {
     private var committed = false
 
     init(for destination: String) throws {
+        // Without a trailing slash, so the temporary folder is next to the destination, not inside it.
+        var destination = destination
+        while destination.count > 1 && destination.hasSuffix("/") { destination.removeLast() }
         self.destination = destination
         FileSink.removeLeftovers(of: destination, folders: true)
         path = "\(destination).\(getpid()).partial"
