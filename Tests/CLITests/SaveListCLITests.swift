@@ -125,6 +125,7 @@ struct SaveListCLITests {
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(p.terminationReason == .exit && p.terminationStatus == 130, "\(p.terminationStatus): \(stderr.suffix(800))")
         #expect(!FileManager.default.fileExists(atPath: archive), "a complete archive after Ctrl-C")
+        #expect(stderr.contains("interrupted: no archive was written to \(archive); the cache folder \(cache) is intact"), "\(stderr.suffix(800))")
         let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".partial") }
         #expect(left.isEmpty, "\(left)")
         #expect(try Self.names(cache) == [name])

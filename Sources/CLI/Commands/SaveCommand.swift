@@ -112,6 +112,12 @@ struct SaveCommand: AsyncParsableCommand {
                     }
             } catch let e as ExitCode where e == .failure {
                 someFailed = true
+            } catch let e as ExitCode where e.rawValue == 130 {
+                switch outcome.withLock({ $0 }) {
+                case .streamed, .rebuilt: logger.error("interrupted after the archive \(destination) was complete")
+                default: logger.error("interrupted: no archive was written to \(destination); the cache folder \(cache) is intact")
+                }
+                throw e
             }
             switch outcome.withLock({ $0 }) {
             case .streamed(let w):
