@@ -120,7 +120,8 @@ struct SaveListCLITests {
             if !started { usleep(10_000) }
         }
         #expect(started, "the archive was finished before it could be interrupted")
-        kill(p.processIdentifier, SIGINT)
+        // Only a running dray is signalled (a finished one's PID may belong to another process by now).
+        if started && p.isRunning { p.interrupt() }
         p.waitUntilExit()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(p.terminationReason == .exit && p.terminationStatus == 130, "\(p.terminationStatus): \(stderr.suffix(800))")
