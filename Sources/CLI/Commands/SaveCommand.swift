@@ -156,8 +156,7 @@ struct SaveCommand: AsyncParsableCommand {
                                    shard: shard, places: .folder(destination: cache))
                 .run(count: run.targets.count, listErrors: run.listErrors) { [engine = run.engine(logger), targets = run.targets] events in
                     let results = await engine.run(targets, events: events)
-                    let ok = Set(results.filter { $0.status != .failed }.map(\.id))
-                    saved.withLock { $0 = Set(targets.filter { ok.contains($0.id) }.map(\.destination.description)) }
+                    saved.withLock { $0 = ArchiveSelection.names(of: targets, savedIn: results) }
                     return results
                 }
         } catch let e as ExitCode where e == .failure {

@@ -102,8 +102,7 @@ public struct ArchiveSaver: Sendable {
             drop()
             return (results, .failed(ArchiveStopped().description))
         }
-        let saved = Set(results.filter { $0.status != .failed }.map(\.id))
-        let names = Set(targets.filter { saved.contains($0.id) }.map(\.destination.description))
+        let names = ArchiveSelection.names(of: targets, savedIn: results)
         guard !names.isEmpty else {
             drop()
             return (results, .empty)

@@ -36,6 +36,12 @@ public struct ArchiveSelection: Sendable {
         self.blobs = try Self.reachable(from: self.index, manifest: manifest)
     }
 
+    /// The names in a layout of the targets a run did not fail (each named by its destination reference).
+    public static func names(of targets: [MirrorTarget], savedIn results: [MirrorResult]) -> Set<String> {
+        let saved = Set(results.filter { $0.status != .failed }.map(\.id))
+        return Set(targets.filter { saved.contains($0.id) }.map(\.destination.description))
+    }
+
     /// Whether `name` is a signature attachment's (its tag is `sha256-<hex>.sig`).
     public static func isAttachment(_ name: String) -> Bool {
         guard let tag = (try? Reference(parsing: name))?.tag else { return false }
