@@ -90,6 +90,12 @@ public struct ArchiveSink: @unchecked Sendable {
     /// Makes every further write fail (from any thread), so the writer gives up and the unfinished files go.
     public func stop() { (sink as? StoppableSink)?.stop() }
 
+    /// Removes the unfinished files now; call once no thread writes any more.
+    public func discard() {
+        (file as? FileSink)?.discard()
+        (file as? SplitSink)?.discard()
+    }
+
     /// Their total size.
     public var bytes: Int64 {
         files.compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber }

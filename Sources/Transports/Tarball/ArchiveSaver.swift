@@ -90,6 +90,7 @@ public struct ArchiveSaver: Sendable {
         func drop() {
             streamed?.stop()
             archiver?.abort()
+            streamed?.discard()
         }
 
         let layout = self.layout
@@ -121,19 +122,22 @@ public struct ArchiveSaver: Sendable {
                     try await Self.blocking(stopping: streamed) { try archiver.finish() }
                     return (results, .streamed(Written(files: streamed.files, bytes: streamed.bytes, images: selection.images)))
                 } catch {
+                    streamed.discard()
                     return (results, .failed("\(output.path): \(error)"))
                 }
             }
             drop()
             why = results.contains { $0.status == .failed } ? "some images failed" : "the folder changed during the run"
         }
+        let out: ArchiveSink
+        do { out = try output.open() } catch { return (results, .failed("\(output.path): \(error)")) }
         do {
-            let out = try output.open()
             try await Self.blocking(stopping: out) { [layout] in
                 try LayoutArchiver.write(layout, selection: selection, to: TarWriter(out.sink))
             }
             return (results, .rebuilt(Written(files: out.files, bytes: out.bytes, images: selection.images), reason: why))
         } catch {
+            out.discard()
             return (results, .failed("\(output.path): \(error)"))
         }
     }

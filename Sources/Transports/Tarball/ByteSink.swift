@@ -23,6 +23,7 @@ public final class FileSink: ByteSink {
     private let deferRename: Bool
     private var closed = false
     private var committed = false
+    private var discarded = false
     /// Bytes written so far.
     public private(set) var count: Int64 = 0
 
@@ -38,7 +39,20 @@ public final class FileSink: ByteSink {
 
     deinit {
         if !closed { close(fd) }
-        if !committed { unlink(temp) }
+        if !committed && !discarded { unlink(temp) }
+    }
+
+    /// Closes and removes the unfinished file now (rather than when the sink is released, which may be after
+    /// the process has ended or a new writer has taken the same temporary name).
+    public func discard() {
+        if !closed {
+            close(fd)
+            closed = true
+        }
+        if !committed && !discarded {
+            unlink(temp)
+            discarded = true
+        }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -119,6 +133,9 @@ public final class SplitSink: ByteSink {
             offset += n
         }
     }
+
+    /// Removes the unfinished parts now.
+    public func discard() { for s in sinks { s.discard() } }
 
     public func finish() throws {
         if sinks.isEmpty { sinks.append(try FileSink(path: "\(base).part0", deferRename: true)) }
