@@ -104,6 +104,13 @@ struct ArchiveTransportCLITests {
         for (repo, tag) in [("library/busybox", "1"), ("other", "2")] {
             #expect(try await regClient.headManifest(repo, .tag(tag)) != nil, "\(repo):\(tag)")
         }
+        // archive ls reads it as load does: every RepoTag, with the digest load pushed.
+        let ls = try Dray.run(["archive", "ls", "--json", dir.file("docker.tar")])
+        #expect(ls.status == 0, "\(ls.stderr)")
+        let listed = (try? JSONSerialization.jsonObject(with: Data(ls.stdout)) as? [[String: Any]]) ?? []
+        #expect(listed.compactMap { $0["name"] as? String } == ["docker.io/library/busybox:1", "example.com/other:2"])
+        let pushed = try await regClient.headManifest("library/busybox", .tag("1"))?.digest.description
+        #expect(listed.first?["digest"] as? String == pushed)
 
         // A link pointing out of the archive is refused, naming the entry.
         try fm.removeItem(atPath: "\(root)/linked/layer.tar")

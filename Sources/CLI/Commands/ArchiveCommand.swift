@@ -19,9 +19,10 @@ struct ArchiveCommand: ParsableCommand {
 struct ArchiveListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
-        abstract: "List the images of an archive (parts found automatically) or a saved folder.",
+        abstract: "List the images of an archive (OCI or docker save; parts found automatically) or a saved folder.",
         discussion: """
-            Only the archive's metadata is read: index.json and the manifests come before the layers.
+            Only the archive's metadata is read: index.json and the manifests come before the layers. A docker save \
+            archive is read whole, as load reads it; each RepoTag is listed. Signature attachments are not images.
 
             Examples:
               dray archive ls images.tar.zst           # parts images.tar.zst.part0… are found automatically
@@ -40,7 +41,15 @@ struct ArchiveListCommand: AsyncParsableCommand {
 
     private func body() throws {
         do {
-            let images = try ArchiveCatalog.read(path).images()
+            var images: [ArchiveCatalog.Image]
+            var attachments = 0
+            do {
+                let catalog = try ArchiveCatalog.read(path)
+                images = try catalog.images()
+                attachments = catalog.attachments.count
+            } catch ArchiveCatalog.ReadError.notOCI {
+                images = try DockerArchive(path: path).catalogImages()
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -51,7 +60,8 @@ struct ArchiveListCommand: AsyncParsableCommand {
                 let platforms = image.platforms.isEmpty ? "single image" : image.platforms.joined(separator: ", ")
                 print("\(image.name)\n  \(image.digest)  \(image.size.humanBytes)  \(platforms)")
             }
-            print("\(images.count) image\(images.count == 1 ? "" : "s")")
+            let signatures = attachments == 0 ? "" : " (and \(attachments) signature attachment\(attachments == 1 ? "" : "s"))"
+            print("\(images.count) image\(images.count == 1 ? "" : "s")\(signatures)")
         } catch {
             throw CLIError("archive ls \(path): \(error)")
         }

@@ -7,16 +7,16 @@ extension ArchiveCompression: ExpressibleByArgument {}
 
 /// Sizes as Hangar takes them: bytes, or with a K/M/G/T suffix (powers of 1024).
 enum ByteSize {
+    /// The size `s` gives (zero and negative sizes included, for the caller to refuse), or nil when it is not one.
     static func parse(_ s: String) -> Int64? {
         let t = s.trimmingCharacters(in: .whitespaces).uppercased()
         let units: [(String, Int64)] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10),
                                         ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("B", 1)]
         for (suffix, scale) in units where t.hasSuffix(suffix) {
-            guard let v = Double(t.dropLast(suffix.count)), v > 0 else { return nil }
+            guard let v = Double(t.dropLast(suffix.count)), v.isFinite, abs(v) < Double(1 << 20) else { return nil }
             return Int64(v * Double(scale))
         }
-        guard let v = Int64(t), v > 0 else { return nil }
-        return v
+        return Int64(t)
     }
 }
 
@@ -88,6 +88,7 @@ struct PartOptions: ParsableArguments {
         guard let size = ByteSize.parse(partSize) else {
             throw CLIError("--part-size: \"\(partSize)\" is not a size like 2G, 500M or 1048576")
         }
+        guard size > 0 else { throw CLIError("--part-size must be positive (got \"\(partSize)\")") }
         return part ? size : nil
     }
 }

@@ -10,7 +10,8 @@ struct DecompressCommand: AsyncParsableCommand {
         abstract: "Extract an archive (gzip, zstd or plain; parts found automatically) into a cache folder.",
         discussion: """
             Every blob is checked against its digest as it is written; a truncated or corrupted archive, a missing \
-            part, or an entry that would land outside the folder stops with an error naming it.
+            or truncated part, or an entry that would land outside the folder stops with an error naming it. The \
+            archive is extracted next to the folder (FOLDER.PID.partial), which gets its name only when complete.
 
             Examples:
               dray decompress -f saved-images.tar.gz -d saved-image-cache
@@ -41,7 +42,7 @@ struct DecompressCommand: AsyncParsableCommand {
                 throw CLIError("-d \(dir) is not empty; pass -y to extract into it")
             }
             let started = ContinuousClock.now
-            let files = try LayoutExtractor.extract(try FileSource(path: file), into: dir)
+            let files = try LayoutExtractor.extractFolder(file, into: dir, merging: yes)
             let layout = try OCILayout(path: dir, create: false)
             print("Extracted \(files) files (\(try layout.names().count) images) into \(dir) in \(String(format: "%.2f", (ContinuousClock.now - started).inSeconds)) s")
         } catch let e as CLIError {

@@ -18,6 +18,9 @@ struct LoadSelectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Replace the project of every destination image.", valueName: "project"))
     var destinationProject: String?
 
+    @Option(name: .long, help: ArgumentHelp("The registry the images were saved under (save -s), put in front of the list's names to match them.", valueName: "registry"))
+    var sourceRegistry: String?
+
     func required() throws -> (source: String, destination: String) {
         guard let source else { throw CLIError("-s/--source is required: the saved folder or archive") }
         guard let destination else { throw CLIError("-d/--destination is required: the registry") }
@@ -25,6 +28,18 @@ struct LoadSelectionOptions: ParsableArguments {
             throw CLIError("-d/--destination: invalid registry \"\(destination.prefix(200))\"")
         }
         return (source, destination)
+    }
+
+    /// The plan for the saved names of `source` (those of the list, when given); invalid list lines are logged.
+    func plan(saved: [String], source: String, destination: String, logger: Logger) throws -> LoadPlan {
+        if let sourceRegistry, (try? Reference(parsing: "\(sourceRegistry)/x/y")) == nil {
+            throw CLIError("--source-registry: invalid registry \"\(sourceRegistry.prefix(200))\"")
+        }
+        let list = try file.map { (file: $0, text: try readListFile($0)) }
+        let plan = LoadPlan(saved: saved, origin: source, list: list, sourceRegistry: sourceRegistry, destination: destination,
+                            project: destinationProject, skipped: { logger.warning("\($0)") })
+        for e in plan.listErrors { logger.error("\(e)") }
+        return plan
     }
 }
 
@@ -41,6 +56,7 @@ struct LoadCommand: AsyncParsableCommand {
             Examples:
               dray decompress -f saved-images.tar.gz -d saved-image-cache
               dray load -s saved-image-cache -d harbor.local -j 4
+              dray load -s saved.tar.gz -d harbor.local -f list.txt --source-registry mirror.example.com   # saved with save -s
             """,
         subcommands: [LoadValidateCommand.self])
 
@@ -61,47 +77,6 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write a JSON report of every image.", valueName: "file"))
     var report: String?
 
-    /// Targets for the saved images named `names` (all, or those `list` names): each goes to
-    /// `destination/REPOSITORY:TAG` of its reference. Returns the targets, the saved name of each source
-    /// reference (signature entries `REPO:sha256-<hex>.sig` included: they travel with their images rather than
-    /// as targets), and the list lines that name no saved image.
-    static func targets(names: [String], source: String, list: String?, destination: String, project: String?,
-                        logger: (String) -> Void) throws -> ([MirrorTarget], [Reference: String], [ImageListError]) {
-        var wanted: Set<Reference>?
-        var listErrors: [ImageListError] = []
-        if let list {
-            let parsed = ImageList.parse(try readListFile(list), file: list)
-            wanted = Set(parsed.entries.map(\.source))
-            listErrors = parsed.errors
-        }
-        var lookup: [Reference: String] = [:]
-        var targets: [MirrorTarget] = []
-        for name in names {
-            guard let ref = try? Reference(parsing: name) else {
-                logger("\(source): skipping \"\(name)\", which is not an image reference")
-                continue
-            }
-            if let tag = ref.tag, SignatureAttachment.isSignatureTag(tag) {
-                lookup[ref] = name
-                continue
-            }
-            if let wanted, !wanted.contains(ref) { continue }
-            lookup[ref] = name
-            var dst = Reference(registry: destination, repository: ref.repository, tag: ref.tag,
-                                digest: ref.tag == nil ? ref.digest : nil)
-            if let project { dst.repository = MirrorNaming.replacingProject(dst.repository, with: project) }
-            targets.append(MirrorTarget(id: targets.count + 1, source: ref, destination: dst, line: ref.description,
-                                        origin: "\(source)/index.json"))
-        }
-        if let wanted, let list {
-            for missing in wanted.subtracting(lookup.keys).filter({ !SignatureAttachment.isSignatureTag($0.tag ?? "") }).sorted(by: { $0.description < $1.description }) {
-                listErrors.append(ImageListError(file: list, lineNumber: 0, line: missing.description,
-                                                 reason: "\(missing) is not in \(source)"))
-            }
-        }
-        return (targets, lookup, listErrors)
-    }
-
     func run() async throws {
         try await reportingErrors {
             let (source, destination) = try selection.required()
@@ -114,10 +89,8 @@ struct LoadCommand: AsyncParsableCommand {
             do { layout = try OCILayout(path: source, create: false) } catch { throw CLIError("-s \(source): \(error)") }
             let logger = global.makeLogger("dray.load")
 
-            let (targets, names, listErrors) = try Self.targets(names: try layout.names(), source: source, list: selection.file,
-                                                               destination: destination, project: selection.destinationProject,
-                                                               logger: { logger.warning("\($0)") })
-            try await mirror(targets, listErrors: listErrors, logger: logger) {
+            let plan = try selection.plan(saved: try layout.names(), source: source, destination: destination, logger: logger)
+            try await mirror(plan, logger: logger, places: .folder(source: source)) { [names = plan.names] in
                 OCILayoutImageSource(layout: layout, name: names[$0] ?? $0.description)
             }
         }
@@ -125,23 +98,39 @@ struct LoadCommand: AsyncParsableCommand {
 }
 
 extension LoadCommand {
-    /// Pushes `targets` read from `sources` with the mirror engine: every platform of what was saved.
-    func mirror(_ targets: [MirrorTarget], listErrors: [ImageListError], logger: Logger, hasSignatures: Bool = true,
+    /// Pushes the plan's targets read from `sources` with the mirror engine: every platform of what was saved.
+    func mirror(_ plan: LoadPlan, logger: Logger, places: LogPlaces, hasSignatures: Bool = true,
                 sources: @escaping MirrorEngine.SourceFactory) async throws {
         var options = try transfer.mirrorOptions(platforms: .all)
         options.overwrite = overwrite
         options.signatures = removeSignatures || !hasSignatures ? .remove : .copy
-        let (limiter, pool) = try destinationPool(logger)
-        try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
-            .run(targets, listErrors: listErrors, options: options, sources: sources, destinations: pool.destination)
+        let (limiter, pool) = try await destinationPool(plan.destination, logger)
+        let engine = MirrorEngine(options: options, sources: sources, destinations: pool.destination, logger: logger)
+        try await run(plan, logger: logger, limiter: limiter, places: places) { events in await engine.run(plan.targets, events: events) }
     }
 
-    /// The registry the images go to, with one rate limiter for the run.
-    func destinationPool(_ logger: Logger) throws -> (RateLimiter, RegistryPool) {
+    /// Runs `execute` for the plan's targets with the runner; the list lines that name no saved image are
+    /// reported first, as failed images.
+    func run(_ plan: LoadPlan, logger: Logger, limiter: RateLimiter, places: LogPlaces,
+             execute: @escaping @Sendable (@escaping @Sendable (MirrorEvent) -> Void) async -> [MirrorResult]) async throws {
+        try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report, places: places)
+            .run(count: plan.count, listErrors: plan.listErrors) { events in
+                for r in plan.missing { events(.finished(r)) }
+                return plan.missing + (await execute(events))
+            }
+    }
+
+    /// The registry the images go to, with one rate limiter for the run; checked (TLS, credentials) before any image.
+    func destinationPool(_ destination: String, _ logger: Logger) async throws -> (RateLimiter, RegistryPool) {
         var registry = try access.registryOptions()
         let limiter = RateLimiter()
         registry.gate = limiter
-        return (limiter, RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: registry, destination: registry))
+        let pool = RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: registry, destination: registry)
+        try await DestinationCheck.run([destination], pool: pool, credentials: true) { error in
+            if let e = error as? RegistryError, e.status == 401 || e.status == 403 { return "check --creds, --authfile or dray login" }
+            return "for a registry with its own CA give --cert-dir DIR holding \(destination)/ca.crt, or --tls-verify=false to skip verification"
+        }
+        return (limiter, pool)
     }
 
     /// Loads straight from an archive (parts found automatically), streaming it once, without extracting it.
@@ -156,11 +145,10 @@ extension LoadCommand {
         } catch {
             throw CLIError("-s \(source): \(error)")
         }
-        let names = catalog.index.manifests.compactMap(OCILayout.name(of:))
-        let (targets, lookup, listErrors) = try Self.targets(names: names, source: source, list: selection.file,
-                                                             destination: destination, project: selection.destinationProject,
-                                                             logger: { logger.warning("\($0)") })
-        let (limiter, pool) = try destinationPool(logger)
+        let plan = try selection.plan(saved: catalog.index.manifests.compactMap(OCILayout.name(of:)), source: source,
+                                      destination: destination, logger: logger)
+        let lookup = plan.names
+        let (limiter, pool) = try await destinationPool(plan.destination, logger)
         let options = try transfer.mirrorOptions(platforms: .all)
         let loader = ArchiveLoader(destinations: pool.destination, retries: options.retries, blobJobs: options.blobJobs,
                                    mergeSignatures: !overwrite, blobCheck: options.blobCheck, logger: logger)
@@ -168,12 +156,13 @@ extension LoadCommand {
         if !removeSignatures {
             for (ref, name) in lookup where SignatureAttachment.isSignatureTag(ref.tag ?? "") { signatures[ref.name, default: []].append(name) }
         }
-        let loads = targets.map {
+        let loads = plan.targets.map {
             ArchiveLoader.Target(id: $0.id, name: lookup[$0.source] ?? $0.source.description, destination: $0.destination,
-                                 attachments: signatures[$0.source.name] ?? [])
+                                 attachments: signatures[$0.source.name] ?? [], line: $0.line)
         }
-        try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report)
-            .run(count: loads.count, listErrors: listErrors) { events in await loader.load(source, targets: loads, events: events) }
+        try await run(plan, logger: logger, limiter: limiter, places: .archive(source: source)) { events in
+            await loader.load(source, targets: loads, events: events)
+        }
     }
 }
 
@@ -184,17 +173,15 @@ extension LoadCommand {
         do { archive = try DockerArchive(path: source) } catch { throw CLIError("-s \(source): \(error)") }
         var images: [String: DockerArchive.Image] = [:]
         for image in archive.images { for tag in image.repoTags ?? [] { images[tag] = image } }
-        let (targets, lookup, listErrors) = try Self.targets(names: archive.images.flatMap { $0.repoTags ?? [] }, source: source,
-                                                             list: selection.file, destination: destination,
-                                                             project: selection.destinationProject,
-                                                             logger: { logger.warning("\($0)") })
+        let plan = try selection.plan(saved: archive.images.flatMap { $0.repoTags ?? [] }, source: source,
+                                      destination: destination, logger: logger)
         var sources: [Reference: any ImageSource] = [:]
-        for t in targets {
-            let name = lookup[t.source]!
+        for t in plan.targets {
+            let name = plan.names[t.source]!
             sources[t.source] = try archive.source(images[name]!, name: name)
         }
         // A docker save archive has no signature attachments.
-        try await mirror(targets, listErrors: listErrors, logger: logger, hasSignatures: false) { [sources] in
+        try await mirror(plan, logger: logger, places: .dockerArchive(source: source), hasSignatures: false) { [sources] in
             sources[$0] ?? AbsentImageSource(reference: $0, archive: source)
         }
     }
@@ -223,15 +210,14 @@ struct LoadValidateCommand: AsyncParsableCommand {
             let (source, destination) = try selection.required()
             let catalog: ArchiveCatalog
             do { catalog = try ArchiveCatalog.read(source) } catch { throw CLIError("-s \(source): \(error)") }
-            let names = catalog.index.manifests.compactMap(OCILayout.name(of:))
-            let (targets, lookupNames, listErrors) = try LoadCommand.targets(
-                names: names, source: source, list: selection.file, destination: destination,
-                project: selection.destinationProject,
-                logger: { logger.warning("\($0)") })
+            let plan = try selection.plan(saved: catalog.index.manifests.compactMap(OCILayout.name(of:)), source: source,
+                                          destination: destination, logger: logger)
+            let lookupNames = plan.names
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(),
                                     destination: try access.registryOptions())
             let saved = ManifestLookup.catalog(catalog)
-            let failures = await Validation.run(targets, listErrors: listErrors, jobs: try checking.checkedJobs()) { t in
+            let failures = await Validation.run(plan.targets, listErrors: plan.listErrors, other: plan.missing.compactMap(\.error),
+                                                jobs: try checking.checkedJobs()) { t in
                 do {
                     guard let name = lookupNames[t.source], let d = try await saved.digest(.tag(name)) else { return "not in the archive" }
                     let top = try await saved.manifest(d)

@@ -159,11 +159,7 @@ struct MirrorCommand: AsyncParsableCommand {
             }
 
             if !skipLogin {
-                for registry in Set(targets.map(\.destination.registry)).sorted() {
-                    do { _ = try await pool.client(registry, .destination).baseURL() } catch {
-                        throw CLIError("destination registry \(registry) does not answer: \(error) (use --skip-login to start anyway)")
-                    }
-                }
+                try await DestinationCheck.run(targets.map(\.destination.registry), pool: pool) { _ in "use --skip-login to start anyway" }
             }
 
             try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report, shard: shard)
@@ -183,6 +179,8 @@ struct MirrorRunner {
     let reportPath: String?
     /// The slice of the list this process ran (`--shard`), recorded in the report.
     var shard: Shard? = nil
+    /// Where images are read and written when that is not a registry, for the log.
+    var places = LogPlaces()
 
     func run(_ targets: [MirrorTarget], listErrors: [ImageListError], options: MirrorOptions,
              sources: @escaping MirrorEngine.SourceFactory, destinations: @escaping MirrorEngine.DestinationFactory,
@@ -200,11 +198,11 @@ struct MirrorRunner {
         let started = ContinuousClock.now
         let progress = ProgressDisplay(total: count)
         progress.start()
-        let logger = self.logger
+        let (logger, places) = (self.logger, self.places)
         let run = Task {
             await execute { event in
                 progress.record(event)
-                MirrorLog.event(event, logger: logger)
+                MirrorLog.event(event, logger: logger, places: places)
             }
         }
         let interrupted = InterruptFlag()
@@ -248,15 +246,16 @@ struct MirrorRunner {
 
 /// Log lines for a run, in Hangar's shape.
 enum MirrorLog {
-    static func event(_ e: MirrorEvent, logger: Logger) {
+    static func event(_ e: MirrorEvent, logger: Logger, places: LogPlaces = LogPlaces()) {
+        let (from, to) = (places.source, places.destination)
         switch e {
         case .started(let t):
-            logger.info("[IMG:\(t.id)] Copying [\(t.source)] => [\(t.destination)]")
+            logger.info("[IMG:\(t.id)] Copying [\(from)\(t.source)] => [\(to)\(t.destination)]")
         case .finished(let r):
             let time = "\(r.seconds.fixed(2)) s"
             switch r.status {
             case .copied:
-                var line = "[IMG:\(r.id)] Copied [\(r.destination)] \(r.digest ?? "")"
+                var line = "[IMG:\(r.id)] Copied [\(to)\(r.destination)] \(r.digest ?? "")"
                 if r.rewritten { line += " (index rewritten to \(r.platforms.joined(separator: ", ")))" }
                 line += ": \(r.blobsCopied) blobs copied (\(r.bytesCopied.humanBytes)), \(r.blobsMounted) mounted, \(r.blobsPresent) present in \(time)"
                 line += signatureNote(r)
@@ -264,12 +263,12 @@ enum MirrorLog {
                 if let w = r.warning { logger.warning("[IMG:\(r.id)] \(w)") }
             case .skipped:
                 if let w = r.warning {
-                    logger.warning("[IMG:\(r.id)] Skipped [\(r.source)]: \(w)")
+                    logger.warning("[IMG:\(r.id)] Skipped [\(from)\(r.source)]: \(w)")
                 } else {
-                    logger.info("[IMG:\(r.id)] Skipped [\(r.destination)]: already \(r.digest ?? "") (\(time))\(signatureNote(r))")
+                    logger.info("[IMG:\(r.id)] Skipped [\(to)\(r.destination)]: already \(r.digest ?? "") (\(time))\(signatureNote(r))")
                 }
             case .failed:
-                logger.error("[IMG:\(r.id)] Failed [\(r.source)] => [\(r.destination)]: \(r.error ?? "unknown error")")
+                logger.error("[IMG:\(r.id)] Failed [\(from)\(r.source)] => [\(to)\(r.destination)]: \(r.error ?? "unknown error")")
             }
         case .bytes:
             break

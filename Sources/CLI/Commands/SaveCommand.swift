@@ -34,7 +34,9 @@ struct SaveCommand: AsyncParsableCommand {
             Images are downloaded into the cache folder (saved-image-cache), which stays afterwards as in Hangar, \
             then archived: oci-layout and index.json first, then manifests and configs, then layers. Each image \
             is named by its full source reference, so skopeo opens oci-archive:ARCHIVE:docker.io/library/nginx:1.25. \
-            --compress dir leaves the folder itself, renamed to -d.
+            The archive holds the images of the list only (with their signatures), whatever else the cache holds; \
+            --compress dir writes a folder of them (blobs linked from the cache). A save in which no image \
+            succeeded writes nothing.
 
             Examples:
               dray save -f rancher-images.txt -d saved-images.tar.gz -j 10
@@ -102,7 +104,7 @@ struct SaveCommand: AsyncParsableCommand {
             var someFailed = false
             do {
                 try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, failedPath: failed, reportPath: report,
-                                       shard: shard)
+                                       shard: shard, places: .folder(destination: cache))
                     .run(count: run.targets.count, listErrors: run.listErrors) { events in
                         let (results, archive) = await saver.run(run.targets, events: events)
                         outcome.withLock { $0 = archive }
@@ -110,12 +112,20 @@ struct SaveCommand: AsyncParsableCommand {
                     }
             } catch let e as ExitCode where e == .failure {
                 someFailed = true
+            } catch let e as ExitCode where e.rawValue == 130 {
+                switch outcome.withLock({ $0 }) {
+                case .streamed, .rebuilt: logger.error("interrupted after the archive \(destination) was complete")
+                default: logger.error("interrupted: no archive was written to \(destination); the cache folder \(cache) is intact")
+                }
+                throw e
             }
             switch outcome.withLock({ $0 }) {
-            case .streamed(let files, let bytes):
-                logger.info("Wrote \(archiveSummary(files, bytes)) while downloading; the cache folder \(cache) stays")
-            case .rebuilt(let files, let bytes, let reason):
-                logger.info("Wrote \(archiveSummary(files, bytes)) from the cache folder (\(reason)); the cache folder \(cache) stays")
+            case .streamed(let w):
+                logger.info("Archived \(Self.count(w.images)) into \(archiveSummary(w.files, w.bytes)) while downloading; the cache folder \(cache) stays")
+            case .rebuilt(let w, let reason):
+                logger.info("Archived \(Self.count(w.images)) into \(archiveSummary(w.files, w.bytes)) from the cache folder (\(reason)); the cache folder \(cache) stays")
+            case .empty:
+                throw CLIError("no image was saved, so no archive was written to -d \(destination)")
             case .failed(let error):
                 throw CLIError("writing the archive failed: \(error); the cache folder \(cache) is intact (dray compress -f \(cache) retries)")
             case nil:
@@ -125,20 +135,43 @@ struct SaveCommand: AsyncParsableCommand {
         }
     }
 
-    /// `--compress dir`: fill the cache, then rename it to the destination.
+    /// "1 image", "3 images".
+    static func count(_ images: Int) -> String { "\(images) image\(images == 1 ? "" : "s")" }
+
+    /// `--compress dir`: fill the cache, then make the destination a folder of the listed images (blobs linked
+    /// from the cache, which stays).
     private func saveFolder(_ file: String, options: MirrorOptions, logger: Logger, shard: Shard?, tags: TagSelection) async throws {
+        func resolved(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        let (d, c) = (resolved(selection.destination), resolved(cache))
+        if d == c || c.hasPrefix(d.hasSuffix("/") ? d : d + "/") || d.hasPrefix(c + "/") {
+            throw CLIError("-d \(selection.destination) is the cache folder or holds it, or lies in it; with --compress dir give another folder")
+        }
+        let run = try await CacheRun(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
+                                     http: try transfer.httpOptions(), options: options, logger: logger, shard: shard,
+                                     selection: tags)
+        let saved = Mutex<Set<String>>([])
         var someFailed = false
         do {
-            try await SyncCommand.fill(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
-                                       http: try transfer.httpOptions(), options: options, logger: logger, failedPath: failed, reportPath: report,
-                                       verb: "Saved", shard: shard, selection: tags)
+            try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, failedPath: failed, reportPath: report,
+                                   shard: shard, places: .folder(destination: cache))
+                .run(count: run.targets.count, listErrors: run.listErrors) { [engine = run.engine(logger), targets = run.targets] events in
+                    let results = await engine.run(targets, events: events)
+                    saved.withLock { $0 = ArchiveSelection.names(of: targets, savedIn: results) }
+                    return results
+                }
         } catch let e as ExitCode where e == .failure {
             someFailed = true
         }
         let destination = selection.destination
-        if FileManager.default.fileExists(atPath: destination) { try FileManager.default.removeItem(atPath: destination) }
-        try FileManager.default.moveItem(atPath: cache, toPath: destination)
-        logger.info("Saved into the folder \(destination)")
+        let names = saved.withLock { $0 }
+        guard !names.isEmpty else { throw CLIError("no image was saved, so no folder was written to -d \(destination)") }
+        do {
+            let chosen = try ArchiveSelection(try run.layout.index(), names: names) { try run.layout.readBlob($0) }
+            let bytes = try LayoutExport.write(chosen, of: run.layout, to: destination)
+            logger.info("Saved \(Self.count(chosen.images)) (\(bytes.humanBytes)) into the folder \(destination); the cache folder \(cache) stays")
+        } catch {
+            throw CLIError("-d \(destination): \(error); the cache folder \(cache) is intact")
+        }
         if someFailed { throw ExitCode.failure }
     }
 }
@@ -147,11 +180,12 @@ struct SaveCommand: AsyncParsableCommand {
 struct SaveValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check that every image of a list is in an archive or saved folder with the source's digests.",
+        abstract: "Check that every image of a list is in an archive or saved folder with the source's digests, and nothing else.",
         discussion: """
             Examples:
               dray save validate -f list.txt -d images.tar.zst
               dray save validate -f list.txt -d saved-images -s mirror.example.com
+              dray save validate -f list.txt -d all.tar.gz --allow-extra   # the archive may hold more than the list
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -159,6 +193,9 @@ struct SaveValidateCommand: AsyncParsableCommand {
     @OptionGroup var access: SingleRegistryOptions
 
     @OptionGroup var checking: ValidationOptions
+
+    @Flag(name: .long, help: "Accept images in the archive that the list does not name.")
+    var allowExtra = false
 
     func run() async throws {
         try await reportingErrors {
@@ -172,7 +209,11 @@ struct SaveValidateCommand: AsyncParsableCommand {
             do { catalog = try ArchiveCatalog.read(destination) } catch { throw CLIError("-d \(destination): \(error)") }
             let filter = selection.platforms.filter
             let lookup = ManifestLookup.catalog(catalog)
-            let failures = await Validation.run(targets, listErrors: listErrors, jobs: try checking.checkedJobs()) { t in
+            let listed = Set(targets.map(\.destination.description))
+            let extra = allowExtra ? [] : catalog.index.manifests.compactMap(OCILayout.name(of:))
+                .filter { !listed.contains($0) && !ArchiveSelection.isAttachment($0) }
+                .map { "\($0): in the archive but not in the list (--allow-extra accepts it)" }
+            let failures = await Validation.run(targets, listErrors: listErrors, other: extra, jobs: try checking.checkedJobs()) { t in
                 do {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))

@@ -65,9 +65,10 @@ struct SyncCommand: AsyncParsableCommand {
         let run = try await CacheRun(path, list: list, sourceRegistry: sourceRegistry, registry: registry, http: http,
                                      options: options, logger: logger, shard: shard, selection: selection)
         try await MirrorRunner(verb: verb, logger: logger, limiter: run.limiter, failedPath: failedPath, reportPath: reportPath,
-                               shard: shard)
-            .run(run.targets, listErrors: run.listErrors, options: run.options, sources: run.pool.source,
-                 destinations: { [layout = run.layout] in OCILayoutImageDestination(layout: layout, name: $0.description) })
+                               shard: shard, places: .folder(destination: path))
+            .run(count: run.targets.count, listErrors: run.listErrors) { [engine = run.engine(logger), targets = run.targets] events in
+                await engine.run(targets, events: events)
+            }
     }
 
     /// Targets that write each listed image into the layout under its full source reference; with an active
@@ -134,5 +135,11 @@ struct CacheRun {
         // Layouts are rewritten by name: a filtered index replaces the cached one rather than merging.
         options.overwrite = true
         self.options = options
+    }
+
+    /// The engine that writes the targets into the folder, each under its full source reference.
+    func engine(_ logger: Logger) -> MirrorEngine {
+        MirrorEngine(options: options, sources: pool.source,
+                     destinations: { [layout] in OCILayoutImageDestination(layout: layout, name: $0.description) }, logger: logger)
     }
 }

@@ -68,11 +68,12 @@ enum Validation {
     }
 
     /// Runs `check` for every target, `jobs` at a time, printing PASS/FAILED lines and the totals; returns the
-    /// number of failures (invalid list lines included).
-    static func run(_ targets: [MirrorTarget], listErrors: [ImageListError], jobs: Int,
+    /// number of failures (invalid list lines and the `other` problems included).
+    static func run(_ targets: [MirrorTarget], listErrors: [ImageListError], other: [String] = [], jobs: Int,
                     check: @escaping @Sendable (MirrorTarget) async -> String?) async -> Int {
         for e in listErrors { print("FAILED \(e)") }
-        var failures = listErrors.count
+        for e in other { print("FAILED \(e)") }
+        var failures = listErrors.count + other.count
         await withTaskGroup(of: (MirrorTarget, String?).self) { group in
             var pending = targets[...]
             func admit() {
@@ -90,7 +91,7 @@ enum Validation {
                 admit()
             }
         }
-        print("\(targets.count + listErrors.count - failures) passed, \(failures) failed")
+        print("\(targets.count + listErrors.count + other.count - failures) passed, \(failures) failed")
         return failures
     }
 }

@@ -104,8 +104,8 @@ public final class DockerArchive: Sendable {
         throw LayoutError(path: path, reason: "no image tagged \"\(name.prefix(300))\"")
     }
 
-    /// The image as a source: an OCI manifest (built from `manifest.json`) and the archive's files as blobs.
-    public func source(_ image: Image, name: String) throws -> any ImageSource {
+    /// The OCI manifest an image is served as (built from its entry in `manifest.json`).
+    public func manifest(_ image: Image) throws -> RawManifest {
         func descriptor(_ f: String, config: Bool) -> Descriptor {
             let file = files[Self.normalize(f)]!
             let type: MediaType = config ? .ociConfig : (file.gzip ? .ociLayerGzip : .ociLayer)
@@ -116,7 +116,26 @@ public final class DockerArchive: Sendable {
         let manifest = ImageManifest(mediaType: .ociManifest, config: config, layers: layers)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let raw = try RawManifest(bytes: Array(try encoder.encode(manifest)), mediaType: .ociManifest)
+        return try RawManifest(bytes: Array(try encoder.encode(manifest)), mediaType: .ociManifest)
+    }
+
+    /// Every RepoTag of every image (an untagged image by its manifest digest), as `archive ls` lists them:
+    /// the manifest load would push, and its size.
+    public func catalogImages() throws -> [ArchiveCatalog.Image] {
+        try images.flatMap { image -> [ArchiveCatalog.Image] in
+            let raw = try manifest(image)
+            let size = Int64(raw.bytes.count) + ([image.config] + image.layers).reduce(Int64(0)) { $0 + files[Self.normalize($1)]!.size }
+            let names = (image.repoTags ?? []).map { (try? Reference(parsing: $0))?.description ?? $0 }
+            return (names.isEmpty ? [raw.digest.description] : names).map {
+                ArchiveCatalog.Image(name: $0, digest: raw.digest.description, mediaType: MediaType.ociManifest.rawValue,
+                                     platforms: [], size: size)
+            }
+        }
+    }
+
+    /// The image as a source: an OCI manifest (built from `manifest.json`) and the archive's files as blobs.
+    public func source(_ image: Image, name: String) throws -> any ImageSource {
+        let raw = try manifest(image)
         var blobs: [Digest: String] = [:]
         for f in [image.config] + image.layers {
             let file = files[Self.normalize(f)]!

@@ -135,9 +135,14 @@ public struct ArchiveCatalog: Sendable {
         return chunks
     }
 
-    /// The named images with their platforms and sizes.
+    /// The entries that are signature attachments (`REPO:sha256-<hex>.sig`), not images.
+    public var attachments: [Descriptor] {
+        index.manifests.filter { OCILayout.name(of: $0).map(ArchiveSelection.isAttachment) ?? false }
+    }
+
+    /// The named images with their platforms and sizes (signature attachments are not images).
     public func images() throws -> [Image] {
-        try index.manifests.map { entry in
+        try index.manifests.filter { !(OCILayout.name(of: $0).map(ArchiveSelection.isAttachment) ?? false) }.map { entry in
             let name = OCILayout.name(of: entry) ?? entry.digest.description
             var platforms: [String] = []
             var size: Int64 = 0

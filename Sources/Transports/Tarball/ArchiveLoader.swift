@@ -22,11 +22,14 @@ public struct ArchiveLoader: Sendable {
         public var destination: Reference
         /// Names of signature entries of the same repository; those for the image's manifests are loaded with it.
         public var attachments: [String]
-        public init(id: Int, name: String, destination: Reference, attachments: [String] = []) {
+        /// The input line (the failed list holds these); the name when nil.
+        public var line: String?
+        public init(id: Int, name: String, destination: Reference, attachments: [String] = [], line: String? = nil) {
             self.id = id
             self.name = name
             self.destination = destination
             self.attachments = attachments
+            self.line = line
         }
     }
 
@@ -55,12 +58,14 @@ public struct ArchiveLoader: Sendable {
     {
         let started = ContinuousClock.now
         var results: [Int: MirrorResult] = [:]
+        var blobs: [Int: Placement.Counts] = [:]  // by target id
         func finish(_ t: Target, _ status: MirrorResult.Status, digest: Digest?, error: String? = nil, bytes: Int64 = 0,
                     signatures: Int = 0) {
-            let r = MirrorResult(id: t.id, source: t.name, destination: t.destination.description, line: t.name,
+            let n = blobs[t.id] ?? Placement.Counts()
+            let r = MirrorResult(id: t.id, source: t.name, destination: t.destination.description, line: t.line ?? t.name,
                                  status: status, digest: digest?.description, sourceDigest: digest?.description,
-                                 platforms: [], rewritten: false, bytesCopied: bytes, blobsCopied: 0, blobsMounted: 0,
-                                 blobsPresent: 0, seconds: (ContinuousClock.now - started).inSeconds, error: error,
+                                 platforms: [], rewritten: false, bytesCopied: bytes, blobsCopied: n.copied, blobsMounted: n.mounted,
+                                 blobsPresent: n.present, seconds: (ContinuousClock.now - started).inSeconds, error: error,
                                  warning: nil, signaturesCopied: signatures)
             results[t.id] = r
             events(.finished(r))
@@ -84,7 +89,8 @@ public struct ArchiveLoader: Sendable {
             }
             var plans: [Plan] = []
             for t in targets {
-                events(.started(MirrorTarget(id: t.id, source: t.destination, destination: t.destination, line: t.name, origin: path)))
+                let saved = (try? Reference(parsing: t.name)) ?? t.destination
+                events(.started(MirrorTarget(id: t.id, source: saved, destination: t.destination, line: t.line ?? t.name, origin: path)))
                 guard let entry = OCILayout.entry(named: t.name, in: index) else {
                     finish(t, .failed, digest: nil, error: "\(t.name) is not in \(path)")
                     continue
@@ -202,6 +208,9 @@ public struct ArchiveLoader: Sendable {
                 func record(_ o: Placement.Outcome) async {
                     for (i, why) in o.failures where plans[i].failed == nil { plans[i].failed = why }
                     for (i, n) in o.bytes { bytesBy[plans[i].target.id, default: 0] += n; events(.bytes(n)) }
+                    for i in o.copied { blobs[plans[i].target.id, default: Placement.Counts()].copied += 1 }
+                    for i in o.mounted { blobs[plans[i].target.id, default: Placement.Counts()].mounted += 1 }
+                    for i in o.present { blobs[plans[i].target.id, default: Placement.Counts()].present += 1 }
                     if !o.deferred.isEmpty { deferred[o.digest, default: []] += o.deferred }
                     for i in o.placed {
                         unplaced[i].remove(o.digest)
@@ -300,6 +309,15 @@ struct Placement: Sendable {
         var deferred: [(plan: Int, descriptor: Descriptor)] = []
         /// Images (by plan index) whose destination now holds the blob.
         var placed: [Int] = []
+        /// Of those, the images it was uploaded for, mounted for, or already present for.
+        var copied: [Int] = []
+        var mounted: [Int] = []
+        var present: [Int] = []
+    }
+
+    /// Blobs of one image by what placing them took.
+    struct Counts: Sendable {
+        var copied = 0, mounted = 0, present = 0
     }
 
     let retry: Retrier
@@ -335,11 +353,13 @@ struct Placement: Sendable {
                 if let from = holders[loc.storage], from != loc.repository {
                     if try await u.destination.mountBlob(u.descriptor, from: from) {
                         out.placed.append(u.plan)
+                        out.mounted.append(u.plan)
                         continue
                     }
                 } else if try await retry.run("blob \(digest)", { try await u.destination.blobExistsOrPrepareUpload(u.descriptor) }) {
                     holders[loc.storage] = holders[loc.storage] ?? loc.repository
                     out.placed.append(u.plan)
+                    out.present.append(u.plan)
                     continue
                 }
                 guard let stream = try open() else {
@@ -351,6 +371,7 @@ struct Placement: Sendable {
                 holders[loc.storage] = holders[loc.storage] ?? loc.repository
                 out.bytes.append((u.plan, u.descriptor.size))
                 out.placed.append(u.plan)
+                out.copied.append(u.plan)
             } catch let e as BlobVerificationError {
                 // The archive's copy is bad: every image needing it fails for that reason.
                 corrupt = "blob \(digest): \(e)"

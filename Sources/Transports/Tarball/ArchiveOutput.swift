@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// How an archive is compressed.
 public enum ArchiveCompression: String, Sendable, CaseIterable {
@@ -40,7 +41,7 @@ public struct ArchiveOutput: Sendable {
         case .zstd: sink = try ZstdSink(file, workers: Int32(max(1, ProcessInfo.processInfo.activeProcessorCount)))
         case .none: sink = file
         }
-        return ArchiveSink(sink: sink, file: file, path: path)
+        return ArchiveSink(sink: StoppableSink(sink), file: file, path: path)
     }
 
     /// Writes the whole of `layout` as this archive.
@@ -51,8 +52,33 @@ public struct ArchiveOutput: Sendable {
     }
 }
 
-/// An archive being written.
-public struct ArchiveSink {
+/// Thrown by the writes of an archive that was stopped (Ctrl-C).
+public struct ArchiveStopped: Error, CustomStringConvertible {
+    public var description: String { "interrupted before the archive was complete" }
+}
+
+/// Passes writes on until `stop()`, then fails each one, so a long archive write ends at its next chunk.
+final class StoppableSink: ByteSink, @unchecked Sendable {
+    private let next: any ByteSink
+    private let stopped = Atomic(false)
+
+    init(_ next: any ByteSink) { self.next = next }
+
+    func stop() { stopped.store(true, ordering: .relaxed) }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if stopped.load(ordering: .relaxed) { throw ArchiveStopped() }
+        try next.write(bytes)
+    }
+
+    func finish() throws {
+        if stopped.load(ordering: .relaxed) { throw ArchiveStopped() }
+        try next.finish()
+    }
+}
+
+/// An archive being written (by one thread at a time; `stop()` may come from any thread).
+public struct ArchiveSink: @unchecked Sendable {
     /// The sink to write the tar stream into.
     public let sink: any ByteSink
     let file: any ByteSink
@@ -60,6 +86,15 @@ public struct ArchiveSink {
 
     /// The files written (after the sink is finished).
     public var files: [String] { (file as? SplitSink)?.parts ?? [path] }
+
+    /// Makes every further write fail (from any thread), so the writer gives up and the unfinished files go.
+    public func stop() { (sink as? StoppableSink)?.stop() }
+
+    /// Removes the unfinished files now; call once no thread writes any more.
+    public func discard() {
+        (file as? FileSink)?.discard()
+        (file as? SplitSink)?.discard()
+    }
 
     /// Their total size.
     public var bytes: Int64 {

@@ -12,8 +12,9 @@ import Synchronization
 ///    it lands. Total time is close to the slower of downloading and compressing, not their sum.
 ///    Signature attachments (`REPO:sha256-<hex>.sig`) of the planned manifests are planned too, so they are in the
 ///    head; the engine then finds them already in the folder.
-/// 3. If the folder did not end up with the planned `index.json` (an image failed, or changed between plan and
-///    copy), the streamed archive is dropped and the archive is rebuilt from the folder, so it always matches it.
+/// 3. If the folder did not end up with the planned entries (an image failed, or changed between plan and copy),
+///    the streamed archive is dropped and rebuilt from the folder's entries of the saved images.
+/// The archive holds the listed images only (an `ArchiveSelection`), whatever else the folder (a cache) holds.
 public struct ArchiveSaver: Sendable {
     public let layout: OCILayout
     public let output: ArchiveOutput
@@ -21,12 +22,21 @@ public struct ArchiveSaver: Sendable {
     let sources: MirrorEngine.SourceFactory
     let logger: Logger
 
+    /// What was written: the files, their size, and the number of images they hold.
+    public struct Written: Sendable {
+        public var files: [String]
+        public var bytes: Int64
+        public var images: Int
+    }
+
     /// What happened to the archive.
     public enum Archive: Sendable {
         /// Written while downloading.
-        case streamed(files: [String], bytes: Int64)
+        case streamed(Written)
         /// Rebuilt from the folder after the download, for the reason given.
-        case rebuilt(files: [String], bytes: Int64, reason: String)
+        case rebuilt(Written, reason: String)
+        /// No image was saved, so no archive was written.
+        case empty
         case failed(String)
     }
 
@@ -39,7 +49,8 @@ public struct ArchiveSaver: Sendable {
         self.logger = logger
     }
 
-    /// Saves `targets` (each named in the folder by its destination reference) and writes the archive.
+    /// Saves `targets` (each named in the folder by its destination reference) and writes the archive, which holds
+    /// the images of `targets` that were saved (with their signature attachments) and nothing else of the folder.
     public func run(_ targets: [MirrorTarget], events: @escaping @Sendable (MirrorEvent) -> Void) async
         -> (results: [MirrorResult], archive: Archive)
     {
@@ -49,7 +60,7 @@ public struct ArchiveSaver: Sendable {
 
         var archiver: LayoutStreamArchiver?
         var streamed: ArchiveSink?
-        var expected = (try? layout.index()) ?? ImageIndex(mediaType: .ociIndex, manifests: [])
+        var expected = ImageIndex(mediaType: .ociIndex, manifests: [])
         var manifests: [Digest: [UInt8]] = [:]
         for t in targets {
             guard let p = planned[t.id] else { continue }
@@ -76,6 +87,11 @@ public struct ArchiveSaver: Sendable {
                 why = "the archive could not be started: \(error)"
             }
         }
+        func drop() {
+            streamed?.stop()
+            archiver?.abort()
+            streamed?.discard()
+        }
 
         let layout = self.layout
         let ready: @Sendable (Digest) -> Void = { [archiver] in archiver?.ready($0) }
@@ -84,30 +100,44 @@ public struct ArchiveSaver: Sendable {
         }, logger: logger)
         let results = await engine.run(targets, events: events)
         if Task.isCancelled {
-            archiver?.abort()
-            return (results, .failed("interrupted before the archive was complete"))
+            drop()
+            return (results, .failed(ArchiveStopped().description))
+        }
+        let names = ArchiveSelection.names(of: targets, savedIn: results)
+        guard !names.isEmpty else {
+            drop()
+            return (results, .empty)
+        }
+        let selection: ArchiveSelection
+        do {
+            selection = try ArchiveSelection(try layout.index(), names: names) { try layout.readBlob($0) }
+        } catch {
+            drop()
+            return (results, .failed("\(layout.path): \(error)"))
         }
 
         if let archiver, let streamed {
-            let now = try? layout.index()
-            if let now, Self.sameImages(now, expected) {
+            if Self.sameImages(selection.index, expected) {
                 do {
-                    try await Self.blocking { try archiver.finish() }
-                    return (results, .streamed(files: streamed.files, bytes: streamed.bytes))
+                    try await Self.blocking(stopping: streamed) { try archiver.finish() }
+                    return (results, .streamed(Written(files: streamed.files, bytes: streamed.bytes, images: selection.images)))
                 } catch {
+                    streamed.discard()
                     return (results, .failed("\(output.path): \(error)"))
                 }
             }
-            archiver.abort()
+            drop()
             why = results.contains { $0.status == .failed } ? "some images failed" : "the folder changed during the run"
         }
+        let out: ArchiveSink
+        do { out = try output.open() } catch { return (results, .failed("\(output.path): \(error)")) }
         do {
-            let (files, bytes) = try await Self.blocking { [output, layout] in
-                let sink = try output.write(layout)
-                return (sink.files, sink.bytes)
+            try await Self.blocking(stopping: out) { [layout] in
+                try LayoutArchiver.write(layout, selection: selection, to: TarWriter(out.sink))
             }
-            return (results, .rebuilt(files: files, bytes: bytes, reason: why))
+            return (results, .rebuilt(Written(files: out.files, bytes: out.bytes, images: selection.images), reason: why))
         } catch {
+            out.discard()
             return (results, .failed("\(output.path): \(error)"))
         }
     }
@@ -207,6 +237,16 @@ public struct ArchiveSaver: Sendable {
             Set(i.manifests.map { "\(OCILayout.name(of: $0) ?? "") \($0.digest) \($0.size)" })
         }
         return a.manifests.count == b.manifests.count && key(a) == key(b)
+    }
+
+    /// Runs blocking archive work off the cooperative thread pool; cancelling the task stops the archive `out`,
+    /// whose writes then fail, so the work ends promptly.
+    static func blocking<T: Sendable>(stopping out: ArchiveSink, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withTaskCancellationHandler {
+            try await blocking(body)
+        } onCancel: {
+            out.stop()
+        }
     }
 
     /// Runs blocking disk work off the cooperative thread pool.

@@ -23,6 +23,7 @@ public final class FileSink: ByteSink {
     private let deferRename: Bool
     private var closed = false
     private var committed = false
+    private var discarded = false
     /// Bytes written so far.
     public private(set) var count: Int64 = 0
 
@@ -38,7 +39,20 @@ public final class FileSink: ByteSink {
 
     deinit {
         if !closed { close(fd) }
-        if !committed { unlink(temp) }
+        if !committed && !discarded { unlink(temp) }
+    }
+
+    /// Closes and removes the unfinished file now (rather than when the sink is released, which may be after
+    /// the process has ended or a new writer has taken the same temporary name).
+    public func discard() {
+        if !closed {
+            close(fd)
+            closed = true
+        }
+        if !committed && !discarded {
+            unlink(temp)
+            discarded = true
+        }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -70,11 +84,12 @@ public final class FileSink: ByteSink {
 
     /// Removes the unfinished files (`PATH.PID.partial`, `PATH.partN.PID.partial`) that killed writers of the
     /// archive at `path` left behind.
+    /// With `folders`, unfinished folders of the same names too.
     @discardableResult
-    public static func removeLeftovers(of path: String) -> (files: Int, bytes: Int64) {
+    public static func removeLeftovers(of path: String, folders: Bool = false) -> (files: Int, bytes: Int64) {
         let url = URL(fileURLWithPath: path)
         let base = url.lastPathComponent + "."
-        return LeftoverFiles.sweep(url.deletingLastPathComponent().path) { name in
+        return LeftoverFiles.sweep(url.deletingLastPathComponent().path, folders: folders) { name in
             guard name.hasPrefix(base), name.hasSuffix(".partial") else { return nil }
             var middle = name.dropFirst(base.count).dropLast(".partial".count).split(separator: ".", omittingEmptySubsequences: false)
             guard let pid = middle.popLast(), middle.count <= 1 else { return nil }
@@ -118,6 +133,9 @@ public final class SplitSink: ByteSink {
             offset += n
         }
     }
+
+    /// Removes the unfinished parts now.
+    public func discard() { for s in sinks { s.discard() } }
 
     public func finish() throws {
         if sinks.isEmpty { sinks.append(try FileSink(path: "\(base).part0", deferRename: true)) }

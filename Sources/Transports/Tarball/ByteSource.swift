@@ -15,15 +15,18 @@ public final class FileSource: ByteSource {
     private var fd: Int32 = -1
     /// The file or part being read (for messages).
     public private(set) var current: String
+    /// Every file read: the archive, or its parts in order.
+    public let files: [String]
 
     /// Reads exactly the file at `path` (no parts); a missing file fails at the first read.
     public init(file path: String) {
         paths = [path]
+        files = paths
         current = path
     }
 
     /// Opens `path`, or its parts when `path` itself does not exist. A gap in the part numbers is an error naming
-    /// the first missing part.
+    /// the first missing part, and so is a part shorter than the first (`checkPartSizes`).
     public init(path: String) throws {
         let fm = FileManager.default
         if fm.fileExists(atPath: path) {
@@ -41,7 +44,19 @@ public final class FileSource: ByteSource {
             }
             paths = numbers.map { "\(path).part\($0)" }
         }
+        files = paths
         current = paths[0]
+        try checkPartSizes()
+    }
+
+    /// Fails naming the first part that is not as large as the first one (parts are cut to one size; only the
+    /// last may be smaller): a part truncated by an incomplete copy.
+    private func checkPartSizes() throws {
+        guard files.count > 1 else { return }
+        let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber)?.int64Value ?? 0 }
+        for (i, size) in sizes.enumerated() where i < sizes.count - 1 ? size != sizes[0] : size > sizes[0] {
+            throw LayoutError(path: files[i], reason: "\(size) bytes where every part but the last has \(sizes[0]): truncated or damaged part")
+        }
     }
 
     /// Reads straight into the returned array (no zero-filling, no copy through `Data`).
@@ -77,13 +92,39 @@ public final class FileSource: ByteSource {
 public enum ArchiveFormat: Sendable {
     case gzip, zstd, tar
 
-    /// Wraps `source` in the right decompressor, looking at its first bytes.
+    /// Wraps `source` in the right decompressor, looking at its first bytes. For a split archive, a read error
+    /// names the part being read.
     public static func open(_ source: any ByteSource) throws -> any ByteSource {
         let head = try source.read(max: 4) ?? []
         let replay = PrefixedSource(head, source)
-        if head.starts(with: [0x1f, 0x8b]) { return try GunzipSource(replay) }
-        if head.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) { return try ZstdSource(replay) }
-        return replay
+        let opened: any ByteSource
+        if head.starts(with: [0x1f, 0x8b]) {
+            opened = try GunzipSource(replay)
+        } else if head.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) {
+            opened = try ZstdSource(replay)
+        } else {
+            opened = replay
+        }
+        guard let file = source as? FileSource, file.files.count > 1 else { return opened }
+        return PartNamingSource(opened, file)
+    }
+}
+
+/// Names the part of a split archive being read in the errors of the source read from it.
+final class PartNamingSource: ByteSource {
+    private let inner: any ByteSource
+    private let file: FileSource
+    init(_ inner: any ByteSource, _ file: FileSource) {
+        self.inner = inner
+        self.file = file
+    }
+
+    func read(max: Int) throws -> [UInt8]? {
+        do { return try inner.read(max: max) } catch let e as LayoutError where e.path == file.current {
+            throw e
+        } catch {
+            throw LayoutError(path: file.current, reason: "\(error)")
+        }
     }
 }
 

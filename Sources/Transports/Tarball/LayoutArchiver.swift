@@ -13,6 +13,15 @@ public enum LayoutArchiver {
         try tar.finish()
     }
 
+    /// Archives only `selection` of the folder (an `index.json` of its own, and the blobs it references).
+    public static func write(_ layout: OCILayout, selection: ArchiveSelection, to tar: TarWriter) throws {
+        var written = try writeHead(layout, index: selection.index, indexBytes: try OCILayout.encode(selection.index), to: tar) {
+            try layout.readBlob($0)
+        }
+        try writeBlobs(selection.blobs, of: layout, skipping: &written, to: tar)
+        try tar.finish()
+    }
+
     /// Writes `oci-layout`, `index.json` (as `indexBytes`) and every manifest and config reachable from `index`.
     /// Manifests come from `manifest` (which may serve ones not yet in the folder); configs from the folder.
     /// Returns the digests written.
@@ -65,6 +74,11 @@ public enum LayoutArchiver {
             guard let d = try? Digest(parsing: "sha256:\(name)"), written.insert(d).inserted else { continue }
             try writeBlob(layout, d, to: tar)
         }
+    }
+
+    /// Writes the blobs of `blobs` not in `written`, in order, adding each to `written`.
+    static func writeBlobs(_ blobs: [Digest], of layout: OCILayout, skipping written: inout Set<Digest>, to tar: TarWriter) throws {
+        for d in blobs where written.insert(d).inserted { try writeBlob(layout, d, to: tar) }
     }
 
     static func entryName(_ d: Digest) -> String { "blobs/\(d.algorithm.rawValue)/\(d.hex)" }

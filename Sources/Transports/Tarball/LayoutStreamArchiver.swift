@@ -8,6 +8,7 @@ import Foundation
 /// ready: `ready(_:)` queues a blob that has just landed in the folder, and a dedicated thread copies it into the
 /// archive (verifying it) while downloads go on. `finish()` adds whatever is left and ends the archive; `abort()`
 /// drops it. The caller checks that the folder ended up with the promised `index.json` before finishing.
+/// Only blobs that the promised `index.json` references go in, whatever else the folder holds.
 public final class LayoutStreamArchiver: @unchecked Sendable {
     private let layout: OCILayout
     private let tar: TarWriter
@@ -18,6 +19,9 @@ public final class LayoutStreamArchiver: @unchecked Sendable {
     private var stopped = false
     private var failure: (any Error)?
     private var written = Set<Digest>()
+    /// Every blob the archive holds, in the order `finish()` adds the ones still missing.
+    private let wanted: [Digest]
+    private let wantedSet: Set<Digest>
     private let exited = DispatchSemaphore(value: 0)
 
     /// Starts the archive: writes the head on the calling thread, then starts the writer thread.
@@ -25,10 +29,14 @@ public final class LayoutStreamArchiver: @unchecked Sendable {
     public init(layout: OCILayout, sink: any ByteSink, index: ImageIndex, manifests: [Digest: [UInt8]]) throws {
         self.layout = layout
         self.tar = TarWriter(sink)
-        written = try LayoutArchiver.writeHead(layout, index: index, indexBytes: try OCILayout.encode(index), to: tar) { d in
+        let manifest: (Digest) throws -> [UInt8] = { d in
             if let bytes = manifests[d] { return bytes }
             return try layout.readBlob(d)
         }
+        wanted = try ArchiveSelection.reachable(from: index, manifest: manifest)
+        wantedSet = Set(wanted)
+        written = try LayoutArchiver.writeHead(layout, index: index, indexBytes: try OCILayout.encode(index), to: tar,
+                                               manifest: manifest)
         seen = written
         let thread = Thread { [self] in run() }
         thread.name = "dray.archive"
@@ -39,7 +47,7 @@ public final class LayoutStreamArchiver: @unchecked Sendable {
     public func ready(_ digest: Digest) {
         cond.lock()
         defer { cond.unlock() }
-        guard !closed, seen.insert(digest).inserted else { return }
+        guard !closed, wantedSet.contains(digest), seen.insert(digest).inserted else { return }
         queue.append(digest)
         cond.signal()
     }
@@ -81,12 +89,12 @@ public final class LayoutStreamArchiver: @unchecked Sendable {
         exited.wait()
     }
 
-    /// Writes the queued blobs and every other blob of the folder, ends the archive and puts it in place.
+    /// Writes the queued blobs and the other blobs the archive holds, ends the archive and puts it in place.
     /// Blocks; call from a thread that may wait on disk.
     public func finish() throws {
         stop(discarding: false)
         if let failure { throw failure }
-        try LayoutArchiver.writeRemainingBlobs(layout, skipping: &written, to: tar)
+        try LayoutArchiver.writeBlobs(wanted, of: layout, skipping: &written, to: tar)
         try tar.finish()
     }
 
