@@ -1,9 +1,14 @@
 import Logging
 
 /// Retries temporary failures with exponential backoff and jitter; permanent ones fail at once.
+///
+/// A wait is at most `maxDelay` (with jitter): this retries one failed request, while a registry that asks a
+/// whole host to slow down (429, 503) is paused by the rate limiter, which honours `Retry-After` and backs off
+/// further. Waits that kept doubling left a run idle at its tail for 8 s and more after a few unlucky failures.
 public struct Retrier: Sendable {
     public var attempts: Int
     public var firstDelay: Duration
+    public var maxDelay: Duration = .seconds(3)
     public var logger: Logger
 
     public init(attempts: Int, firstDelay: Duration = .milliseconds(500), logger: Logger) {
@@ -20,7 +25,7 @@ public struct Retrier: Sendable {
                 return try await body()
             } catch where error.isTemporaryFailure && attempt < attempts && !Task.isCancelled {
                 attempt += 1
-                let base = firstDelay * (1 << (attempt - 1))
+                let base = min(firstDelay * (1 << min(attempt - 1, 16)), max(maxDelay, firstDelay))
                 logger.info("\(what()): \(error); retry \(attempt) of \(attempts)")
                 try await Task.sleep(for: base * Double.random(in: 0.8...1.2))
             }

@@ -93,11 +93,18 @@ struct BlobTableTests {
         let pool = TransferScheduler(limit: 2)
         let running = Locked((now: 0, peak: 0))
         let order = Locked([Int64]())
+        let queued = Locked(false)
         // Occupy both slots, then queue sizes in a scrambled order.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for size: Int64 in [1_000_000, 999_999] {
                 group.addTask {
-                    try await pool.run(size: size) { try await Task.sleep(for: .milliseconds(100)) }
+                    // Hold the slot until all four transfers below are waiting (however slow the machine is).
+                    try await pool.run(size: size) {
+                        while !queued.withLock({ $0 }) {
+                            if await pool.load.waiting >= 4 { queued.withLock { $0 = true } }
+                            try await Task.sleep(for: .milliseconds(5))
+                        }
+                    }
                 }
             }
             try await Task.sleep(for: .milliseconds(20))

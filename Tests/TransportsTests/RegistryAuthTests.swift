@@ -111,10 +111,11 @@ struct RegistryAuthTests {
             credentials: CredentialStore(explicit: Credential(username: "carol", password: "tok-pw"), authFiles: [])))
         let tree = try SyntheticImage.index(seed: 44)
         try await SyntheticImage.push(tree, to: client, repository: "tok/app", tag: "1")
-        // From now on tokens really live 4 s (the registry allows 60 s of leeway past `exp`, so exp is set 56 s
+        // From now on tokens really live 10 s (the registry allows 60 s of leeway past `exp`, so exp is set 50 s
         // back) while the endpoint still claims 300 s: only the registry's 401 can reveal the expiry. The pull
-        // scope is new, so the next read fetches such a token.
-        tokens.tokenLifetime = -56
+        // scope is new, so the next read fetches such a token. (4 s was too short on a loaded machine: the token
+        // expired before the cached read below.)
+        tokens.tokenLifetime = -50
         let reader = RegistryClient(registry: reg.host, options: RegistryOptions(
             credentials: CredentialStore(explicit: Credential(username: "carol", password: "tok-pw"), authFiles: [])))
         try await RegistryAssertionsAuth.holds(tree, reader, "tok/app", "1")
@@ -127,7 +128,7 @@ struct RegistryAuthTests {
         #expect(tokens.requests.count == before)
 
         // After the real expiry the registry answers 401 and the client fetches a new token by itself.
-        try await Task.sleep(for: .seconds(5))
+        try await Task.sleep(for: .seconds(11))
         #expect(try await reader.manifest("tok/app", .tag("1")).digest == tree.top.digest)
         #expect(tokens.requests.count > before)
 
