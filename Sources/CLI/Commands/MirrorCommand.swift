@@ -29,6 +29,12 @@ struct MirrorSelectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Default namespace for empty image-syncer destinations (env DEFAULT_NAMESPACE).", valueName: "namespace"))
     var namespace: String?
 
+    /// The platforms to copy: Hangar's defaults for a list, every platform for image-syncer rules (as image-syncer
+    /// does), narrowed by explicit `--arch`/`--os` either way.
+    var platformFilter: PlatformFilter {
+        platforms.filter(everyPlatformByDefault: file == nil && (config != nil || images != nil))
+    }
+
     /// image-syncer's config, when one was given.
     func syncConfig() throws -> SyncConfig? {
         guard config != nil || auth != nil || images != nil else { return nil }
@@ -127,7 +133,7 @@ struct MirrorCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            var options = try transfer.mirrorOptions(platforms: selection.platforms.filter)
+            var options = try transfer.mirrorOptions(platforms: selection.platformFilter)
             options.force = force
             options.overwrite = overwrite
             options.signatures = signatures.handling
@@ -151,7 +157,7 @@ struct MirrorCommand: AsyncParsableCommand {
             for e in listErrors { logger.error("\(e)") }
             if dryRun {
                 for t in targets {
-                    print("[IMG:\(t.id)] \(t.source) => \(t.destination) (\(selection.platforms.filter))")
+                    print("[IMG:\(t.id)] \(t.source) => \(t.destination) (\(selection.platformFilter))")
                 }
                 print("\(targets.count) image\(targets.count == 1 ? "" : "s") planned, \(listErrors.count) invalid line\(listErrors.count == 1 ? "" : "s")")
                 if !listErrors.isEmpty { throw ExitCode.failure }
