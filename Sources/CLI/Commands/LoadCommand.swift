@@ -128,7 +128,7 @@ extension LoadCommand {
     /// Pushes `targets` read from `sources` with the mirror engine: every platform of what was saved.
     func mirror(_ targets: [MirrorTarget], listErrors: [ImageListError], logger: Logger, hasSignatures: Bool = true,
                 sources: @escaping MirrorEngine.SourceFactory) async throws {
-        var options = try transfer.mirrorOptions(platforms: .all)
+        var options = try transfer.mirrorOptions(platforms: .all, logger: logger)
         options.overwrite = overwrite
         options.signatures = removeSignatures || !hasSignatures ? .remove : .copy
         let (limiter, pool) = try destinationPool(logger)
@@ -161,7 +161,7 @@ extension LoadCommand {
                                                              destination: destination, project: selection.destinationProject,
                                                              logger: { logger.warning("\($0)") })
         let (limiter, pool) = try destinationPool(logger)
-        let options = try transfer.mirrorOptions(platforms: .all)
+        let options = try transfer.mirrorOptions(platforms: .all, logger: logger)
         let loader = ArchiveLoader(destinations: pool.destination, retries: options.retries, blobJobs: options.blobJobs,
                                    mergeSignatures: !overwrite, blobCheck: options.blobCheck, logger: logger)
         var signatures: [String: [String]] = [:]  // repository name → signature entries
@@ -231,7 +231,7 @@ struct LoadValidateCommand: AsyncParsableCommand {
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(),
                                     destination: try access.registryOptions())
             let saved = ManifestLookup.catalog(catalog)
-            let failures = await Validation.run(targets, listErrors: listErrors, jobs: try checking.checkedJobs()) { t in
+            let failures = await Validation.run(targets, listErrors: listErrors, jobs: checking.checkedJobs(logger: logger)) { t in
                 do {
                     guard let name = lookupNames[t.source], let d = try await saved.digest(.tag(name)) else { return "not in the archive" }
                     let top = try await saved.manifest(d)

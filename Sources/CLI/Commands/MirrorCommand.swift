@@ -133,7 +133,8 @@ struct MirrorCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            var options = try transfer.mirrorOptions(platforms: selection.platformFilter)
+            let logger = global.makeLogger("dray.mirror")
+            var options = try transfer.mirrorOptions(platforms: selection.platformFilter, logger: logger)
             options.force = force
             options.overwrite = overwrite
             options.signatures = signatures.handling
@@ -143,7 +144,6 @@ struct MirrorCommand: AsyncParsableCommand {
             do { limits = try RateLimiter.Limits.parse(rateLimits: rateLimit, maxConnections: maxConnections) } catch {
                 throw CLIError("\(error)")
             }
-            let logger = global.makeLogger("dray.mirror")
             // One limiter for every registry of the run: caps and pacing per host, backoff after 429/503.
             let limiter = RateLimiter(limits: limits)
             var sourceOptions = try access.registryOptions(.source)

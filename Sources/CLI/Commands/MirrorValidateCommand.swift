@@ -44,7 +44,7 @@ struct MirrorValidateCommand: AsyncParsableCommand {
             let filter = selection.platformFilter
             let verifier = sigstorePublicKey.isEmpty ? nil
                 : try VerifierOptions.make(keys: sigstorePublicKey, identity: identity, keyFlag: "--sigstore-public-key")
-            let failures = await Validation.run(targets, listErrors: listErrors, jobs: try checking.checkedJobs()) { t in
+            let failures = await Validation.run(targets, listErrors: listErrors, jobs: checking.checkedJobs(logger: logger)) { t in
                 do {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))

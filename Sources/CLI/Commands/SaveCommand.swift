@@ -71,7 +71,8 @@ struct SaveCommand: AsyncParsableCommand {
         try await reportingErrors {
             let file = try selection.list()
             let destination = selection.destination
-            let options = try transfer.mirrorOptions(platforms: selection.platforms.filter)
+            let logger = global.makeLogger("dray.save")
+            let options = try transfer.mirrorOptions(platforms: selection.platforms.filter, logger: logger)
             let compression: ArchiveCompression?
             switch compress {
             case "gzip": compression = .gzip
@@ -87,7 +88,6 @@ struct SaveCommand: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: existing) && !yes {
                 throw CLIError("-d \(existing) exists; pass -y to overwrite it")
             }
-            let logger = global.makeLogger("dray.save")
             guard let output else {
                 try await saveFolder(file, options: options, logger: logger, shard: shard, tags: tagSelection)
                 return
@@ -172,7 +172,7 @@ struct SaveValidateCommand: AsyncParsableCommand {
             do { catalog = try ArchiveCatalog.read(destination) } catch { throw CLIError("-d \(destination): \(error)") }
             let filter = selection.platforms.filter
             let lookup = ManifestLookup.catalog(catalog)
-            let failures = await Validation.run(targets, listErrors: listErrors, jobs: try checking.checkedJobs()) { t in
+            let failures = await Validation.run(targets, listErrors: listErrors, jobs: checking.checkedJobs(logger: logger)) { t in
                 do {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))
