@@ -48,3 +48,65 @@ struct SyncerCompatCLITests {
         #expect(listed.manifests.compactMap { $0.platform?.architecture } == ["amd64", "arm64"])
     }
 }
+
+/// image-syncer's `--log`, `--records` and default config file.
+@Suite("image-syncer command lines", .serialized)
+struct SyncerCommandLineCLITests {
+    @Test("README's command line runs: ./image-syncer.json is read when nothing else names the images; --log writes the log to a file")
+    func defaultConfigAndLog() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let tree = try await SyncerCompatCLITests.seed(a, "readme/app", seed: 9200)
+        let dir = try TemporaryDirectory()
+        try """
+            {"images": {"\(a.host)/readme/app:1": "\(b.host)/readme/app"}}
+            """.write(toFile: dir.file("image-syncer.json"), atomically: false, encoding: .utf8)
+        let r = try Dray.run(["mirror", "--proc=6", "--retries=3", "--log", dir.file("sync.log")], currentDirectory: dir.path)
+        #expect(r.status == 0, "\(r.stderr.suffix(1500))")
+        #expect(r.stderr.isEmpty, "the log goes to the file: \(r.stderr)")
+        let log = try String(contentsOfFile: dir.file("sync.log"), encoding: .utf8)
+        #expect(log.contains("[IMG:1] Copied [\(b.host)/readme/app:1]"), "\(log)")
+        let dst = RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
+        #expect(try await dst.headManifest("readme/app", .tag("1"))?.digest == tree.top.digest)
+
+        let empty = try TemporaryDirectory()
+        let none = try Dray.run(["mirror"], currentDirectory: empty.path)
+        #expect(none.status != 0 && none.stderr.contains("there is no ./image-syncer.json"), "\(none.stderr)")
+        let badLog = try Dray.run(["mirror", "--log", empty.file("no/such/dir/x.log")], currentDirectory: dir.path)
+        #expect(badLog.status == 1)
+        #expect(badLog.stderr.hasPrefix("dray: error: --log \(empty.file("no/such/dir/x.log")): No such file"), "\(badLog.stderr)")
+        #expect(badLog.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("--records: written at the end; the next run skips an unchanged source without asking the destination; a changed source is copied again")
+    func records() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let first = try await SyncerCompatCLITests.seed(a, "rec/app", seed: 9300)
+        let dir = try TemporaryDirectory()
+        try "{\"\(a.host)/rec/app:1\": \"\(b.host)/rec/app\"}".write(toFile: dir.file("images.json"), atomically: false, encoding: .utf8)
+        let args = ["mirror", "--images", dir.file("images.json"), "--records", dir.file("records"), "-o", dir.file("f.txt")]
+        let r1 = try Dray.run(args)
+        #expect(r1.status == 0, "\(r1.stderr.suffix(1500))")
+        let records = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("records")))) as? [String: Any]
+        let images = records?["images"] as? [String: [String: String]]
+        #expect(images?.values.first?["source"] == first.top.digest.description, "\(String(describing: records))")
+
+        // The destination loses the tag behind dray's back: the record is trusted, the destination not asked.
+        let dst = RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
+        try await dst.deleteManifest("rec/app", first.top.digest)
+        let r2 = try Dray.run(args)
+        #expect(r2.status == 0)
+        #expect(r2.stderr.contains("[IMG:1] Skipped [\(b.host)/rec/app:1]: recorded as \(first.top.digest) in --records, source unchanged"), "\(r2.stderr)")
+        #expect(try await dst.headManifest("rec/app", .tag("1")) == nil)
+
+        // A new image under the source tag is copied, and recorded.
+        let second = try await SyncerCompatCLITests.seed(a, "rec/app", seed: 9301)
+        let r3 = try Dray.run(args)
+        #expect(r3.status == 0 && r3.stderr.contains("[IMG:1] Copied"), "\(r3.stderr)")
+        #expect(try await dst.headManifest("rec/app", .tag("1"))?.digest == second.top.digest)
+        #expect(try String(contentsOfFile: dir.file("records"), encoding: .utf8).contains(second.top.digest.description))
+
+        try "not json".write(toFile: dir.file("records"), atomically: false, encoding: .utf8)
+        let bad = try Dray.run(args)
+        #expect(bad.status == 1 && bad.stderr.contains("--records \(dir.file("records")): not a records file"), "\(bad.stderr)")
+    }
+}

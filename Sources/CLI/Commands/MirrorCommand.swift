@@ -14,7 +14,7 @@ struct MirrorSelectionOptions: ParsableArguments {
     @OptionGroup var platforms: MirrorPlatformOptions
     @OptionGroup var tags: TagSelectionOptions
 
-    @Option(name: .long, help: ArgumentHelp("image-syncer config (JSON or YAML) with auth and images sections.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("image-syncer config (JSON or YAML) with auth and images sections (default: ./image-syncer.json when no -f, --auth or --images is given).", valueName: "file"))
     var config: String?
 
     @Option(name: .long, help: ArgumentHelp("image-syncer auth file: registry or registry/namespace → username, password, insecure.", valueName: "file"))
@@ -32,11 +32,25 @@ struct MirrorSelectionOptions: ParsableArguments {
     /// The platforms to copy: Hangar's defaults for a list, every platform for image-syncer rules (as image-syncer
     /// does), narrowed by explicit `--arch`/`--os` either way.
     var platformFilter: PlatformFilter {
-        platforms.filter(everyPlatformByDefault: file == nil && (config != nil || images != nil))
+        platforms.filter(everyPlatformByDefault: file == nil && (configFile != nil || images != nil))
     }
 
-    /// image-syncer's config, when one was given.
+    /// image-syncer's default config, read from the working folder when nothing else names the images.
+    static let defaultConfig = "image-syncer.json"
+
+    /// The `--config` file: the flag's, else `./image-syncer.json` when it exists and neither a list nor
+    /// `--auth`/`--images` is given (as image-syncer reads it).
+    var configFile: String? {
+        if let config { return config }
+        guard file == nil, auth == nil, images == nil, FileManager.default.fileExists(atPath: Self.defaultConfig) else {
+            return nil
+        }
+        return Self.defaultConfig
+    }
+
+    /// image-syncer's config, when one was given (or found by default).
     func syncConfig() throws -> SyncConfig? {
+        let config = configFile
         guard config != nil || auth != nil || images != nil else { return nil }
         do { return try SyncConfig.load(config: config, auth: auth, images: images) } catch let e as SyncConfigError {
             throw CLIError("\(e)")
@@ -46,7 +60,7 @@ struct MirrorSelectionOptions: ParsableArguments {
     /// The targets and the lines that could not be used, from the list file and the image-syncer rules.
     func load(pool: RegistryPool) async throws -> (targets: [MirrorTarget], errors: [ImageListError]) {
         guard file != nil || pool.sync != nil else {
-            throw CLIError("-f/--file (an image list) or --config/--images (image-syncer rules) is required")
+            throw CLIError("-f/--file (an image list) or --config/--images (image-syncer rules) is required; there is no ./\(Self.defaultConfig) either")
         }
         let naming = try names.naming(checking: [("--registry", registry)])
         let destination = names.destination
@@ -125,6 +139,9 @@ struct MirrorCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write a JSON report of every image and the totals.", valueName: "file"))
     var report: String?
 
+    @Option(name: .long, help: ArgumentHelp("image-syncer's records: read what earlier runs mirrored (an image whose source digest is unchanged is skipped without asking the destination) and write this run's at the end.", valueName: "file"))
+    var records: String?
+
     @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Start at most N requests per second to HOST (repeatable).", valueName: "host=N/s"))
     var rateLimit: [String] = []
 
@@ -138,6 +155,7 @@ struct MirrorCommand: AsyncParsableCommand {
             options.force = force
             options.overwrite = overwrite
             options.signatures = signatures.handling
+            if let records { options.records = try MirrorRecords.load(records) }
             let signer = try signatures.signer()
             let shard = try sharding.parsed()
             let limits: [String: RateLimiter.Limits]
@@ -172,7 +190,8 @@ struct MirrorCommand: AsyncParsableCommand {
                 }
             }
 
-            try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report, shard: shard)
+            try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report, shard: shard,
+                                   recordsPath: records)
                 .run(targets, listErrors: listErrors, options: options, sources: pool.source,
                      destinations: pool.destination, signer: signer)
         }
@@ -189,6 +208,8 @@ struct MirrorRunner {
     let reportPath: String?
     /// The slice of the list this process ran (`--shard`), recorded in the report.
     var shard: Shard? = nil
+    /// Where the run's records go (`--records`), updated from the records the options carry.
+    var recordsPath: String? = nil
 
     func run(_ targets: [MirrorTarget], listErrors: [ImageListError], options: MirrorOptions,
              sources: @escaping MirrorEngine.SourceFactory, destinations: @escaping MirrorEngine.DestinationFactory,
@@ -196,12 +217,20 @@ struct MirrorRunner {
     {
         let engine = MirrorEngine(options: options, sources: sources, destinations: destinations, signer: signer,
                                   logger: logger)
-        try await run(count: targets.count, listErrors: listErrors) { events in await engine.run(targets, events: events) }
+        let finish: ([MirrorResult]) throws -> Void = { [recordsPath] results in
+            guard let recordsPath else { return }
+            var records = options.records ?? MirrorRecords()
+            records.update(with: results, platforms: options.platforms)
+            do { try records.write(to: recordsPath) } catch { throw CLIError("--records: \(error)") }
+        }
+        try await run(count: targets.count, listErrors: listErrors, finish: finish) { events in
+            await engine.run(targets, events: events)
+        }
     }
 
     /// Runs `execute` (which reports through the events it is given) with progress, Ctrl-C handling, summary,
-    /// failed list, report and exit status.
-    func run(count: Int, listErrors: [ImageListError],
+    /// failed list, report and exit status; `finish` sees the results before the exit status is decided.
+    func run(count: Int, listErrors: [ImageListError], finish: ([MirrorResult]) throws -> Void = { _ in },
              execute: @escaping @Sendable (@escaping @Sendable (MirrorEvent) -> Void) async -> [MirrorResult]) async throws {
         let started = ContinuousClock.now
         let progress = ProgressDisplay(total: count)
@@ -247,6 +276,7 @@ struct MirrorRunner {
             try MirrorReport(summary: summary, images: results, invalidLines: listErrors.map(\.description),
                              registries: registries, shard: shard?.description).write(to: reportPath)
         }
+        try finish(results)
         if interrupted.isSet { throw ExitCode(130) }
         if failedCount > 0 { throw ExitCode.failure }
     }
@@ -269,7 +299,9 @@ enum MirrorLog {
                 logger.info("\(line)")
                 if let w = r.warning { logger.warning("[IMG:\(r.id)] \(w)") }
             case .skipped:
-                if let w = r.warning {
+                if r.recorded == true {
+                    logger.info("[IMG:\(r.id)] Skipped [\(r.destination)]: recorded as \(r.digest ?? "") in --records, source unchanged (\(time))")
+                } else if let w = r.warning {
                     logger.warning("[IMG:\(r.id)] Skipped [\(r.source)]: \(w)")
                 } else {
                     logger.info("[IMG:\(r.id)] Skipped [\(r.destination)]: already \(r.digest ?? "") (\(time))\(signatureNote(r))")

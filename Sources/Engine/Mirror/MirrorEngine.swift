@@ -28,6 +28,9 @@ public struct MirrorOptions: Sendable {
     /// Whether blobs streamed into a registry are hashed here too (`.always`) or left to the registry's own
     /// digest check (`.auto`).
     public var blobCheck: BlobCheck = .auto
+    /// What earlier runs mirrored (`--records`): a target whose source digest is recorded is skipped without
+    /// asking the destination (unless `force`).
+    public var records: MirrorRecords?
 
     public init() {}
 }
@@ -113,6 +116,7 @@ public struct MirrorEngine: Sendable {
         var rewritten: Bool
         var warning: String?
         var signatures = SignatureOutcome()
+        var recorded = false
     }
 
     func mirror(_ target: MirrorTarget, events: @escaping @Sendable (MirrorEvent) -> Void) async -> MirrorResult {
@@ -131,7 +135,8 @@ public struct MirrorEngine: Sendable {
                 rewritten: outcome.rewritten, bytesCopied: t.bytes, blobsCopied: t.copied, blobsMounted: t.mounted,
                 blobsPresent: t.present, seconds: (ContinuousClock.now - started).inSeconds, error: nil,
                 warning: warnings.isEmpty ? nil : warnings.joined(separator: "; "),
-                signaturesCopied: outcome.signatures.copied, signaturesAdded: outcome.signatures.added)
+                signaturesCopied: outcome.signatures.copied, signaturesAdded: outcome.signatures.added,
+                recorded: outcome.recorded ? true : nil)
         } catch {
             var r = Self.failure(target, error: Task.isCancelled ? "cancelled" : "\(error)", seconds: (ContinuousClock.now - started).inSeconds)
             let t = tally.state.withLock { $0 }
@@ -175,6 +180,16 @@ public struct MirrorEngine: Sendable {
                 written = try top.filteringIndex(keeping: Set(children.map(\.digest)))
                 rewritten = true
             }
+        }
+
+        // Recorded by an earlier run with this source digest: trusted without asking the destination.
+        if !options.force, let entry = options.records?.entry(source: target.source.description,
+                                                              destination: target.destination.description,
+                                                              platforms: options.platforms),
+           entry.source == top.digest.description, let recordedDigest = try? Digest(parsing: entry.destination)
+        {
+            return Outcome(status: .skipped, digest: recordedDigest, sourceDigest: top.digest, platforms: platforms,
+                           rewritten: rewritten, warning: nil, recorded: true)
         }
 
         // Incremental: what does the destination tag hold? (Asked together with the source's signatures.)

@@ -27,11 +27,13 @@ public struct MirrorResult: Sendable, Codable, Hashable {
     public var signaturesCopied: Int
     /// Signatures added at the destination by `--sigstore-private-key`.
     public var signaturesAdded: Int
+    /// Skipped because `--records` holds this source digest: the destination was not asked (nil otherwise).
+    public var recorded: Bool?
 
     public init(id: Int, source: String, destination: String, line: String, status: Status, digest: String?,
                 sourceDigest: String?, platforms: [String], rewritten: Bool, bytesCopied: Int64, blobsCopied: Int,
                 blobsMounted: Int, blobsPresent: Int, seconds: Double, error: String?, warning: String?,
-                signaturesCopied: Int = 0, signaturesAdded: Int = 0) {
+                signaturesCopied: Int = 0, signaturesAdded: Int = 0, recorded: Bool? = nil) {
         self.id = id
         self.source = source
         self.destination = destination
@@ -50,6 +52,7 @@ public struct MirrorResult: Sendable, Codable, Hashable {
         self.warning = warning
         self.signaturesCopied = signaturesCopied
         self.signaturesAdded = signaturesAdded
+        self.recorded = recorded
     }
 }
 
