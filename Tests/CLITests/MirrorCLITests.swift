@@ -234,6 +234,10 @@ struct MirrorCLITests {
             (["mirror", "-f", dir.file("missing.txt"), "-d", "r.example"], "-f \(dir.file("missing.txt")): cannot read the file"),
             (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "--timeout", "ten"], "--timeout: \"ten\""),
             (["mirror", "-f", dir.file("l.txt"), "-d", "bad host!"], "-d/--destination: invalid registry"),
+            (["mirror", "-f", dir.file("l.txt"), "-d", "harbor.example.com/team"],
+             "dray: error: -d/--destination takes a registry (host[:port]), not \"harbor.example.com/team\"; use --destination-project team for the namespace"),
+            (["mirror", "validate", "-f", dir.file("l.txt"), "-d", "r.example:5000/a/b/"], "use --destination-project a/b for the namespace"),
+            (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "-s", "src.example/lib"], "-s/--source takes a registry (host[:port]), not \"src.example/lib\"; use --source-project lib"),
             (["mirror", "-f", dir.file("l.txt")], "-d/--destination is required: \(dir.file("l.txt")):1"),
         ] {
             let r = try Dray.run(args)

@@ -46,9 +46,7 @@ struct SyncCommand: AsyncParsableCommand {
         try await reportingErrors {
             let logger = global.makeLogger("dray.sync")
             let options = try transfer.mirrorOptions(platforms: platforms.filter, logger: logger)
-            if let source, (try? Reference(parsing: "\(source)/x/y")) == nil {
-                throw CLIError("-s/--source: invalid registry \"\(source.prefix(200))\"")
-            }
+            try ListNamingOptions.checkRegistry("-s/--source", source)
             let shard = try sharding.parsed()
             let selection = try tags.selection()
             try await Self.fill(destination, list: file, sourceRegistry: source, registry: try access.registryOptions(),
