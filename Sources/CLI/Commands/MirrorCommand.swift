@@ -127,7 +127,7 @@ struct MirrorCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Replace the destination's index instead of merging a filtered index into it.")
     var overwrite = false
 
-    @Flag(name: .long, help: "Do not check that the destination registries answer before starting.")
+    @Flag(name: .long, help: "Do not check that the destination registries answer and accept the credentials before starting.")
     var skipLogin = false
 
     @Flag(name: .long, help: "Copy even when the destination tag already holds the digest that would be written.")
@@ -183,11 +183,7 @@ struct MirrorCommand: AsyncParsableCommand {
             }
 
             if !skipLogin {
-                for registry in Set(targets.map(\.destination.registry)).sorted() {
-                    do { _ = try await pool.client(registry, .destination).baseURL() } catch {
-                        throw CLIError("destination registry \(registry) does not answer: \(error) (use --skip-login to start anyway)")
-                    }
-                }
+                try await DestinationCheck.run(targets.map(\.destination)) { pool.client($0, .destination) }
             }
 
             try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report, shard: shard,

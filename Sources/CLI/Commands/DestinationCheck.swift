@@ -1,0 +1,36 @@
+import Engine
+import Foundation
+import Transports
+
+/// The check of the destination registries before a run (mirror; load too): each must answer and accept the
+/// credentials, so that a wrong password stops the run once, before anything is copied, with one clear line.
+enum DestinationCheck {
+    /// Checks the registry of every destination once (with the first repository written there, whose credentials
+    /// are the ones an image-syncer auth entry may scope); `client` gives the destination client of a registry.
+    static func run(_ destinations: [Reference], client: (String) -> RegistryClient) async throws {
+        var firstRepository: [String: String] = [:]
+        for d in destinations where firstRepository[d.registry] == nil { firstRepository[d.registry] = d.repository }
+        for (registry, repository) in firstRepository.sorted(by: { $0.key < $1.key }) {
+            do { try await client(registry).checkAccess(repository: repository) } catch {
+                throw CLIError(message(registry, error))
+            }
+        }
+    }
+
+    /// One line for a failed check: missing credentials, a refused password, a refused token and TLS failures
+    /// each say what to change.
+    static func message(_ registry: String, _ error: any Error) -> String {
+        switch error {
+        case CredentialRefusal.missing:
+            return "destination registry \(registry) asks for credentials and none were found: give --dest-creds or --dest-creds-file, or run dray login \(registry)"
+        case CredentialRefusal.password(_, let user, let status):
+            return "destination registry \(registry) refused the password of \(user) (HTTP \(status)): check --dest-creds, the auth file or the image-syncer auth entry"
+        case CredentialRefusal.token(_, let user, let status):
+            return "the token service of destination registry \(registry) refused a token to \(user) (HTTP \(status)): check the credentials and the account's access"
+        case let e as TransportError where e.isTLS:
+            return "destination registry \(registry): TLS failed (\(e.message)): trust its CA with --cert-dir (DIR/\(registry)/ca.crt), or pass --tls-verify=false"
+        default:
+            return "destination registry \(registry) does not answer: \(error) (use --skip-login to start anyway)"
+        }
+    }
+}
