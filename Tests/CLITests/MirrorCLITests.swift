@@ -233,6 +233,8 @@ struct MirrorCLITests {
         for (args, message) in [
             (["mirror", "-f", dir.file("missing.txt"), "-d", "r.example"], "-f \(dir.file("missing.txt")): cannot read the file"),
             (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "--timeout", "ten"], "--timeout: \"ten\""),
+            (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "--timeout", "0s"], "dray: error: --timeout must be positive, not \"0s\" (e.g. 10m0s)"),
+            (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "--timeout=-5m"], "--timeout must be positive, not \"-5m\""),
             (["mirror", "-f", dir.file("l.txt"), "-d", "bad host!"], "-d/--destination: invalid registry"),
             (["mirror", "-f", dir.file("l.txt"), "-d", "harbor.example.com/team"],
              "dray: error: -d/--destination takes a registry (host[:port]), not \"harbor.example.com/team\"; use --destination-project team for the namespace"),

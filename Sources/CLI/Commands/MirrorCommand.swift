@@ -245,10 +245,10 @@ struct MirrorRunner {
         progress.stop()
         let seconds = (ContinuousClock.now - started).inSeconds
 
-        let summary = MirrorSummary(results, seconds: seconds)
-        let failedCount = summary.failed + listErrors.count
+        let summary = MirrorSummary(results, invalidLines: listErrors.count, seconds: seconds)
+        let failedCount = summary.failed
         logger.info("""
-            \(verb) \(count + listErrors.count) images: \(summary.copied) copied, \(summary.skipped) skipped, \
+            \(verb) \(summary.total) images: \(summary.copied) copied, \(summary.skipped) skipped, \
             \(failedCount) failed; \(summary.bytesCopied.humanBytes) in \(seconds.fixed(2)) s \
             (\(Int64(summary.throughput).humanBytes)/s)
             """)
@@ -285,11 +285,21 @@ enum MirrorLog {
         case .started(let t):
             logger.info("[IMG:\(t.id)] Copying [\(t.source)] => [\(t.destination)]")
         case .finished(let r):
+            var logger = logger
+            // In JSON logs these are fields of the result line: image, source, status, digest (when known).
+            logger[metadataKey: "image"] = "\(r.destination)"
+            logger[metadataKey: "source"] = "\(r.source)"
+            logger[metadataKey: "status"] = "\(r.status.rawValue)"
+            if let digest = r.digest { logger[metadataKey: "digest"] = "\(digest)" }
             let time = "\(r.seconds.fixed(2)) s"
             switch r.status {
             case .copied:
                 var line = "[IMG:\(r.id)] Copied [\(r.destination)] \(r.digest ?? "")"
-                if r.rewritten { line += " (index rewritten to \(r.platforms.joined(separator: ", ")))" }
+                if r.merged == true {
+                    line += " (index merged with the destination's: \(r.platforms.joined(separator: ", ")))"
+                } else if r.rewritten {
+                    line += " (index rewritten to \(r.platforms.joined(separator: ", ")))"
+                }
                 line += ": \(r.blobsCopied) blobs copied (\(r.bytesCopied.humanBytes)), \(r.blobsMounted) mounted, \(r.blobsPresent) present in \(time)"
                 line += signatureNote(r)
                 logger.info("\(line)")

@@ -40,7 +40,6 @@ struct MirrorValidateCommand: AsyncParsableCommand {
                                     destination: try access.registryOptions(.destination), sync: try selection.syncConfig())
             var (targets, listErrors) = try await selection.load(pool: pool)
             if let shard { (targets, listErrors) = shard.narrow(targets, listErrors, logger: logger) }
-            for e in listErrors { print("FAILED \(e)") }
             let filter = selection.platformFilter
             let verifier = sigstorePublicKey.isEmpty ? nil
                 : try VerifierOptions.make(keys: sigstorePublicKey, identity: identity, keyFlag: "--sigstore-public-key")

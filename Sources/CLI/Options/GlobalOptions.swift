@@ -98,7 +98,11 @@ struct PlainLogHandler: LogHandler {
         let line: String
         switch LogSettings.format {
         case .json:
-            line = "{\"time\":\"\(Self.utcTimestamp())\",\"level\":\"\(event.level.rawValue)\",\"logger\":\(Self.json(label)),\"message\":\(Self.json(Secrets.redact("\(event.message)")))}\n"
+            // Metadata (an image's result: image, digest, status) becomes fields of their own.
+            let fields = metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }
+                .filter { !["time", "level", "logger", "message"].contains($0.key) }
+                .map { ",\(Self.json($0.key)):\(Self.json(Secrets.redact("\($0.value)")))" }.joined()
+            line = "{\"time\":\"\(Self.utcTimestamp())\",\"level\":\"\(event.level.rawValue)\",\"logger\":\(Self.json(label)),\"message\":\(Self.json(Secrets.redact("\(event.message)")))\(fields)}\n"
         case .text:
             // On a terminal, clear a progress line that may be showing first.
             let clear = LogSettings.showsProgress ? "\r\u{1b}[K" : ""

@@ -41,9 +41,11 @@ struct TransferOptions: ParsableArguments {
     func mirrorOptions(platforms: PlatformFilter, logger: Logger) throws -> MirrorOptions {
         guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
         guard (0...20).contains(retries) else { throw CLIError("--retries must be between 0 and 20") }
-        guard let limit = GoDuration.parse(timeout), limit > .zero else {
+        let negative = timeout.hasPrefix("-")
+        guard let limit = GoDuration.parse(negative ? String(timeout.dropFirst()) : timeout) else {
             throw CLIError("--timeout: \"\(timeout)\" is not a duration like 10m0s, 90s or 1h")
         }
+        guard limit > .zero, !negative else { throw CLIError("--timeout must be positive, not \"\(timeout)\" (e.g. 10m0s)") }
         _ = try httpOptions()
         var options = MirrorOptions()
         options.blobCheck = try blobCheck.value()

@@ -116,6 +116,7 @@ public struct MirrorEngine: Sendable {
         var rewritten: Bool
         var warning: String?
         var signatures = SignatureOutcome()
+        var merged = false
         var recorded = false
     }
 
@@ -136,7 +137,7 @@ public struct MirrorEngine: Sendable {
                 blobsPresent: t.present, seconds: (ContinuousClock.now - started).inSeconds, error: nil,
                 warning: warnings.isEmpty ? nil : warnings.joined(separator: "; "),
                 signaturesCopied: outcome.signatures.copied, signaturesAdded: outcome.signatures.added,
-                recorded: outcome.recorded ? true : nil)
+                merged: outcome.merged ? true : nil, recorded: outcome.recorded ? true : nil)
         } catch {
             var r = Self.failure(target, error: Task.isCancelled ? "cancelled" : "\(error)", seconds: (ContinuousClock.now - started).inSeconds)
             let t = tally.state.withLock { $0 }
@@ -196,14 +197,21 @@ public struct MirrorEngine: Sendable {
         let copiedChildren = children.filter { !IndexSelection.isAttestation($0) }.map(\.digest)
         async let sourceSigs = sourceSignatures(of: [top.digest] + copiedChildren, target: target, retry: retry)
         let existing = try await retry.run("\(target.destination): check") { try await dst.manifestDigest(destID) }
+        var merged = false
         if rewritten, !options.overwrite, let existing, existing != written.digest {
-            written = try await merge(written, intoExisting: existing, at: dst, retry: retry)
+            let combined = try await merge(written, intoExisting: existing, at: dst, retry: retry)
+            if combined.digest != written.digest, case .index(let index) = try combined.parsed() {
+                // What the tag will hold: the platforms written and the ones kept from the destination's index.
+                merged = true
+                platforms = index.manifests.filter { !IndexSelection.isAttestation($0) }.compactMap { $0.platform?.description }
+            }
+            written = combined
         }
         if !options.force, existing == written.digest {
             let signatures = try await finishSignatures(target, found: try await sourceSigs, top: top.digest, written: written.digest,
                                                         children: copiedChildren, tally: tally, retry: retry, events: events)
             return Outcome(status: .skipped, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                           rewritten: rewritten, warning: nil, signatures: signatures)
+                           rewritten: rewritten, warning: nil, signatures: signatures, merged: merged)
         }
 
         // The graph: children (each after its blobs), then the tag.
@@ -224,7 +232,7 @@ public struct MirrorEngine: Sendable {
         let finished = try await finishSignatures(target, found: try await sourceSigs, top: top.digest, written: written.digest,
                                                   children: copiedChildren, tally: tally, retry: retry, events: events)
         return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                       rewritten: rewritten, warning: nil, signatures: finished)
+                       rewritten: rewritten, warning: nil, signatures: finished, merged: merged)
     }
 
     /// Pushes the manifest `digest` and everything below it, children before parents.
