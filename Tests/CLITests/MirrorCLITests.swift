@@ -223,6 +223,11 @@ struct MirrorCLITests {
             let r = try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", b.host, "-j", jobs, "-o", dir.file("f.txt"), "--force"])
             #expect(r.status == 0, "\(r.stderr.suffix(1500))")
             #expect(r.stderr.contains("[WARNING] -j/--jobs \(jobs) is outside 1-20; using 1"), "\(r.stderr)")
+            // validate's own -j reaches it (mirror's -j used to take it).
+            for spelling in [["-j", jobs], ["--jobs=\(jobs)"], ["-j\(jobs)"]] {
+                let v = try Dray.run(["mirror", "validate", "-f", dir.file("l.txt"), "-d", b.host] + spelling)
+                #expect(v.status == 0 && v.stderr.contains("-j/--jobs \(jobs) is outside 1-20; using 1"), "\(spelling): \(v.stderr)")
+            }
         }
     }
 

@@ -98,7 +98,8 @@ enum Validation {
 
 /// Flags shared by the validate commands.
 struct ValidationOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: "Images checked at once (1-20; out of range: a warning, then 1, as Hangar).")
+    /// `--validate-jobs` is what `-j`/`--jobs` become after `validate` (see `ArgumentNormalizer`).
+    @Option(name: [.short, .long, .customLong("validate-jobs")], help: "Images checked at once (1-20; out of range: a warning, then 1, as Hangar).")
     var jobs: Int = 4
 
     /// `jobs`, with Hangar's rule for values outside 1–20 (a warning through `logger`, then 1).
