@@ -25,13 +25,21 @@ enum ArgumentNormalizer {
     /// Boolean options that take an optional `=true|false`.
     static let optionalBooleans: Set<String> = ["--tls-verify", "--src-tls-verify", "--dest-tls-verify"]
 
+    /// Commands whose `validate` subcommand has a `-j/--jobs` of its own, which the parent's `-j` would take.
+    static let validatingParents: Set<String> = ["mirror", "save", "load"]
+
     static func normalize(_ args: [String]) -> [String] {
         var out: [String] = []
         var i = 0
+        // The parser hands an option both a command and its subcommand declare to the command: `-j` after
+        // `mirror validate` would set mirror's (unused) -j. It is given its validate-only spelling instead.
+        let validating = args.count >= 2 && validatingParents.contains(args[0]) && args[1] == "validate"
         while i < args.count {
             let a = args[i]
             if a == "--" { out += args[i...]; break }
-            if optionalBooleans.contains(a) {
+            if validating, let rewritten = validateJobs(a) {
+                out.append(rewritten)
+            } else if optionalBooleans.contains(a) {
                 // `--tls-verify false` (a separate value) or bare `--tls-verify` (true).
                 if i + 1 < args.count, ["true", "false"].contains(args[i + 1].lowercased()) {
                     out.append("\(a)=\(args[i + 1].lowercased())")
@@ -45,5 +53,13 @@ enum ArgumentNormalizer {
             i += 1
         }
         return out
+    }
+
+    /// `-j`, `-jN`, `--jobs`, `--jobs=N` as `--validate-jobs` (with the value kept), or nil for other arguments.
+    static func validateJobs(_ a: String) -> String? {
+        if a == "-j" || a == "--jobs" { return "--validate-jobs" }
+        if a.hasPrefix("--jobs=") { return "--validate-jobs=" + a.dropFirst("--jobs=".count) }
+        if a.hasPrefix("-j"), a.count > 2, !a.hasPrefix("--") { return "--validate-jobs=" + a.dropFirst(2) }
+        return nil
     }
 }

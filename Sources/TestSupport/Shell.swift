@@ -11,11 +11,12 @@ public enum Shell {
         public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     }
 
-    /// Runs `program` (looked up on PATH) and waits for it.
+    /// Runs `program` (looked up on PATH), in `currentDirectory` when given, and waits for it.
     @discardableResult
     public static func run(_ program: String, _ args: [String], stdin: [UInt8]? = nil,
-                           environment: [String: String]? = nil) throws -> Result {
+                           environment: [String: String]? = nil, currentDirectory: String? = nil) throws -> Result {
         let p = Process()
+        if let currentDirectory { p.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         p.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/env")
         p.arguments = program.hasPrefix("/") ? args : [program] + args
         if let environment { p.environment = environment }

@@ -22,14 +22,15 @@ enum Dray {
     /// report it was asked to write, must not contain any password, `Basic` value or bearer token the tests'
     /// registries and token servers hold, nor credentials given on the command line or in the environment.
     static func run(_ args: [String], home: String? = nil, extraEnvironment: [String: String] = [:], stdin: String? = nil,
-                    sourceLocation: SourceLocation = #_sourceLocation) throws -> Shell.Result {
+                    currentDirectory: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> Shell.Result {
         var env = ProcessInfo.processInfo.environment
         env["HOME"] = home ?? "/nonexistent-dray-home"
         env["REGISTRY_AUTH_FILE"] = nil
         env["XDG_RUNTIME_DIR"] = nil
         env["DOCKER_CONFIG"] = nil
         rememberSecrets(args: args, environment: extraEnvironment)
-        let result = try Shell.run(path, args, stdin: stdin.map { Array($0.utf8) }, environment: env.merging(extraEnvironment) { $1 })
+        let result = try Shell.run(path, args, stdin: stdin.map { Array($0.utf8) }, environment: env.merging(extraEnvironment) { $1 },
+                                   currentDirectory: currentDirectory)
         expectNoSecrets(args: args, result: result, sourceLocation: sourceLocation)
         return result
     }

@@ -213,15 +213,38 @@ struct MirrorCLITests {
         #expect(r.stdoutText.contains("2 images planned, 0 invalid lines"))
     }
 
+    @Test("-j outside 1-20 is not fatal: a warning naming the flag, then 1 job, as Hangar does")
+    func jobsOutOfRange() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let corpus = try await Self.seedCorpus(a, count: 1)
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/\(corpus[0].name):v0\n".write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
+        for jobs in ["0", "21"] {
+            let r = try Dray.run(["mirror", "-f", dir.file("l.txt"), "-d", b.host, "-j", jobs, "-o", dir.file("f.txt"), "--force"])
+            #expect(r.status == 0, "\(r.stderr.suffix(1500))")
+            #expect(r.stderr.contains("[WARNING] -j/--jobs \(jobs) is outside 1-20; using 1"), "\(r.stderr)")
+            // validate's own -j reaches it (mirror's -j used to take it).
+            for spelling in [["-j", jobs], ["--jobs=\(jobs)"], ["-j\(jobs)"]] {
+                let v = try Dray.run(["mirror", "validate", "-f", dir.file("l.txt"), "-d", b.host] + spelling)
+                #expect(v.status == 0 && v.stderr.contains("-j/--jobs \(jobs) is outside 1-20; using 1"), "\(spelling): \(v.stderr)")
+            }
+        }
+    }
+
     @Test("bad flags fail at once with one line")
     func badFlags() throws {
         let dir = try TemporaryDirectory()
         try "nginx\n".write(toFile: dir.file("l.txt"), atomically: false, encoding: .utf8)
         for (args, message) in [
             (["mirror", "-f", dir.file("missing.txt"), "-d", "r.example"], "-f \(dir.file("missing.txt")): cannot read the file"),
-            (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "-j", "21"], "-j/--jobs must be between 1 and 20"),
             (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "--timeout", "ten"], "--timeout: \"ten\""),
+            (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "--timeout", "0s"], "dray: error: --timeout must be positive, not \"0s\" (e.g. 10m0s)"),
+            (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "--timeout=-5m"], "--timeout must be positive, not \"-5m\""),
             (["mirror", "-f", dir.file("l.txt"), "-d", "bad host!"], "-d/--destination: invalid registry"),
+            (["mirror", "-f", dir.file("l.txt"), "-d", "harbor.example.com/team"],
+             "dray: error: -d/--destination takes a registry (host[:port]), not \"harbor.example.com/team\"; use --destination-project team for the namespace"),
+            (["mirror", "validate", "-f", dir.file("l.txt"), "-d", "r.example:5000/a/b/"], "use --destination-project a/b for the namespace"),
+            (["mirror", "-f", dir.file("l.txt"), "-d", "r.example", "-s", "src.example/lib"], "-s/--source takes a registry (host[:port]), not \"src.example/lib\"; use --source-project lib"),
             (["mirror", "-f", dir.file("l.txt")], "-d/--destination is required: \(dir.file("l.txt")):1"),
         ] {
             let r = try Dray.run(args)

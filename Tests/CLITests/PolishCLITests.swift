@@ -57,16 +57,28 @@ struct PolishCLITests {
         let lines = json.stderr.split(separator: "\n")
         #expect(lines.count >= 4)
         var levels: Set<String> = []
+        var results: [[String: String]] = []
         for line in lines {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
             #expect(object != nil, "not a JSON object: \(line)")
             guard let object else { continue }
-            #expect(Set(object.keys) == ["time", "level", "logger", "message"])
+            if object["status"] != nil {
+                // An image's result line carries the image, its digest and its status as fields of their own.
+                #expect(Set(object.keys).isSuperset(of: ["time", "level", "logger", "message", "image", "source", "status"]))
+                results.append(object)
+            } else {
+                #expect(Set(object.keys) == ["time", "level", "logger", "message"])
+            }
             #expect(object["time"]?.hasSuffix("Z") == true && object["time"]?.count == 24)
             levels.insert(object["level"] ?? "")
         }
         #expect(levels.isSuperset(of: ["info", "error"]))
         #expect(json.stderr.contains(#""message":"[IMG:1] Copied"#))
+        let copied = results.first { $0["status"] == "copied" }
+        #expect(copied?["image"] == "\(b.host)/log/app:1" && copied?["digest"] == tree.top.digest.description, "\(results)")
+        #expect(copied?["source"] == "\(a.host)/log/app:1")
+        let failed = results.first { $0["status"] == "failed" }
+        #expect(failed?["image"] == "\(b.host)/log/missing:1" && failed?["digest"] == nil, "\(results)")
 
         let quiet = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "-q", "-o", dir.file("f2.txt")])
         #expect(quiet.status == 1)

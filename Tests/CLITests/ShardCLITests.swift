@@ -79,7 +79,7 @@ struct ShardCLITests {
         let reports = (0..<3).map { dir.file("report-\($0).json") }
         let merged = try Dray.run(["report", "merge"] + reports + ["-o", dir.file("merged.json"), "--failed", dir.file("merged-failed.txt")])
         #expect(merged.status == 1, "an invalid line makes the merge exit 1")
-        #expect(merged.stdoutText.contains("Merged 3 reports (3 of 3 shards): 12 images: 12 copied, 0 skipped, 0 failed, 1 invalid lines"),
+        #expect(merged.stdoutText.contains("Merged 3 reports (3 of 3 shards): 13 images: 12 copied, 0 skipped, 1 failed, 1 invalid lines"),
                 "\(merged.stdoutText)\(merged.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("merged.json")))) as! [String: Any]
         #expect((json["summary"] as! [String: Any])["copied"] as? Int == 12)

@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import Foundation
 import Testing
 
@@ -14,6 +14,29 @@ final class SyncConfigTests {
         let path = "\(dir)/\(name)"
         try text.write(toFile: path, atomically: false, encoding: .utf8)
         return path
+    }
+
+    @Test("JSON with // comments (as image-syncer's README writes it) fails naming the file and the comment's line")
+    func jsonComments() throws {
+        let path = try write("""
+            {
+                "auth": {
+                    "quay.io": {            // a registry and its account
+                        "username": "u", "password": "http://not-a-comment//"
+                    }
+                },
+                "images": {}
+            }
+            """, "commented.json")
+        do {
+            _ = try SyncConfig.load(config: path, auth: nil, images: nil)
+            Issue.record("a commented JSON config was accepted")
+        } catch let e as SyncConfigError {
+            #expect(e.description == "\(path):3: comments are not allowed in JSON (use YAML)")
+        }
+        #expect(SyncConfig.jsonCommentLine("{\n  \"a\": \"b\",\n  /* c */\n}") == 3)
+        #expect(SyncConfig.jsonCommentLine("{a: http://x}") == nil, "a URL in a YAML flow mapping is not a comment")
+        #expect(SyncConfig.jsonCommentLine("a: b  # YAML comment\nc: //d\n") == nil)
     }
 
     @Test("JSON config: auth with $VAR and ${VAR}, insecure, every kind of source selector")

@@ -2,22 +2,39 @@ import Engine
 import Foundation
 import Transports
 
-/// The check before a run that the destination registries answer, so a TLS error or refused credentials is
-/// reported once, before any image, instead of once per image.
+/// The check of the destination registries before a run (mirror; load too): each must answer and accept the
+/// credentials, so that a wrong password stops the run once, before anything is copied, with one clear line.
 enum DestinationCheck {
-    /// Pings each registry as a push would reach it; with `credentials`, also has the credentials accepted when
-    /// the registry asks for them. Throws a one-line error naming the registry and ending with `hint(error)`.
-    static func run(_ registries: some Sequence<String>, pool: RegistryPool, credentials: Bool = false,
-                    hint: (any Error) -> String) async throws {
-        for registry in Set(registries).sorted() {
-            let client = pool.client(registry, .destination)
-            do {
-                if credentials { _ = try await client.checkCredentials() } else { _ = try await client.baseURL() }
-            } catch let e as RegistryError where e.status == 401 || e.status == 403 {
-                throw CLIError("destination registry \(registry) refused the credentials (HTTP \(e.status)) (\(hint(e)))")
-            } catch {
-                throw CLIError("destination registry \(registry) does not answer: \(error) (\(hint(error)))")
+    /// Checks the registry of every destination once (with the first repository written there, whose credentials
+    /// are the ones an image-syncer auth entry may scope); `client` gives the destination client of a registry.
+    /// `credentialFlags` names the command's credential flags, `otherwise` what to do about a registry that does
+    /// not answer.
+    static func run(_ destinations: [Reference], credentialFlags: String = "--dest-creds or --dest-creds-file",
+                    otherwise: String = "use --skip-login to start anyway",
+                    client: (String) -> RegistryClient) async throws {
+        var firstRepository: [String: String] = [:]
+        for d in destinations where firstRepository[d.registry] == nil { firstRepository[d.registry] = d.repository }
+        for (registry, repository) in firstRepository.sorted(by: { $0.key < $1.key }) {
+            do { try await client(registry).checkAccess(repository: repository) } catch {
+                throw CLIError(message(registry, error, credentialFlags: credentialFlags, otherwise: otherwise))
             }
+        }
+    }
+
+    /// One line for a failed check: missing credentials, a refused password, a refused token and TLS failures
+    /// each say what to change.
+    static func message(_ registry: String, _ error: any Error, credentialFlags: String, otherwise: String) -> String {
+        switch error {
+        case CredentialRefusal.missing:
+            return "destination registry \(registry) asks for credentials and none were found: give \(credentialFlags), or run dray login \(registry)"
+        case CredentialRefusal.password(_, let user, let status):
+            return "destination registry \(registry) refused the password of \(user) (HTTP \(status)): check \(credentialFlags), the auth file or the image-syncer auth entry"
+        case CredentialRefusal.token(_, let user, let status):
+            return "the token service of destination registry \(registry) refused a token to \(user) (HTTP \(status)): check the credentials and the account's access"
+        case let e as TransportError where e.isTLS:
+            return "destination registry \(registry): TLS failed (\(e.message)): trust its CA with --cert-dir (DIR/\(registry)/ca.crt), or pass --tls-verify=false"
+        default:
+            return "destination registry \(registry) does not answer: \(error) (\(otherwise))"
         }
     }
 }

@@ -101,10 +101,10 @@ extension LoadCommand {
     /// Pushes the plan's targets read from `sources` with the mirror engine: every platform of what was saved.
     func mirror(_ plan: LoadPlan, logger: Logger, places: LogPlaces, hasSignatures: Bool = true,
                 sources: @escaping MirrorEngine.SourceFactory) async throws {
-        var options = try transfer.mirrorOptions(platforms: .all)
+        var options = try transfer.mirrorOptions(platforms: .all, logger: logger)
         options.overwrite = overwrite
         options.signatures = removeSignatures || !hasSignatures ? .remove : .copy
-        let (limiter, pool) = try await destinationPool(plan.destination, logger)
+        let (limiter, pool) = try await destinationPool(plan, logger)
         let engine = MirrorEngine(options: options, sources: sources, destinations: pool.destination, logger: logger)
         try await run(plan, logger: logger, limiter: limiter, places: places) { events in await engine.run(plan.targets, events: events) }
     }
@@ -121,15 +121,13 @@ extension LoadCommand {
     }
 
     /// The registry the images go to, with one rate limiter for the run; checked (TLS, credentials) before any image.
-    func destinationPool(_ destination: String, _ logger: Logger) async throws -> (RateLimiter, RegistryPool) {
+    func destinationPool(_ plan: LoadPlan, _ logger: Logger) async throws -> (RateLimiter, RegistryPool) {
         var registry = try access.registryOptions()
         let limiter = RateLimiter()
         registry.gate = limiter
         let pool = RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: registry, destination: registry)
-        try await DestinationCheck.run([destination], pool: pool, credentials: true) { error in
-            if let e = error as? RegistryError, e.status == 401 || e.status == 403 { return "check --creds, --authfile or dray login" }
-            return "for a registry with its own CA give --cert-dir DIR holding \(destination)/ca.crt, or --tls-verify=false to skip verification"
-        }
+        try await DestinationCheck.run(plan.targets.map(\.destination), credentialFlags: "--creds or --authfile",
+                                       otherwise: "check -d, --cert-dir and --tls-verify") { pool.client($0, .destination) }
         return (limiter, pool)
     }
 
@@ -148,8 +146,8 @@ extension LoadCommand {
         let plan = try selection.plan(saved: catalog.index.manifests.compactMap(OCILayout.name(of:)), source: source,
                                       destination: destination, logger: logger)
         let lookup = plan.names
-        let (limiter, pool) = try await destinationPool(plan.destination, logger)
-        let options = try transfer.mirrorOptions(platforms: .all)
+        let (limiter, pool) = try await destinationPool(plan, logger)
+        let options = try transfer.mirrorOptions(platforms: .all, logger: logger)
         let loader = ArchiveLoader(destinations: pool.destination, retries: options.retries, blobJobs: options.blobJobs,
                                    mergeSignatures: !overwrite, blobCheck: options.blobCheck, logger: logger)
         var signatures: [String: [String]] = [:]  // repository name → signature entries
@@ -217,7 +215,7 @@ struct LoadValidateCommand: AsyncParsableCommand {
                                     destination: try access.registryOptions())
             let saved = ManifestLookup.catalog(catalog)
             let failures = await Validation.run(plan.targets, listErrors: plan.listErrors, other: plan.missing.compactMap(\.error),
-                                                jobs: try checking.checkedJobs()) { t in
+                                                jobs: checking.checkedJobs(logger: logger)) { t in
                 do {
                     guard let name = lookupNames[t.source], let d = try await saved.digest(.tag(name)) else { return "not in the archive" }
                     let top = try await saved.manifest(d)

@@ -14,7 +14,7 @@ struct MirrorSelectionOptions: ParsableArguments {
     @OptionGroup var platforms: MirrorPlatformOptions
     @OptionGroup var tags: TagSelectionOptions
 
-    @Option(name: .long, help: ArgumentHelp("image-syncer config (JSON or YAML) with auth and images sections.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("image-syncer config (JSON or YAML) with auth and images sections (default: ./image-syncer.json when no -f, --auth or --images is given).", valueName: "file"))
     var config: String?
 
     @Option(name: .long, help: ArgumentHelp("image-syncer auth file: registry or registry/namespace → username, password, insecure.", valueName: "file"))
@@ -29,8 +29,28 @@ struct MirrorSelectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Default namespace for empty image-syncer destinations (env DEFAULT_NAMESPACE).", valueName: "namespace"))
     var namespace: String?
 
-    /// image-syncer's config, when one was given.
+    /// The platforms to copy: Hangar's defaults for a list, every platform for image-syncer rules (as image-syncer
+    /// does), narrowed by explicit `--arch`/`--os` either way.
+    var platformFilter: PlatformFilter {
+        platforms.filter(everyPlatformByDefault: file == nil && (configFile != nil || images != nil))
+    }
+
+    /// image-syncer's default config, read from the working folder when nothing else names the images.
+    static let defaultConfig = "image-syncer.json"
+
+    /// The `--config` file: the flag's, else `./image-syncer.json` when it exists and neither a list nor
+    /// `--auth`/`--images` is given (as image-syncer reads it).
+    var configFile: String? {
+        if let config { return config }
+        guard file == nil, auth == nil, images == nil, FileManager.default.fileExists(atPath: Self.defaultConfig) else {
+            return nil
+        }
+        return Self.defaultConfig
+    }
+
+    /// image-syncer's config, when one was given (or found by default).
     func syncConfig() throws -> SyncConfig? {
+        let config = configFile
         guard config != nil || auth != nil || images != nil else { return nil }
         do { return try SyncConfig.load(config: config, auth: auth, images: images) } catch let e as SyncConfigError {
             throw CLIError("\(e)")
@@ -40,7 +60,7 @@ struct MirrorSelectionOptions: ParsableArguments {
     /// The targets and the lines that could not be used, from the list file and the image-syncer rules.
     func load(pool: RegistryPool) async throws -> (targets: [MirrorTarget], errors: [ImageListError]) {
         guard file != nil || pool.sync != nil else {
-            throw CLIError("-f/--file (an image list) or --config/--images (image-syncer rules) is required")
+            throw CLIError("-f/--file (an image list) or --config/--images (image-syncer rules) is required; there is no ./\(Self.defaultConfig) either")
         }
         let naming = try names.naming(checking: [("--registry", registry)])
         let destination = names.destination
@@ -107,7 +127,7 @@ struct MirrorCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Replace the destination's index instead of merging a filtered index into it.")
     var overwrite = false
 
-    @Flag(name: .long, help: "Do not check that the destination registries answer before starting.")
+    @Flag(name: .long, help: "Do not check that the destination registries answer and accept the credentials before starting.")
     var skipLogin = false
 
     @Flag(name: .long, help: "Copy even when the destination tag already holds the digest that would be written.")
@@ -119,6 +139,9 @@ struct MirrorCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write a JSON report of every image and the totals.", valueName: "file"))
     var report: String?
 
+    @Option(name: .long, help: ArgumentHelp("image-syncer's records: read what earlier runs mirrored (an image whose source digest is unchanged is skipped without asking the destination) and write this run's at the end.", valueName: "file"))
+    var records: String?
+
     @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Start at most N requests per second to HOST (repeatable).", valueName: "host=N/s"))
     var rateLimit: [String] = []
 
@@ -127,17 +150,18 @@ struct MirrorCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            var options = try transfer.mirrorOptions(platforms: selection.platforms.filter)
+            let logger = global.makeLogger("dray.mirror")
+            var options = try transfer.mirrorOptions(platforms: selection.platformFilter, logger: logger)
             options.force = force
             options.overwrite = overwrite
             options.signatures = signatures.handling
+            if let records { options.records = try MirrorRecords.load(records) }
             let signer = try signatures.signer()
             let shard = try sharding.parsed()
             let limits: [String: RateLimiter.Limits]
             do { limits = try RateLimiter.Limits.parse(rateLimits: rateLimit, maxConnections: maxConnections) } catch {
                 throw CLIError("\(error)")
             }
-            let logger = global.makeLogger("dray.mirror")
             // One limiter for every registry of the run: caps and pacing per host, backoff after 429/503.
             let limiter = RateLimiter(limits: limits)
             var sourceOptions = try access.registryOptions(.source)
@@ -151,7 +175,7 @@ struct MirrorCommand: AsyncParsableCommand {
             for e in listErrors { logger.error("\(e)") }
             if dryRun {
                 for t in targets {
-                    print("[IMG:\(t.id)] \(t.source) => \(t.destination) (\(selection.platforms.filter))")
+                    print("[IMG:\(t.id)] \(t.source) => \(t.destination) (\(selection.platformFilter))")
                 }
                 print("\(targets.count) image\(targets.count == 1 ? "" : "s") planned, \(listErrors.count) invalid line\(listErrors.count == 1 ? "" : "s")")
                 if !listErrors.isEmpty { throw ExitCode.failure }
@@ -159,10 +183,11 @@ struct MirrorCommand: AsyncParsableCommand {
             }
 
             if !skipLogin {
-                try await DestinationCheck.run(targets.map(\.destination.registry), pool: pool) { _ in "use --skip-login to start anyway" }
+                try await DestinationCheck.run(targets.map(\.destination)) { pool.client($0, .destination) }
             }
 
-            try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report, shard: shard)
+            try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report, shard: shard,
+                                   recordsPath: records)
                 .run(targets, listErrors: listErrors, options: options, sources: pool.source,
                      destinations: pool.destination, signer: signer)
         }
@@ -181,6 +206,8 @@ struct MirrorRunner {
     var shard: Shard? = nil
     /// Where images are read and written when that is not a registry, for the log.
     var places = LogPlaces()
+    /// Where the run's records go (`--records`), updated from the records the options carry.
+    var recordsPath: String? = nil
 
     func run(_ targets: [MirrorTarget], listErrors: [ImageListError], options: MirrorOptions,
              sources: @escaping MirrorEngine.SourceFactory, destinations: @escaping MirrorEngine.DestinationFactory,
@@ -188,12 +215,20 @@ struct MirrorRunner {
     {
         let engine = MirrorEngine(options: options, sources: sources, destinations: destinations, signer: signer,
                                   logger: logger)
-        try await run(count: targets.count, listErrors: listErrors) { events in await engine.run(targets, events: events) }
+        let finish: ([MirrorResult]) throws -> Void = { [recordsPath] results in
+            guard let recordsPath else { return }
+            var records = options.records ?? MirrorRecords()
+            records.update(with: results, platforms: options.platforms)
+            do { try records.write(to: recordsPath) } catch { throw CLIError("--records: \(error)") }
+        }
+        try await run(count: targets.count, listErrors: listErrors, finish: finish) { events in
+            await engine.run(targets, events: events)
+        }
     }
 
     /// Runs `execute` (which reports through the events it is given) with progress, Ctrl-C handling, summary,
-    /// failed list, report and exit status.
-    func run(count: Int, listErrors: [ImageListError],
+    /// failed list, report and exit status; `finish` sees the results before the exit status is decided.
+    func run(count: Int, listErrors: [ImageListError], finish: ([MirrorResult]) throws -> Void = { _ in },
              execute: @escaping @Sendable (@escaping @Sendable (MirrorEvent) -> Void) async -> [MirrorResult]) async throws {
         let started = ContinuousClock.now
         let progress = ProgressDisplay(total: count)
@@ -212,10 +247,10 @@ struct MirrorRunner {
         progress.stop()
         let seconds = (ContinuousClock.now - started).inSeconds
 
-        let summary = MirrorSummary(results, seconds: seconds)
-        let failedCount = summary.failed + listErrors.count
+        let summary = MirrorSummary(results, invalidLines: listErrors.count, seconds: seconds)
+        let failedCount = summary.failed
         logger.info("""
-            \(verb) \(count + listErrors.count) images: \(summary.copied) copied, \(summary.skipped) skipped, \
+            \(verb) \(summary.total) images: \(summary.copied) copied, \(summary.skipped) skipped, \
             \(failedCount) failed; \(summary.bytesCopied.humanBytes) in \(seconds.fixed(2)) s \
             (\(Int64(summary.throughput).humanBytes)/s)
             """)
@@ -239,6 +274,7 @@ struct MirrorRunner {
             try MirrorReport(summary: summary, images: results, invalidLines: listErrors.map(\.description),
                              registries: registries, shard: shard?.description).write(to: reportPath)
         }
+        try finish(results)
         if interrupted.isSet { throw ExitCode(130) }
         if failedCount > 0 { throw ExitCode.failure }
     }
@@ -252,17 +288,29 @@ enum MirrorLog {
         case .started(let t):
             logger.info("[IMG:\(t.id)] Copying [\(from)\(t.source)] => [\(to)\(t.destination)]")
         case .finished(let r):
+            var logger = logger
+            // In JSON logs these are fields of the result line: image, source, status, digest (when known).
+            logger[metadataKey: "image"] = "\(r.destination)"
+            logger[metadataKey: "source"] = "\(r.source)"
+            logger[metadataKey: "status"] = "\(r.status.rawValue)"
+            if let digest = r.digest { logger[metadataKey: "digest"] = "\(digest)" }
             let time = "\(r.seconds.fixed(2)) s"
             switch r.status {
             case .copied:
                 var line = "[IMG:\(r.id)] Copied [\(to)\(r.destination)] \(r.digest ?? "")"
-                if r.rewritten { line += " (index rewritten to \(r.platforms.joined(separator: ", ")))" }
+                if r.merged == true {
+                    line += " (index merged with the destination's: \(r.platforms.joined(separator: ", ")))"
+                } else if r.rewritten {
+                    line += " (index rewritten to \(r.platforms.joined(separator: ", ")))"
+                }
                 line += ": \(r.blobsCopied) blobs copied (\(r.bytesCopied.humanBytes)), \(r.blobsMounted) mounted, \(r.blobsPresent) present in \(time)"
                 line += signatureNote(r)
                 logger.info("\(line)")
                 if let w = r.warning { logger.warning("[IMG:\(r.id)] \(w)") }
             case .skipped:
-                if let w = r.warning {
+                if r.recorded == true {
+                    logger.info("[IMG:\(r.id)] Skipped [\(to)\(r.destination)]: recorded as \(r.digest ?? "") in --records, source unchanged (\(time))")
+                } else if let w = r.warning {
                     logger.warning("[IMG:\(r.id)] Skipped [\(from)\(r.source)]: \(w)")
                 } else {
                     logger.info("[IMG:\(r.id)] Skipped [\(to)\(r.destination)]: already \(r.digest ?? "") (\(time))\(signatureNote(r))")

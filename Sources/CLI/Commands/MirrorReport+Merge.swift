@@ -63,7 +63,7 @@ extension MirrorReport {
             }
         }
         if sharded { images.sort { $0.id < $1.id } }
-        let merged = MirrorReport(summary: MirrorSummary(images, seconds: seconds), images: images, invalidLines: invalid,
+        let merged = MirrorReport(summary: MirrorSummary(images, invalidLines: invalid.count, seconds: seconds), images: images, invalidLines: invalid,
                                   registries: registries, shard: nil,
                                   shards: sharded ? shards.compactMap { $0?.description } : nil)
         return (merged, gaps)

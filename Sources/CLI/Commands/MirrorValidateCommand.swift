@@ -40,11 +40,10 @@ struct MirrorValidateCommand: AsyncParsableCommand {
                                     destination: try access.registryOptions(.destination), sync: try selection.syncConfig())
             var (targets, listErrors) = try await selection.load(pool: pool)
             if let shard { (targets, listErrors) = shard.narrow(targets, listErrors, logger: logger) }
-            for e in listErrors { print("FAILED \(e)") }
-            let filter = selection.platforms.filter
+            let filter = selection.platformFilter
             let verifier = sigstorePublicKey.isEmpty ? nil
                 : try VerifierOptions.make(keys: sigstorePublicKey, identity: identity, keyFlag: "--sigstore-public-key")
-            let failures = await Validation.run(targets, listErrors: listErrors, jobs: try checking.checkedJobs()) { t in
+            let failures = await Validation.run(targets, listErrors: listErrors, jobs: checking.checkedJobs(logger: logger)) { t in
                 do {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))

@@ -73,7 +73,8 @@ struct SaveCommand: AsyncParsableCommand {
         try await reportingErrors {
             let file = try selection.list()
             let destination = selection.destination
-            let options = try transfer.mirrorOptions(platforms: selection.platforms.filter)
+            let logger = global.makeLogger("dray.save")
+            let options = try transfer.mirrorOptions(platforms: selection.platforms.filter, logger: logger)
             let compression: ArchiveCompression?
             switch compress {
             case "gzip": compression = .gzip
@@ -89,7 +90,6 @@ struct SaveCommand: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: existing) && !yes {
                 throw CLIError("-d \(existing) exists; pass -y to overwrite it")
             }
-            let logger = global.makeLogger("dray.save")
             guard let output else {
                 try await saveFolder(file, options: options, logger: logger, shard: shard, tags: tagSelection)
                 return
@@ -213,7 +213,7 @@ struct SaveValidateCommand: AsyncParsableCommand {
             let extra = allowExtra ? [] : catalog.index.manifests.compactMap(OCILayout.name(of:))
                 .filter { !listed.contains($0) && !ArchiveSelection.isAttachment($0) }
                 .map { "\($0): in the archive but not in the list (--allow-extra accepts it)" }
-            let failures = await Validation.run(targets, listErrors: listErrors, other: extra, jobs: try checking.checkedJobs()) { t in
+            let failures = await Validation.run(targets, listErrors: listErrors, other: extra, jobs: checking.checkedJobs(logger: logger)) { t in
                 do {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))

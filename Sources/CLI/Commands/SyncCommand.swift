@@ -44,13 +44,11 @@ struct SyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let options = try transfer.mirrorOptions(platforms: platforms.filter)
-            if let source, (try? Reference(parsing: "\(source)/x/y")) == nil {
-                throw CLIError("-s/--source: invalid registry \"\(source.prefix(200))\"")
-            }
+            let logger = global.makeLogger("dray.sync")
+            let options = try transfer.mirrorOptions(platforms: platforms.filter, logger: logger)
+            try ListNamingOptions.checkRegistry("-s/--source", source)
             let shard = try sharding.parsed()
             let selection = try tags.selection()
-            let logger = global.makeLogger("dray.sync")
             try await Self.fill(destination, list: file, sourceRegistry: source, registry: try access.registryOptions(),
                                 http: try transfer.httpOptions(), options: options, logger: logger, failedPath: failed,
                                 reportPath: report, shard: shard, selection: selection)

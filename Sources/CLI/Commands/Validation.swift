@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Logging
 import Transports
 
 /// Where a validator looks for what was written: a registry repository, a layout folder, or an archive's catalog.
@@ -98,12 +99,10 @@ enum Validation {
 
 /// Flags shared by the validate commands.
 struct ValidationOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: "Images checked at once (1-20).")
+    /// `--validate-jobs` is what `-j`/`--jobs` become after `validate` (see `ArgumentNormalizer`).
+    @Option(name: [.short, .long, .customLong("validate-jobs")], help: "Images checked at once (1-20; out of range: a warning, then 1, as Hangar).")
     var jobs: Int = 4
 
-    /// `jobs`, range-checked.
-    func checkedJobs() throws -> Int {
-        guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
-        return jobs
-    }
+    /// `jobs`, with Hangar's rule for values outside 1–20 (a warning through `logger`, then 1).
+    func checkedJobs(logger: Logger) -> Int { TransferOptions.hangarJobs(jobs, logger: logger) }
 }

@@ -15,12 +15,18 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
 enum LogSettings {
     nonisolated(unsafe) static var format: LogFormat = .text
     nonisolated(unsafe) static var quiet = false
+    /// Where log lines go: standard error, or the `--log` file.
+    nonisolated(unsafe) static var output: FileHandle = .standardError
+    /// Whether `--log` sends the lines to a file.
+    nonisolated(unsafe) static var toFile = false
 
-    /// Whether the live progress line may be drawn: on a terminal, with text logs, unless --quiet.
-    static var showsProgress: Bool { ProgressDisplay.isTerminal && format == .text && !quiet }
+    /// Whether the live progress line may be drawn: on a terminal, with text logs on it, unless --quiet.
+    static var showsProgress: Bool { ProgressDisplay.isTerminal && format == .text && !quiet && !toFile }
 
     /// Whether level names are coloured: text logs on a terminal, unless NO_COLOR is set or TERM is dumb.
-    static let colours: Bool = {
+    static var colours: Bool { terminalColours && !toFile }
+
+    private static let terminalColours: Bool = {
         let env = ProcessInfo.processInfo.environment
         return ProgressDisplay.isTerminal && env["NO_COLOR"].map(\.isEmpty) != false && env["TERM"] != "dumb"
     }()
@@ -37,11 +43,24 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Log lines as text, or json (one object per line, for log collectors).", valueName: "text|json"))
     var logFormat: LogFormat = .text
 
-    /// Sets up logging to standard error and returns the logger for the command.
+    @Option(name: .long, help: ArgumentHelp("Append the log to this file instead of standard error (image-syncer's --log); fatal errors still go to standard error.", valueName: "file"))
+    var log: String?
+
+    /// Sets up logging (to standard error, or to the `--log` file) and returns the logger for the command. A
+    /// `--log` file that cannot be opened ends the process with a one-line error.
     func makeLogger(_ label: String) -> Logger {
         let level: Logger.Level = debug ? .debug : quiet ? .warning : .info
         LogSettings.format = logFormat
         LogSettings.quiet = quiet
+        if let log, !LogSettings.toFile {
+            let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                FileHandle.standardError.write(Data("dray: error: --log \(log): \(String(cString: strerror(errno)))\n".utf8))
+                Foundation.exit(1)
+            }
+            LogSettings.output = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            LogSettings.toFile = true
+        }
         LoggingSystem.bootstrapOnce(level: level)
         var logger = Logger(label: label)
         logger.logLevel = level
@@ -79,7 +98,11 @@ struct PlainLogHandler: LogHandler {
         let line: String
         switch LogSettings.format {
         case .json:
-            line = "{\"time\":\"\(Self.utcTimestamp())\",\"level\":\"\(event.level.rawValue)\",\"logger\":\(Self.json(label)),\"message\":\(Self.json(Secrets.redact("\(event.message)")))}\n"
+            // Metadata (an image's result: image, digest, status) becomes fields of their own.
+            let fields = metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }
+                .filter { !["time", "level", "logger", "message"].contains($0.key) }
+                .map { ",\(Self.json($0.key)):\(Self.json(Secrets.redact("\($0.value)")))" }.joined()
+            line = "{\"time\":\"\(Self.utcTimestamp())\",\"level\":\"\(event.level.rawValue)\",\"logger\":\(Self.json(label)),\"message\":\(Self.json(Secrets.redact("\(event.message)")))\(fields)}\n"
         case .text:
             // On a terminal, clear a progress line that may be showing first.
             let clear = LogSettings.showsProgress ? "\r\u{1b}[K" : ""
@@ -88,7 +111,7 @@ struct PlainLogHandler: LogHandler {
             if LogSettings.colours, let colour = Self.colour[event.level] { level = "\u{1b}[\(colour)m\(level)\u{1b}[0m" }
             line = "\(clear)[\(Self.clock())] [\(level)] \(message)\n"
         }
-        FileHandle.standardError.write(Data(line.utf8))
+        LogSettings.output.write(Data(line.utf8))
     }
 
     /// SGR colours of the level names that deserve attention.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Foundation
 
 /// Hangar's naming flags for image lists (`-s`, `-d`, `--source-project`, `--destination-project`), shared by
 /// `mirror`, `mirror validate` and `convert-list`.
@@ -18,12 +19,23 @@ struct ListNamingOptions: ParsableArguments {
 
     /// The naming rules, once `-s` and `-d` (and any `extra` registry flags) are checked to be registry names.
     func naming(checking extra: [(flag: String, value: String?)] = []) throws -> MirrorNaming {
-        for (flag, value) in [("-s/--source", source), ("-d/--destination", destination)] + extra {
-            if let value, !value.isEmpty, (try? Reference(parsing: "\(value)/x/y")) == nil {
-                throw CLIError("\(flag): invalid registry \"\(value.prefix(200))\"")
-            }
-        }
+        try Self.checkRegistry("-s/--source", source, project: "--source-project")
+        try Self.checkRegistry("-d/--destination", destination, project: "--destination-project")
+        for (flag, value) in extra { try Self.checkRegistry(flag, value) }
         return MirrorNaming(sourceRegistry: source, destinationRegistry: destination,
                             sourceProject: sourceProject, destinationProject: destinationProject)
+    }
+
+    /// Fails unless `value` (given with `flag`) is a registry name; a `registry/namespace` is pointed at the
+    /// `project` flag that takes the namespace.
+    static func checkRegistry(_ flag: String, _ value: String?, project: String? = nil) throws {
+        guard let value, !value.isEmpty else { return }
+        if let project, let slash = value.firstIndex(of: "/"), !value.contains("://") {
+            let namespace = value[value.index(after: slash)...].trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            throw CLIError("\(flag) takes a registry (host[:port]), not \"\(value.prefix(200))\"; use \(project) \(namespace.prefix(100)) for the namespace")
+        }
+        if (try? Reference(parsing: "\(value)/x/y")) == nil {
+            throw CLIError("\(flag): invalid registry \"\(value.prefix(200))\"")
+        }
     }
 }

@@ -153,14 +153,22 @@ struct DefaultedPlatformOptions<Defaults: PlatformDefaults>: ParsableArguments {
     var all = false
 
     @Option(name: [.short, .customLong("arch")], parsing: .singleValue,
-            help: ArgumentHelp("Architectures: a comma list (Hangar) or repeated flags (image-syncer).", valueName: "list"))
-    var arch: [String] = [Defaults.arch]
+            help: ArgumentHelp("Architectures: a comma list (Hangar) or repeated flags (image-syncer) (default: \(Defaults.arch)).", valueName: "list"))
+    var arch: [String] = []
 
     @Option(name: .customLong("os"), parsing: .singleValue,
-            help: ArgumentHelp("Operating systems: a comma list or repeated flags.", valueName: "list"))
-    var os: [String] = [Defaults.os]
+            help: ArgumentHelp("Operating systems: a comma list or repeated flags (default: \(Defaults.os)).", valueName: "list"))
+    var os: [String] = []
 
-    var filter: PlatformFilter { platformFilter(all: all, arch: arch, os: os) }
+    /// The filter, with the family's defaults for `--arch`/`--os` when neither is given.
+    var filter: PlatformFilter { filter(everyPlatformByDefault: false) }
+
+    /// The filter. A flag not given means any value when `everyPlatformByDefault` (image-syncer keeps every
+    /// platform unless `--os`/`--arch` filter), else the family's default (Hangar's).
+    func filter(everyPlatformByDefault: Bool) -> PlatformFilter {
+        if everyPlatformByDefault { return platformFilter(all: all || (arch.isEmpty && os.isEmpty), arch: arch, os: os) }
+        return platformFilter(all: all, arch: arch.isEmpty ? [Defaults.arch] : arch, os: os.isEmpty ? [Defaults.os] : os)
+    }
 }
 
 typealias MirrorPlatformOptions = DefaultedPlatformOptions<MirrorPlatformDefaults>

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Logging
 import Transports
 
 /// How hard a run works: images and blob transfers in flight, retries, per-image time (shared by mirror, save,
@@ -35,24 +36,35 @@ struct TransferOptions: ParsableArguments {
         return options
     }
 
-    /// Engine options from these flags, checked; `platforms` is the command's platform filter.
-    func mirrorOptions(platforms: PlatformFilter) throws -> MirrorOptions {
-        guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
+    /// Engine options from these flags, checked; `platforms` is the command's platform filter. An out-of-range
+    /// `-j` is warned about through `logger` and replaced, as Hangar does.
+    func mirrorOptions(platforms: PlatformFilter, logger: Logger) throws -> MirrorOptions {
         guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
         guard (0...20).contains(retries) else { throw CLIError("--retries must be between 0 and 20") }
-        guard let limit = GoDuration.parse(timeout), limit > .zero else {
+        let negative = timeout.hasPrefix("-")
+        guard let limit = GoDuration.parse(negative ? String(timeout.dropFirst()) : timeout) else {
             throw CLIError("--timeout: \"\(timeout)\" is not a duration like 10m0s, 90s or 1h")
         }
+        guard limit > .zero, !negative else { throw CLIError("--timeout must be positive, not \"\(timeout)\" (e.g. 10m0s)") }
         _ = try httpOptions()
         var options = MirrorOptions()
         options.blobCheck = try blobCheck.value()
-        options.jobs = jobs
+        options.jobs = Self.hangarJobs(jobs, logger: logger)
         options.blobJobs = blobJobs
         options.retries = retries
         options.timeout = limit
         options.platforms = platforms
         options.failWhenNoPlatform = noArchOsFail
         return options
+    }
+}
+
+extension TransferOptions {
+    /// Hangar's rule for `-j/--jobs`: a value outside 1–20 is not fatal; it is warned about and replaced by 1.
+    static func hangarJobs(_ jobs: Int, logger: Logger) -> Int {
+        guard !(1...20).contains(jobs) else { return jobs }
+        logger.warning("-j/--jobs \(jobs) is outside 1-20; using 1 (as Hangar does)")
+        return 1
     }
 }
 

@@ -28,6 +28,9 @@ public struct MirrorOptions: Sendable {
     /// Whether blobs streamed into a registry are hashed here too (`.always`) or left to the registry's own
     /// digest check (`.auto`).
     public var blobCheck: BlobCheck = .auto
+    /// What earlier runs mirrored (`--records`): a target whose source digest is recorded is skipped without
+    /// asking the destination (unless `force`).
+    public var records: MirrorRecords?
 
     public init() {}
 }
@@ -113,6 +116,8 @@ public struct MirrorEngine: Sendable {
         var rewritten: Bool
         var warning: String?
         var signatures = SignatureOutcome()
+        var merged = false
+        var recorded = false
     }
 
     func mirror(_ target: MirrorTarget, events: @escaping @Sendable (MirrorEvent) -> Void) async -> MirrorResult {
@@ -131,7 +136,8 @@ public struct MirrorEngine: Sendable {
                 rewritten: outcome.rewritten, bytesCopied: t.bytes, blobsCopied: t.copied, blobsMounted: t.mounted,
                 blobsPresent: t.present, seconds: (ContinuousClock.now - started).inSeconds, error: nil,
                 warning: warnings.isEmpty ? nil : warnings.joined(separator: "; "),
-                signaturesCopied: outcome.signatures.copied, signaturesAdded: outcome.signatures.added)
+                signaturesCopied: outcome.signatures.copied, signaturesAdded: outcome.signatures.added,
+                merged: outcome.merged ? true : nil, recorded: outcome.recorded ? true : nil)
         } catch {
             var r = Self.failure(target, error: Task.isCancelled ? "cancelled" : "\(error)", seconds: (ContinuousClock.now - started).inSeconds)
             let t = tally.state.withLock { $0 }
@@ -178,6 +184,17 @@ public struct MirrorEngine: Sendable {
         if !isImage && indexSelection == nil { return skipped(unmatched) }
         let children = indexSelection?.children ?? []
 
+        // Recorded by an earlier run with this source digest: trusted without asking the destination.
+        if !options.force, let entry = options.records?.entry(source: target.source.description,
+                                                              destination: target.destination.description,
+                                                              platforms: options.platforms),
+           entry.source == top.digest.description, let recordedDigest = try? Digest(parsing: entry.destination)
+        {
+            return Outcome(status: .skipped, digest: recordedDigest, sourceDigest: top.digest,
+                           platforms: indexSelection?.platforms.map(\.description) ?? [],
+                           rewritten: indexSelection?.rewritten ?? false, warning: nil, recorded: true)
+        }
+
         // Incremental: what does the destination tag hold? (Asked together with the source's signatures.)
         let copiedChildren = children.filter { !IndexSelection.isAttestation($0) }.map(\.digest)
         async let sourceSigs = sourceSignatures(of: [top.digest] + copiedChildren, target: target, retry: retry)
@@ -193,16 +210,23 @@ public struct MirrorEngine: Sendable {
         }
         if let why = selection.notApplied { logger.info("\(target.source): \(why)") }
         var written = selection.written
-        let platforms = selection.platforms.map(\.description)
+        var platforms = selection.platforms.map(\.description)
         let rewritten = selection.rewritten
+        var merged = false
         if rewritten, !options.overwrite, let existing, existing != written.digest {
-            written = try await merge(written, intoExisting: existing, at: dst, retry: retry)
+            let combined = try await merge(written, intoExisting: existing, at: dst, retry: retry)
+            if combined.digest != written.digest, case .index(let index) = try combined.parsed() {
+                // What the tag will hold: the platforms written and the ones kept from the destination's index.
+                merged = true
+                platforms = index.manifests.filter { !IndexSelection.isAttestation($0) }.compactMap { $0.platform?.description }
+            }
+            written = combined
         }
         if !options.force, existing == written.digest {
             let signatures = try await finishSignatures(target, found: try await sourceSigs, top: top.digest, written: written.digest,
                                                         children: copiedChildren, tally: tally, retry: retry, events: events)
             return Outcome(status: .skipped, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                           rewritten: rewritten, warning: nil, signatures: signatures)
+                           rewritten: rewritten, warning: nil, signatures: signatures, merged: merged)
         }
 
         // The graph: children (each after its blobs), then the tag.
@@ -223,7 +247,7 @@ public struct MirrorEngine: Sendable {
         let finished = try await finishSignatures(target, found: try await sourceSigs, top: top.digest, written: written.digest,
                                                   children: copiedChildren, tally: tally, retry: retry, events: events)
         return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                       rewritten: rewritten, warning: nil, signatures: finished)
+                       rewritten: rewritten, warning: nil, signatures: finished, merged: merged)
     }
 
     /// Pushes the manifest `digest` and everything below it, children before parents.

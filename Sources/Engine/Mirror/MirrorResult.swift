@@ -12,7 +12,7 @@ public struct MirrorResult: Sendable, Codable, Hashable {
     public var digest: String?
     /// The source's top-level digest.
     public var sourceDigest: String?
-    /// Platforms copied from an index.
+    /// Platforms copied from an index (with `merged`, every platform of the index written).
     public var platforms: [String]
     /// The index was rewritten to the selected platforms (a new digest).
     public var rewritten: Bool
@@ -27,11 +27,15 @@ public struct MirrorResult: Sendable, Codable, Hashable {
     public var signaturesCopied: Int
     /// Signatures added at the destination by `--sigstore-private-key`.
     public var signaturesAdded: Int
+    /// The filtered index was merged into the destination's index, keeping its other platforms (nil otherwise).
+    public var merged: Bool?
+    /// Skipped because `--records` holds this source digest: the destination was not asked (nil otherwise).
+    public var recorded: Bool?
 
     public init(id: Int, source: String, destination: String, line: String, status: Status, digest: String?,
                 sourceDigest: String?, platforms: [String], rewritten: Bool, bytesCopied: Int64, blobsCopied: Int,
                 blobsMounted: Int, blobsPresent: Int, seconds: Double, error: String?, warning: String?,
-                signaturesCopied: Int = 0, signaturesAdded: Int = 0) {
+                signaturesCopied: Int = 0, signaturesAdded: Int = 0, merged: Bool? = nil, recorded: Bool? = nil) {
         self.id = id
         self.source = source
         self.destination = destination
@@ -50,6 +54,8 @@ public struct MirrorResult: Sendable, Codable, Hashable {
         self.warning = warning
         self.signaturesCopied = signaturesCopied
         self.signaturesAdded = signaturesAdded
+        self.merged = merged
+        self.recorded = recorded
     }
 }
 
@@ -70,11 +76,12 @@ public struct MirrorSummary: Sendable, Codable, Hashable {
     public var bytesCopied: Int64
     public var seconds: Double
 
-    public init(_ results: [MirrorResult], seconds: Double) {
-        total = results.count
+    /// Totals of `results`; `invalidLines` (list lines that named no image) count as images that failed.
+    public init(_ results: [MirrorResult], invalidLines: Int = 0, seconds: Double) {
+        total = results.count + invalidLines
         copied = results.filter { $0.status == .copied }.count
         skipped = results.filter { $0.status == .skipped }.count
-        failed = results.filter { $0.status == .failed }.count
+        failed = results.filter { $0.status == .failed }.count + invalidLines
         bytesCopied = results.reduce(0) { $0 + $1.bytesCopied }
         self.seconds = seconds
     }

@@ -109,6 +109,9 @@ extension SyncConfig {
 
     /// The YAML (or JSON) node tree of a file's text.
     static func compose(_ text: String, file path: String) throws -> Node {
+        if let line = jsonCommentLine(text) {
+            throw SyncConfigError(file: path, line: line, reason: "comments are not allowed in JSON (use YAML)")
+        }
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 throw SyncConfigError(file: path, line: nil, reason: "empty file")
@@ -123,6 +126,28 @@ extension SyncConfig {
         } catch {
             throw SyncConfigError(file: path, line: nil, reason: "not valid JSON or YAML")
         }
+    }
+
+    /// In a JSON document (one that opens with `{`), the line of the first `//` or `/*` comment outside strings —
+    /// what image-syncer's README shows in its example config, and no JSON parser takes. A `//` right after a
+    /// `:` (`http://` in an unquoted YAML flow scalar) is not a comment.
+    static func jsonCommentLine(_ text: String) -> Int? {
+        guard text.drop(while: { $0.isWhitespace || $0 == "\u{FEFF}" }).first == "{" else { return nil }
+        var line = 1, inString = false, escaped = false
+        var previous: Character = " ", beforePrevious: Character = " "
+        for c in text {
+            if inString {
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+            } else if c == "\"" {
+                inString = true
+            } else if previous == "/", c == "/" || c == "*", beforePrevious != ":" {
+                return line
+            }
+            if c == "\n" || c == "\r\n" { line += 1 }
+            beforePrevious = previous
+            previous = c
+        }
+        return nil
     }
 
     /// The line a YAML error is on and libyaml's words for it.

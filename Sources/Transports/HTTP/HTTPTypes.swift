@@ -138,6 +138,9 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
 
     public var isTimeout: Bool { code == 28 }
 
+    /// Whether TLS failed: the handshake, the peer's certificate or name, or a local certificate or CA file.
+    public var isTLS: Bool { [35, 51, 53, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98].contains(code) }
+
     public var description: String { "\(request): \(message)" }
 }
 
