@@ -121,9 +121,16 @@ public final class TokenServer: @unchecked Sendable {
     }
 
     private func ecdsaSign(_ message: [UInt8]) throws -> [UInt8] {
-        guard let bio = BIO_new_mem_buf(keyPEM, Int32(keyPEM.utf8.count)) else { throw TestSupportError("BIO") }
-        defer { BIO_free(bio) }
-        guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else { throw TestSupportError("bad key") }
+        // The memory BIO reads the bytes in place, so they must outlive it: a String passed straight to
+        // BIO_new_mem_buf is a temporary C string, freed before PEM_read_bio_PrivateKey reads it (an intermittent
+        // "bad key" and a 500 from this server).
+        let pem = Array(keyPEM.utf8)
+        let parsed = pem.withUnsafeBytes { buf -> OpaquePointer? in
+            guard let bio = BIO_new_mem_buf(buf.baseAddress, Int32(buf.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
+        }
+        guard let key = parsed else { throw TestSupportError("bad key") }
         defer { EVP_PKEY_free(key) }
         guard let ctx = EVP_MD_CTX_new() else { throw TestSupportError("ctx") }
         defer { EVP_MD_CTX_free(ctx) }

@@ -35,7 +35,7 @@ struct LoadDestinationCLITests {
 
             let refused = try Dray.run(["load", "-s", source, "-d", basic.host, "--creds", "ann:Wrong-Pass-78", "-o", dir.file("f.txt")])
             #expect(refused.status == 1, "\(refused.stderr)")
-            #expect(refused.stderr.hasPrefix("dray: error: destination registry \(basic.host) refused the credentials")
+            #expect(refused.stderr.hasPrefix("dray: error: destination registry \(basic.host) refused the password of ann")
                         && refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
             let accepted = try Dray.run(["load", "-s", source, "-d", basic.host, "--creds", "ann:Right-Pass-77", "-o", dir.file("f.txt")])
             #expect(accepted.status == 0, "\(accepted.stderr.suffix(800))")

@@ -7,9 +7,9 @@ import Transports
 enum DestinationCheck {
     /// Checks the registry of every destination once (with the first repository written there, whose credentials
     /// are the ones an image-syncer auth entry may scope); `client` gives the destination client of a registry.
-    /// `credentialFlags` names the command's credential flags, `otherwise` what to do about a registry that does
-    /// not answer.
-    static func run(_ destinations: [Reference], credentialFlags: String = "--dest-creds or --dest-creds-file",
+    /// `credentialFlags` names the command's credential flags (the first is the one to check after a refusal),
+    /// `otherwise` what to do about a registry that does not answer.
+    static func run(_ destinations: [Reference], credentialFlags: [String] = ["--dest-creds", "--dest-creds-file"],
                     otherwise: String = "use --skip-login to start anyway",
                     client: (String) -> RegistryClient) async throws {
         var firstRepository: [String: String] = [:]
@@ -23,12 +23,12 @@ enum DestinationCheck {
 
     /// One line for a failed check: missing credentials, a refused password, a refused token and TLS failures
     /// each say what to change.
-    static func message(_ registry: String, _ error: any Error, credentialFlags: String, otherwise: String) -> String {
+    static func message(_ registry: String, _ error: any Error, credentialFlags: [String], otherwise: String) -> String {
         switch error {
         case CredentialRefusal.missing:
-            return "destination registry \(registry) asks for credentials and none were found: give \(credentialFlags), or run dray login \(registry)"
+            return "destination registry \(registry) asks for credentials and none were found: give \(credentialFlags.joined(separator: " or ")), or run dray login \(registry)"
         case CredentialRefusal.password(_, let user, let status):
-            return "destination registry \(registry) refused the password of \(user) (HTTP \(status)): check \(credentialFlags), the auth file or the image-syncer auth entry"
+            return "destination registry \(registry) refused the password of \(user) (HTTP \(status)): check \(credentialFlags.first ?? "the credentials"), the auth file or the image-syncer auth entry"
         case CredentialRefusal.token(_, let user, let status):
             return "the token service of destination registry \(registry) refused a token to \(user) (HTTP \(status)): check the credentials and the account's access"
         case let e as TransportError where e.isTLS:

@@ -126,7 +126,7 @@ extension LoadCommand {
         let limiter = RateLimiter()
         registry.gate = limiter
         let pool = RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: registry, destination: registry)
-        try await DestinationCheck.run(plan.targets.map(\.destination), credentialFlags: "--creds or --authfile",
+        try await DestinationCheck.run(plan.targets.map(\.destination), credentialFlags: ["--creds", "--authfile"],
                                        otherwise: "check -d, --cert-dir and --tls-verify") { pool.client($0, .destination) }
         return (limiter, pool)
     }
