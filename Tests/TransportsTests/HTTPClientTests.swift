@@ -162,6 +162,8 @@ struct HTTPConnectionReuseTests {
             _ = try await r.collect(limit: 10)
         }
         #expect(server.requests.count == 20)
-        #expect(server.connections == 1)
+        // Without reuse there would be 20. The loop's connection cache (128 connections) is shared with every test
+        // running alongside in this process, which may evict this idle connection once or twice under load.
+        #expect(server.connections <= 3, "\(server.connections) connections for 20 sequential requests")
     }
 }
