@@ -40,6 +40,27 @@ struct DemoCleanupTests {
         #expect(!FileManager.default.fileExists(atPath: s.folder), "\(label): \(s.folder) is still there")
     }
 
+    /// Starts `program` with its stdout on a pipe and `signal` deliverable: a child inherits its parent thread's
+    /// signal mask, and the test runner's threads block SIGINT, which a terminal's Ctrl-C would deliver.
+    static func start(_ program: String, _ arguments: [String], receiving signal: Int32,
+                      environment: [String: String] = [:]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: program)
+        p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, signal)
+        var old = sigset_t()
+        pthread_sigmask(SIG_UNBLOCK, &set, &old)
+        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
+        try p.run()
+        return (p, out)
+    }
+
     /// Whether something listens on 127.0.0.1:`port`.
     static func accepts(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -64,22 +85,8 @@ struct DemoCleanupTests {
 
     @Test("Ctrl-C (SIGINT) while it runs: exit 130, the registries are stopped and the work folder is gone")
     func interrupted() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [Self.script, "--registries-only"]
-        p.environment = ProcessInfo.processInfo.environment.merging(["DRAY_DEMO_BIN": Self.binaries, "DRAY_DEMO_HOLD": "1"]) { $1 }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        // A child inherits its parent thread's signal mask, and the test runner's threads block SIGINT: unblock it
-        // while launching, so the script gets Ctrl-C as it would from a terminal.
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        var old = sigset_t()
-        pthread_sigmask(SIG_UNBLOCK, &set, &old)
-        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
-        try p.run()
+        let (p, out) = try Self.start("/bin/bash", [Self.script, "--registries-only"], receiving: SIGINT,
+                                      environment: ["DRAY_DEMO_BIN": Self.binaries, "DRAY_DEMO_HOLD": "1"])
         let output = Dray.read(out, until: "holding")
         let started = try #require(Self.started(output), "\(output)")
         for pid in started.pids { #expect(kill(pid, 0) == 0, "the registry \(pid) runs while the demo holds") }
@@ -96,19 +103,7 @@ struct DemoCleanupTests {
 struct HarnessCleanupTests {
     @Test("dray-testkit serve: SIGINT and SIGTERM stop its registry and remove its folder", arguments: [SIGINT, SIGTERM])
     func signalled(_ sig: Int32) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: DemoCleanupTests.binaries + "/dray-testkit")
-        p.arguments = ["serve"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, sig)
-        var old = sigset_t()
-        pthread_sigmask(SIG_UNBLOCK, &set, &old)
-        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
-        try p.run()
+        let (p, out) = try DemoCleanupTests.start(DemoCleanupTests.binaries + "/dray-testkit", ["serve"], receiving: sig)
         let line = Dray.read(out, until: "folder")
         let words = line.split(whereSeparator: \.isWhitespace)
         let host = try #require(words.firstIndex(of: "registry").map { String(words[$0 + 1]) }, "\(line)")
