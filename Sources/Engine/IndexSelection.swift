@@ -9,6 +9,11 @@ public enum IndexSelection {
         d.annotations?[referenceType] == "attestation-manifest"
     }
 
+    /// The platforms of an index's image entries (attestation manifests left out), in order.
+    public static func platforms(of entries: [Descriptor]) -> [Platform] {
+        entries.filter { !isAttestation($0) }.compactMap(\.platform)
+    }
+
     /// The kept entries, in index order. Platform entries are kept when the filter matches them; attestation
     /// entries follow the platform entry they reference; entries without a platform pass.
     public static func select(_ index: ImageIndex, _ filter: PlatformFilter) -> [Descriptor] {

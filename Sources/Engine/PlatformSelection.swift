@@ -30,10 +30,10 @@ public struct PlatformSelection: Sendable {
         case .schema1:
             return PlatformSelection(written: top, children: [], platforms: [], rewritten: false)
         case .index(let index):
-            let selected = filter.isAll ? index.manifests : IndexSelection.select(index, filter)
+            let selected = IndexSelection.select(index, filter)
             let ignoresFilter = pinned && selected.count < index.manifests.count
             let entries = ignoresFilter ? index.manifests : selected
-            let platforms = entries.filter { !IndexSelection.isAttestation($0) }.compactMap(\.platform)
+            let platforms = IndexSelection.platforms(of: entries)
             let note = ignoresFilter ? "pinned by digest: copied whole, \(filter) not applied" : nil
             guard !entries.isEmpty else {
                 throw CopyError.noMatchingPlatform(filter, available: index.manifests.compactMap { $0.platform?.description })

@@ -218,7 +218,7 @@ public struct MirrorEngine: Sendable {
             if combined.digest != written.digest, case .index(let index) = try combined.parsed() {
                 // What the tag will hold: the platforms written and the ones kept from the destination's index.
                 merged = true
-                platforms = index.manifests.filter { !IndexSelection.isAttestation($0) }.compactMap { $0.platform?.description }
+                platforms = IndexSelection.platforms(of: index.manifests).map(\.description)
             }
             written = combined
         }
