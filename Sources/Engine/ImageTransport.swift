@@ -27,8 +27,9 @@ public struct RepositoryLocation: Hashable, Sendable, CustomStringConvertible {
 /// Somewhere images are read from.
 ///
 /// Call order: `manifest(_:)` for the reference's tag or digest, then, for an index, `manifest(_:)` for each child
-/// by digest, then `blob(_:)` for each blob a manifest references; `manifestDigest(_:)` looks for attachments
-/// (signature tags) without fetching them. Every call may run concurrently with others.
+/// by digest, then `blob(_:)` for each blob a manifest references. Attachments are found with `tags()` (fallback
+/// and legacy cosign tags, all at once) and `referrers(of:)` (the referrers API, where the medium has one). Every
+/// call may run concurrently with others.
 public protocol ImageSource: Sendable {
     /// Where this source reads from.
     var location: RepositoryLocation { get }
@@ -38,6 +39,33 @@ public protocol ImageSource: Sendable {
     func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest
     /// Opens a blob for streaming. The bytes are *not* verified here: the copier verifies them as they pass.
     func blob(_ descriptor: Descriptor) async throws -> any BlobStream
+    /// Every tag of the source's repository, or nil when the medium cannot list them (callers then ask for each
+    /// tag they look for). The default is nil.
+    func tags() async throws -> [String]?
+    /// The referrers of `subject` as the medium's referrers API lists them (at most `limit`), or `.unsupported`
+    /// when it has none (callers then read the fallback tag). The default is `.unsupported`.
+    func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing
+}
+
+extension ImageSource {
+    public func tags() async throws -> [String]? { nil }
+    public func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing { .unsupported }
+}
+
+/// What a medium's referrers API says about a manifest.
+public enum ReferrerListing: Sendable {
+    /// The list (complete unless `truncated`: more than the limit asked for).
+    case api([Descriptor], truncated: Bool)
+    /// The medium has no referrers API: the fallback tag holds the list, if anything does.
+    case unsupported
+}
+
+/// Whether a medium indexed a manifest's `subject` when it stored the manifest.
+public enum SubjectIndexing: Sendable, Equatable {
+    /// It did (a registry answered `OCI-Subject`): the referrers API lists it.
+    case indexed
+    /// It did not: the writer maintains the fallback tag.
+    case notIndexed
 }
 
 /// Somewhere images are written to.
@@ -72,10 +100,29 @@ public protocol ImageDestination: Sendable {
     func blob(_ descriptor: Descriptor) async throws -> any BlobStream
     /// Stores a manifest under its digest or a tag.
     func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws
+    /// Every tag of the destination's repository (none when it does not exist), or nil when the medium cannot
+    /// list them. The default is nil.
+    func tags() async throws -> [String]?
+    /// The referrers of `subject` the destination's referrers API lists, or `.unsupported` when it has none.
+    /// The default is `.unsupported`.
+    func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing
+    /// Stores a manifest that names a `subject`, by digest, and says whether the medium indexed the subject (when
+    /// it did not, the caller adds the manifest to the subject's fallback tag). The default stores it with
+    /// `putManifest(_:as:)` and answers `.notIndexed`.
+    func putReferrer(_ manifest: RawManifest) async throws -> SubjectIndexing
 }
 
 extension ImageDestination {
     public var checksBlobDigests: Bool { false }
+
+    public func tags() async throws -> [String]? { nil }
+
+    public func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing { .unsupported }
+
+    public func putReferrer(_ manifest: RawManifest) async throws -> SubjectIndexing {
+        try await putManifest(manifest, as: .digest(manifest.digest))
+        return .notIndexed
+    }
 
     public func blobExistsOrPrepareUpload(_ descriptor: Descriptor) async throws -> Bool {
         try await blobExists(descriptor)

@@ -225,7 +225,7 @@ public final class FaultProxy: @unchecked Sendable {
 // MARK: HTTP framing
 
 /// A parsed request or response head.
-private struct Head {
+struct Head {
     var method = ""
     var target = ""
     var status = 0
@@ -264,7 +264,7 @@ private struct Head {
 }
 
 /// One side of a proxied connection, with a read buffer.
-private final class Peer {
+final class Peer {
     let fd: Int32
     private var buffer: [UInt8] = []
     private var closed = false
@@ -392,6 +392,14 @@ private final class Peer {
     func discardBody(_ head: Head, limit: Int?) -> Bool {
         let r = copyBody(head, to: nil, limit: limit)
         return r != .failed
+    }
+
+    /// Exactly `n` bytes (a request body of known length), or nil when the connection ends first.
+    func read(_ n: Int) -> [UInt8]? {
+        while buffer.count < n { guard fill() else { return nil } }
+        let out = Array(buffer[0..<n])
+        buffer.removeFirst(n)
+        return out
     }
 
     private func readLine() -> [UInt8]? {

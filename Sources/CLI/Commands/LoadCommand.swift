@@ -68,7 +68,7 @@ struct LoadCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Replace the destination's index (and signatures) instead of merging into them.")
     var overwrite = false
 
-    @Flag(name: .long, help: "Do not load the saved signatures (.sig attachments) with the images.")
+    @Flag(name: .long, help: "Do not load the saved signatures (cosign .sig, Sigstore bundles, notation) with the images.")
     var removeSignatures = false
 
     @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the names of failed images are written.", valueName: "file"))
@@ -103,7 +103,9 @@ extension LoadCommand {
                 sources: @escaping MirrorEngine.SourceFactory) async throws {
         var options = try transfer.mirrorOptions(platforms: .all, logger: logger)
         options.overwrite = overwrite
-        options.signatures = removeSignatures || !hasSignatures ? .remove : .copy
+        options.signatures = removeSignatures ? .remove : .copy
+        // A docker save archive holds nothing attached: nothing to look for.
+        if !hasSignatures { options.attachments.scope = .none }
         let (limiter, pool) = try await destinationPool(plan, logger)
         let engine = MirrorEngine(options: options, sources: sources, destinations: pool.destination, logger: logger)
         try await run(plan, logger: logger, limiter: limiter, places: places) { events in await engine.run(plan.targets, events: events) }

@@ -31,8 +31,10 @@ final class RegistryPool: Sendable {
     func client(_ registry: String, _ side: Side) -> RegistryClient { clients.client(registry, side) }
 
     /// The tags of a source repository (for list lines and rules that select tags).
+    /// The image tags of a source repository: attachment tags (`sha256-<hex>`, `.sig`, `.att`, `.sbom`) name
+    /// what is attached to images, never images, so an "all tags" copy or a tag pattern never takes them.
     @Sendable func sourceTags(_ r: Reference) async throws -> [String] {
-        try await client(r.registry, .source).tags(r.repository)
+        try await client(r.registry, .source).tags(r.repository).filter { !AttachmentTag.isAttachmentTag($0) }
     }
 
     func source(_ r: Reference) -> any ImageSource { clients.source(r) }

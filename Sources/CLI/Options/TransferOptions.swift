@@ -26,6 +26,8 @@ struct TransferOptions: ParsableArguments {
 
     @OptionGroup var blobCheck: BlobCheckOptions
 
+    @OptionGroup var attachments: AttachmentOptions
+
     /// HTTP settings from these flags, checked.
     func httpOptions() throws -> HTTPClientOptions {
         guard let stall = GoDuration.parse(stallTimeout), stall >= .seconds(1) else {
@@ -55,6 +57,8 @@ struct TransferOptions: ParsableArguments {
         options.timeout = limit
         options.platforms = platforms
         options.failWhenNoPlatform = noArchOsFail
+        options.attachments = try attachments.policy()
+        options.referrersMode = try attachments.mode()
         return options
     }
 }

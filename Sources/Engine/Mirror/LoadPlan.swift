@@ -9,8 +9,8 @@ public struct LoadPlan: Sendable {
     /// The registry the images go to.
     public let destination: String
     public var targets: [MirrorTarget] = []
-    /// The saved name of each source reference (signature entries `REPO:sha256-<hex>.sig` included: they travel
-    /// with their images rather than as targets).
+    /// The saved name of each source reference (attachment entries `REPO:sha256-<hex>`, `….sig`, `.att`, `.sbom`
+    /// included: they travel with their images rather than as targets).
     public var names: [Reference: String] = [:]
     /// List lines that name no saved image, failed with the reason, numbered after the targets.
     public var missing: [MirrorResult] = []
@@ -28,7 +28,7 @@ public struct LoadPlan: Sendable {
                 skipped("\(origin): skipping \"\(name)\", which is not an image reference")
                 continue
             }
-            if names[ref] == nil && !(ref.tag.map(SignatureAttachment.isSignatureTag) ?? false) { images.append(ref) }
+            if names[ref] == nil && !(ref.tag.map(AttachmentTag.isAttachmentTag) ?? false) { images.append(ref) }
             names[ref] = name
         }
         func pushed(_ ref: Reference) -> Reference {

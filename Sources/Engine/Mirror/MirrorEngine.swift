@@ -19,8 +19,15 @@ public struct MirrorOptions: Sendable {
     public var overwrite = false
     /// An index with no selected platform fails instead of being skipped with a warning.
     public var failWhenNoPlatform = false
-    /// What happens to the source's `.sig` attachments.
-    public var signatures: SignatureHandling = .copy
+    /// Which attachments (referrers, cosign tags) travel with images.
+    public var attachments = AttachmentPolicy()
+    /// How referrers are written at the destination.
+    public var referrersMode: ReferrersMode = .auto
+    /// Whether signatures travel (`--remove-signatures` leaves them, whatever `attachments` says).
+    public var signatures: SignatureHandling {
+        get { attachments.removeSignatures ? .remove : .copy }
+        set { attachments.removeSignatures = newValue == .remove }
+    }
     /// Mount a blob already sent to another repository of the same registry instead of sending it again.
     public var mount = true
     /// Download each blob into a temporary file in this folder before uploading it (instead of streaming).
@@ -43,8 +50,9 @@ public struct MirrorOptions: Sendable {
 /// registry, then mounted). Before anything moves, the destination tag is checked: an image whose tag already
 /// has the digest that would be written is skipped with no blob traffic.
 ///
-/// Once an image is complete at its destination (copied or already there), the source's signature attachments of
-/// the manifests written unchanged are carried over, and, with a `DestinationSigner`, the image is signed there.
+/// What is attached to the image's manifests at the source (referrers and cosign tags, found while the destination
+/// is checked) is carried after its subject is at the destination and before the tag moves, so a reader that sees
+/// the tag sees its signatures; with a `DestinationSigner`, the image is then signed there.
 public struct MirrorEngine: Sendable {
     public typealias SourceFactory = @Sendable (Reference) -> any ImageSource
     public typealias DestinationFactory = @Sendable (Reference) -> any ImageDestination
@@ -56,6 +64,8 @@ public struct MirrorEngine: Sendable {
     let pool: TransferScheduler
     let table: BlobTable
     let signer: (any DestinationSigner)?
+    /// Source tag lists, fetched once per repository for the run (attachment discovery).
+    let tagLists = TagListCache()
 
     public init(options: MirrorOptions, sources: @escaping SourceFactory, destinations: @escaping DestinationFactory,
                 signer: (any DestinationSigner)? = nil, logger: Logger = Logger(label: "dray.mirror")) {
@@ -115,7 +125,7 @@ public struct MirrorEngine: Sendable {
         var platforms: [String]
         var rewritten: Bool
         var warning: String?
-        var signatures = SignatureOutcome()
+        var attachments = AttachmentOutcome()
         var merged = false
         var recorded = false
     }
@@ -128,7 +138,7 @@ public struct MirrorEngine: Sendable {
                 try await self.work(target, tally: tally, events: events)
             }
             let t = tally.state.withLock { $0 }
-            let warnings = [outcome.warning, outcome.signatures.warning].compactMap { $0 }
+            let warnings = [outcome.warning].compactMap { $0 } + outcome.attachments.warnings
             return MirrorResult(
                 id: target.id, source: target.source.description, destination: target.destination.description,
                 line: target.line, status: outcome.status, digest: outcome.digest.description,
@@ -136,10 +146,16 @@ public struct MirrorEngine: Sendable {
                 rewritten: outcome.rewritten, bytesCopied: t.bytes, blobsCopied: t.copied, blobsMounted: t.mounted,
                 blobsPresent: t.present, seconds: (ContinuousClock.now - started).inSeconds, error: nil,
                 warning: warnings.isEmpty ? nil : warnings.joined(separator: "; "),
-                signaturesCopied: outcome.signatures.copied, signaturesAdded: outcome.signatures.added,
-                merged: outcome.merged ? true : nil, recorded: outcome.recorded ? true : nil)
+                signaturesCopied: outcome.attachments.copiedSignatures, signaturesAdded: outcome.attachments.signed,
+                merged: outcome.merged ? true : nil, recorded: outcome.recorded ? true : nil,
+                attachments: outcome.attachments.results.isEmpty ? nil : outcome.attachments.results)
         } catch {
             var r = Self.failure(target, error: Task.isCancelled ? "cancelled" : "\(error)", seconds: (ContinuousClock.now - started).inSeconds)
+            if let failure = error as? AttachmentFailure {
+                r.attachments = failure.outcome.results
+                let w = failure.outcome.warnings
+                r.warning = w.isEmpty ? nil : w.joined(separator: "; ")
+            }
             let t = tally.state.withLock { $0 }
             r.bytesCopied = t.bytes
             r.blobsCopied = t.copied
@@ -195,9 +211,9 @@ public struct MirrorEngine: Sendable {
                            rewritten: indexSelection?.rewritten ?? false, warning: nil, recorded: true)
         }
 
-        // Incremental: what does the destination tag hold? (Asked together with the source's signatures.)
-        let copiedChildren = children.filter { !IndexSelection.isAttestation($0) }.map(\.digest)
-        async let sourceSigs = sourceSignatures(of: [top.digest] + copiedChildren, target: target, retry: retry)
+        // Incremental: what does the destination tag hold? (Asked while the source's attachments are looked up.)
+        let childDigests = children.map(\.digest)
+        async let found = discoverAttachments([top.digest] + childDigests, target: target, retry: retry)
         let existing = try await retry.run("\(target.destination): check") { try await dst.manifestDigest(destID) }
         let selection: PlatformSelection
         if let indexSelection {
@@ -222,11 +238,14 @@ public struct MirrorEngine: Sendable {
             }
             written = combined
         }
+        // The manifests of this image the destination will hold, which attachments may name as their subject.
+        let available = Set(childDigests + (written.digest == top.digest ? [top.digest] : []))
         if !options.force, existing == written.digest {
-            let signatures = try await finishSignatures(target, found: try await sourceSigs, top: top.digest, written: written.digest,
-                                                        children: copiedChildren, tally: tally, retry: retry, events: events)
+            var attachments = try await carryAttachments(try await found, target: target, available: available, top: top.digest,
+                                                         written: written.digest, tally: tally, retry: retry, events: events)
+            attachments.signed = try await sign(target, written: written.digest, children: childDigests, retry: retry)
             return Outcome(status: .skipped, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                           rewritten: rewritten, warning: nil, signatures: signatures, merged: merged)
+                           rewritten: rewritten, warning: nil, attachments: attachments, merged: merged)
         }
 
         // The graph: children (each after its blobs), then the tag.
@@ -243,15 +262,22 @@ public struct MirrorEngine: Sendable {
                 try await group.waitForAll()
             }
         }
+        // Attachments after their subjects and before the tag moves: a top manifest that has some is stored by
+        // digest first.
+        let discovery = try await found
+        if discovery.found.contains(where: { $0.attachment.subject == written.digest }), !destID.isDigest {
+            try await retry.run("\(target.destination): put manifest by digest") { try await dst.putManifest(written, as: .digest(written.digest)) }
+        }
+        var attachments = try await carryAttachments(discovery, target: target, available: available, top: top.digest,
+                                                     written: written.digest, tally: tally, retry: retry, events: events)
         try await retry.run("\(target.destination): put manifest") { try await dst.putManifest(written, as: destID) }
-        let finished = try await finishSignatures(target, found: try await sourceSigs, top: top.digest, written: written.digest,
-                                                  children: copiedChildren, tally: tally, retry: retry, events: events)
+        attachments.signed = try await sign(target, written: written.digest, children: childDigests, retry: retry)
         return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                       rewritten: rewritten, warning: nil, signatures: finished, merged: merged)
+                       rewritten: rewritten, warning: nil, attachments: attachments, merged: merged)
     }
 
     /// Pushes the manifest `digest` and everything below it, children before parents.
-    private func pushTree(_ digest: Digest, depth: Int, src: any ImageSource, dst: any ImageDestination, tally: Tally,
+    func pushTree(_ digest: Digest, depth: Int, src: any ImageSource, dst: any ImageDestination, tally: Tally,
                           retry: Retrier, events: @escaping @Sendable (MirrorEvent) -> Void) async throws {
         guard depth <= 4 else { throw CopyError.tooDeep }
         // A manifest present by digest is complete: registries accept a manifest only once its blobs are in.

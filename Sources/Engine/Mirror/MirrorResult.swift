@@ -31,11 +31,14 @@ public struct MirrorResult: Sendable, Codable, Hashable {
     public var merged: Bool?
     /// Skipped because `--records` holds this source digest: the destination was not asked (nil otherwise).
     public var recorded: Bool?
+    /// What happened to each attachment (referrer or cosign tag) of the image; nil when it has none.
+    public var attachments: [AttachmentResult]?
 
     public init(id: Int, source: String, destination: String, line: String, status: Status, digest: String?,
                 sourceDigest: String?, platforms: [String], rewritten: Bool, bytesCopied: Int64, blobsCopied: Int,
                 blobsMounted: Int, blobsPresent: Int, seconds: Double, error: String?, warning: String?,
-                signaturesCopied: Int = 0, signaturesAdded: Int = 0, merged: Bool? = nil, recorded: Bool? = nil) {
+                signaturesCopied: Int = 0, signaturesAdded: Int = 0, merged: Bool? = nil, recorded: Bool? = nil,
+                attachments: [AttachmentResult]? = nil) {
         self.id = id
         self.source = source
         self.destination = destination
@@ -56,6 +59,7 @@ public struct MirrorResult: Sendable, Codable, Hashable {
         self.signaturesAdded = signaturesAdded
         self.merged = merged
         self.recorded = recorded
+        self.attachments = attachments
     }
 }
 

@@ -32,9 +32,9 @@ public struct TagSelection: Sendable {
     /// Whether anything is selected beyond the tags themselves.
     public var isActive: Bool { range != nil || latest != nil || !excluded.isEmpty }
 
-    /// The selected tags of `tags`.
+    /// The selected tags of `tags`; attachment tags (`sha256-<hex>`, `.sig`, `.att`, `.sbom`) are never selected.
     public func select(_ tags: [String]) -> [String] {
-        var kept = tags.filter { tag in !patterns.contains { $0.finds(in: tag) } }
+        var kept = tags.filter { tag in !AttachmentTag.isAttachmentTag(tag) && !patterns.contains { $0.finds(in: tag) } }
         guard range != nil || latest != nil else { return kept }
         var versions = kept.compactMap { tag in SemanticVersion(tag).map { (tag, $0) } }
         // Suffixed tags (2.0.0-rc.1, 1.27-alpine) are pre-releases in semver terms: only a range that names one

@@ -46,4 +46,10 @@ private struct MemoizedSource: ImageSource {
     func blob(_ descriptor: Descriptor) async throws -> any BlobStream {
         try await inner.blob(descriptor)
     }
+
+    func tags() async throws -> [String]? { try await inner.tags() }
+
+    func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing {
+        try await inner.referrers(of: subject, limit: limit)
+    }
 }

@@ -51,4 +51,14 @@ public struct ObservedDestination: ImageDestination {
     public func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws {
         try await inner.putManifest(manifest, as: identifier)
     }
+
+    public func tags() async throws -> [String]? { try await inner.tags() }
+
+    public func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing {
+        try await inner.referrers(of: subject, limit: limit)
+    }
+
+    public func putReferrer(_ manifest: RawManifest) async throws -> SubjectIndexing {
+        try await inner.putReferrer(manifest)
+    }
 }

@@ -44,6 +44,8 @@ public struct OCILayoutImageSource: ImageSource {
         }
         return try FileBlobStream(path: path)
     }
+
+    public func tags() async throws -> [String]? { try layout.tags(alongside: name) }
 }
 
 /// Writes an image into an OCI layout under `name`; blobs are shared by every image of the layout.
@@ -83,6 +85,8 @@ public struct OCILayoutImageDestination: ImageDestination {
         try await OCILayoutImageSource(layout: layout, name: name).blob(descriptor)
     }
 
+    public func tags() async throws -> [String]? { try layout.tags(alongside: name) }
+
     /// By digest: stores the manifest as a blob. By tag: stores it and names it in `index.json` (the layout's
     /// name for the image is `name`, whatever the tag).
     public func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws {
@@ -90,5 +94,21 @@ public struct OCILayoutImageDestination: ImageDestination {
         if case .tag = identifier {
             try layout.setEntry(manifest.descriptor(), named: name)
         }
+    }
+}
+
+extension OCILayout {
+    /// The tags of the names in `index.json` that share `name`'s repository: for a full reference
+    /// (`host/repo:tag`), the tags of the other names of `host/repo`; for a bare tag (a layout of other tools),
+    /// the other bare tags.
+    func tags(alongside name: String) throws -> [String] {
+        let names = try names()
+        if let own = try? Reference(parsing: name), name.contains("/") || name.contains(":") {
+            return names.compactMap { n in
+                guard let r = try? Reference(parsing: n), r.name == own.name else { return nil }
+                return r.tag
+            }
+        }
+        return names.filter { !$0.contains("/") && !$0.contains(":") }
     }
 }

@@ -61,8 +61,12 @@ extension RegistryClient {
             digest: digest, size: Int64(response.headers["Content-Length"] ?? "") ?? -1)
     }
 
-    /// Stores a manifest under a tag or its digest; the registry's `Docker-Content-Digest` must match.
-    public func putManifest(_ repository: String, _ id: ManifestIdentifier, _ manifest: RawManifest) async throws {
+    /// Stores a manifest under a tag or its digest; the registry's `Docker-Content-Digest` must match. Returns the
+    /// response's headers (`OCI-Subject` says the registry indexed the manifest's subject).
+    @discardableResult
+    public func putManifest(_ repository: String, _ id: ManifestIdentifier, _ manifest: RawManifest) async throws
+        -> HTTPHeaders
+    {
         guard !manifest.mediaType.isSchema1 else {
             throw ManifestError.unsupported(
                 "\(registry)/\(repository): Docker schema 1 manifests are read-only in dray; registries no longer accept them")
@@ -83,6 +87,7 @@ extension RegistryClient {
             throw RegistryProtocolError(
                 "\(target): the registry stored the manifest as \(d), but its bytes hash to \(manifest.digest)")
         }
+        return response.headers
     }
 
     /// Deletes a manifest by digest.

@@ -19,6 +19,8 @@ public final class RegistryClient: Sendable {
     let auth: RegistryAuthenticator
     /// Set once the registry refused a monolithic upload: later uploads go chunked straight away.
     let learnedUploadMode = Mutex<UploadMode?>(nil)
+    /// Whether the registry serves the referrers API: nil until asked once, then what its answer showed.
+    let learnedReferrersAPI = Mutex<Bool?>(nil)
     var logger: Logger { http.logger }
 
     public init(registry: String, options: RegistryOptions = RegistryOptions(), http: HTTPClient = HTTPClient()) {

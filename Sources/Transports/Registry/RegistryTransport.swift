@@ -25,6 +25,12 @@ public struct RegistryImageSource: ImageSource {
     public func blob(_ descriptor: Descriptor) async throws -> any BlobStream {
         client.blob(repository, descriptor)
     }
+
+    public func tags() async throws -> [String]? { try await client.existingTags(repository) }
+
+    public func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing {
+        try await client.referrers(repository, of: subject, limit: limit)
+    }
 }
 
 /// Writes images to a repository of a registry.
@@ -86,6 +92,30 @@ public final class RegistryImageDestination: ImageDestination {
 
     public func putManifest(_ manifest: RawManifest, as identifier: ManifestIdentifier) async throws {
         try await client.putManifest(repository, identifier, manifest)
+    }
+
+    public func tags() async throws -> [String]? { try await client.existingTags(repository) }
+
+    public func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing {
+        try await client.referrers(repository, of: subject, limit: limit)
+    }
+
+    /// Indexed when the registry answered `OCI-Subject` and serves the referrers API (learned by asking it once;
+    /// the header alone is not trusted).
+    public func putReferrer(_ manifest: RawManifest) async throws -> SubjectIndexing {
+        let headers = try await client.putManifest(repository, .digest(manifest.digest), manifest)
+        guard headers["OCI-Subject"] != nil else { return .notIndexed }
+        if client.servesReferrersAPI == nil, let subject = ReferrersIndex.subject(of: manifest) {
+            _ = try await client.referrers(repository, of: subject, limit: 1)
+        }
+        return client.servesReferrersAPI == true ? .indexed : .notIndexed
+    }
+}
+
+extension RegistryClient {
+    /// The repository's tags; none when the repository does not exist yet.
+    func existingTags(_ repository: String) async throws -> [String] {
+        do { return try await tags(repository) } catch let e as RegistryError where e.isNotFound { return [] }
     }
 }
 

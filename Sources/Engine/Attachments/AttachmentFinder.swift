@@ -1,0 +1,159 @@
+import Synchronization
+
+/// Finds what is attached to an image's manifests at its source: referrers (by the referrers API, or by the
+/// fallback tag where the medium has none) and cosign's legacy `.sig`, `.att` and `.sbom` tags, and, recursively,
+/// what is attached to those (a signature on an SBOM).
+///
+/// Cost: one tag list per repository for the whole run answers every fallback and legacy tag at once (a medium
+/// that cannot list tags is asked for each tag instead); a registry with the referrers API is asked once per
+/// manifest. Attachment manifests are not fetched here: the listing names their digests, and the copy fetches
+/// only what the destination lacks.
+public struct AttachmentFinder: Sendable {
+    public let policy: AttachmentPolicy
+    let tagLists: TagListCache
+    let retry: Retrier
+
+    public init(policy: AttachmentPolicy, tagLists: TagListCache = TagListCache(), retry: Retrier) {
+        self.policy = policy
+        self.tagLists = tagLists
+        self.retry = retry
+    }
+
+    /// What was found for one image.
+    public struct Discovery: Sendable {
+        /// Attachments to carry, each after its subject (by depth: attached to the image's manifests first).
+        public var found: [Found] = []
+        /// Attachments the policy leaves out, with the reason.
+        public var excluded: [(Attachment, String)] = []
+        /// What the log should say (truncated lists, unreadable fallback indexes).
+        public var warnings: [String] = []
+
+        public init() {}
+    }
+
+    /// One attachment to carry.
+    public struct Found: Sendable {
+        public var attachment: Attachment
+        /// 1 for an attachment of the image's own manifests, 2 for one attached to such an attachment, and so on.
+        public var depth: Int
+    }
+
+    /// The attachments of `subjects` (the image's manifests) in the repository of `image` at the source.
+    public func find(_ subjects: [Digest], image: Reference, sources: @escaping @Sendable (Reference) -> any ImageSource)
+        async throws -> Discovery
+    {
+        var discovery = Discovery()
+        guard policy.isEnabled, !subjects.isEmpty else { return discovery }
+        let src = sources(image)
+        let tags = try await tagLists.tags(of: src.location.description) {
+            try await retry.run("\(image.name): tags") { try await src.tags() }
+        }
+        var seen = Set(subjects)
+        var level = subjects
+        var depth = 1
+        while !level.isEmpty, depth <= policy.maxDepth {
+            let listed = try await withThrowingTaskGroup(of: Listing.self) { group in
+                for d in level {
+                    group.addTask { try await self.attachments(of: d, image: image, tags: tags, sources: sources) }
+                }
+                var all: [Listing] = []
+                for try await l in group { all.append(l) }
+                return all.sorted { $0.subject < $1.subject }
+            }
+            var next: [Digest] = []
+            for l in listed {
+                discovery.warnings += l.warnings
+                for a in l.attachments where seen.insert(a.descriptor.digest).inserted {
+                    if let why = policy.exclusion(a) {
+                        discovery.excluded.append((a, why))
+                    } else {
+                        discovery.found.append(Found(attachment: a, depth: depth))
+                        next.append(a.descriptor.digest)
+                    }
+                }
+            }
+            level = next
+            depth += 1
+        }
+        return discovery
+    }
+
+    private struct Listing: Sendable {
+        var subject: Digest
+        var attachments: [Attachment] = []
+        var warnings: [String] = []
+    }
+
+    /// What is attached to one manifest.
+    private func attachments(of subject: Digest, image: Reference, tags: [String]?,
+                             sources: @escaping @Sendable (Reference) -> any ImageSource) async throws -> Listing {
+        var out = Listing(subject: subject)
+        let src = sources(image)
+        // Whether a tag may exist: the list says so, or there is no list (then it is asked for).
+        func mayHave(_ tag: String) -> Bool { tags?.contains(tag) ?? true }
+        // Referrers: the API, else the fallback tag.
+        switch try await retry.run("\(image.name)@\(subject): referrers", { try await src.referrers(of: subject, limit: policy.maxReferrers) }) {
+        case .api(let list, let truncated):
+            out.attachments += list.map { Attachment(subject: subject, descriptor: $0, origin: .api) }
+            if truncated { out.warnings.append(Self.tooMany(subject, policy.maxReferrers)) }
+        case .unsupported:
+            let tag = AttachmentTag.fallback(for: subject)
+            if mayHave(tag) {
+                let tagged = sources(image.withTag(tag))
+                do {
+                    if let index = try await retry.run("\(image.name):\(tag)", { () async throws -> RawManifest? in
+                        guard try await tagged.manifestDigest(.tag(tag)) != nil else { return nil }
+                        return try await tagged.manifest(.tag(tag))
+                    }) {
+                        // A "fallback tag" that resolves to the image itself (GitLab) or to anything but an
+                        // index lists nothing.
+                        if index.digest != subject, var entries = ReferrersIndex.entries(of: index) {
+                            if entries.count > policy.maxReferrers {
+                                out.warnings.append(Self.tooMany(subject, policy.maxReferrers))
+                                entries = Array(entries.prefix(policy.maxReferrers))
+                            }
+                            out.attachments += entries.map { Attachment(subject: subject, descriptor: $0, origin: .fallbackTag) }
+                        }
+                    }
+                } catch where !error.isTemporaryFailure && !(error is CancellationError) {
+                    out.warnings.append("\(image.name):\(tag): the fallback tag cannot be read (\(error)); taken as no referrers")
+                }
+            }
+        }
+        // cosign's legacy tags.
+        for kind in AttachmentTag.Legacy.allCases {
+            let tag = AttachmentTag.legacy(kind, for: subject)
+            guard mayHave(tag) else { continue }
+            let tagged = sources(image.withTag(tag))
+            guard let d = try await retry.run("\(image.name):\(tag)", { try await tagged.manifestDigest(.tag(tag)) }) else { continue }
+            out.attachments.append(Attachment(subject: subject, descriptor: Descriptor(mediaType: .ociManifest, digest: d, size: -1),
+                                              legacy: kind, origin: .legacyTag))
+        }
+        return out
+    }
+
+    private static func tooMany(_ subject: Digest, _ limit: Int) -> String {
+        "\(subject) has more than \(limit) referrers; the first \(limit) are taken (--max-referrers)"
+    }
+}
+
+/// Tag lists of repositories, fetched once per run each (concurrent askers share one request).
+public final class TagListCache: Sendable {
+    private let lists = Mutex<[String: Task<[String]?, any Error>]>([:])
+
+    public init() {}
+
+    /// The list for `key`, fetched with `fetch` by the first asker.
+    public func tags(of key: String, _ fetch: @escaping @Sendable () async throws -> [String]?) async throws -> [String]? {
+        let task = lists.withLock { l in
+            if let t = l[key] { return t }
+            let t = Task { try await fetch() }
+            l[key] = t
+            return t
+        }
+        do { return try await task.value } catch {
+            lists.withLock { l in if l[key] == task { l[key] = nil } }
+            throw error
+        }
+    }
+}

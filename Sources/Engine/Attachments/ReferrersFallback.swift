@@ -1,0 +1,79 @@
+import Synchronization
+
+/// Keeps a subject's referrers fallback tag (`sha256-<hex>`) listing the referrers written for it, as the
+/// distribution spec asks of clients when a registry does not index `subject` itself.
+///
+/// The update reads the tag (an absent tag is an empty list), appends descriptors it lacks (keeping every entry
+/// already there), writes it back, and reads it again to check that nothing written meanwhile was lost: a
+/// registry has no conditional PUT, so a concurrent writer can only be caught afterwards, and the update is then
+/// merged again. Writers in one process take turns per tag, which leaves no window at all between them.
+public enum ReferrersFallback {
+    /// Rounds of read, merge, write and check before giving up.
+    static let rounds = 6
+
+    private static let turns = KeyedTurns()
+
+    /// Adds `entries` (referrers of `subject`, already stored) to the fallback tag of `subject`; `tagged` is the
+    /// destination for the tag (`repository:sha256-<hex>`). Returns whether the tag was written.
+    @discardableResult
+    public static func add(_ entries: [Descriptor], subject: Digest, tagged: any ImageDestination, retry: Retrier) async throws -> Bool {
+        guard !entries.isEmpty else { return false }
+        let tag = AttachmentTag.fallback(for: subject)
+        let key = "\(tagged.location.storage) \(tagged.location.repository) \(tag)"
+        await turns.acquire(key)
+        defer { Task { await turns.release(key) } }
+        var wrote = false
+        for round in 1...rounds {
+            let current = try await read(tag, at: tagged, retry: retry)
+            guard let merged = try ReferrersIndex.adding(entries, to: current) else { return wrote }
+            try await retry.run("\(tagged.location):\(tag)") { try await tagged.putManifest(merged, as: .tag(tag)) }
+            wrote = true
+            // Let a writer that raced this one finish its own write, then check that ours survived it.
+            if round < rounds { try await Task.sleep(for: .milliseconds(Int.random(in: 40...120) * round)) }
+        }
+        let final = try await read(tag, at: tagged, retry: retry)
+        let listed = Set(final.flatMap(ReferrersIndex.entries(of:))?.map(\.digest) ?? [])
+        let lost = entries.filter { !listed.contains($0.digest) }
+        guard lost.isEmpty else {
+            throw ReferrersFallbackError(description: "\(tagged.location):\(tag): another writer kept replacing the fallback tag; \(lost.count) referrer\(lost.count == 1 ? " is" : "s are") not listed")
+        }
+        return wrote
+    }
+
+    /// The fallback index under `tag`, or nil when there is none.
+    static func read(_ tag: String, at tagged: any ImageDestination, retry: Retrier) async throws -> RawManifest? {
+        try await retry.run("\(tagged.location):\(tag)") { () async throws -> RawManifest? in
+            guard let d = try await tagged.manifestDigest(.tag(tag)) else { return nil }
+            return try await tagged.manifest(.digest(d))
+        }
+    }
+}
+
+/// A fallback tag that could not be kept.
+public struct ReferrersFallbackError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+}
+
+/// Turns per key: one holder at a time, the others wait in order.
+actor KeyedTurns {
+    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+    private var held = Set<String>()
+
+    func acquire(_ key: String) async {
+        guard held.contains(key) else {
+            held.insert(key)
+            return
+        }
+        await withCheckedContinuation { waiting[key, default: []].append($0) }
+    }
+
+    func release(_ key: String) {
+        if var queue = waiting[key], !queue.isEmpty {
+            let next = queue.removeFirst()
+            waiting[key] = queue.isEmpty ? nil : queue
+            next.resume()
+        } else {
+            held.remove(key)
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import Synchronization
+
+/// Carrying what is attached to images, and signing at the destination.
+extension MirrorEngine {
+    /// What happened to the attachments of one image.
+    struct AttachmentOutcome: Sendable {
+        var results: [AttachmentResult] = []
+        var warnings: [String] = []
+        /// Signatures added at the destination by the signer.
+        var signed = 0
+
+        var copiedSignatures: Int { results.filter { $0.status == .copied && Self.isSignature($0) }.count }
+
+        static func isSignature(_ r: AttachmentResult) -> Bool {
+            r.type == "cosign.sig" || Attachment.signatureTypes.contains { r.type.hasPrefix($0) }
+        }
+    }
+
+    /// The attachments of `subjects` (the source's top manifest and the kept platform manifests) at the source.
+    func discoverAttachments(_ subjects: [Digest], target: MirrorTarget, retry: Retrier) async throws -> AttachmentFinder.Discovery {
+        try await AttachmentFinder(policy: options.attachments, tagLists: tagLists, retry: retry)
+            .find(subjects, image: target.source, sources: sources)
+    }
+
+    /// Carries the attachments found (`discovery`) whose subjects are at the destination (`available`: the
+    /// manifests of the image written or found there), each after its subject, and returns what happened to
+    /// each. `top` is the source's top manifest digest, `written` the destination's. Throws when any attachment
+    /// failed, after carrying the others, so that the image fails and its tag does not move.
+    func carryAttachments(_ discovery: AttachmentFinder.Discovery, target: MirrorTarget, available: Set<Digest>, top: Digest,
+                          written: Digest, tally: Tally, retry: Retrier,
+                          events: @escaping @Sendable (MirrorEvent) -> Void) async throws -> AttachmentOutcome
+    {
+        var outcome = AttachmentOutcome()
+        outcome.warnings = discovery.warnings
+        outcome.results = discovery.excluded.map { AttachmentResult($0.0, status: .skipped, reason: $0.1) }
+        var available = available
+        let depths = Set(discovery.found.map(\.depth)).sorted()
+        for depth in depths {
+            let bySubject = Dictionary(grouping: discovery.found.filter { $0.depth == depth }.map(\.attachment), by: \.subject)
+            let results = try await withThrowingTaskGroup(of: [AttachmentResult].self) { group in
+                for (subject, attachments) in bySubject.sorted(by: { $0.key < $1.key }) {
+                    guard available.contains(subject) else {
+                        let why = subject == top && top != written
+                            ? "attached to the source index \(top), which the platform filter rewrote as \(written)"
+                            : "its subject \(subject) was not copied"
+                        outcome.results += attachments.map { AttachmentResult($0, status: .skipped, reason: why) }
+                        continue
+                    }
+                    group.addTask {
+                        try await self.carry(attachments, of: subject, target: target, tally: tally, retry: retry, events: events)
+                    }
+                }
+                var all: [AttachmentResult] = []
+                for try await r in group { all += r }
+                return all
+            }
+            outcome.results += results
+            for r in results where r.status == .copied || r.status == .present {
+                if let d = try? Digest(parsing: r.digest) { available.insert(d) }
+            }
+        }
+        let left = outcome.results.filter { $0.status == .skipped && $0.reason?.hasPrefix("attached to the source index") == true }
+        if !left.isEmpty {
+            outcome.warnings.append("""
+                \(left.count) attachment\(left.count == 1 ? "" : "s") of the source index \(top) (\(Set(left.map(\.type)).sorted().joined(separator: ", "))) \
+                do not apply to the filtered index \(written) and \(left.count == 1 ? "was" : "were") left behind; \
+                the platform manifests' attachments were carried
+                """)
+        }
+        let failed = outcome.results.filter { $0.status == .failed }
+        if !failed.isEmpty {
+            throw AttachmentFailure(outcome: outcome, failed: failed)
+        }
+        return outcome
+    }
+
+    /// Carries the attachments of one subject: referrers (listed at the destination or written there, then the
+    /// fallback tag kept when the destination did not index them) and legacy cosign tags (merged into a
+    /// different one already there, unless `overwrite`).
+    private func carry(_ attachments: [Attachment], of subject: Digest, target: MirrorTarget, tally: Tally, retry: Retrier,
+                       events: @escaping @Sendable (MirrorEvent) -> Void) async throws -> [AttachmentResult]
+    {
+        let src = sources(target.source)
+        let dst = destinations(target.destination)
+        var results: [AttachmentResult] = []
+        let referrers = attachments.filter { $0.legacy == nil }
+        if !referrers.isEmpty {
+            results += await carryReferrers(referrers, of: subject, target: target, src: src, dst: dst, tally: tally,
+                                            retry: retry, events: events)
+        }
+        for a in attachments {
+            guard let kind = a.legacy else { continue }
+            let tag = AttachmentTag.legacy(kind, for: subject)
+            do {
+                let tagged = destinations(target.destination.withTag(tag))
+                let have = try await retry.run("\(target.destination.name):\(tag)") { try await tagged.manifestDigest(.tag(tag)) }
+                if have == a.descriptor.digest {
+                    results.append(AttachmentResult(a, status: .present))
+                    continue
+                }
+                let m = try await retry.run("\(target.source.name):\(tag)") { try await src.manifest(.digest(a.descriptor.digest)) }
+                try await pushBlobs(of: m, src: src, dst: dst, tally: tally, retry: retry, events: events)
+                let wrote = try await SignatureAttachment.store(m, tag: tag, at: tagged, have: have, merge: !options.overwrite, retry: retry)
+                results.append(AttachmentResult(a, status: wrote ? .copied : .present))
+            } catch {
+                if error is CancellationError || Task.isCancelled { throw error }
+                results.append(AttachmentResult(a, status: .failed, reason: "\(error)"))
+            }
+        }
+        return results
+    }
+
+    /// Carries referrers of one subject; see `carry`.
+    private func carryReferrers(_ referrers: [Attachment], of subject: Digest, target: MirrorTarget, src: any ImageSource,
+                                dst: any ImageDestination, tally: Tally, retry: Retrier,
+                                events: @escaping @Sendable (MirrorEvent) -> Void) async -> [AttachmentResult]
+    {
+        let mode = options.referrersMode
+        let fallbackTag = AttachmentTag.fallback(for: subject)
+        let tagged = destinations(target.destination.withTag(fallbackTag))
+        // What the destination lists for the subject already.
+        let listed: Set<Digest>
+        let hasAPI: Bool
+        do {
+            let listing: ReferrerListing = mode == .tag
+                ? .unsupported
+                : try await retry.run("\(target.destination.name)@\(subject): referrers") {
+                    try await dst.referrers(of: subject, limit: options.attachments.maxReferrers * 2)
+                }
+            switch listing {
+            case .api(let list, _):
+                hasAPI = true
+                listed = Set(list.map(\.digest))
+            case .unsupported:
+                if mode == .api {
+                    return referrers.map {
+                        AttachmentResult($0, status: .failed, reason: "\(target.destination.name) has no referrers API (--referrers-mode api)")
+                    }
+                }
+                hasAPI = false
+                let index = try await ReferrersFallback.read(fallbackTag, at: tagged, retry: retry)
+                listed = Set(index.flatMap(ReferrersIndex.entries(of:))?.map(\.digest) ?? [])
+            }
+        } catch {
+            return referrers.map { AttachmentResult($0, status: .failed, reason: "\(error)") }
+        }
+        // Write what is not listed, each after its own blobs (and children, for an index).
+        let written = await withTaskGroup(of: (Attachment, Result<(Descriptor, SubjectIndexing)?, any Error>).self) { group in
+            for a in referrers where !listed.contains(a.descriptor.digest) {
+                group.addTask {
+                    do {
+                        let m = try await retry.run("\(target.source.name)@\(a.descriptor.digest)") { try await src.manifest(.digest(a.descriptor.digest)) }
+                        guard ReferrersIndex.subject(of: m) == subject else { return (a, .success(nil)) }
+                        try await self.pushContent(of: m, src: src, dst: dst, tally: tally, retry: retry, events: events)
+                        let indexing = try await retry.run("\(target.destination.name)@\(m.digest): put referrer") { try await dst.putReferrer(m) }
+                        return (a, .success((try ReferrersIndex.entry(for: m), indexing)))
+                    } catch {
+                        return (a, .failure(error))
+                    }
+                }
+            }
+            var out: [(Attachment, Result<(Descriptor, SubjectIndexing)?, any Error>)] = []
+            for await r in group { out.append(r) }
+            return out
+        }
+        var results = referrers.filter { listed.contains($0.descriptor.digest) }.map { AttachmentResult($0, status: .present) }
+        var needTag: [(Attachment, Descriptor)] = []
+        for (a, r) in written {
+            switch r {
+            case .success(nil):
+                results.append(AttachmentResult(a, status: .skipped, reason: "listed for \(subject), but the manifest names another subject"))
+            case .success(let (entry, indexing)?):
+                if mode == .tag || !hasAPI || indexing == .notIndexed {
+                    if mode == .api {
+                        results.append(AttachmentResult(a, status: .failed, reason: "\(target.destination.name) did not index the subject (no OCI-Subject) and --referrers-mode is api"))
+                    } else {
+                        needTag.append((a, entry))
+                    }
+                } else {
+                    results.append(AttachmentResult(a, status: .copied))
+                }
+            case .failure(let error):
+                results.append(AttachmentResult(a, status: .failed, reason: "\(error)"))
+            }
+        }
+        if !needTag.isEmpty {
+            do {
+                try await ReferrersFallback.add(needTag.map(\.1), subject: subject, tagged: tagged, retry: retry)
+                results += needTag.map { AttachmentResult($0.0, status: .copied) }
+            } catch {
+                results += needTag.map { AttachmentResult($0.0, status: .failed, reason: "fallback tag \(fallbackTag): \(error)") }
+            }
+        }
+        return results
+    }
+
+    /// Makes the blobs of `manifest` present at the destination and, for an index, its children (pushed whole).
+    func pushContent(of manifest: RawManifest, src: any ImageSource, dst: any ImageDestination, tally: Tally, retry: Retrier,
+                     events: @escaping @Sendable (MirrorEvent) -> Void) async throws {
+        switch try manifest.parsed() {
+        case .image:
+            try await pushBlobs(of: manifest, src: src, dst: dst, tally: tally, retry: retry, events: events)
+        case .index(let index):
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for child in index.manifests {
+                    group.addTask { try await self.pushTree(child.digest, depth: 2, src: src, dst: dst, tally: tally, retry: retry, events: events) }
+                }
+                try await group.waitForAll()
+            }
+        case .schema1:
+            throw CopyError.schema1("\(src.location)@\(manifest.digest)")
+        }
+    }
+
+    /// Signs the image at the destination when a signer is set; returns the number of signatures added.
+    func sign(_ target: MirrorTarget, written: Digest, children: [Digest], retry: Retrier) async throws -> Int {
+        guard let signer else { return 0 }
+        let destinations = self.destinations
+        return try await retry.run("\(target.destination): sign") {
+            try await signer.sign([written] + children, as: target.destination, destination: destinations)
+        }
+    }
+}
+
+/// Attachments of an image that could not be carried: the image fails (its tag does not move) and the report
+/// lists each with its reason.
+struct AttachmentFailure: Error, CustomStringConvertible {
+    let outcome: MirrorEngine.AttachmentOutcome
+    let failed: [AttachmentResult]
+
+    var description: String {
+        let first = failed.prefix(3).map { "\($0.digest) (\($0.type), attached to \($0.subject)): \($0.reason ?? "failed")" }
+        return "\(failed.count) attachment\(failed.count == 1 ? "" : "s") could not be copied: \(first.joined(separator: "; "))\(failed.count > 3 ? "; …" : "")"
+    }
+}

@@ -1,0 +1,277 @@
+import Engine
+import Foundation
+import Testing
+import TestSupport
+import Transports
+
+/// Everything attached to an image travels with it: OCI 1.1 referrers (by the referrers API or the fallback tag)
+/// and cosign's legacy tags, against real registries (the fallback-tag path) and the referrers layer in front of
+/// one (the API path).
+@Suite("Attachments: referrers, fallback tags and cosign tags travel with images", .serialized)
+struct AttachmentsCLITests {
+    static let noAuth = RegistryOptions(credentials: CredentialStore(authFiles: []))
+
+    /// An image with something of every kind attached, in `repository` of `client`.
+    struct Seeded {
+        var tree: SyntheticImage.Tree
+        /// Attachment manifest digest → its subject, for every attachment.
+        var attachments: [Digest: Digest] = [:]
+        /// The referrers (not legacy tags), by subject.
+        var referrers: [Digest: [Digest]] = [:]
+        /// The legacy tags and the digest each holds.
+        var legacy: [String: Digest] = [:]
+        var index: Digest { tree.top.digest }
+        var amd64: RawManifest { tree.children[0] }
+        var arm64: RawManifest { tree.children[1] }
+    }
+
+    /// Pushes a three-platform index with: a bundle, an SBOM (with a bundle on the SBOM), a notation signature and
+    /// a Helm chart on the index; a bundle on the arm64 manifest; cosign `.sig` and `.sbom` on the index and `.att`
+    /// on the amd64 manifest. `fallback` false: the registry serves the referrers API (no fallback tags written).
+    static func seed(_ client: RegistryClient, _ repository: String, tag: String = "1", seed: UInt64 = 1701, fallback: Bool = true) async throws -> Seeded {
+        let tree = try SyntheticImage.index(layers: 1, layerSize: 3_000, seed: seed)
+        try await SyntheticImage.push(tree, to: client, repository: repository, tag: tag)
+        var s = Seeded(tree: tree)
+        func referrer(_ b: SyntheticImage.Built, on subject: RawManifest) async throws {
+            try await AttachmentFixtures.pushReferrer(b, subject: subject.digest, to: client, repository: repository, fallback: fallback)
+            s.attachments[b.manifest.digest] = subject.digest
+            s.referrers[subject.digest, default: []].append(b.manifest.digest)
+        }
+        let sbom = try AttachmentFixtures.sbom(of: tree.top)
+        try await referrer(try AttachmentFixtures.bundle(of: tree.top), on: tree.top)
+        try await referrer(sbom, on: tree.top)
+        try await referrer(try AttachmentFixtures.bundle(of: sbom.manifest, note: "on-sbom"), on: sbom.manifest)
+        try await referrer(try AttachmentFixtures.notation(of: tree.top), on: tree.top)
+        try await referrer(try AttachmentFixtures.helmChart(of: tree.top), on: tree.top)
+        try await referrer(try AttachmentFixtures.bundle(of: tree.children[1], note: "arm64"), on: tree.children[1])
+        for (kind, subject) in [("sig", tree.top), ("sbom", tree.top), ("att", tree.children[0])] {
+            let b = try AttachmentFixtures.legacy(kind, of: subject)
+            try await AttachmentFixtures.pushLegacy(b, kind: kind, subject: subject.digest, to: client, repository: repository)
+            s.attachments[b.manifest.digest] = subject.digest
+            s.legacy["\(subject.digest.dashed).\(kind)"] = b.manifest.digest
+        }
+        return s
+    }
+
+    /// The report's images, as dictionaries.
+    static func reportImages(_ path: String) throws -> [[String: Any]] {
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        return json["images"] as! [[String: Any]]
+    }
+
+    /// Each attachment of the report's first image: digest → (status, found).
+    static func attachmentStatuses(_ path: String) throws -> [String: (status: String, found: String, reason: String?)] {
+        let list = try reportImages(path).first?["attachments"] as? [[String: Any]] ?? []
+        var out: [String: (String, String, String?)] = [:]
+        for a in list { out[a["digest"] as! String] = (a["status"] as! String, a["found"] as! String, a["reason"] as? String) }
+        return out
+    }
+
+    /// Every attachment of `s` is at `client`/`repository` byte for byte: referrers listed for their subjects
+    /// (by the fallback tag, or by `proxy`'s referrers API), legacy tags holding the same digests.
+    static func expectCarried(_ s: Seeded, to client: RegistryClient, _ repository: String, proxy: ReferrersProxy? = nil,
+                              sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for (d, _) in s.attachments {
+            #expect(try await client.headManifest(repository, .digest(d))?.digest == d, "\(d) is missing", sourceLocation: sourceLocation)
+        }
+        for (subject, referrers) in s.referrers {
+            let listed: [Digest]
+            if let proxy {
+                listed = proxy.referrers(repository, of: subject).map(\.digest)
+            } else {
+                listed = try await AttachmentFixtures.fallbackList(client, repository, subject) ?? []
+            }
+            #expect(Set(listed) == Set(referrers), "referrers of \(subject): \(listed) vs \(referrers)", sourceLocation: sourceLocation)
+        }
+        for (tag, d) in s.legacy {
+            #expect(try await client.headManifest(repository, .tag(tag))?.digest == d, "\(tag)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("fallback tag to fallback tag: every referrer, an SBOM's own signature and the cosign tags arrive byte for byte; a re-run finds them present")
+    func fallbackToFallback() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let src = RegistryClient(registry: a.host, options: Self.noAuth)
+        let dst = RegistryClient(registry: b.host, options: Self.noAuth)
+        let s = try await Self.seed(src, "team/app")
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/team/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let mirror = ["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("failed.txt")]
+        let first = try Dray.run(mirror + ["--report", dir.file("r1.json")])
+        #expect(first.status == 0, "\(first.stderr)")
+        try await Self.expectCarried(s, to: dst, "team/app")
+        let statuses = try Self.attachmentStatuses(dir.file("r1.json"))
+        #expect(statuses.count == s.attachments.count, "\(statuses)")
+        #expect(statuses.values.allSatisfy { $0.status == "copied" }, "\(statuses)")
+        for (d, _) in s.legacy.values.map({ ($0, 0) }) { #expect(statuses[d.description]?.found == "legacy-tag") }
+        #expect(statuses.values.filter { $0.found == "fallback-tag" }.count == 6)
+
+        let second = try Dray.run(mirror + ["--report", dir.file("r2.json")])
+        #expect(second.status == 0, "\(second.stderr)")
+        let again = try Self.attachmentStatuses(dir.file("r2.json"))
+        #expect(again.count == s.attachments.count && again.values.allSatisfy { $0.status == "present" }, "\(again)")
+    }
+
+    @Test("referrers API to fallback tag, and fallback tag to referrers API (auto learns; --referrers-mode tag keeps the tag as well)")
+    func apiAndFallback() async throws {
+        let a = try RegistryServer(), b = try RegistryServer(), c = try RegistryServer()
+        let apiSource = try ReferrersProxy(target: a.port)
+        let apiDestination = try ReferrersProxy(target: c.port)
+        let src = RegistryClient(registry: apiSource.host, options: Self.noAuth)
+        let s = try await Self.seed(src, "team/app", fallback: false)
+        #expect(try await AttachmentFixtures.fallbackList(src, "team/app", s.index) == nil, "the API source has no fallback tags")
+        let dir = try TemporaryDirectory()
+
+        // API → fallback tag.
+        try "\(apiSource.host)/team/app:1\n".write(toFile: dir.file("l1.txt"), atomically: false, encoding: .utf8)
+        let toFallback = try Dray.run(["mirror", "-f", dir.file("l1.txt"), "-d", b.host, "--all", "-o", dir.file("f1.txt"), "--report", dir.file("r1.json")])
+        #expect(toFallback.status == 0, "\(toFallback.stderr)")
+        let dst = RegistryClient(registry: b.host, options: Self.noAuth)
+        try await Self.expectCarried(s, to: dst, "team/app")
+        let found = try Self.attachmentStatuses(dir.file("r1.json"))
+        #expect(found.values.filter { $0.found == "api" }.count == 6 && found.values.allSatisfy { $0.status == "copied" }, "\(found)")
+        #expect((apiSource.requestCounts["referrers"] ?? 0) >= 6, "\(apiSource.requestCounts)")
+
+        // Fallback tag → API: the destination indexes the subjects; no fallback tag is written there.
+        try "\(b.host)/team/app:1\n".write(toFile: dir.file("l2.txt"), atomically: false, encoding: .utf8)
+        let toAPI = try Dray.run(["mirror", "-f", dir.file("l2.txt"), "-d", apiDestination.host, "--all", "-o", dir.file("f2.txt"), "--report", dir.file("r2.json")])
+        #expect(toAPI.status == 0, "\(toAPI.stderr)")
+        let dst2 = RegistryClient(registry: apiDestination.host, options: Self.noAuth)
+        try await Self.expectCarried(s, to: dst2, "team/app", proxy: apiDestination)
+        #expect(try await AttachmentFixtures.fallbackList(dst2, "team/app", s.index) == nil)
+        #expect(try Self.attachmentStatuses(dir.file("r2.json")).values.filter { $0.found == "fallback-tag" }.count == 6)
+
+        // --referrers-mode tag: the fallback tag too, for readers that only know the tag.
+        let tagMode = try Dray.run(["mirror", "-f", dir.file("l2.txt"), "-d", apiDestination.host, "--all", "-o", dir.file("f3.txt"),
+                                    "--referrers-mode", "tag", "--report", dir.file("r3.json")])
+        #expect(tagMode.status == 0, "\(tagMode.stderr)")
+        try await Self.expectCarried(s, to: dst2, "team/app")
+    }
+
+    @Test("a registry that claims OCI-Subject without the API gets the fallback tag; one that refuses referrers of an index fails them with the reason and leaves the tag unmoved")
+    func misbehavingDestinations() async throws {
+        let a = try RegistryServer(), b = try RegistryServer(), c = try RegistryServer()
+        let src = RegistryClient(registry: a.host, options: Self.noAuth)
+        let s = try await Self.seed(src, "team/app")
+        let liar = try ReferrersProxy(target: b.port, behaviour: .init(lieAboutAPI: true))
+        let refuser = try ReferrersProxy(target: c.port, behaviour: .init(refuseIndexSubjects: true))
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/team/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+
+        let lied = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", liar.host, "--all", "-o", dir.file("f1.txt")])
+        #expect(lied.status == 0, "\(lied.stderr)")
+        try await Self.expectCarried(s, to: RegistryClient(registry: liar.host, options: Self.noAuth), "team/app")
+
+        let refused = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", refuser.host, "--all", "-o", dir.file("f2.txt"), "--report", dir.file("r2.json")])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("attachments could not be copied"), "\(refused.stderr)")
+        let statuses = try Self.attachmentStatuses(dir.file("r2.json"))
+        let failed = statuses.filter { $0.value.status == "failed" }
+        #expect(Set(failed.keys) == Set(s.referrers[s.index]!.map(\.description)), "\(statuses)")
+        #expect(failed.values.allSatisfy { $0.reason?.contains("subject is an image index is not supported") == true }, "\(failed)")
+        #expect(statuses[s.referrers[s.arm64.digest]![0].description]?.status == "copied")
+        let dst = RegistryClient(registry: refuser.host, options: Self.noAuth)
+        #expect(try await dst.headManifest("team/app", .tag("1")) == nil, "the tag must not move while the index's referrers are missing")
+        #expect(try String(contentsOfFile: dir.file("f2.txt"), encoding: .utf8).contains("team/app:1"))
+        // Leaving those out by type lets the image through.
+        let excluded = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", refuser.host, "--all", "-o", dir.file("f3.txt"),
+                                     "--exclude-referrer-type", "sigstore|spdx|notary|helm", "--report", dir.file("r3.json")])
+        #expect(excluded.status == 0, "\(excluded.stderr)")
+        #expect(try await dst.headManifest("team/app", .tag("1"))?.digest == s.index)
+    }
+
+    @Test("--referrers signatures|none, --referrer-type and a platform filter take what they say and report the rest as skipped")
+    func filters() async throws {
+        let a = try RegistryServer()
+        let src = RegistryClient(registry: a.host, options: Self.noAuth)
+        let s = try await Self.seed(src, "team/app")
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/team/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        var servers: [RegistryServer] = []
+        defer { withExtendedLifetime(servers) {} }
+        func run(_ extra: [String]) throws -> (Shell.Result, [String: (status: String, found: String, reason: String?)], RegistryClient) {
+            let b = try RegistryServer()
+            servers.append(b)
+            let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "-o", dir.file("f.txt"), "--report", dir.file("r.json")] + extra)
+            return (r, try Self.attachmentStatuses(dir.file("r.json")), RegistryClient(registry: b.host, options: Self.noAuth))
+        }
+        // Signatures: the index's bundle and notation signature, the arm64 bundle and the .sig tag.
+        let (sigs, sigStatus, sigDst) = try run(["--all", "--referrers", "signatures"])
+        #expect(sigs.status == 0, "\(sigs.stderr)")
+        let copied = Set(sigStatus.filter { $0.value.status == "copied" }.keys)
+        let sbom = s.referrers[s.index]![1]
+        let expected = Set([s.referrers[s.index]![0], s.referrers[s.index]![2], s.referrers[s.arm64.digest]![0],
+                            s.legacy["\(s.index.dashed).sig"]!].map(\.description))
+        #expect(copied == expected, "\(sigStatus)")
+        #expect(sigStatus[sbom.description]?.reason?.contains("not a signature") == true)
+        #expect(try await sigDst.headManifest("team/app", .digest(sbom)) == nil)
+
+        let (none, noneStatus, noneDst) = try run(["--all", "--referrers", "none"])
+        #expect(none.status == 0 && noneStatus.isEmpty, "\(none.stderr)")
+        #expect(try await noneDst.tags("team/app") == ["1"])
+
+        // Only SBOMs (referrer or cosign tag) and what is attached to them.
+        let (spdx, spdxStatus, _) = try run(["--all", "--referrer-type", "spdx|cosign.sbom"])
+        #expect(spdx.status == 0)
+        #expect(Set(spdxStatus.filter { $0.value.status == "copied" }.keys) == Set([sbom, s.legacy["\(s.index.dashed).sbom"]!].map(\.description)), "\(spdxStatus)")
+
+        // A platform filter rewrites the index: its attachments stay behind (said in the log and report); the
+        // kept platform's travel.
+        let (filtered, filteredStatus, filteredDst) = try run(["-a", "amd64"])
+        #expect(filtered.status == 0, "\(filtered.stderr)")
+        #expect(filtered.stderr.contains("do not apply to the filtered index"), "\(filtered.stderr)")
+        #expect(filteredStatus[s.legacy["\(s.amd64.digest.dashed).att"]!.description]?.status == "copied")
+        #expect(filteredStatus[s.referrers[s.index]![0].description]?.reason?.contains("rewrote") == true)
+        #expect(filteredStatus[s.referrers[s.arm64.digest]![0].description] == nil, "a platform left out is not looked at")
+        #expect(try await AttachmentFixtures.fallbackList(filteredDst, "team/app", s.index) == nil)
+    }
+
+    @Test("hostile fallback tags: one that resolves to the image itself, one listing a manifest with another subject, a loop back to the image")
+    func hostileFallbackTags() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let src = RegistryClient(registry: a.host, options: Self.noAuth)
+        let tree = try SyntheticImage.index(layers: 1, layerSize: 2_000, seed: 1750)
+        try await SyntheticImage.push(tree, to: src, repository: "team/app", tag: "1")
+        // GitLab: sha256-<hex> of the index resolves to the index itself.
+        try await src.putManifest("team/app", .tag(tree.top.digest.dashed), tree.top)
+        // The amd64 manifest's fallback index lists a bundle whose subject is the arm64 manifest, and the index.
+        let stray = try AttachmentFixtures.bundle(of: tree.children[1])
+        try await AttachmentFixtures.pushManifest(stray, to: src, repository: "team/app")
+        let good = try AttachmentFixtures.bundle(of: tree.children[0], note: "good")
+        try await AttachmentFixtures.pushManifest(good, to: src, repository: "team/app")
+        let enc = JSONEncoder()
+        func entry(_ m: RawManifest) throws -> Any { try JSONSerialization.jsonObject(with: enc.encode(m.descriptor())) }
+        try await AttachmentFixtures.putIndex([try entry(stray.manifest), try entry(good.manifest), try entry(tree.top)], to: src,
+                                              repository: "team/app", tag: tree.children[0].digest.dashed)
+        // The good bundle's own fallback tag loops back to the amd64 manifest.
+        try await AttachmentFixtures.putIndex([try entry(tree.children[0])], to: src, repository: "team/app", tag: good.manifest.digest.dashed)
+
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/team/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("f.txt"), "--report", dir.file("r.json")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let dst = RegistryClient(registry: b.host, options: Self.noAuth)
+        let statuses = try Self.attachmentStatuses(dir.file("r.json"))
+        #expect(statuses[good.manifest.digest.description]?.status == "copied", "\(statuses)")
+        #expect(statuses[stray.manifest.digest.description]?.status == "skipped", "\(statuses)")
+        #expect(statuses[tree.top.digest.description] == nil, "\(statuses)")
+        #expect(try await dst.headManifest("team/app", .tag(tree.top.digest.dashed)) == nil, "the image-itself tag is not copied")
+        #expect(try await AttachmentFixtures.fallbackList(dst, "team/app", tree.children[0].digest) == [good.manifest.digest])
+        #expect(try await dst.headManifest("team/app", .digest(stray.manifest.digest)) == nil)
+    }
+
+    @Test("tag patterns and all-tags copies never take attachment tags as images")
+    func attachmentTagsAreNotImages() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let src = RegistryClient(registry: a.host, options: Self.noAuth)
+        let s = try await Self.seed(src, "team/app", tag: "1.0.0")
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/team/app\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("f.txt"),
+                              "--exclude-tag", "^latest$", "--report", dir.file("r.json")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let images = try Self.reportImages(dir.file("r.json"))
+        #expect(images.count == 1 && (images[0]["source"] as? String)?.hasSuffix(":1.0.0") == true, "\(images.map { $0["source"] ?? "" })")
+        try await Self.expectCarried(s, to: RegistryClient(registry: b.host, options: Self.noAuth), "team/app")
+    }
+}
