@@ -274,4 +274,32 @@ struct AttachmentsCLITests {
         #expect(images.count == 1 && (images[0]["source"] as? String)?.hasSuffix(":1.0.0") == true, "\(images.map { $0["source"] ?? "" })")
         try await Self.expectCarried(s, to: RegistryClient(registry: b.host, options: Self.noAuth), "team/app")
     }
+
+    @Test("registry → archive → registry and registry → folder → registry: every attachment arrives; a re-load finds them present")
+    func archiveRoundTrip() async throws {
+        let a = try RegistryServer(), b = try RegistryServer(), c = try RegistryServer()
+        let src = RegistryClient(registry: a.host, options: Self.noAuth)
+        let s = try await Self.seed(src, "team/app")
+        let plain = try SyntheticImage.single(layers: 1, layerSize: 2_000, seed: 1790)
+        try await SyntheticImage.push(plain, to: src, repository: "team/plain", tag: "1")
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/team/app:1\n\(a.host)/team/plain:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let archive = dir.file("images.tar.zst"), cache = dir.file("cache")
+        let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", archive, "--cache", cache, "--all", "-o", dir.file("f.txt")])
+        #expect(save.status == 0, "\(save.stderr)")
+
+        let load = try Dray.run(["load", "-s", archive, "-d", b.host, "-o", dir.file("f.txt"), "--report", dir.file("r1.json")])
+        #expect(load.status == 0, "\(load.stderr)")
+        let dst = RegistryClient(registry: b.host, options: Self.noAuth)
+        try await Self.expectCarried(s, to: dst, "team/app")
+        let statuses = try Self.attachmentStatuses(dir.file("r1.json"))
+        #expect(statuses.count == s.attachments.count && statuses.values.allSatisfy { $0.status == "copied" }, "\(statuses)")
+        let again = try Dray.run(["load", "-s", archive, "-d", b.host, "-o", dir.file("f.txt"), "--report", dir.file("r2.json")])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try Self.attachmentStatuses(dir.file("r2.json")).values.allSatisfy { $0.status == "present" })
+
+        let folder = try Dray.run(["load", "-s", cache, "-d", c.host, "-o", dir.file("f.txt")])
+        #expect(folder.status == 0, "\(folder.stderr)")
+        try await Self.expectCarried(s, to: RegistryClient(registry: c.host, options: Self.noAuth), "team/app")
+    }
 }

@@ -40,6 +40,8 @@ struct CopyCommand: AsyncParsableCommand {
     @Argument(help: "Destination image: docker://REF, REF, oci:PATH[:NAME] or oci-archive:PATH[:NAME] (named by the source reference when NAME is omitted).")
     var destination: String
 
+    @OptionGroup var attachments: AttachmentOptions
+
     func run() async throws {
         try await reportingErrors {
             guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
@@ -48,35 +50,52 @@ struct CopyCommand: AsyncParsableCommand {
             let factory = TransportFactory(logger: logger)
             let srcLocator = try factory.locate(source, flag: "source")
             let dstLocator = try factory.locate(destination, flag: "destination")
-            let (src, srcID, srcName) = try factory.source(srcLocator, options: try access.registryOptions(.source))
+            let src = try factory.sourceEnd(srcLocator, options: try access.registryOptions(.source))
             // An image copied into a layout is named by its source reference, as `save` names them.
             let defaultName: String
-            if case .docker(let r) = srcLocator { defaultName = r.description } else { defaultName = srcID.description }
-            let (dst, dstID, dstName, commit) = try factory.destination(dstLocator, options: try access.registryOptions(.destination),
-                                                                defaultName: defaultName)
-            var options = CopyOptions()
+            if case .docker(let r) = srcLocator { defaultName = r.description } else { defaultName = src.identifier.description }
+            let dst = try factory.destinationEnd(dstLocator, options: try access.registryOptions(.destination), defaultName: defaultName)
+            var options = MirrorOptions()
             options.platforms = platforms.filter
-            options.blobConcurrency = blobJobs
+            options.failWhenNoPlatform = true
+            options.blobJobs = blobJobs
             options.retries = retries
             options.blobCheck = try blobCheck.value()
-            let copier = ImageCopier(source: src, destination: dst, options: options, logger: logger)
-
-            let started = ContinuousClock.now
-            let report: CopyReport
-            do {
-                report = try await copier.copy(from: srcID, to: dstID)
-                try commit()
-            } catch {
-                throw CLIError("copy \(srcName) → \(dstName): \(error)")
-            }
-            let seconds = (ContinuousClock.now - started).inSeconds
-            var line = "Copied \(srcName) → \(dstName) \(report.digest)"
-            line += report.filtered ? " (filtered index)" : ""
-            line += ": \(report.manifests) manifest\(report.manifests == 1 ? "" : "s"), "
-            line += "\(report.blobsCopied) blob\(report.blobsCopied == 1 ? "" : "s") copied (\(report.bytesCopied.humanBytes))"
-            line += ", \(report.blobsMounted) mounted, \(report.blobsPresent) already present"
-            line += String(format: " in %.2fs", seconds)
-            print(line)
+            options.attachments = try attachments.policy()
+            options.referrersMode = try attachments.mode()
+            if !src.holdsAttachments { options.attachments.scope = .none }
+            // The one executor every command uses: the image, then what is attached to it, then the tag.
+            let engine = MirrorEngine(options: options, sources: src.make, destinations: dst.make, logger: logger)
+            var sourceRef = src.reference
+            if case .digest(let d) = src.identifier { sourceRef = sourceRef.withDigest(d) }
+            let target = MirrorTarget(id: 1, source: sourceRef, destination: dst.reference, line: source, origin: "copy",
+                                      destinationIdentifier: dst.identifier)
+            let r = await engine.run([target])[0]
+            guard r.status != .failed else { throw CLIError("copy \(src.label) → \(dst.label): \(r.error ?? "failed")") }
+            if let w = r.warning { logger.warning("\(w)") }
+            do { try dst.commit() } catch { throw CLIError("copy \(src.label) → \(dst.label): \(error)") }
+            print(Self.summary(r, from: src.label, to: dst.label))
         }
+    }
+}
+
+extension CopyCommand {
+    /// "Copied SRC → DST DIGEST: 3 platforms, 7 blobs copied (1.2 MB), 0 mounted, 0 already present; 4 attachments copied in 0.52s".
+    static func summary(_ r: MirrorResult, from: String, to: String) -> String {
+        var line = "\(r.status == .skipped ? "Already there:" : "Copied") \(from) → \(to) \(r.digest ?? "")"
+        line += r.rewritten ? " (filtered index)" : ""
+        line += ": "
+        if !r.platforms.isEmpty { line += "\(r.platforms.count) platform\(r.platforms.count == 1 ? "" : "s"), " }
+        line += "\(r.blobsCopied) blob\(r.blobsCopied == 1 ? "" : "s") copied (\(r.bytesCopied.humanBytes))"
+        line += ", \(r.blobsMounted) mounted, \(r.blobsPresent) already present"
+        let attachments = r.attachments ?? []
+        let copied = attachments.filter { $0.status == .copied }.count
+        let present = attachments.filter { $0.status == .present }.count
+        let skipped = attachments.filter { $0.status == .skipped }.count
+        if !attachments.isEmpty {
+            line += "; attachments: \(copied) copied, \(present) present\(skipped > 0 ? ", \(skipped) left out" : "")"
+        }
+        line += " in \(r.seconds.fixed(2))s"
+        return line
     }
 }

@@ -149,16 +149,13 @@ extension LoadCommand {
                                       destination: destination, logger: logger)
         let lookup = plan.names
         let (limiter, pool) = try await destinationPool(plan, logger)
-        let options = try transfer.mirrorOptions(platforms: .all, logger: logger)
+        var options = try transfer.mirrorOptions(platforms: .all, logger: logger)
+        options.overwrite = overwrite
+        options.signatures = removeSignatures ? .remove : .copy
         let loader = ArchiveLoader(destinations: pool.destination, retries: options.retries, blobJobs: options.blobJobs,
-                                   mergeSignatures: !overwrite, blobCheck: options.blobCheck, logger: logger)
-        var signatures: [String: [String]] = [:]  // repository name → signature entries
-        if !removeSignatures {
-            for (ref, name) in lookup where SignatureAttachment.isSignatureTag(ref.tag ?? "") { signatures[ref.name, default: []].append(name) }
-        }
+                                   attaching: options, blobCheck: options.blobCheck, logger: logger)
         let loads = plan.targets.map {
-            ArchiveLoader.Target(id: $0.id, name: lookup[$0.source] ?? $0.source.description, destination: $0.destination,
-                                 attachments: signatures[$0.source.name] ?? [], line: $0.line)
+            ArchiveLoader.Target(id: $0.id, name: lookup[$0.source] ?? $0.source.description, destination: $0.destination, line: $0.line)
         }
         try await run(plan, logger: logger, limiter: limiter, places: .archive(source: source)) { events in
             await loader.load(source, targets: loads, events: events)

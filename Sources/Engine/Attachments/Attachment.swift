@@ -70,6 +70,9 @@ public struct AttachmentResult: Sendable, Hashable, Codable {
     /// Why it was skipped or failed.
     public var reason: String?
 
+    /// Whether it is a signature (see `Attachment.isSignature`).
+    public var isSignature: Bool { type == "cosign.sig" || Attachment.signatureTypes.contains { type.hasPrefix($0) } }
+
     public init(_ a: Attachment, status: Status, reason: String? = nil) {
         digest = a.descriptor.digest.description
         subject = a.subject.description

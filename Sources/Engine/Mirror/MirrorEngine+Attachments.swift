@@ -9,11 +9,7 @@ extension MirrorEngine {
         /// Signatures added at the destination by the signer.
         var signed = 0
 
-        var copiedSignatures: Int { results.filter { $0.status == .copied && Self.isSignature($0) }.count }
-
-        static func isSignature(_ r: AttachmentResult) -> Bool {
-            r.type == "cosign.sig" || Attachment.signatureTypes.contains { r.type.hasPrefix($0) }
-        }
+        var copiedSignatures: Int { results.filter { $0.status == .copied && $0.isSignature }.count }
     }
 
     /// The attachments of `subjects` (the source's top manifest and the kept platform manifests) at the source.
@@ -212,6 +208,24 @@ extension MirrorEngine {
         }
     }
 
+    /// Carries what is attached to an image already complete at its destination (a loader that places blobs itself
+    /// calls this after the image's manifests are in and before its tag moves): finds the attachments of
+    /// `subjects` at the source and writes those the destination lacks. `top` is the source's top digest and
+    /// `written` the destination's. Throws `AttachmentsFailed` when any could not be carried.
+    public func attach(_ target: MirrorTarget, subjects: [Digest], top: Digest, written: Digest) async throws
+        -> (results: [AttachmentResult], warnings: [String])
+    {
+        let retry = Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger)
+        let discovery = try await discoverAttachments(subjects, target: target, retry: retry)
+        do {
+            let o = try await carryAttachments(discovery, target: target, available: Set(subjects.filter { $0 != top || top == written }),
+                                               top: top, written: written, tally: Tally(), retry: retry, events: { _ in })
+            return (o.results, o.warnings)
+        } catch let e as AttachmentFailure {
+            throw AttachmentsFailed(results: e.outcome.results, description: e.description)
+        }
+    }
+
     /// Signs the image at the destination when a signer is set; returns the number of signatures added.
     func sign(_ target: MirrorTarget, written: Digest, children: [Digest], retry: Retrier) async throws -> Int {
         guard let signer else { return 0 }
@@ -232,4 +246,10 @@ struct AttachmentFailure: Error, CustomStringConvertible {
         let first = failed.prefix(3).map { "\($0.digest) (\($0.type), attached to \($0.subject)): \($0.reason ?? "failed")" }
         return "\(failed.count) attachment\(failed.count == 1 ? "" : "s") could not be copied: \(first.joined(separator: "; "))\(failed.count > 3 ? "; …" : "")"
     }
+}
+
+/// Attachments that could not be carried, with what happened to each attachment of the image.
+public struct AttachmentsFailed: Error, Sendable, CustomStringConvertible {
+    public let results: [AttachmentResult]
+    public let description: String
 }

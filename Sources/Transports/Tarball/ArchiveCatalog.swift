@@ -47,7 +47,7 @@ public struct ArchiveCatalog: Sendable {
 
     /// An archive's head: its catalog, and the small blobs read on the way (configs dray writes among the
     /// manifests), which a streaming reader would not see again.
-    public struct Head {
+    public struct Head: Sendable {
         public var catalog: ArchiveCatalog
         public var blobs: [Digest: [UInt8]]
     }

@@ -12,23 +12,21 @@ import Logging
 /// repositories that need it. A blob whose mount is refused, or whose upload fails part-way with a temporary
 /// error, is served by another read of the archive (up to `retries` more). Manifests follow, children before
 /// parents, each tag last, images in parallel. An image whose blob is missing, corrupt or fails to upload
-/// gets nothing tagged. Signature attachments saved with an image (`REPO:sha256-<hex>.sig` entries naming one
-/// of its manifests) are loaded after it, merged into any already at the destination.
+/// gets nothing tagged. What is attached to an image (saved referrers fallback indexes `REPO:sha256-<hex>` and
+/// cosign tags `.sig`, `.att`, `.sbom`, found in the archive's head) has its blobs placed with the image's and is
+/// written by the mirror engine's attachment step after the image's manifests and before its tag.
 public struct ArchiveLoader: Sendable {
     /// One image to load: its name in the archive and where it goes.
     public struct Target: Sendable {
         public var id: Int
         public var name: String
         public var destination: Reference
-        /// Names of signature entries of the same repository; those for the image's manifests are loaded with it.
-        public var attachments: [String]
         /// The input line (the failed list holds these); the name when nil.
         public var line: String?
-        public init(id: Int, name: String, destination: Reference, attachments: [String] = [], line: String? = nil) {
+        public init(id: Int, name: String, destination: Reference, line: String? = nil) {
             self.id = id
             self.name = name
             self.destination = destination
-            self.attachments = attachments
             self.line = line
         }
     }
@@ -36,17 +34,20 @@ public struct ArchiveLoader: Sendable {
     let destinations: @Sendable (Reference) -> any ImageDestination
     let retry: Retrier
     let blobJobs: Int
-    let mergeSignatures: Bool
     let blobCheck: BlobCheck
     let logger: Logger
+    /// Attachments, referrers mode and merging (`overwrite`), as the mirror engine takes them.
+    let attaching: MirrorOptions
 
-    /// `blobJobs` bounds the blob uploads (and image finishes) in flight at once. `mergeSignatures` false replaces
-    /// signature attachments at the destination instead of merging into them.
+    /// `blobJobs` bounds the blob uploads (and image finishes) in flight at once. `attaching` says which
+    /// attachments travel and how (its `overwrite` replaces cosign tags at the destination instead of merging).
     public init(destinations: @escaping @Sendable (Reference) -> any ImageDestination, retries: Int, blobJobs: Int = 8,
-                mergeSignatures: Bool = true, blobCheck: BlobCheck = .auto, logger: Logger) {
+                attaching: MirrorOptions = MirrorOptions(), blobCheck: BlobCheck = .auto, logger: Logger) {
         self.destinations = destinations
         self.blobCheck = blobCheck
-        self.mergeSignatures = mergeSignatures
+        var attaching = attaching
+        attaching.retries = retries
+        self.attaching = attaching
         self.retry = Retrier(attempts: retries, logger: logger)
         self.blobJobs = max(1, blobJobs)
         self.logger = logger
@@ -60,13 +61,14 @@ public struct ArchiveLoader: Sendable {
         var results: [Int: MirrorResult] = [:]
         var blobs: [Int: Placement.Counts] = [:]  // by target id
         func finish(_ t: Target, _ status: MirrorResult.Status, digest: Digest?, error: String? = nil, bytes: Int64 = 0,
-                    signatures: Int = 0) {
+                    attachments: [AttachmentResult] = [], warning: String? = nil) {
             let n = blobs[t.id] ?? Placement.Counts()
             let r = MirrorResult(id: t.id, source: t.name, destination: t.destination.description, line: t.line ?? t.name,
                                  status: status, digest: digest?.description, sourceDigest: digest?.description,
                                  platforms: [], rewritten: false, bytesCopied: bytes, blobsCopied: n.copied, blobsMounted: n.mounted,
                                  blobsPresent: n.present, seconds: (ContinuousClock.now - started).inSeconds, error: error,
-                                 warning: nil, signaturesCopied: signatures)
+                                 warning: warning, signaturesCopied: attachments.filter { $0.status == .copied && $0.isSignature }.count,
+                                 attachments: attachments.isEmpty ? nil : attachments)
             results[t.id] = r
             events(.finished(r))
         }
@@ -76,13 +78,17 @@ public struct ArchiveLoader: Sendable {
             let head = try ArchiveCatalog.readHead(reader, path: path)
             let index = head.catalog.index
             let small = head.blobs
+            let headSources: @Sendable (Reference) -> any ImageSource = { ArchiveHeadSource(head: head, path: path, name: $0.description) }
+            let finder = AttachmentFinder(policy: attaching.attachments, retry: retry)
+            let engine = MirrorEngine(options: attaching, sources: headSources, destinations: destinations, logger: logger)
 
             // 2. Plan: each target's manifests (children first) and blobs; skip what the destination has.
             struct Plan {
                 var target: Target
                 var digest: Digest
                 var manifests: [RawManifest]  // children before parents, the top last; empty when already there
-                var attachments: [(tag: String, manifest: RawManifest, have: Digest?)]  // have: what the destination holds
+                var subjects: [Digest]  // the image's manifests, which attachments may name
+                var hasAttachments: Bool
                 var blobs: [Descriptor]
                 var destination: any ImageDestination
                 var failed: String?
@@ -96,6 +102,7 @@ public struct ArchiveLoader: Sendable {
                     continue
                 }
                 do {
+                    let saved = (try? Reference(parsing: t.name)) ?? t.destination
                     var manifests: [RawManifest] = []
                     var blobs: [Digest: Descriptor] = [:]
                     func walk(_ d: Digest) throws {
@@ -110,27 +117,25 @@ public struct ArchiveLoader: Sendable {
                         manifests.append(m)
                     }
                     try walk(entry.digest)
-                    // Signatures of this image's manifests, and whether the destination lacks them.
-                    let signed = Dictionary(manifests.map { (SignatureAttachment.tag(for: $0.digest), $0) }, uniquingKeysWith: { a, _ in a })
-                    var attachments: [(tag: String, manifest: RawManifest, have: Digest?)] = []
-                    for name in t.attachments {
-                        guard let tag = (try? Reference(parsing: name))?.tag, signed[tag] != nil,
-                              let e = OCILayout.entry(named: name, in: index), let m = head.catalog.manifests[e.digest],
-                              case .image = try m.parsed()
-                        else { continue }
-                        let have = try await retry.run("\(t.destination): \(tag)") {
-                            try await destinations(t.destination.withTag(tag)).manifestDigest(.tag(tag))
-                        }
-                        if have != m.digest { attachments.append((tag, m, have)) }
-                    }
+                    // What is attached to the image's manifests in the archive: its blobs are placed with the image's.
+                    let subjects = manifests.map(\.digest)
+                    let found = try await finder.find(subjects, image: saved, sources: headSources)
                     var attachmentBlobs: [Digest: Descriptor] = [:]
-                    for (_, m, _) in attachments {
-                        if case .image(let im) = try m.parsed() { for b in im.blobs { attachmentBlobs[b.digest] = b } }
+                    for f in found.found {
+                        guard let m = head.catalog.manifests[f.attachment.descriptor.digest] else { continue }
+                        var queue = [m]
+                        while let next = queue.popLast() {
+                            switch try next.parsed() {
+                            case .image(let im): for b in im.blobs where !b.isForeign { attachmentBlobs[b.digest] = b }
+                            case .index(let i): queue += i.manifests.compactMap { head.catalog.manifests[$0.digest] }
+                            case .schema1: break
+                            }
+                        }
                     }
                     let dst = destinations(t.destination)
                     let tag = ManifestIdentifier.tag(t.destination.tag ?? "latest")
                     if try await retry.run("\(t.destination): check", { try await dst.manifestDigest(tag) }) == entry.digest {
-                        if attachments.isEmpty {
+                        if found.found.isEmpty && found.excluded.isEmpty {
                             finish(t, .skipped, digest: entry.digest)
                             continue
                         }
@@ -138,7 +143,8 @@ public struct ArchiveLoader: Sendable {
                         blobs = [:]
                     }
                     blobs.merge(attachmentBlobs) { a, _ in a }
-                    plans.append(Plan(target: t, digest: entry.digest, manifests: manifests, attachments: attachments,
+                    plans.append(Plan(target: t, digest: entry.digest, manifests: manifests, subjects: subjects,
+                                      hasAttachments: !found.found.isEmpty || !found.excluded.isEmpty,
                                       blobs: Array(blobs.values), destination: dst))
                 } catch {
                     finish(t, .failed, digest: entry.digest, error: "\(error)")
@@ -158,16 +164,17 @@ public struct ArchiveLoader: Sendable {
             var deferred: [Digest: [(plan: Int, descriptor: Descriptor)]] = [:]
             var finished = Set<Int>()
             let retry = self.retry
-            await withTaskGroup(of: (Int, Result<Int, LoadFailure>).self) { manifestGroup in
+            await withTaskGroup(of: (Int, Result<([AttachmentResult], [String]), LoadFailure>).self) { manifestGroup in
                 var manifestsRunning = 0
-                func report(_ j: Int, _ outcome: Result<Int, LoadFailure>) {
+                func report(_ j: Int, _ outcome: Result<([AttachmentResult], [String]), LoadFailure>) {
                     let q = plans[j]
                     switch outcome {
-                    case .success(let n):
+                    case .success(let (results, warnings)):
                         finish(q.target, q.manifests.isEmpty ? .skipped : .copied, digest: q.digest, bytes: bytesBy[q.target.id] ?? 0,
-                               signatures: n)
+                               attachments: results, warning: warnings.isEmpty ? nil : warnings.joined(separator: "; "))
                     case .failure(let why):
-                        finish(q.target, .failed, digest: q.digest, error: why.message, bytes: bytesBy[q.target.id] ?? 0)
+                        finish(q.target, .failed, digest: q.digest, error: why.message, bytes: bytesBy[q.target.id] ?? 0,
+                               attachments: why.attachments)
                     }
                 }
                 /// Finishes image `i`: reports its failure, or puts its manifests (and signatures).
@@ -183,22 +190,28 @@ public struct ArchiveLoader: Sendable {
                         report(j, outcome)
                     }
                     let (manifests, destination, tag) = (p.manifests, p.destination, p.target.destination.tag ?? "latest")
-                    let (attachments, image, merge) = (p.attachments, p.target.destination, mergeSignatures)
-                    let destinations = self.destinations
+                    let (subjects, digest, hasAttachments) = (p.subjects, p.digest, p.hasAttachments)
+                    let attachTarget = MirrorTarget(id: p.target.id, source: (try? Reference(parsing: p.target.name)) ?? p.target.destination,
+                                                    destination: p.target.destination, line: p.target.line ?? p.target.name, origin: path)
                     manifestGroup.addTask {
                         do {
-                            if let top = manifests.last {
-                                for m in manifests.dropLast() {
-                                    try await retry.run("put manifest \(m.digest)") { try await destination.putManifest(m, as: .digest(m.digest)) }
+                            for m in manifests.dropLast() {
+                                try await retry.run("put manifest \(m.digest)") { try await destination.putManifest(m, as: .digest(m.digest)) }
+                            }
+                            // What is attached goes after its subjects and before the tag moves.
+                            var attached: (results: [AttachmentResult], warnings: [String]) = ([], [])
+                            if hasAttachments {
+                                if let top = manifests.last {
+                                    try await retry.run("put manifest \(top.digest)") { try await destination.putManifest(top, as: .digest(top.digest)) }
                                 }
+                                attached = try await engine.attach(attachTarget, subjects: subjects, top: digest, written: digest)
+                            }
+                            if let top = manifests.last {
                                 try await retry.run("put \(tag)") { try await destination.putManifest(top, as: .tag(tag)) }
                             }
-                            var stored = 0
-                            for (sigTag, m, have) in attachments {
-                                if try await SignatureAttachment.store(m, tag: sigTag, at: destinations(image.withTag(sigTag)),
-                                                                       have: have, merge: merge, retry: retry) { stored += 1 }
-                            }
-                            return (i, .success(stored))
+                            return (i, .success(attached))
+                        } catch let e as AttachmentsFailed {
+                            return (i, .failure(LoadFailure(message: e.description, attachments: e.results)))
                         } catch {
                             return (i, .failure(LoadFailure(message: "\(error)")))
                         }
@@ -288,6 +301,7 @@ public struct ArchiveLoader: Sendable {
 /// Why finishing an image failed.
 struct LoadFailure: Error {
     var message: String
+    var attachments: [AttachmentResult] = []
 }
 
 extension ArchiveLoader {

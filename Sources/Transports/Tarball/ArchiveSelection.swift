@@ -2,8 +2,9 @@ import Engine
 import Foundation
 
 /// The part of a layout folder that an archive of some of its images holds: their `index.json` entries, the
-/// signature attachments (`REPO:sha256-<hex>.sig`) the folder holds for the manifests they reach, and every blob
-/// those entries reference. Whatever else the folder (a cache) holds stays out.
+/// attachment entries the folder holds for the manifests they reach (referrers fallback indexes
+/// `REPO:sha256-<hex>`, cosign's `REPO:sha256-<hex>.sig`, `.att`, `.sbom`, and, recursively, those of the
+/// attachments), and every blob those entries reference. Whatever else the folder (a cache) holds stays out.
 public struct ArchiveSelection: Sendable {
     /// The archive's `index.json`.
     public let index: ImageIndex
@@ -23,12 +24,24 @@ public struct ArchiveSelection: Sendable {
             images += 1
             guard let ref = try? Reference(parsing: name) else { continue }
             var reached = [entry.digest]
+            var seen = Set(reached)
             if case .index(let i) = try RawManifest(bytes: try manifest(entry.digest), mediaType: nil, expecting: entry.digest).parsed() {
                 reached += i.manifests.map(\.digest)
             }
-            for d in reached {
-                let signature = ref.withTag(SignatureAttachment.tag(for: d)).description
-                if let sig = byName[signature], !entries.contains(sig) { entries.append(sig) }
+            while let d = reached.popLast() {
+                seen.insert(d)
+                let tags = [AttachmentTag.fallback(for: d)] + AttachmentTag.Legacy.allCases.map { AttachmentTag.legacy($0, for: d) }
+                for tag in tags {
+                    guard let found = byName[ref.withTag(tag).description], !entries.contains(found) else { continue }
+                    entries.append(found)
+                    // What is attached to an attachment: the referrers a fallback index lists, or a legacy tag's manifest.
+                    var next = [found.digest]
+                    if AttachmentTag.parse(tag)?.legacy == nil,
+                       let list = ReferrersIndex.entries(of: try RawManifest(bytes: try manifest(found.digest), mediaType: nil, expecting: found.digest)) {
+                        next = list.map(\.digest)
+                    }
+                    reached += next.filter { !seen.contains($0) }
+                }
             }
         }
         self.index = ImageIndex(schemaVersion: index.schemaVersion, mediaType: .ociIndex, manifests: entries)
@@ -42,10 +55,10 @@ public struct ArchiveSelection: Sendable {
         return Set(targets.filter { saved.contains($0.id) }.map(\.destination.description))
     }
 
-    /// Whether `name` is a signature attachment's (its tag is `sha256-<hex>.sig`).
+    /// Whether `name` is an attachment entry's (its tag is `sha256-<hex>`, or that with `.sig`, `.att`, `.sbom`).
     public static func isAttachment(_ name: String) -> Bool {
         guard let tag = (try? Reference(parsing: name))?.tag else { return false }
-        return SignatureAttachment.isSignatureTag(tag)
+        return AttachmentTag.isAttachmentTag(tag)
     }
 
     /// Every blob reachable from `index`: manifests and configs first, then layers, each once.

@@ -10,6 +10,13 @@ import Foundation
 public enum OCIArchive {
     /// Opens the image `name` (or the only image) of the archive at `path`.
     public static func source(_ path: String, name: String?) throws -> (source: any ImageSource, name: String) {
+        let (layout, scratch, chosen) = try open(path, name: name)
+        return (ScratchSource(inner: OCILayoutImageSource(layout: layout, name: chosen), scratch: scratch), chosen)
+    }
+
+    /// Unpacks the image `name` (or the only image) of the archive at `path` and what is attached to it (an
+    /// `ArchiveSelection` of that name) into a scratch layout; the layout lives as long as the scratch folder.
+    public static func open(_ path: String, name: String?) throws -> (layout: OCILayout, scratch: ScratchFolder, name: String) {
         let catalog = try ArchiveCatalog.read(path)
         let names = catalog.index.manifests.compactMap(OCILayout.name(of:))
         let chosen: String
@@ -19,28 +26,23 @@ public enum OCIArchive {
             }
             chosen = name
         } else {
-            guard names.count == 1 else {
-                throw LayoutError(path: path, reason: "holds \(names.count) images; name one as oci-archive:\(path):NAME")
+            let images = names.filter { !ArchiveSelection.isAttachment($0) }
+            guard images.count == 1 else {
+                throw LayoutError(path: path, reason: "holds \(images.count) images; name one as oci-archive:\(path):NAME")
             }
-            chosen = names[0]
+            chosen = images[0]
         }
-        // The blobs this image needs: its manifests' blobs (the manifests themselves are in the head).
-        var needed = Set<Digest>()
-        var queue = [OCILayout.entry(named: chosen, in: catalog.index)!.digest]
-        while let d = queue.popLast() {
-            guard needed.insert(d).inserted, let m = catalog.manifests[d] else { continue }
-            switch try m.parsed() {
-            case .index(let i): queue += i.manifests.map(\.digest)
-            case .image(let im): for b in im.blobs where !b.isForeign { needed.insert(b.digest) }
-            case .schema1: break
-            }
+        // The blobs this image and its attachments need (their manifests are in the head).
+        let selection = try ArchiveSelection(catalog.index, names: [chosen]) { d in
+            guard let m = catalog.manifests[d] else { throw LayoutError(path: path, reason: "manifest \(d) is missing") }
+            return m.bytes
         }
+        let needed = Set(selection.blobs)
         let scratch = try ScratchFolder(purpose: "oci-archive")
         _ = try LayoutExtractor.extract(try FileSource(path: path), into: scratch.path) { entry in
             entry == "oci-layout" || entry == "index.json" || ArchiveCatalog.blobDigest(entry).map(needed.contains) == true
         }
-        let layout = try OCILayout(path: scratch.path, create: false)
-        return (ScratchSource(inner: OCILayoutImageSource(layout: layout, name: chosen), scratch: scratch), chosen)
+        return (try OCILayout(path: scratch.path, create: false), scratch, chosen)
     }
 
     /// The compression a file name asks for: `.gz`/`.tgz` gzip, `.zst`/`.tzst` zstd, else a plain tar.
@@ -53,14 +55,20 @@ public enum OCIArchive {
 }
 
 /// A layout source that keeps its scratch folder alive.
-struct ScratchSource: ImageSource {
+public struct ScratchSource: ImageSource {
     let inner: any ImageSource
     let scratch: ScratchFolder
 
-    var location: RepositoryLocation { inner.location }
-    func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest? { try await inner.manifestDigest(identifier) }
-    func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest { try await inner.manifest(identifier) }
-    func blob(_ descriptor: Descriptor) async throws -> any BlobStream { try await inner.blob(descriptor) }
+    public init(inner: any ImageSource, scratch: ScratchFolder) {
+        self.inner = inner
+        self.scratch = scratch
+    }
+
+    public var location: RepositoryLocation { inner.location }
+    public func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest? { try await inner.manifestDigest(identifier) }
+    public func manifest(_ identifier: ManifestIdentifier) async throws -> RawManifest { try await inner.manifest(identifier) }
+    public func blob(_ descriptor: Descriptor) async throws -> any BlobStream { try await inner.blob(descriptor) }
+    public func tags() async throws -> [String]? { try await inner.tags() }
 }
 
 /// Writes images into an archive: into a scratch layout first, then the whole archive on `commit()`.
