@@ -302,4 +302,30 @@ struct AttachmentsCLITests {
         #expect(folder.status == 0, "\(folder.stderr)")
         try await Self.expectCarried(s, to: RegistryClient(registry: c.host, options: Self.noAuth), "team/app")
     }
+
+    @Test("copy carries attachments: registry → registry, registry → oci-archive → registry, registry → oci layout (bare name) → registry")
+    func copyCarries() async throws {
+        let a = try RegistryServer(), b = try RegistryServer(), c = try RegistryServer(), d = try RegistryServer()
+        let src = RegistryClient(registry: a.host, options: Self.noAuth)
+        let s = try await Self.seed(src, "team/app")
+        let dir = try TemporaryDirectory()
+        let direct = try Dray.run(["copy", "\(a.host)/team/app:1", "\(b.host)/team/app:1"])
+        #expect(direct.status == 0 && direct.stdoutText.contains("attachments: 9 copied"), "\(direct.stdoutText)\(direct.stderr)")
+        try await Self.expectCarried(s, to: RegistryClient(registry: b.host, options: Self.noAuth), "team/app")
+
+        let archive = "oci-archive:\(dir.file("app.tar.gz"))"
+        let out = try Dray.run(["copy", "\(a.host)/team/app:1", archive])
+        #expect(out.status == 0, "\(out.stderr)")
+        let back = try Dray.run(["copy", archive, "\(c.host)/team/app:1"])
+        #expect(back.status == 0 && back.stdoutText.contains("attachments: 9 copied"), "\(back.stdoutText)\(back.stderr)")
+        try await Self.expectCarried(s, to: RegistryClient(registry: c.host, options: Self.noAuth), "team/app")
+
+        let layout = "oci:\(dir.file("layout")):v1"
+        #expect(try Dray.run(["copy", "\(a.host)/team/app:1", layout]).status == 0)
+        let names = try OCILayout(path: dir.file("layout"), create: false).names()
+        #expect(names.contains("v1") && names.contains(s.index.dashed) && names.contains("\(s.index.dashed).sig"), "\(names)")
+        let fromLayout = try Dray.run(["copy", layout, "\(d.host)/team/app:1"])
+        #expect(fromLayout.status == 0, "\(fromLayout.stderr)")
+        try await Self.expectCarried(s, to: RegistryClient(registry: d.host, options: Self.noAuth), "team/app")
+    }
 }

@@ -76,7 +76,7 @@ struct TransportFactory {
             if let name {
                 chosen = name
             } else {
-                let names = try layout.names()
+                let names = try layout.names().filter { !LayoutNaming.isAttachment($0) }
                 guard names.count == 1 else {
                     throw CLIError("oci:\(path) holds \(names.count) images; name one as oci:\(path):NAME")
                 }

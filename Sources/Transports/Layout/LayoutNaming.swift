@@ -27,4 +27,11 @@ public struct LayoutNaming: Sendable {
         guard let names = try? layout.names(), !names.contains(text) else { return text }
         return names.first { ($0.contains("/") || $0.contains(":")) && (try? Reference(parsing: $0)) == reference } ?? text
     }
+
+    /// Whether an entry name names attachments rather than an image (`sha256-<hex>`, `….sig`, `.att`, `.sbom`,
+    /// bare or in a reference).
+    public static func isAttachment(_ name: String) -> Bool {
+        guard let tag = reference(for: name).tag else { return false }
+        return AttachmentTag.isAttachmentTag(tag)
+    }
 }

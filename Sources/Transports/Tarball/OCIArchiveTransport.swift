@@ -26,7 +26,7 @@ public enum OCIArchive {
             }
             chosen = name
         } else {
-            let images = names.filter { !ArchiveSelection.isAttachment($0) }
+            let images = names.filter { !LayoutNaming.isAttachment($0) }
             guard images.count == 1 else {
                 throw LayoutError(path: path, reason: "holds \(images.count) images; name one as oci-archive:\(path):NAME")
             }
