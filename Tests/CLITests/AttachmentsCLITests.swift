@@ -110,6 +110,22 @@ struct AttachmentsCLITests {
         #expect(second.status == 0, "\(second.stderr)")
         let again = try Self.attachmentStatuses(dir.file("r2.json"))
         #expect(again.count == s.attachments.count && again.values.allSatisfy { $0.status == "present" }, "\(again)")
+
+        // mirror validate checks attachments: it passes, then fails once a referrer is unlisted and a cosign tag gone.
+        let validate = ["mirror", "validate", "-f", dir.file("list.txt"), "-d", b.host, "--all"]
+        let ok = try Dray.run(validate)
+        #expect(ok.status == 0 && ok.stdoutText.contains("1 passed, 0 failed"), "\(ok.stdoutText)\(ok.stderr)")
+        let kept = s.referrers[s.index]!.dropFirst().map { d in
+            try! JSONSerialization.jsonObject(with: JSONEncoder().encode(Descriptor(mediaType: .ociManifest, digest: d, size: 1)))
+        }
+        try await AttachmentFixtures.putIndex(kept, to: dst, repository: "team/app", tag: s.index.dashed)
+        try await dst.deleteManifest("team/app", s.legacy["\(s.amd64.digest.dashed).att"]!)
+        let bad = try Dray.run(validate)
+        #expect(bad.status != 0, "\(bad.stdoutText)")
+        #expect(bad.stdoutText.contains("2 attachments missing") && bad.stdoutText.contains(s.referrers[s.index]![0].description)
+                && bad.stdoutText.contains("cosign .att of \(s.amd64.digest) is missing"), "\(bad.stdoutText)")
+        // --referrers none checks the images only.
+        #expect(try Dray.run(validate + ["--referrers", "none"]).status == 0)
     }
 
     @Test("referrers API to fallback tag, and fallback tag to referrers API (auto learns; --referrers-mode tag keeps the tag as well)")
@@ -288,15 +304,24 @@ struct AttachmentsCLITests {
         let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", archive, "--cache", cache, "--all", "-o", dir.file("f.txt")])
         #expect(save.status == 0, "\(save.stderr)")
 
+        let saveValidate = try Dray.run(["save", "validate", "-f", dir.file("list.txt"), "-d", archive, "--all"])
+        #expect(saveValidate.status == 0, "\(saveValidate.stdoutText)\(saveValidate.stderr)")
         let load = try Dray.run(["load", "-s", archive, "-d", b.host, "-o", dir.file("f.txt"), "--report", dir.file("r1.json")])
         #expect(load.status == 0, "\(load.stderr)")
         let dst = RegistryClient(registry: b.host, options: Self.noAuth)
         try await Self.expectCarried(s, to: dst, "team/app")
         let statuses = try Self.attachmentStatuses(dir.file("r1.json"))
         #expect(statuses.count == s.attachments.count && statuses.values.allSatisfy { $0.status == "copied" }, "\(statuses)")
+        let loadValidate = try Dray.run(["load", "validate", "-s", archive, "-d", b.host])
+        #expect(loadValidate.status == 0, "\(loadValidate.stdoutText)\(loadValidate.stderr)")
+        try await dst.deleteManifest("team/app", s.legacy["\(s.index.dashed).sig"]!)
+        let loadInvalid = try Dray.run(["load", "validate", "-s", archive, "-d", b.host])
+        #expect(loadInvalid.status != 0 && loadInvalid.stdoutText.contains("cosign .sig of \(s.index) is missing"), "\(loadInvalid.stdoutText)")
         let again = try Dray.run(["load", "-s", archive, "-d", b.host, "-o", dir.file("f.txt"), "--report", dir.file("r2.json")])
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(try Self.attachmentStatuses(dir.file("r2.json")).values.allSatisfy { $0.status == "present" })
+        let reloaded = try Self.attachmentStatuses(dir.file("r2.json"))
+        #expect(reloaded[s.legacy["\(s.index.dashed).sig"]!.description]?.status == "copied", "the deleted .sig is loaded again")
+        #expect(reloaded.values.filter { $0.status == "present" }.count == s.attachments.count - 1, "\(reloaded)")
 
         let folder = try Dray.run(["load", "-s", cache, "-d", c.host, "-o", dir.file("f.txt")])
         #expect(folder.status == 0, "\(folder.stderr)")

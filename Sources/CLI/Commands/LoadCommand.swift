@@ -213,14 +213,19 @@ struct LoadValidateCommand: AsyncParsableCommand {
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: try access.registryOptions(),
                                     destination: try access.registryOptions())
             let saved = ManifestLookup.catalog(catalog)
+            let policy = try checking.policy()
             let failures = await Validation.run(plan.targets, listErrors: plan.listErrors, other: plan.missing.compactMap(\.error),
                                                 jobs: checking.checkedJobs(logger: logger)) { t in
                 do {
                     guard let name = lookupNames[t.source], let d = try await saved.digest(.tag(name)) else { return "not in the archive" }
                     let top = try await saved.manifest(d)
                     let lookup = ManifestLookup.registry(pool.client(t.destination.registry, .destination), t.destination.repository)
-                    return await Validation.check(top, filter: .all, at: t.destinationIdentifier, in: lookup)
-                        .map { $0 == "missing" ? "missing at the destination" : $0 }
+                    if let problem = await Validation.check(top, filter: .all, at: t.destinationIdentifier, in: lookup) {
+                        return problem == "missing" ? "missing at the destination" : problem
+                    }
+                    return await Validation.checkAttachments(t, top: top, filter: .all,
+                                                             sources: { catalog.source(named: lookupNames[$0] ?? $0.description, path: source) },
+                                                             destinations: pool.destinationReader, policy: policy, logger: logger)
                 } catch {
                     return "\(error)"
                 }

@@ -43,6 +43,7 @@ struct MirrorValidateCommand: AsyncParsableCommand {
             let filter = selection.platformFilter
             let verifier = sigstorePublicKey.isEmpty ? nil
                 : try VerifierOptions.make(keys: sigstorePublicKey, identity: identity, keyFlag: "--sigstore-public-key")
+            let policy = try checking.policy()
             let failures = await Validation.run(targets, listErrors: listErrors, jobs: checking.checkedJobs(logger: logger)) { t in
                 do {
                     let top = try await pool.client(t.source.registry, .source)
@@ -50,6 +51,10 @@ struct MirrorValidateCommand: AsyncParsableCommand {
                     let lookup = ManifestLookup.registry(pool.client(t.destination.registry, .destination), t.destination.repository)
                     if let problem = await Validation.check(top, filter: filter, at: t.destinationIdentifier, in: lookup) {
                         return problem == "missing" ? "missing at the destination" : problem
+                    }
+                    if let problem = await Validation.checkAttachments(t, top: top, filter: filter, sources: pool.source,
+                                                                       destinations: pool.destinationReader, policy: policy, logger: logger) {
+                        return problem
                     }
                     guard let verifier else { return nil }
                     let destination = pool.destination(t.destination)

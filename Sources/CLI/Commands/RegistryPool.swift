@@ -39,5 +39,10 @@ final class RegistryPool: Sendable {
 
     func source(_ r: Reference) -> any ImageSource { clients.source(r) }
 
+    /// A destination repository read back (validation): through the destination's client.
+    @Sendable func destinationReader(_ r: Reference) -> any ImageSource {
+        RegistryImageSource(client: client(r.registry, .destination), repository: r.repository)
+    }
+
     func destination(_ r: Reference) -> any ImageDestination { clients.destination(r) }
 }

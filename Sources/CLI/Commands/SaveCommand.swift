@@ -213,12 +213,17 @@ struct SaveValidateCommand: AsyncParsableCommand {
             let extra = allowExtra ? [] : catalog.index.manifests.compactMap(OCILayout.name(of:))
                 .filter { !listed.contains($0) && !ArchiveSelection.isAttachment($0) }
                 .map { "\($0): in the archive but not in the list (--allow-extra accepts it)" }
+            let policy = try checking.policy()
             let failures = await Validation.run(targets, listErrors: listErrors, other: extra, jobs: checking.checkedJobs(logger: logger)) { t in
                 do {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))
-                    return await Validation.check(top, filter: filter, at: t.destinationIdentifier, in: lookup)
-                        .map { $0 == "missing" ? "missing from the archive" : $0 }
+                    if let problem = await Validation.check(top, filter: filter, at: t.destinationIdentifier, in: lookup) {
+                        return problem == "missing" ? "missing from the archive" : problem
+                    }
+                    return await Validation.checkAttachments(t, top: top, filter: filter, sources: pool.source,
+                                                             destinations: { catalog.source(named: $0.description, path: destination) },
+                                                             policy: policy, logger: logger)
                 } catch {
                     return "\(error)"
                 }

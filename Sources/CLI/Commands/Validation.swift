@@ -68,6 +68,23 @@ enum Validation {
         }
     }
 
+    /// nil when every attachment of the copied manifests of `top` (under `filter`) at the source is at the
+    /// destination, else what is missing (the first three, and how many in all).
+    static func checkAttachments(_ t: MirrorTarget, top: RawManifest, filter: PlatformFilter,
+                                 sources: @escaping @Sendable (Reference) -> any ImageSource,
+                                 destinations: @escaping @Sendable (Reference) -> any ImageSource,
+                                 policy: AttachmentPolicy, logger: Logger) async -> String? {
+        do {
+            let missing = try await AttachmentValidation.missing(
+                try AttachmentValidation.subjects(of: top, filter: filter), source: t.source, sources: sources,
+                destination: t.destination, destinations: destinations, policy: policy, retry: Retrier(attempts: 3, logger: logger))
+            guard !missing.isEmpty else { return nil }
+            return "\(missing.count) attachment\(missing.count == 1 ? "" : "s") missing: \(missing.prefix(3).joined(separator: "; "))\(missing.count > 3 ? "; …" : "")"
+        } catch {
+            return "attachments: \(error)"
+        }
+    }
+
     /// Runs `check` for every target, `jobs` at a time, printing PASS/FAILED lines and the totals; returns the
     /// number of failures (invalid list lines and the `other` problems included).
     static func run(_ targets: [MirrorTarget], listErrors: [ImageListError], other: [String] = [], jobs: Int,
@@ -102,6 +119,14 @@ struct ValidationOptions: ParsableArguments {
     /// `--validate-jobs` is what `-j`/`--jobs` become after `validate` (see `ArgumentNormalizer`).
     @Option(name: [.short, .long, .customLong("validate-jobs")], help: "Images checked at once (1-20; out of range: a warning, then 1, as Hangar).")
     var jobs: Int = 4
+
+    @OptionGroup var attachments: AttachmentOptions
+
+    @Flag(name: .long, help: "Do not expect the source's signatures at the destination (the run used --remove-signatures).")
+    var removeSignatures = false
+
+    /// Which attachments must be at the destination.
+    func policy() throws -> AttachmentPolicy { try attachments.policy(removeSignatures: removeSignatures) }
 
     /// `jobs`, with Hangar's rule for values outside 1–20 (a warning through `logger`, then 1).
     func checkedJobs(logger: Logger) -> Int { TransferOptions.hangarJobs(jobs, logger: logger) }

@@ -45,6 +45,12 @@ public struct ArchiveCatalog: Sendable {
         try readHead(TarReader(try ArchiveFormat.open(try FileSource(path: path)), allowSymlinks: true), path: path).catalog
     }
 
+    /// The image named `name` (and, by its other tags, what is attached to it), read from the catalog's manifests
+    /// (no blob can be read: for checking what an archive holds).
+    public func source(named name: String, path: String) -> any ImageSource {
+        ArchiveHeadSource(head: Head(catalog: self, blobs: [:]), path: path, name: name)
+    }
+
     /// An archive's head: its catalog, and the small blobs read on the way (configs dray writes among the
     /// manifests), which a streaming reader would not see again.
     public struct Head: Sendable {
