@@ -304,6 +304,20 @@ struct AttachmentsCLITests {
         let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", archive, "--cache", cache, "--all", "-o", dir.file("f.txt")])
         #expect(save.status == 0, "\(save.stderr)")
 
+        // archive ls lists them under their image; skopeo and umoci read the fallback index and a referrer from the
+        // saved folder.
+        let ls = try Dray.run(["archive", "ls", archive])
+        #expect(ls.status == 0 && ls.stdoutText.contains("2 images (and 9 attachments)"), "\(ls.stdoutText)")
+        #expect(ls.stdoutText.contains("+ \(AttachmentFixtures.bundleType)  \(s.referrers[s.index]![0])"), "\(ls.stdoutText)")
+        let lsJSON = try JSONSerialization.jsonObject(with: Data(try Dray.run(["archive", "ls", archive, "--json"]).stdout)) as! [[String: Any]]
+        #expect((lsJSON.first { ($0["name"] as? String)?.hasSuffix("team/app:1") == true }?["attachments"] as? [Any])?.count == 9)
+        let fallbackName = "\(a.host)/team/app:\(s.index.dashed)"
+        let raw = try Shell.run("skopeo", ["inspect", "--raw", "oci:\(cache):\(fallbackName)"])
+        let listed = try JSONDecoder().decode(ImageIndex.self, from: Data(raw.stdout)).manifests.map(\.digest)
+        #expect(raw.status == 0 && Set(listed) == Set(s.referrers[s.index]!), "\(raw.stderr)")
+        let umoci = try Shell.run("umoci", ["ls", "--layout", cache])
+        #expect(umoci.status == 0 && umoci.stdoutText.contains(fallbackName) && umoci.stdoutText.contains("\(s.index.dashed).sig"), "\(umoci.stdoutText)\(umoci.stderr)")
+
         let saveValidate = try Dray.run(["save", "validate", "-f", dir.file("list.txt"), "-d", archive, "--all"])
         #expect(saveValidate.status == 0, "\(saveValidate.stdoutText)\(saveValidate.stderr)")
         let load = try Dray.run(["load", "-s", archive, "-d", b.host, "-o", dir.file("f.txt"), "--report", dir.file("r1.json")])

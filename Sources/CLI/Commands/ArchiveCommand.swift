@@ -22,7 +22,8 @@ struct ArchiveListCommand: AsyncParsableCommand {
         abstract: "List the images of an archive (OCI or docker save; parts found automatically) or a saved folder.",
         discussion: """
             Only the archive's metadata is read: index.json and the manifests come before the layers. A docker save \
-            archive is read whole, as load reads it; each RepoTag is listed. Signature attachments are not images.
+            archive is read whole, as load reads it; each RepoTag is listed. What is attached to an image (referrers \
+            listed by its sha256-<hex> entries, cosign .sig/.att/.sbom) is listed under it, not as an image.
 
             Examples:
               dray archive ls images.tar.zst           # parts images.tar.zst.part0… are found automatically
@@ -42,11 +43,9 @@ struct ArchiveListCommand: AsyncParsableCommand {
     private func body() throws {
         do {
             var images: [ArchiveCatalog.Image]
-            var attachments = 0
             do {
                 let catalog = try ArchiveCatalog.read(path)
                 images = try catalog.images()
-                attachments = catalog.attachments.count
             } catch ArchiveCatalog.ReadError.notOCI {
                 images = try DockerArchive(path: path).catalogImages()
             }
@@ -59,9 +58,13 @@ struct ArchiveListCommand: AsyncParsableCommand {
             for image in images {
                 let platforms = image.platforms.isEmpty ? "single image" : image.platforms.joined(separator: ", ")
                 print("\(image.name)\n  \(image.digest)  \(image.size.humanBytes)  \(platforms)")
+                for a in image.attachments {
+                    print("  + \(a.type)  \(a.digest)  on \(a.subject.prefix(19))…  (\(a.found.rawValue))")
+                }
             }
-            let signatures = attachments == 0 ? "" : " (and \(attachments) signature attachment\(attachments == 1 ? "" : "s"))"
-            print("\(images.count) image\(images.count == 1 ? "" : "s")\(signatures)")
+            let attachments = images.reduce(0) { $0 + $1.attachments.count }
+            let attached = attachments == 0 ? "" : " (and \(attachments) attachment\(attachments == 1 ? "" : "s"))"
+            print("\(images.count) image\(images.count == 1 ? "" : "s")\(attached)")
         } catch {
             throw CLIError("archive ls \(path): \(error)")
         }

@@ -18,6 +18,44 @@ public struct ArchiveCatalog: Sendable {
         public var platforms: [String]
         /// Bytes of all blobs and manifests the image references (shared blobs counted once per image).
         public var size: Int64
+        /// What is attached to the image's manifests in the archive (and, recursively, to those attachments).
+        public var attachments: [Attached] = []
+    }
+
+    /// One attachment of an image in the archive.
+    public struct Attached: Sendable, Codable, Hashable {
+        public var digest: String
+        public var subject: String
+        /// The artifact type, or the cosign tag kind (`cosign.sig`).
+        public var type: String
+        /// `fallback-tag` (listed by the subject's `sha256-<hex>` entry) or `legacy-tag`.
+        public var found: AttachmentOrigin
+    }
+
+    /// The attachments the archive holds for the image named `name` whose manifests are `subjects`.
+    public func attachments(of name: String, subjects: [Digest]) -> [Attached] {
+        guard let ref = try? Reference(parsing: name) else { return [] }
+        var out: [Attached] = []
+        var queue = subjects
+        var seen = Set(subjects)
+        while !queue.isEmpty {
+            let d = queue.removeFirst()
+            if let e = OCILayout.entry(named: ref.withTag(AttachmentTag.fallback(for: d)).description, in: index),
+               let list = manifests[e.digest].flatMap(ReferrersIndex.entries(of:)) {
+                for r in list where seen.insert(r.digest).inserted {
+                    out.append(Attached(digest: r.digest.description, subject: d.description,
+                                        type: r.artifactType ?? r.mediaType.rawValue, found: .fallbackTag))
+                    queue.append(r.digest)
+                }
+            }
+            for kind in AttachmentTag.Legacy.allCases {
+                guard let e = OCILayout.entry(named: ref.withTag(AttachmentTag.legacy(kind, for: d)).description, in: index),
+                      seen.insert(e.digest).inserted else { continue }
+                out.append(Attached(digest: e.digest.description, subject: d.description, type: "cosign.\(kind.rawValue)", found: .legacyTag))
+                queue.append(e.digest)
+            }
+        }
+        return out
     }
 
     /// Reads a layout folder, or an archive (parts found automatically).
@@ -141,7 +179,7 @@ public struct ArchiveCatalog: Sendable {
         return chunks
     }
 
-    /// The entries that are signature attachments (`REPO:sha256-<hex>.sig`), not images.
+    /// The entries that are attachment entries (`REPO:sha256-<hex>`, `….sig`, `.att`, `.sbom`), not images.
     public var attachments: [Descriptor] {
         index.manifests.filter { OCILayout.name(of: $0).map(ArchiveSelection.isAttachment) ?? false }
     }
@@ -166,8 +204,10 @@ public struct ArchiveCatalog: Sendable {
                 }
             }
             try add(entry.digest)
+            var subjects = [entry.digest]
+            if case .index(let i)? = try manifests[entry.digest]?.parsed() { subjects += i.manifests.map(\.digest) }
             return Image(name: name, digest: entry.digest.description, mediaType: entry.mediaType.rawValue,
-                         platforms: platforms, size: size)
+                         platforms: platforms, size: size, attachments: attachments(of: name, subjects: subjects))
         }
     }
 }
