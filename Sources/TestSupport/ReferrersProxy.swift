@@ -35,6 +35,7 @@ public final class ReferrersProxy: @unchecked Sendable {
     /// repository → subject → referrers, in the order they were pushed.
     private let records = Mutex<[String: [Digest: [Descriptor]]]>([:])
     private let counts = Mutex<[String: Int]>([:])
+    private let overrides = Mutex<[String: (type: String, body: [UInt8])]>([:])
 
     /// `127.0.0.1:PORT`.
     public var host: String { "127.0.0.1:\(port)" }
@@ -45,6 +46,18 @@ public final class ReferrersProxy: @unchecked Sendable {
     /// The referrers recorded for `subject` in `repository`.
     public func referrers(_ repository: String, of subject: Digest) -> [Descriptor] {
         records.withLock { $0[repository]?[subject] ?? [] }
+    }
+
+    /// Lists `entries` as referrers of `subject` in `repository` as if they had been pushed (for lists longer
+    /// than a test would push).
+    public func record(_ repository: String, subject: Digest, entries: [Descriptor]) {
+        records.withLock { $0[repository, default: [:]][subject, default: []] += entries }
+    }
+
+    /// Answers GET and HEAD of `path` with `body` (as `type`, with its sha256 as `Docker-Content-Digest`) instead
+    /// of forwarding: content a real registry would refuse to store, such as a manifest over 4 MiB.
+    public func serve(_ path: String, type: String, body: [UInt8]) {
+        overrides.withLock { $0[path] = (type, body) }
     }
 
     public init(target: Int, behaviour: Behaviour = Behaviour()) throws {
@@ -90,6 +103,12 @@ public final class ReferrersProxy: @unchecked Sendable {
                     ? Self.response(404, body: Array(#"{"errors":[{"code":"NOT_FOUND","message":"not found"}]}"#.utf8))
                     : referrersPage(name, digest, query: query, path: path)
                 guard c.write(head.method == "HEAD" ? response.head : response.head + response.body) else { return }
+                continue
+            }
+            if head.method == "GET" || head.method == "HEAD", let o = overrides.withLock({ $0[path] }) {
+                guard c.discardBody(head, limit: nil) else { return }
+                let r = Self.response(200, headers: ["Content-Type: \(o.type)", "Docker-Content-Digest: \(Digest.sha256(of: o.body))"], body: o.body)
+                guard c.write(head.method == "HEAD" ? r.head : r.head + r.body) else { return }
                 continue
             }
             if upstream == nil {

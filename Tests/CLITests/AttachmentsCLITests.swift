@@ -367,4 +367,115 @@ struct AttachmentsCLITests {
         #expect(fromLayout.status == 0, "\(fromLayout.stderr)")
         try await Self.expectCarried(s, to: RegistryClient(registry: d.host, options: Self.noAuth), "team/app")
     }
+
+    @Test("10,000 referrers of one digest: paged through the API, cut at --max-referrers with a warning; the same from a fallback index")
+    func manyReferrers() async throws {
+        let a = try RegistryServer(), b = try RegistryServer(), c = try RegistryServer()
+        let proxy = try ReferrersProxy(target: a.port, behaviour: .init(pageSize: 100))
+        let src = RegistryClient(registry: proxy.host, options: Self.noAuth)
+        let tree = try SyntheticImage.single(layers: 1, layerSize: 2_000, seed: 1810)
+        try await SyntheticImage.push(tree, to: src, repository: "team/app", tag: "1")
+        // The first 20 exist; the other 9,980 are listed only (a copy that took them would fail).
+        var real: [Descriptor] = []
+        for i in 0..<20 {
+            let b = try AttachmentFixtures.bundle(of: tree.top, note: "n\(i)")
+            try await AttachmentFixtures.pushManifest(b, to: src, repository: "team/app")
+            real.append(try ReferrersIndex.entry(for: b.manifest))
+        }
+        let fake = (20..<10_000).map { i in
+            Descriptor(mediaType: .ociManifest, digest: .sha256(of: Array("fake \(i)".utf8)), size: 500, artifactType: AttachmentFixtures.bundleType)
+        }
+        proxy.record("team/app", subject: tree.top.digest, entries: fake)
+        let dir = try TemporaryDirectory()
+        try "\(proxy.host)/team/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let before = proxy.requestCounts["referrers"] ?? 0
+        let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("f.txt"),
+                              "--max-referrers", "20", "--report", dir.file("r.json")])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("has more than 20 referrers; the first 20 are taken (--max-referrers)"), "\(r.stderr)")
+        let statuses = try Self.attachmentStatuses(dir.file("r.json"))
+        #expect(statuses.count == 20 && Set(statuses.keys) == Set(real.map(\.digest.description)), "\(statuses.count)")
+        // One page of the subject's list answered the 20 (the other 99 pages were never asked for), then one
+        // request for each referrer's own referrers.
+        #expect((proxy.requestCounts["referrers"] ?? 0) - before == 21, "\(proxy.requestCounts)")
+        let dst = RegistryClient(registry: b.host, options: Self.noAuth)
+        #expect(Set(try await AttachmentFixtures.fallbackList(dst, "team/app", tree.top.digest) ?? []) == Set(real.map(\.digest)))
+
+        // A fallback index longer than --max-referrers is cut the same way (the registry checks that an index's
+        // entries exist, so this one lists the 20 real ones and 30 more).
+        var more: [Descriptor] = []
+        for i in 0..<30 {
+            let b = try AttachmentFixtures.bundle(of: tree.top, note: "m\(i)")
+            try await AttachmentFixtures.pushManifest(b, to: dst, repository: "team/app")
+            more.append(try ReferrersIndex.entry(for: b.manifest))
+        }
+        let enc = JSONEncoder()
+        let entries = try (real + more).map { try JSONSerialization.jsonObject(with: enc.encode($0)) }
+        try await AttachmentFixtures.putIndex(entries, to: dst, repository: "team/app", tag: tree.top.digest.dashed)
+        try "\(b.host)/team/app:1\n".write(toFile: dir.file("l2.txt"), atomically: false, encoding: .utf8)
+        let r2 = try Dray.run(["mirror", "-f", dir.file("l2.txt"), "-d", c.host, "--all", "-o", dir.file("f2.txt"),
+                               "--max-referrers", "20", "--report", dir.file("r2.json")])
+        #expect(r2.status == 0 && r2.stderr.contains("has more than 20 referrers"), "\(r2.stderr)")
+        #expect(Set(try Self.attachmentStatuses(dir.file("r2.json")).keys) == Set(real.map(\.digest.description)))
+    }
+
+    @Test("a fallback index over 4 MiB is no list (a warning, nothing copied from it); the image still mirrors")
+    func oversizedFallbackIndex() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let src = RegistryClient(registry: a.host, options: Self.noAuth)
+        let tree = try SyntheticImage.single(layers: 1, layerSize: 2_000, seed: 1820)
+        try await SyntheticImage.push(tree, to: src, repository: "team/app", tag: "1")
+        // A registry refuses to store such an index; the layer in front serves it, and has no referrers API.
+        let proxy = try ReferrersProxy(target: a.port, behaviour: .init(lieAboutAPI: true))
+        let enc = JSONEncoder()
+        let pad = String(repeating: "x", count: 1000)
+        let entries = try (0..<4_500).map { i in
+            try JSONSerialization.jsonObject(with: enc.encode(Descriptor(mediaType: .ociManifest, digest: .sha256(of: Array("e\(i)".utf8)), size: 9,
+                                                                         annotations: ["pad": pad])))
+        }
+        let object: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex.rawValue, "manifests": entries]
+        let bytes = Array(try JSONSerialization.data(withJSONObject: object))
+        #expect(bytes.count > 4 << 20)
+        proxy.serve("/v2/team/app/manifests/\(tree.top.digest.dashed)", type: MediaType.ociIndex.rawValue, body: bytes)
+        try await src.putManifest("team/app", .tag(tree.top.digest.dashed), try RawManifest(bytes: Array(try JSONSerialization.data(withJSONObject: [
+            "schemaVersion": 2, "mediaType": MediaType.ociIndex.rawValue, "manifests": [Any]()] as [String: Any])), mediaType: .ociIndex))
+        let dir = try TemporaryDirectory()
+        try "\(proxy.host)/team/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("f.txt"), "--report", dir.file("r.json")])
+        #expect(r.status == 0 && r.stderr.contains("the fallback tag cannot be read"), "\(r.stderr)")
+        let dst = RegistryClient(registry: b.host, options: Self.noAuth)
+        #expect(try await dst.headManifest("team/app", .tag("1"))?.digest == tree.top.digest)
+        #expect(try await dst.headManifest("team/app", .tag(tree.top.digest.dashed)) == nil)
+    }
+
+    @Test("two dray processes adding referrers to one subject's fallback tag at once lose no entry")
+    func twoWriters() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let src = RegistryClient(registry: a.host, options: Self.noAuth)
+        let tree = try SyntheticImage.single(layers: 1, layerSize: 2_000, seed: 1830)
+        var expected: [Digest] = []
+        for side in ["one", "two"] {
+            try await SyntheticImage.push(tree, to: src, repository: "w/\(side)", tag: "1")
+            for i in 0..<8 {
+                let r = try AttachmentFixtures.bundle(of: tree.top, note: "\(side)\(i)")
+                try await AttachmentFixtures.pushReferrer(r, subject: tree.top.digest, to: src, repository: "w/\(side)")
+                expected.append(r.manifest.digest)
+            }
+        }
+        let dir = try TemporaryDirectory()
+        var processes: [Process] = []
+        for side in ["one", "two"] {
+            try "\(a.host)/w/\(side) \(b.host)/team/app 1\n".write(toFile: dir.file("\(side).txt"), atomically: false, encoding: .utf8)
+            let log = FileHandle(forWritingAtPath: dir.file("\(side).log")) ?? {
+                FileManager.default.createFile(atPath: dir.file("\(side).log"), contents: nil)
+                return FileHandle(forWritingAtPath: dir.file("\(side).log"))!
+            }()
+            processes.append(try Dray.start(["mirror", "-f", dir.file("\(side).txt"), "--all", "-o", dir.file("\(side)-f.txt")], stderr: log))
+        }
+        for p in processes { p.waitUntilExit() }
+        for p in processes { #expect(p.terminationStatus == 0, "\((try? String(contentsOfFile: dir.file("one.log"), encoding: .utf8)) ?? "")") }
+        let dst = RegistryClient(registry: b.host, options: Self.noAuth)
+        let listed = try await AttachmentFixtures.fallbackList(dst, "team/app", tree.top.digest) ?? []
+        #expect(Set(listed) == Set(expected), "\(listed.count) of \(expected.count) listed")
+    }
 }

@@ -24,12 +24,18 @@ public enum ReferrersFallback {
         defer { Task { await turns.release(key) } }
         var wrote = false
         for round in 1...rounds {
+            let started = ContinuousClock.now
             let current = try await read(tag, at: tagged, retry: retry)
+            let readTime = ContinuousClock.now - started
             guard let merged = try ReferrersIndex.adding(entries, to: current) else { return wrote }
             try await retry.run("\(tagged.location):\(tag)") { try await tagged.putManifest(merged, as: .tag(tag)) }
             wrote = true
-            // Let a writer that raced this one finish its own write, then check that ours survived it.
-            if round < rounds { try await Task.sleep(for: .milliseconds(Int.random(in: 40...120) * round)) }
+            // Let a writer that read before our write finish its own (a read and a write take about two read
+            // times), then check that ours survived it.
+            if round < rounds {
+                let wait = max(.milliseconds(40), readTime * 4) * Double.random(in: 1...1.5) * Double(round)
+                try await Task.sleep(for: min(wait, .seconds(2)))
+            }
         }
         let final = try await read(tag, at: tagged, retry: retry)
         let listed = Set(final.flatMap(ReferrersIndex.entries(of:))?.map(\.digest) ?? [])
