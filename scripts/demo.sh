@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end, on this machine alone: start two local registries, seed the first with generated
 # multi-platform images, mirror a list of them to the second with `dray mirror` (then again, incrementally),
-# validate the mirror, and show that every manifest arrived byte for byte (dray and skopeo both look).
+# validate the mirror, and show that every manifest arrived byte for byte (dray and skopeo both look). One
+# image carries a cosign .sig tag, a Sigstore bundle and an SBOM (OCI 1.1 referrers): they arrive at the mirror
+# and in a saved archive.
 #
 # Everything it starts is stopped and its folder removed when it ends: on success, on failure and on Ctrl-C.
 #   --registries-only   start the two registries, print them, and stop there (cleanup included); with
@@ -66,7 +68,7 @@ if $registries_only; then
 fi
 
 echo "==> seeding $src with generated images"
-"$testkit" seed --image "$src/demo/app:1.0" --format oci --platforms 3 --layer-size 4000000 --seed 1
+"$testkit" seed --image "$src/demo/app:1.0" --format oci --platforms 3 --layer-size 4000000 --seed 1 --attach
 "$testkit" seed --image "$src/demo/tools:2.1" --format docker --platforms 2 --layer-size 2000000 --seed 2
 "$testkit" seed --image "$src/library/base:latest" --platforms 1 --layers 3 --seed 3
 for i in 1 2 3 4 5; do
@@ -90,6 +92,12 @@ LIST
 echo "==> dray mirror (every platform, 4 images at a time)"
 "$dray" mirror -f "$work/images.txt" -d "$dst" --all -j 4 -o "$work/mirror-failed.txt" --report "$work/report.json"
 
+app_digest=$("$dray" inspect --raw "$src/demo/app:1.0" | sha256sum | cut -d' ' -f1)
+echo "==> what is attached to demo/app at the mirror (the fallback tag sha256-<hex> lists the referrers)"
+skopeo inspect --raw --tls-verify=false "docker://$dst/demo/app:sha256-$app_digest" \
+  | python3 -c 'import json,sys; [print("  referrer", m["digest"], m.get("artifactType","")) for m in json.load(sys.stdin)["manifests"]]'
+skopeo inspect --raw --tls-verify=false "docker://$dst/demo/app:sha256-$app_digest.sig" >/dev/null && echo "  cosign tag sha256-$app_digest.sig"
+
 echo "==> dray mirror again: an incremental re-run only checks tags"
 "$dray" mirror -f "$work/images.txt" -d "$dst" --all -j 4 -o "$work/mirror-failed.txt"
 
@@ -102,6 +110,11 @@ printf 'demo-passphrase\n' > "$work/pass.txt"
 "$dray" mirror -f "$work/images.txt" -d "$dst" --all -j 4 -o "$work/mirror-failed.txt" \
   --sigstore-private-key "$work/mirror.key" --sigstore-passphrase-file "$work/pass.txt"
 "$dray" mirror validate -f "$work/images.txt" -d "$dst" --all --sigstore-public-key "$work/mirror.pub"
+
+echo "==> dray save: the image and what is attached to it go into the archive"
+echo "$src/demo/app:1.0" > "$work/app.txt"
+"$dray" save -f "$work/app.txt" -d "$work/app.tar.zst" --compress zstd --cache "$work/cache" --all -o "$work/save-failed.txt"
+"$dray" archive ls "$work/app.tar.zst"
 
 echo "==> dray copy with a platform filter (linux/amd64 and linux/arm64 only)"
 "$dray" copy --arch amd64,arm64 --os linux "$src/demo/app:1.0" "$dst/slim/app:1.0"

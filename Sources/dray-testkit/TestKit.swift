@@ -24,6 +24,8 @@ struct Seed: AsyncParsableCommand {
     @Option(help: "Bytes of random content per layer.") var layerSize: Int = 1_000_000
     @Option(help: "Seed for the generator.") var seed: UInt64 = 1
     @Option(help: "Registry credentials.") var creds: String?
+    @Flag(help: "Attach a Sigstore bundle and an SPDX SBOM (OCI 1.1 referrers, by the fallback tag) and a cosign .sig tag to the top manifest.")
+    var attach = false
 
     func run() async throws {
         guard let fmt = SyntheticImage.Format(rawValue: format) else { throw ValidationError("--format: oci or docker") }
@@ -39,6 +41,15 @@ struct Seed: AsyncParsableCommand {
                                        layerSize: layerSize, seed: seed)
         try await SyntheticImage.push(tree, to: client, repository: ref.repository, tag: ref.tag ?? "latest")
         print("seeded \(ref) \(tree.top.digest) (\(tree.children.count) platform manifests, \(tree.blobs.count) blobs)")
+        guard attach else { return }
+        let subject = tree.top.digest
+        for built in [try AttachmentFixtures.bundle(of: tree.top), try AttachmentFixtures.sbom(of: tree.top)] {
+            try await AttachmentFixtures.pushReferrer(built, subject: subject, to: client, repository: ref.repository)
+            print("  attached \(built.manifest.digest) (\(try ReferrersIndex.entry(for: built.manifest).artifactType ?? "")) under \(subject.dashed)")
+        }
+        let sig = try AttachmentFixtures.legacy("sig", of: tree.top)
+        try await AttachmentFixtures.pushLegacy(sig, kind: "sig", subject: subject, to: client, repository: ref.repository)
+        print("  attached \(sig.manifest.digest) (cosign signature) under \(subject.dashed).sig")
     }
 }
 

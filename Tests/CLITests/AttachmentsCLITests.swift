@@ -473,7 +473,9 @@ struct AttachmentsCLITests {
             processes.append(try Dray.start(["mirror", "-f", dir.file("\(side).txt"), "--all", "-o", dir.file("\(side)-f.txt")], stderr: log))
         }
         for p in processes { p.waitUntilExit() }
-        for p in processes { #expect(p.terminationStatus == 0, "\((try? String(contentsOfFile: dir.file("one.log"), encoding: .utf8)) ?? "")") }
+        for (p, side) in zip(processes, ["one", "two"]) {
+            #expect(p.terminationStatus == 0, "\((try? String(contentsOfFile: dir.file("\(side).log"), encoding: .utf8)) ?? "")")
+        }
         let dst = RegistryClient(registry: b.host, options: Self.noAuth)
         let listed = try await AttachmentFixtures.fallbackList(dst, "team/app", tree.top.digest) ?? []
         #expect(Set(listed) == Set(expected), "\(listed.count) of \(expected.count) listed")

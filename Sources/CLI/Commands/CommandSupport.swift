@@ -94,67 +94,19 @@ struct TransportFactory {
         }
     }
 
-    /// One end of a copy as the mirror engine takes it: the reference naming the image, a factory for references of
-    /// its repository (what is attached to an image lives under other tags), the identifier, and a label.
-    struct End<T> {
-        var reference: Reference
-        var make: @Sendable (Reference) -> T
-        var identifier: ManifestIdentifier
-        var label: String
-        /// Whether the medium can hold attachments (a `docker save` archive cannot).
-        var holdsAttachments = true
-        var commit: () throws -> Void = {}
-    }
-
-    /// The source end of `locator`.
-    func sourceEnd(_ locator: ImageLocator, options: RegistryOptions) throws -> End<any ImageSource> {
-        switch locator {
-        case .docker(let r):
-            let c = client(r, options: options)
-            return End(reference: r, make: { RegistryImageSource(client: c, repository: $0.repository) }, identifier: ManifestIdentifier(r),
-                       label: r.description)
-        case .ociLayout(let path, let name):
-            let (_, _, label) = try source(locator, options: options)
-            let layout = try OCILayout(path: path, create: false)
-            let chosen = String(label.dropFirst("oci:\(path):".count))
-            _ = name
-            let naming = LayoutNaming(layout)
-            return End(reference: LayoutNaming.reference(for: chosen), make: { OCILayoutImageSource(layout: layout, name: naming.name(for: $0)) },
-                       identifier: .tag(chosen), label: label)
-        case .ociArchive(let path, let name):
-            let (layout, scratch, chosen) = try OCIArchive.open(path, name: name)
-            let naming = LayoutNaming(layout)
-            return End(reference: LayoutNaming.reference(for: chosen), make: {
-                ScratchSource(inner: OCILayoutImageSource(layout: layout, name: naming.name(for: $0)), scratch: scratch)
-            }, identifier: .tag(chosen), label: "oci-archive:\(path):\(chosen)")
-        case .dockerArchive:
-            let (src, id, label) = try source(locator, options: options)
-            return End(reference: LayoutNaming.reference(for: id.description), make: { _ in src }, identifier: id, label: label,
-                       holdsAttachments: false)
+    /// The source end of `locator` (see `ImageLocator.openSource`), errors named for `flag`.
+    func sourceEnd(_ locator: ImageLocator, options: RegistryOptions, flag: String = "source") throws -> ImageEnd<any ImageSource> {
+        do { return try locator.openSource(registry: options, http: http) } catch let e as CLIError { throw e } catch {
+            throw CLIError("\(flag) \(locator): \(error)")
         }
     }
 
-    /// The destination end of `locator`; a layout image is named `defaultName` unless the location names it.
-    func destinationEnd(_ locator: ImageLocator, options: RegistryOptions, defaultName: String) throws -> End<any ImageDestination> {
-        switch locator {
-        case .docker(let r):
-            let c = client(r, options: options)
-            return End(reference: r, make: { RegistryImageDestination(client: c, repository: $0.repository) },
-                       identifier: r.tag.map { .tag($0) } ?? ManifestIdentifier(r), label: r.description)
-        case .ociLayout(let path, let name):
-            let layout = try OCILayout(path: path, create: true)
-            let chosen = name ?? defaultName
-            let naming = LayoutNaming(layout)
-            return End(reference: LayoutNaming.reference(for: chosen), make: { OCILayoutImageDestination(layout: layout, name: naming.name(for: $0)) },
-                       identifier: .tag(chosen), label: "oci:\(path):\(chosen)")
-        case .ociArchive(let path, let name):
-            let archive = try OCIArchiveDestination(path: path)
-            let chosen = name ?? defaultName
-            let naming = LayoutNaming(archive.layout)
-            return End(reference: LayoutNaming.reference(for: chosen), make: { OCILayoutImageDestination(layout: archive.layout, name: naming.name(for: $0)) },
-                       identifier: .tag(chosen), label: "oci-archive:\(path):\(chosen)", commit: archive.commit)
-        case .dockerArchive:
-            throw CLIError("docker-archive: is read only; write oci-archive:PATH instead (docker load reads it too)")
+    /// The destination end of `locator` (see `ImageLocator.openDestination`), errors named for `flag`.
+    func destinationEnd(_ locator: ImageLocator, options: RegistryOptions, defaultName: String, flag: String = "destination") throws
+        -> ImageEnd<any ImageDestination>
+    {
+        do { return try locator.openDestination(registry: options, http: http, defaultName: defaultName) } catch let e as CLIError { throw e } catch {
+            throw CLIError("\(flag) \(locator): \(error)")
         }
     }
 

@@ -153,7 +153,7 @@ extension LoadCommand {
         options.overwrite = overwrite
         options.signatures = removeSignatures ? .remove : .copy
         let loader = ArchiveLoader(destinations: pool.destination, retries: options.retries, blobJobs: options.blobJobs,
-                                   attaching: options, blobCheck: options.blobCheck, logger: logger)
+                                   jobs: options.jobs, attaching: options, blobCheck: options.blobCheck, logger: logger)
         let loads = plan.targets.map {
             ArchiveLoader.Target(id: $0.id, name: lookup[$0.source] ?? $0.source.description, destination: $0.destination, line: $0.line)
         }

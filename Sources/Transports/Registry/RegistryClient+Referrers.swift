@@ -14,6 +14,35 @@ extension RegistryClient {
     /// digest, never 404). Learned once per registry: after a 404, later calls answer `.unsupported` at once.
     /// An `OCI-Subject` header alone never counts as the API: registries have sent it without serving the API.
     public func referrers(_ repository: String, of subject: Digest, limit: Int) async throws -> ReferrerListing {
+        // The first request learns whether there is an API; concurrent ones wait for it rather than all asking.
+        while learnedReferrersAPI.withLock({ $0 }) == nil {
+            let probing = referrersProbe.withLock { p in
+                defer { p.probing = true }
+                return p.probing
+            }
+            guard probing else {
+                defer {
+                    let waiting = referrersProbe.withLock { p in
+                        defer { p = (false, []) }
+                        return p.waiting
+                    }
+                    for w in waiting { w.resume() }
+                }
+                return try await listReferrers(repository, of: subject, limit: limit)
+            }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let resumeNow = referrersProbe.withLock { p in
+                    guard p.probing else { return true }
+                    p.waiting.append(c)
+                    return false
+                }
+                if resumeNow { c.resume() }
+            }
+        }
+        return try await listReferrers(repository, of: subject, limit: limit)
+    }
+
+    private func listReferrers(_ repository: String, of subject: Digest, limit: Int) async throws -> ReferrerListing {
         if learnedReferrersAPI.withLock({ $0 }) == false { return .unsupported }
         var next: URL? = try await url("v2/\(repository)/referrers/\(subject)")
         var found: [Descriptor] = []

@@ -21,6 +21,8 @@ public final class RegistryClient: Sendable {
     let learnedUploadMode = Mutex<UploadMode?>(nil)
     /// Whether the registry serves the referrers API: nil until asked once, then what its answer showed.
     let learnedReferrersAPI = Mutex<Bool?>(nil)
+    /// While the first referrers request is out, the others wait for what it shows (asked once per registry).
+    let referrersProbe = Mutex<(probing: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
     var logger: Logger { http.logger }
 
     public init(registry: String, options: RegistryOptions = RegistryOptions(), http: HTTPClient = HTTPClient()) {

@@ -49,8 +49,11 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Whether retrying the request may succeed: 408, 429, 5xx (but 501), or a TOOMANYREQUESTS/UNAVAILABLE code.
+    /// A manifest refused with MANIFEST_BLOB_UNKNOWN right after its blobs were placed is too: the distribution
+    /// registry rewrites a blob's link file in place when another client commits the same blob to the same
+    /// repository, and a manifest checked in that moment finds no link (seen with two mirrors writing one image).
     public var isTemporary: Bool {
-        if codes.contains(.tooManyRequests) || codes.contains(.unavailable) { return true }
+        if codes.contains(.tooManyRequests) || codes.contains(.unavailable) || codes.contains(.manifestBlobUnknown) { return true }
         return status == 408 || status == 429 || (status >= 500 && status != 501)
     }
 

@@ -34,14 +34,16 @@ public struct ArchiveLoader: Sendable {
     let destinations: @Sendable (Reference) -> any ImageDestination
     let retry: Retrier
     let blobJobs: Int
+    /// Images finishing (manifests, attachments, tag) at once: `-j`, as in every command.
+    let jobs: Int
     let blobCheck: BlobCheck
     let logger: Logger
     /// Attachments, referrers mode and merging (`overwrite`), as the mirror engine takes them.
     let attaching: MirrorOptions
 
-    /// `blobJobs` bounds the blob uploads (and image finishes) in flight at once. `attaching` says which
+    /// `blobJobs` bounds the blob uploads in flight at once, `jobs` the images finishing at once (`-j`). `attaching` says which
     /// attachments travel and how (its `overwrite` replaces cosign tags at the destination instead of merging).
-    public init(destinations: @escaping @Sendable (Reference) -> any ImageDestination, retries: Int, blobJobs: Int = 8,
+    public init(destinations: @escaping @Sendable (Reference) -> any ImageDestination, retries: Int, blobJobs: Int = 8, jobs: Int = 8,
                 attaching: MirrorOptions = MirrorOptions(), blobCheck: BlobCheck = .auto, logger: Logger) {
         self.destinations = destinations
         self.blobCheck = blobCheck
@@ -50,6 +52,7 @@ public struct ArchiveLoader: Sendable {
         self.attaching = attaching
         self.retry = Retrier(attempts: retries, logger: logger)
         self.blobJobs = max(1, blobJobs)
+        self.jobs = max(1, jobs)
         self.logger = logger
     }
 
@@ -155,7 +158,7 @@ public struct ArchiveLoader: Sendable {
             //    destination storage, then mounted). Small blobs are read into memory and placed concurrently while
             //    the archive streams on; large ones are uploaded straight from the archive as it passes.
             // 4. Manifests, children before parents, then the tag: each image as soon as its last blob is placed
-            //    (so the manifests of early images go up while later blobs still stream), at most `blobJobs`
+            //    (so the manifests of early images go up while later blobs still stream), at most `jobs`
             //    images at a time; images whose blobs needed another read of the archive after that.
             var needs: [Digest: [(plan: Int, descriptor: Descriptor)]] = [:]
             for (i, p) in plans.enumerated() { for b in p.blobs { needs[b.digest, default: []].append((i, b)) } }
@@ -185,7 +188,7 @@ public struct ArchiveLoader: Sendable {
                         finish(p.target, .failed, digest: p.digest, error: failure, bytes: bytesBy[p.target.id] ?? 0)
                         return
                     }
-                    if manifestsRunning >= blobJobs, let (j, outcome) = await manifestGroup.next() {
+                    if manifestsRunning >= jobs, let (j, outcome) = await manifestGroup.next() {
                         manifestsRunning -= 1
                         report(j, outcome)
                     }
