@@ -180,6 +180,8 @@ extension MirrorEngine {
             }
         }
         if !needTag.isEmpty {
+            // In digest order: what a planner that predicts the fallback index (save while archiving) assumes.
+            needTag.sort { $0.1.digest < $1.1.digest }
             do {
                 try await ReferrersFallback.add(needTag.map(\.1), subject: subject, tagged: tagged, retry: retry)
                 results += needTag.map { AttachmentResult($0.0, status: .copied) }

@@ -10,8 +10,8 @@ import Synchronization
 /// 2. Copy and archive: the mirror engine fills the folder (reading the planned manifests from memory, so what is
 ///    copied is what was planned) while a `LayoutStreamArchiver` writes each layer into the archive as soon as
 ///    it lands. Total time is close to the slower of downloading and compressing, not their sum.
-///    Signature attachments (`REPO:sha256-<hex>.sig`) of the planned manifests are planned too, so they are in the
-///    head; the engine then finds them already in the folder.
+///    What is attached (cosign tags, and the fallback indexes the engine will write) is planned too, with the
+///    attachments' blobs stored in the folder, so they are in the head; the engine then finds them there.
 /// 3. If the folder did not end up with the planned entries (an image failed, or changed between plan and copy),
 ///    the streamed archive is dropped and rebuilt from the folder's entries of the saved images.
 /// The archive holds the listed images only (an `ArchiveSelection`), whatever else the folder (a cache) holds.
@@ -67,10 +67,11 @@ public struct ArchiveSaver: Sendable {
             expected = OCILayout.naming(expected, p.top.descriptor(), t.destination.description)
             manifests[p.top.digest] = p.top.bytes
             for c in p.children { manifests[c.digest] = c.bytes }
-            for (tag, sig) in p.signatures {
-                expected = OCILayout.naming(expected, sig.descriptor(), t.destination.withTag(tag).description)
-                manifests[sig.digest] = sig.bytes
+            for (name, m) in p.entries {
+                expected = OCILayout.naming(expected, m.descriptor(), name)
+                manifests[m.digest] = m.bytes
             }
+            for (_, m) in p.graph.attachments { manifests[m.digest] = m.bytes }
         }
         var why = "nothing could be planned"
         if !planned.isEmpty {
@@ -142,50 +143,43 @@ public struct ArchiveSaver: Sendable {
         }
     }
 
-    /// Plans every target (manifests fetched, configs stored in the folder); targets that cannot be planned are
-    /// left to the engine, which reports why.
-    /// An image's plan and the signature attachments that go with it (tag, manifest).
+    /// An image's graph and the attachment entries the folder will hold for it (name, manifest): cosign tags as
+    /// the source has them, fallback indexes as the engine will write them.
     struct Planned: Sendable {
-        var plan: ImagePlan
-        var signatures: [(tag: String, manifest: RawManifest)]
-        var top: RawManifest { plan.top }
-        var children: [RawManifest] { plan.children }
-        var blobs: [Descriptor] { plan.blobs }
+        var graph: ImageGraph
+        var entries: [(name: String, manifest: RawManifest)]
+        var top: RawManifest { graph.top }
+        var children: [RawManifest] { graph.children }
+        /// The image's blobs and its attachments' blobs.
+        var blobs: [Descriptor] { graph.blobs + graph.attachmentBlobs }
     }
 
+    /// Plans every target (its graph from the source; configs and attachment blobs stored in the folder); targets
+    /// that cannot be planned are left to the engine, which reports why.
     private func plan(_ targets: [MirrorTarget], sources: @escaping MirrorEngine.SourceFactory) async -> [Int: Planned] {
         let layout = self.layout
-        let copyOptions = {
-            var o = CopyOptions()
-            o.platforms = options.platforms
-            o.retries = options.retries
-            o.retryDelay = options.retryDelay
-            return o
-        }()
         let retry = Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger)
-        let logger = self.logger
         let width = min(32, max(8, options.jobs * 2))
-        let signatures = options.signatures
+        let (filter, policy) = (options.platforms, options.attachments)
+        let tagLists = TagListCache()
         return await withTaskGroup(of: (Int, Planned?).self) { group in
             var pending = targets[...]
             var plans: [Int: Planned] = [:]
             func admit() {
                 guard let t = pending.popFirst() else { return }
                 group.addTask {
-                    let src = sources(t.source)
-                    let dst = OCILayoutImageDestination(layout: layout, name: t.destination.description)
                     do {
-                        let p = try await ImageCopier(source: src, destination: dst, options: copyOptions, logger: logger)
-                            .plan(ManifestIdentifier(t.source))
-                        for m in [p.top] + p.children {
-                            guard case .image(let im) = try m.parsed(), layout.blobSize(im.config.digest) != im.config.size else { continue }
-                            try await retry.run("config \(im.config.digest)") {
-                                try await layout.writeBlob(im.config, from: VerifyingStream(try await src.blob(im.config), expecting: im.config))
+                        let g = try await ImageGraph.plan(ManifestIdentifier(t.source), of: t.source, sources: sources, filter: filter,
+                                                          attachments: policy, retry: retry, tagLists: tagLists)
+                        var small: [Descriptor] = []
+                        for m in [g.top] + g.children { if case .image(let im) = try m.parsed() { small.append(im.config) } }
+                        for (d, src) in small.map({ ($0, sources(t.source)) }) + g.attachmentBlobs.map({ ($0, sources(t.source)) })
+                        where layout.blobSize(d.digest) != d.size {
+                            try await retry.run("blob \(d.digest)") {
+                                try await layout.writeBlob(d, from: VerifyingStream(try await src.blob(d), expecting: d))
                             }
                         }
-                        let sigs = signatures == .copy
-                            ? try await Self.planSignatures(p, of: t, sources: sources, into: layout, retry: retry) : []
-                        return (t.id, Planned(plan: p, signatures: sigs))
+                        return (t.id, Planned(graph: g, entries: try Self.attachmentEntries(g, of: t, in: layout)))
                     } catch {
                         return (t.id, nil)
                     }
@@ -200,35 +194,30 @@ public struct ArchiveSaver: Sendable {
         }
     }
 
-    /// Finds the source's signature attachments of the manifests a plan writes unchanged and stores their blobs
-    /// (payloads and config, all small) in the folder.
-    static func planSignatures(_ p: ImagePlan, of t: MirrorTarget, sources: @escaping MirrorEngine.SourceFactory, into layout: OCILayout,
-                               retry: Retrier) async throws -> [(tag: String, manifest: RawManifest)] {
-        var digests = p.filtered ? [] : [p.sourceDigest]
-        if case .index(let index) = try p.top.parsed() {
-            digests += index.manifests.filter { !IndexSelection.isAttestation($0) }.map(\.digest)
-        }
-        let found = try await SignatureAttachment.find(digests, of: t.source, in: sources, retry: retry)
-        return try await withThrowingTaskGroup(of: (Int, String, RawManifest)?.self) { group in
-            for (i, d) in digests.enumerated() {
-                guard let digest = found[d] else { continue }
-                group.addTask {
-                    let tag = SignatureAttachment.tag(for: d)
-                    let src = sources(t.source.withTag(tag))
-                    let sig = try await retry.run("\(t.source): \(tag)") { try await src.manifest(.digest(digest)) }
-                    guard case .image(let m) = try sig.parsed() else { return nil }
-                    for b in [m.config] + m.layers where layout.blobSize(b.digest) != b.size {
-                        try await retry.run("\(t.source): blob \(b.digest)") {
-                            try await layout.writeBlob(b, from: VerifyingStream(try await src.blob(b), expecting: b))
-                        }
-                    }
-                    return (i, tag, sig)
-                }
+    /// The folder entries the engine will write for what is attached to the image `g` of `t`: each cosign tag
+    /// (the source's manifest, when the folder holds none or the same), each subject's fallback index (what the
+    /// folder has, with the referrers appended in digest order, as the engine appends them).
+    static func attachmentEntries(_ g: ImageGraph, of t: MirrorTarget, in layout: OCILayout) throws -> [(name: String, manifest: RawManifest)] {
+        var entries: [(String, RawManifest)] = []
+        var referrers: [Digest: [RawManifest]] = [:]
+        for (a, m) in g.attachments {
+            guard let kind = a.legacy else {
+                referrers[a.subject, default: []].append(m)
+                continue
             }
-            var stored: [(Int, String, RawManifest)] = []
-            for try await f in group { if let f { stored.append(f) } }
-            return stored.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
+            let name = t.destination.withTag(AttachmentTag.legacy(kind, for: a.subject)).description
+            if let have = try layout.entry(named: name), have.digest != m.digest { continue }
+            entries.append((name, m))
         }
+        for (subject, list) in referrers.sorted(by: { $0.key < $1.key }) {
+            let name = t.destination.withTag(AttachmentTag.fallback(for: subject)).description
+            let existing = try layout.entry(named: name).map { e in
+                try RawManifest(bytes: try layout.readBlob(e.digest), mediaType: nil, expecting: e.digest)
+            }
+            let added = try list.sorted { $0.digest < $1.digest }.map(ReferrersIndex.entry(for:))
+            if let index = try ReferrersIndex.adding(added, to: existing) ?? existing { entries.append((name, index)) }
+        }
+        return entries
     }
 
     /// Whether two indexes name the same images with the same manifests (order aside).

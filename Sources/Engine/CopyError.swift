@@ -1,36 +1,5 @@
 import Foundation
 
-/// Everything one copy moves: the top manifest as it will be written, the child manifests, and the blobs.
-public struct ImagePlan: Sendable {
-    /// The manifest written under the destination tag: the source's exact bytes, or a filtered index.
-    public var top: RawManifest
-    /// The source's top manifest digest (differs from `top.digest` only when the index was filtered).
-    public var sourceDigest: Digest
-    /// Child manifests (platform images of an index), in index order, each written by digest before the top.
-    public var children: [RawManifest]
-    /// Unique blobs to copy, largest first.
-    public var blobs: [Descriptor]
-    /// Platforms selected from an index (empty for a single image).
-    public var platforms: [Platform]
-    /// Whether the index was rewritten because some platforms were left out.
-    public var filtered: Bool
-}
-
-/// What a copy achieved.
-public struct CopyReport: Sendable, Hashable {
-    /// Digest of the manifest written under the destination tag.
-    public var digest: Digest
-    public var mediaType: MediaType
-    public var manifests: Int
-    public var blobsCopied: Int
-    public var blobsMounted: Int
-    public var blobsPresent: Int
-    /// Bytes streamed from source to destination.
-    public var bytesCopied: Int64
-    /// Whether the index was rewritten to drop unselected platforms.
-    public var filtered: Bool
-}
-
 /// Why an image cannot be copied.
 public enum CopyError: Error, Sendable, CustomStringConvertible {
     case noMatchingPlatform(PlatformFilter, available: [String])
