@@ -138,22 +138,83 @@ public struct AttachmentFinder: Sendable {
 }
 
 /// Tag lists of repositories, fetched once per run each (concurrent askers share one request).
+///
+/// An asker that is cancelled (its image timed out) stops waiting at once; the fetch itself is cancelled when no
+/// asker is left. A failed fetch is forgotten, so the next asker tries again.
 public final class TagListCache: Sendable {
-    private let lists = Mutex<[String: Task<[String]?, any Error>]>([:])
+    private let entries = Mutex<[String: Entry]>([:])
 
     public init() {}
 
     /// The list for `key`, fetched with `fetch` by the first asker.
     public func tags(of key: String, _ fetch: @escaping @Sendable () async throws -> [String]?) async throws -> [String]? {
-        let task = lists.withLock { l in
-            if let t = l[key] { return t }
-            let t = Task { try await fetch() }
-            l[key] = t
-            return t
+        let entry = entries.withLock { e in
+            if let found = e[key] { return found }
+            let made = Entry()
+            e[key] = made
+            made.start { [weak self] in
+                let r = await Result { try await fetch() }
+                if case .failure = r { self?.entries.withLock { e in if e[key] === made { e[key] = nil } } }
+                return r
+            }
+            return made
         }
-        do { return try await task.value } catch {
-            lists.withLock { l in if l[key] == task { l[key] = nil } }
-            throw error
+        return try await entry.value()
+    }
+
+    /// One fetch and the askers waiting for it.
+    private final class Entry: Sendable {
+        private struct State {
+            var result: Result<[String]?, any Error>?
+            var waiting: [Int: CheckedContinuation<[String]?, any Error>] = [:]
+            var next = 0
+            var task: Task<Void, Never>?
         }
+        private let state = Mutex(State())
+
+        func start(_ fetch: @escaping @Sendable () async -> Result<[String]?, any Error>) {
+            let task = Task {
+                let r = await fetch()
+                let waiting = state.withLock { s in
+                    s.result = r
+                    defer { s.waiting = [:] }
+                    return s.waiting
+                }
+                for c in waiting.values { c.resume(with: r) }
+            }
+            state.withLock { $0.task = task }
+        }
+
+        func value() async throws -> [String]? {
+            let id = state.withLock { s in
+                defer { s.next += 1 }
+                return s.next
+            }
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { c in
+                    let ready: Result<[String]?, any Error>? = state.withLock { s in
+                        if let r = s.result { return r }
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        s.waiting[id] = c
+                        return nil
+                    }
+                    if let ready { c.resume(with: ready) }
+                }
+            } onCancel: {
+                let (left, last, task) = state.withLock { s in
+                    let c = s.waiting.removeValue(forKey: id)
+                    return (c, s.waiting.isEmpty && s.result == nil, s.task)
+                }
+                left?.resume(throwing: CancellationError())
+                if last { task?.cancel() }
+            }
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The result of an async throwing body.
+    init(_ body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

@@ -12,6 +12,14 @@ extension MirrorEngine {
         var copiedSignatures: Int { results.filter { $0.status == .copied && $0.isSignature }.count }
     }
 
+    /// Fetches the source repository's tag list into the run's cache ahead of discovery (failures are left for
+    /// discovery to meet and report).
+    func prefetchTags(of target: MirrorTarget) async {
+        guard options.attachments.isEnabled else { return }
+        let src = sources(target.source)
+        _ = try? await tagLists.tags(of: src.location.description) { try await src.tags() }
+    }
+
     /// The attachments of `subjects` (the source's top manifest and the kept platform manifests) at the source.
     func discoverAttachments(_ subjects: [Digest], target: MirrorTarget, retry: Retrier) async throws -> AttachmentFinder.Discovery {
         try await AttachmentFinder(policy: options.attachments, tagLists: tagLists, retry: retry)

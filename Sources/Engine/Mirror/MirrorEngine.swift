@@ -170,6 +170,12 @@ public struct MirrorEngine: Sendable {
         let src = sources(target.source)
         let dst = destinations(target.destination)
         let destID = target.destinationIdentifier
+        // Everything an image's check needs goes out at once: the source manifest, the destination tag (unless
+        // --records may answer without asking) and the source's tag list (for attachments).
+        let asksDestination = options.records == nil || options.force
+        async let early: Digest?? = asksDestination
+            ? .some(try await retry.run("\(target.destination): check") { try await dst.manifestDigest(destID) }) : nil
+        async let listed: Void = prefetchTags(of: target)
         let top = try await retry.run("\(target.source): manifest") {
             try await src.manifest(ManifestIdentifier(target.source))
         }
@@ -214,7 +220,11 @@ public struct MirrorEngine: Sendable {
         // Incremental: what does the destination tag hold? (Asked while the source's attachments are looked up.)
         let childDigests = children.map(\.digest)
         async let found = discoverAttachments([top.digest] + childDigests, target: target, retry: retry)
-        let existing = try await retry.run("\(target.destination): check") { try await dst.manifestDigest(destID) }
+        let existing: Digest?
+        if let asked = try await early { existing = asked } else {
+            existing = try await retry.run("\(target.destination): check") { try await dst.manifestDigest(destID) }
+        }
+        await listed
         let selection: PlatformSelection
         if let indexSelection {
             selection = indexSelection
