@@ -45,9 +45,17 @@ public protocol ImageSource: Sendable {
     /// The referrers of `subject` as the medium's referrers API lists them (at most `limit`), or `.unsupported`
     /// when it has none (callers then read the fallback tag). The default is `.unsupported`.
     func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing
+    /// The manifest under `identifier`, or nil when there is none, in one request where the medium can (a
+    /// registry's GET answering 404). The default asks `manifestDigest(_:)`, then `manifest(_:)` by digest.
+    func manifestIfPresent(_ identifier: ManifestIdentifier) async throws -> RawManifest?
 }
 
 extension ImageSource {
+    public func manifestIfPresent(_ identifier: ManifestIdentifier) async throws -> RawManifest? {
+        guard let d = try await manifestDigest(identifier) else { return nil }
+        return try await manifest(.digest(d))
+    }
+
     public func tags() async throws -> [String]? { nil }
     public func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing { .unsupported }
 }
@@ -106,6 +114,8 @@ public protocol ImageDestination: Sendable {
     /// The referrers of `subject` the destination's referrers API lists, or `.unsupported` when it has none.
     /// The default is `.unsupported`.
     func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing
+    /// The manifest under `identifier`, or nil when there is none (see `ImageSource.manifestIfPresent`).
+    func manifestIfPresent(_ identifier: ManifestIdentifier) async throws -> RawManifest?
     /// Stores a manifest that names a `subject`, by digest, and says whether the medium indexed the subject (when
     /// it did not, the caller adds the manifest to the subject's fallback tag). The default stores it with
     /// `putManifest(_:as:)` and answers `.notIndexed`.
@@ -114,6 +124,11 @@ public protocol ImageDestination: Sendable {
 
 extension ImageDestination {
     public var checksBlobDigests: Bool { false }
+
+    public func manifestIfPresent(_ identifier: ManifestIdentifier) async throws -> RawManifest? {
+        guard let d = try await manifestDigest(identifier) else { return nil }
+        return try await manifest(.digest(d))
+    }
 
     public func tags() async throws -> [String]? { nil }
 

@@ -14,6 +14,8 @@ struct Corpus {
     var bigSize: Int64
     /// Tiny single-platform images.
     var smallImages: Int
+    /// Whether every corpus image has a bundle, an SBOM and a cosign .sig attached to its index.
+    var attached = false
 
     static let base: UInt64 = 7
 
@@ -34,6 +36,13 @@ struct Corpus {
                                                     seed: 1000 + UInt64(i), sharedBase: [Self.base], baseLayerSize: baseSize)
                 for (d, _) in tree.blobs.values where seen.insert(d.digest).inserted { uniqueBytes += d.size }
                 try await SyntheticImage.push(tree, to: client, repository: "bench/app\(i)", tag: "1")
+                if attached {
+                    for b in [try AttachmentFixtures.bundle(of: tree.top), try AttachmentFixtures.sbom(of: tree.top)] {
+                        try await AttachmentFixtures.pushReferrer(b, subject: tree.top.digest, to: client, repository: "bench/app\(i)")
+                    }
+                    let sig = try AttachmentFixtures.legacy("sig", of: tree.top)
+                    try await AttachmentFixtures.pushLegacy(sig, kind: "sig", subject: tree.top.digest, to: client, repository: "bench/app\(i)")
+                }
             }
         }
         if scenarios.contains("small") {

@@ -26,6 +26,8 @@ struct E2E: AsyncParsableCommand {
     @Option(help: "Scenarios, comma-separated.") var scenarios: String = "cold,noop,big,small,save,load"
     @Option(help: "dray's -j for the corpus scenarios.") var jobs: Int = 20
     @Flag(help: "Run dray only.") var noPeers = false
+    @Flag(help: "Attach to every corpus image a Sigstore bundle and an SBOM (referrers, by the fallback tag) and a cosign .sig tag, so cold and noop carry attachments.")
+    var attached = false
     @Option(help: "Where results go.") var out: String = "results"
     @Flag(help: "Seed the corpus, print the source registry and the list files, and wait (for profiling by hand).")
     var serve = false
@@ -40,6 +42,7 @@ struct E2E: AsyncParsableCommand {
         try? FileManager.default.removeItem(atPath: "\(out)/commands.log")
         let work = try TemporaryDirectory(prefix: "dray-e2e")
         var corpus = Corpus(images: images, layerSize: layerSize, baseSize: baseSize, bigSize: bigSize, smallImages: smallImages)
+        corpus.attached = attached
 
         Bench.say("Seeding the source registry …")
         let source = try RegistryServer(accessLog: true)

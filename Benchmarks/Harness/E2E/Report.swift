@@ -53,7 +53,7 @@ struct Report {
 
             Corpus: \(corpus.images) three-platform images (Docker and OCI media types alternating) sharing a base layer per \
             platform, \(Self.mb(corpus.uniqueBytes)) MB of unique blobs; big: one \(Self.mb(corpus.bigSize)) MB layer; small: \
-            \(corpus.smallImages) images of a few KB. Each scenario starts from a fresh destination registry.
+            \(corpus.smallImages) images of a few KB.\(corpus.attached ? " Every corpus image has a Sigstore bundle, an SBOM (referrers, by the fallback tag) and a cosign .sig attached to its index." : "") Each scenario starts from a fresh destination registry.
 
             Command: `\(command)`
 

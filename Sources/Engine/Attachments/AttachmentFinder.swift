@@ -101,10 +101,7 @@ public struct AttachmentFinder: Sendable {
             if mayHave(tag) {
                 let tagged = sources(image.withTag(tag))
                 do {
-                    if let index = try await retry.run("\(image.name):\(tag)", { () async throws -> RawManifest? in
-                        guard try await tagged.manifestDigest(.tag(tag)) != nil else { return nil }
-                        return try await tagged.manifest(.tag(tag))
-                    }) {
+                    if let index = try await retry.run("\(image.name):\(tag)", { try await tagged.manifestIfPresent(.tag(tag)) }) {
                         // A "fallback tag" that resolves to the image itself (GitLab) or to anything but an
                         // index lists nothing.
                         if index.digest != subject, var entries = ReferrersIndex.entries(of: index) {

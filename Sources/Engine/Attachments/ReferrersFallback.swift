@@ -48,10 +48,7 @@ public enum ReferrersFallback {
 
     /// The fallback index under `tag`, or nil when there is none.
     static func read(_ tag: String, at tagged: any ImageDestination, retry: Retrier) async throws -> RawManifest? {
-        try await retry.run("\(tagged.location):\(tag)") { () async throws -> RawManifest? in
-            guard let d = try await tagged.manifestDigest(.tag(tag)) else { return nil }
-            return try await tagged.manifest(.digest(d))
-        }
+        try await retry.run("\(tagged.location):\(tag)") { try await tagged.manifestIfPresent(.tag(tag)) }
     }
 }
 

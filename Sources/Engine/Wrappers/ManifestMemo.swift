@@ -49,6 +49,10 @@ private struct MemoizedSource: ImageSource {
 
     func tags() async throws -> [String]? { try await inner.tags() }
 
+    func manifestIfPresent(_ identifier: ManifestIdentifier) async throws -> RawManifest? {
+        try await inner.manifestIfPresent(identifier)
+    }
+
     func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing {
         try await inner.referrers(of: subject, limit: limit)
     }

@@ -54,6 +54,10 @@ public struct ObservedDestination: ImageDestination {
 
     public func tags() async throws -> [String]? { try await inner.tags() }
 
+    public func manifestIfPresent(_ identifier: ManifestIdentifier) async throws -> RawManifest? {
+        try await inner.manifestIfPresent(identifier)
+    }
+
     public func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing {
         try await inner.referrers(of: subject, limit: limit)
     }

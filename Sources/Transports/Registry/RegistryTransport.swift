@@ -31,6 +31,10 @@ public struct RegistryImageSource: ImageSource {
     public func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing {
         try await client.referrers(repository, of: subject, limit: limit)
     }
+
+    public func manifestIfPresent(_ identifier: ManifestIdentifier) async throws -> RawManifest? {
+        try await client.manifestIfPresent(repository, identifier)
+    }
 }
 
 /// Writes images to a repository of a registry.
@@ -100,6 +104,10 @@ public final class RegistryImageDestination: ImageDestination {
         try await client.referrers(repository, of: subject, limit: limit)
     }
 
+    public func manifestIfPresent(_ identifier: ManifestIdentifier) async throws -> RawManifest? {
+        try await client.manifestIfPresent(repository, identifier)
+    }
+
     /// Indexed when the registry answered `OCI-Subject` and serves the referrers API (learned by asking it once;
     /// the header alone is not trusted).
     public func putReferrer(_ manifest: RawManifest) async throws -> SubjectIndexing {
@@ -113,6 +121,11 @@ public final class RegistryImageDestination: ImageDestination {
 }
 
 extension RegistryClient {
+    /// The manifest under `id`, or nil on a 404 (one GET).
+    func manifestIfPresent(_ repository: String, _ id: ManifestIdentifier) async throws -> RawManifest? {
+        do { return try await manifest(repository, id) } catch let e as RegistryError where e.isNotFound { return nil }
+    }
+
     /// The repository's tags; none when the repository does not exist yet.
     func existingTags(_ repository: String) async throws -> [String] {
         do { return try await tags(repository) } catch let e as RegistryError where e.isNotFound { return [] }
