@@ -42,9 +42,10 @@ public protocol ImageSource: Sendable {
     /// Every tag of the source's repository, or nil when the medium cannot list them (callers then ask for each
     /// tag they look for). The default is nil.
     func tags() async throws -> [String]?
-    /// The referrers of `subject` as the medium's referrers API lists them (at most `limit`), or `.unsupported`
-    /// when it has none (callers then read the fallback tag). The default is `.unsupported`.
-    func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing
+    /// The referrers of `subject` as the medium's referrers API lists them (at most `limit`; only those of
+    /// `artifactType` when given and the registry filters, so callers filter again), or `.unsupported` when it
+    /// has none (callers then read the fallback tag). The default is `.unsupported`.
+    func referrers(of subject: Digest, artifactType: String?, limit: Int) async throws -> ReferrerListing
     /// The manifest under `identifier`, or nil when there is none, in one request where the medium can (a
     /// registry's GET answering 404). The default asks `manifestDigest(_:)`, then `manifest(_:)` by digest.
     func manifestIfPresent(_ identifier: ManifestIdentifier) async throws -> RawManifest?
@@ -57,7 +58,7 @@ extension ImageSource {
     }
 
     public func tags() async throws -> [String]? { nil }
-    public func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing { .unsupported }
+    public func referrers(of subject: Digest, artifactType: String?, limit: Int) async throws -> ReferrerListing { .unsupported }
 }
 
 /// What a medium's referrers API says about a manifest.

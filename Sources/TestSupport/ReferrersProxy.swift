@@ -40,7 +40,8 @@ public final class ReferrersProxy: @unchecked Sendable {
     /// `127.0.0.1:PORT`.
     public var host: String { "127.0.0.1:\(port)" }
 
-    /// Requests seen, by kind: `referrers`, `manifest-put`, `tags`, `other`.
+    /// Requests seen, by kind: `referrers` (`referrers-filtered` with `artifactType`), `manifest-put`, `tags`,
+    /// `other`.
     public var requestCounts: [String: Int] { counts.withLock { $0 } }
 
     /// The referrers recorded for `subject` in `repository`.
@@ -97,7 +98,7 @@ public final class ReferrersProxy: @unchecked Sendable {
             let path = String(head.target.prefix { $0 != "?" })
             let query = Self.query(head.target)
             if let (name, digest) = Self.match(path, "referrers"), head.method == "GET" || head.method == "HEAD" {
-                count("referrers")
+                count(query["artifactType"] == nil ? "referrers" : "referrers-filtered")
                 guard c.discardBody(head, limit: nil) else { return }
                 let response = behaviour.lieAboutAPI
                     ? Self.response(404, body: Array(#"{"errors":[{"code":"NOT_FOUND","message":"not found"}]}"#.utf8))

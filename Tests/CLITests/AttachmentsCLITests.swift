@@ -157,6 +157,16 @@ struct AttachmentsCLITests {
         #expect(try await AttachmentFixtures.fallbackList(dst2, "team/app", s.index) == nil)
         #expect(try Self.attachmentStatuses(dir.file("r2.json")).values.filter { $0.found == "fallback-tag" }.count == 6)
 
+        // An anchored media type is passed to the API as its artifactType filter (and applied here again).
+        let d = try RegistryServer()
+        try "\(apiSource.host)/team/app:1\n".write(toFile: dir.file("l4.txt"), atomically: false, encoding: .utf8)
+        let filtered = try Dray.run(["mirror", "-f", dir.file("l4.txt"), "-d", d.host, "--all", "-o", dir.file("f4.txt"),
+                                     "--referrer-type", #"^application/spdx\+json$"#, "--report", dir.file("r4.json")])
+        #expect(filtered.status == 0, "\(filtered.stderr)")
+        #expect((apiSource.requestCounts["referrers-filtered"] ?? 0) >= 4, "\(apiSource.requestCounts)")
+        let sbom = s.referrers[s.index]![1]
+        #expect(Set(try Self.attachmentStatuses(dir.file("r4.json")).filter { $0.value.status == "copied" }.keys) == [sbom.description])
+
         // --referrers-mode tag: the fallback tag too, for readers that only know the tag.
         let tagMode = try Dray.run(["mirror", "-f", dir.file("l2.txt"), "-d", apiDestination.host, "--all", "-o", dir.file("f3.txt"),
                                     "--referrers-mode", "tag", "--report", dir.file("r3.json")])
@@ -481,5 +491,62 @@ struct AttachmentsCLITests {
         let dst = RegistryClient(registry: b.host, options: Self.noAuth)
         let listed = try await AttachmentFixtures.fallbackList(dst, "team/app", tree.top.digest) ?? []
         #expect(Set(listed) == Set(expected), "\(listed.count) of \(expected.count) listed")
+    }
+}
+
+extension AttachmentsCLITests {
+    /// An index with BuildKit attestation manifests (index entries marked `attestation-manifest`, not referrers).
+    static func buildKitIndex(seed: UInt64) throws -> SyntheticImage.Tree {
+        let base = try SyntheticImage.index(platforms: Array(SyntheticImage.threePlatforms.prefix(2)), layers: 1, layerSize: 2_000, seed: seed)
+        var tree = base
+        var entries = base.children.enumerated().map { i, c in c.descriptor(platform: SyntheticImage.threePlatforms[i]) }
+        for (i, child) in base.children.enumerated() {
+            let statement = Array(#"{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v0.2","n":\#(i)}"#.utf8)
+            let att = try AttachmentFixtures.referrer(of: child, artifactType: nil, layerType: "application/vnd.in-toto+json", payload: statement,
+                                                      annotations: [:])
+            // BuildKit's attestation manifests carry no subject: rebuild it without one.
+            var object = try JSONSerialization.jsonObject(with: Data(att.manifest.bytes)) as! [String: Any]
+            object["subject"] = nil
+            let bytes = Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            let m = try RawManifest(bytes: bytes, mediaType: .ociManifest)
+            tree.children.append(m)
+            for (d, b) in att.blobs { tree.blobs[d.digest] = (d, b) }
+            entries.append(Descriptor(mediaType: .ociManifest, digest: m.digest, size: Int64(bytes.count),
+                                      annotations: ["vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": child.digest.description],
+                                      platform: Platform(os: "unknown", architecture: "unknown")))
+        }
+        let index = ImageIndex(mediaType: .ociIndex, manifests: entries)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        tree.top = try RawManifest(bytes: Array(try enc.encode(index)), mediaType: .ociIndex)
+        return tree
+    }
+
+    @Test("BuildKit attestation manifests travel with their platform; a bundle on the index and a cosign .sig on a platform go too")
+    func buildKitAttestations() async throws {
+        let a = try RegistryServer(), b = try RegistryServer(), c = try RegistryServer()
+        let src = RegistryClient(registry: a.host, options: Self.noAuth)
+        let tree = try Self.buildKitIndex(seed: 1850)
+        try await SyntheticImage.push(tree, to: src, repository: "bk/app", tag: "1")
+        let bundle = try AttachmentFixtures.bundle(of: tree.top)
+        try await AttachmentFixtures.pushReferrer(bundle, subject: tree.top.digest, to: src, repository: "bk/app")
+        let sig = try AttachmentFixtures.legacy("sig", of: tree.children[0])
+        try await AttachmentFixtures.pushLegacy(sig, kind: "sig", subject: tree.children[0].digest, to: src, repository: "bk/app")
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/bk/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let all = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("f.txt")])
+        #expect(all.status == 0, "\(all.stderr)")
+        let dst = RegistryClient(registry: b.host, options: Self.noAuth)
+        #expect(try await dst.headManifest("bk/app", .tag("1"))?.digest == tree.top.digest)
+        for child in tree.children { #expect(try await dst.headManifest("bk/app", .digest(child.digest))?.digest == child.digest) }
+        #expect(try await AttachmentFixtures.fallbackList(dst, "bk/app", tree.top.digest) == [bundle.manifest.digest])
+        #expect(try await dst.headManifest("bk/app", .tag("\(tree.children[0].digest.dashed).sig"))?.digest == sig.manifest.digest)
+        // amd64 only: its attestation manifest and its .sig stay with it; arm64's attestation does not.
+        let amd = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", c.host, "-a", "amd64", "-o", dir.file("f.txt")])
+        #expect(amd.status == 0, "\(amd.stderr)")
+        let dst2 = RegistryClient(registry: c.host, options: Self.noAuth)
+        guard case .index(let written) = try await dst2.manifest("bk/app", .tag("1")).parsed() else { Issue.record("not an index"); return }
+        #expect(Set(written.manifests.map(\.digest)) == Set([tree.children[0].digest, tree.children[2].digest]))
+        #expect(try await dst2.headManifest("bk/app", .tag("\(tree.children[0].digest.dashed).sig"))?.digest == sig.manifest.digest)
     }
 }

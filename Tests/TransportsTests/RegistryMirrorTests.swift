@@ -11,7 +11,11 @@ struct RegistryMirrorTests {
         let a = try RegistryServer(), b = try RegistryServer()
         let noAuth = RegistryOptions(credentials: CredentialStore(authFiles: []))
         let tree = try SyntheticImage.index(layers: 1, layerSize: 5000, seed: 4500)
-        try await SyntheticImage.push(tree, to: RegistryClient(registry: a.host, options: noAuth), repository: "lib/app", tag: "2.1")
+        let source = RegistryClient(registry: a.host, options: noAuth)
+        try await SyntheticImage.push(tree, to: source, repository: "lib/app", tag: "2.1")
+        // What is attached travels through the library as through the CLI.
+        let bundle = try AttachmentFixtures.bundle(of: tree.top)
+        try await AttachmentFixtures.pushReferrer(bundle, subject: tree.top.digest, to: source, repository: "lib/app")
         var options = MirrorOptions()
         options.jobs = 2
         let mirror = RegistryMirror(options: options, source: noAuth, destination: noAuth)
@@ -26,6 +30,8 @@ struct RegistryMirrorTests {
         let dst = mirror.client(b.host, source: false)
         #expect(try await dst.manifest("copy/app", .tag("2.1")).digest == tree.top.digest)
         #expect(try await dst.manifest("renamed/app", .tag("stable")).digest == tree.top.digest)
+        #expect(try await AttachmentFixtures.fallbackList(dst, "renamed/app", tree.top.digest) == [bundle.manifest.digest])
+        #expect(results[1].attachments?.map(\.status) == [.copied])
         #expect(results[2].error?.contains("lib/missing") == true, "\(results[2].error ?? "")")
         await #expect(throws: ReferenceError.self) { _ = try await mirror.mirror([("UPPER/Case:1", "\(b.host)/x")]) }
     }

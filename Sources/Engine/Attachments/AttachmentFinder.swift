@@ -92,7 +92,7 @@ public struct AttachmentFinder: Sendable {
         // Whether a tag may exist: the list says so, or there is no list (then it is asked for).
         func mayHave(_ tag: String) -> Bool { tags?.contains(tag) ?? true }
         // Referrers: the API, else the fallback tag.
-        switch try await retry.run("\(image.name)@\(subject): referrers", { try await src.referrers(of: subject, limit: policy.maxReferrers) }) {
+        switch try await retry.run("\(image.name)@\(subject): referrers", { try await src.referrers(of: subject, artifactType: policy.serverFilter, limit: policy.maxReferrers) }) {
         case .api(let list, let truncated):
             out.attachments += list.map { Attachment(subject: subject, descriptor: $0, origin: .api) }
             if truncated { out.warnings.append(Self.tooMany(subject, policy.maxReferrers)) }

@@ -30,6 +30,13 @@ public struct AttachmentPolicy: Sendable {
     /// Whether discovery runs at all.
     public var isEnabled: Bool { scope != .none && !(scope == .signatures && removeSignatures) }
 
+    /// The one artifact type a registry may filter the referrers API by: the only `--referrer-type`, when it names
+    /// a media type literally (the list is filtered here again, whatever the registry did).
+    public var serverFilter: String? {
+        guard include.count == 1, let t = include.first?.literalType else { return nil }
+        return t
+    }
+
     /// Why `a` is left out, or nil when it travels.
     public func exclusion(_ a: Attachment) -> String? {
         if removeSignatures && a.isSignature { return "a signature, and --remove-signatures is set" }
@@ -55,7 +62,22 @@ public struct TypePattern: Sendable {
         }
     }
 
-    public func matches(_ s: String) -> Bool { regex.finds(in: s) }
+    /// Whether the expression finds in `s`, or `s` is the pattern itself or its literal type (so
+    /// `application/spdx+json` and `^application/spdx+json$` match the media type they spell, although `+` is a
+    /// regex quantifier).
+    public func matches(_ s: String) -> Bool { s == source || s == literalType || regex.finds(in: s) }
+
+    /// The media type an anchored pattern spells out (`^type/subtype$`, `.` and `+` escaped or not): what a
+    /// registry's exact `artifactType` filter can take. Nil for any other pattern, which only dray can apply.
+    public var literalType: String? {
+        guard source.hasPrefix("^"), source.hasSuffix("$"), source.count > 2 else { return nil }
+        var inner = String(source.dropFirst().dropLast())
+        for c in [".", "+", "-", "/"] { inner = inner.replacingOccurrences(of: "\\" + c, with: c) }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./+-_")
+        guard inner.filter({ $0 == "/" }).count == 1, inner.allSatisfy(allowed.contains), !inner.hasPrefix("/"), !inner.hasSuffix("/")
+        else { return nil }
+        return inner
+    }
 }
 
 /// A policy flag that cannot be used.

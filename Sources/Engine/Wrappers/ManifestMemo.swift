@@ -53,7 +53,7 @@ private struct MemoizedSource: ImageSource {
         try await inner.manifestIfPresent(identifier)
     }
 
-    func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing {
-        try await inner.referrers(of: subject, limit: limit)
+    func referrers(of subject: Digest, artifactType: String?, limit: Int) async throws -> ReferrerListing {
+        try await inner.referrers(of: subject, artifactType: artifactType, limit: limit)
     }
 }

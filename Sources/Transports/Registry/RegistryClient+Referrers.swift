@@ -13,7 +13,7 @@ extension RegistryClient {
     /// registry has no such API, which a 404 on the endpoint shows (the spec answers an empty list for an unknown
     /// digest, never 404). Learned once per registry: after a 404, later calls answer `.unsupported` at once.
     /// An `OCI-Subject` header alone never counts as the API: registries have sent it without serving the API.
-    public func referrers(_ repository: String, of subject: Digest, limit: Int) async throws -> ReferrerListing {
+    public func referrers(_ repository: String, of subject: Digest, artifactType: String? = nil, limit: Int) async throws -> ReferrerListing {
         // The first request learns whether there is an API; concurrent ones wait for it rather than all asking.
         while learnedReferrersAPI.withLock({ $0 }) == nil {
             let probing = referrersProbe.withLock { p in
@@ -28,7 +28,7 @@ extension RegistryClient {
                     }
                     for w in waiting { w.resume() }
                 }
-                return try await listReferrers(repository, of: subject, limit: limit)
+                return try await listReferrers(repository, of: subject, artifactType: artifactType, limit: limit)
             }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let resumeNow = referrersProbe.withLock { p in
@@ -39,12 +39,13 @@ extension RegistryClient {
                 if resumeNow { c.resume() }
             }
         }
-        return try await listReferrers(repository, of: subject, limit: limit)
+        return try await listReferrers(repository, of: subject, artifactType: artifactType, limit: limit)
     }
 
-    private func listReferrers(_ repository: String, of subject: Digest, limit: Int) async throws -> ReferrerListing {
+    private func listReferrers(_ repository: String, of subject: Digest, artifactType: String?, limit: Int) async throws -> ReferrerListing {
         if learnedReferrersAPI.withLock({ $0 }) == false { return .unsupported }
-        var next: URL? = try await url("v2/\(repository)/referrers/\(subject)")
+        var next: URL? = try await url("v2/\(repository)/referrers/\(subject)",
+                                       query: artifactType.map { [URLQueryItem(name: "artifactType", value: $0)] } ?? [])
         var found: [Descriptor] = []
         var pages = 0
         while let page = next {

@@ -28,8 +28,8 @@ public struct RegistryImageSource: ImageSource {
 
     public func tags() async throws -> [String]? { try await client.existingTags(repository) }
 
-    public func referrers(of subject: Digest, limit: Int) async throws -> ReferrerListing {
-        try await client.referrers(repository, of: subject, limit: limit)
+    public func referrers(of subject: Digest, artifactType: String?, limit: Int) async throws -> ReferrerListing {
+        try await client.referrers(repository, of: subject, artifactType: artifactType, limit: limit)
     }
 
     public func manifestIfPresent(_ identifier: ManifestIdentifier) async throws -> RawManifest? {
