@@ -134,10 +134,14 @@ enum MirrorLog {
         }
     }
 
-    /// "; 2 signatures copied, 4 signed", or nothing.
+    /// "; 2 signatures copied, 1 other attachment copied, 4 signed", or nothing.
     static func signatureNote(_ r: MirrorResult) -> String {
         var parts: [String] = []
         if r.signaturesCopied > 0 { parts.append("\(r.signaturesCopied) signature\(r.signaturesCopied == 1 ? "" : "s") copied") }
+        let others = (r.attachments ?? []).filter { $0.status == .copied && !$0.isSignature }.count
+        if others > 0 { parts.append("\(others) other attachment\(others == 1 ? "" : "s") copied") }
+        let failed = (r.attachments ?? []).filter { $0.status == .failed }.count
+        if failed > 0 { parts.append("\(failed) attachment\(failed == 1 ? "" : "s") failed") }
         if r.signaturesAdded > 0 { parts.append("\(r.signaturesAdded) signed") }
         return parts.isEmpty ? "" : "; " + parts.joined(separator: ", ")
     }
