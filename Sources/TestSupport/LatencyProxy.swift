@@ -8,13 +8,12 @@ import Synchronization
 /// writer thread sends them when due, so a stream keeps its throughput and only gains latency. The queue of a
 /// direction is bounded (32 MiB), so a slow receiver slows the sender as TCP would.
 public final class LatencyProxy: @unchecked Sendable {
-    public let port: Int
     public let target: Int
     public let delay: Duration
-    private let listener: Int32
+    private let listener: LoopbackListener
     private let counters = Mutex((up: Int64(0), down: Int64(0), connections: 0))
-    private let stopped = Atomic<Bool>(false)
 
+    public var port: Int { listener.port }
     /// `127.0.0.1:PORT`.
     public var host: String { "127.0.0.1:\(port)" }
     /// Bytes sent from clients to the target so far.
@@ -28,34 +27,26 @@ public final class LatencyProxy: @unchecked Sendable {
     public init(target: Int, delay: Duration) throws {
         self.target = target
         self.delay = delay
-        (listener, port) = try LoopbackSocket.bind(listen: 512)
-        let thread = Thread { [self] in acceptLoop() }
-        thread.name = "latency-proxy"
-        thread.start()
+        listener = try LoopbackListener(name: "latency-proxy", backlog: 512)
+        listener.start { [self] client in accepted(client) }
     }
 
     deinit { stop() }
 
     /// Stops accepting; open connections end when their peers close.
-    public func stop() {
-        guard !stopped.exchange(true, ordering: .relaxed) else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-    }
+    public func stop() { listener.stop() }
 
-    private func acceptLoop() {
-        LoopbackSocket.accept(on: listener, until: stopped) { client in
-            guard let upstream = LoopbackSocket.connect(port: target) else {
-                close(client)
-                return
-            }
-            var one: Int32 = 1
-            for fd in [client, upstream] { setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size)) }
-            counters.withLock { $0.connections += 1 }
-            let pair = SocketPair(a: client, b: upstream)
-            DelayLine(from: client, to: upstream, delay: delay, pair: pair) { [self] n in counters.withLock { $0.up += n } }.start()
-            DelayLine(from: upstream, to: client, delay: delay, pair: pair) { [self] n in counters.withLock { $0.down += n } }.start()
+    private func accepted(_ client: Int32) {
+        guard let upstream = LoopbackSocket.connect(port: target) else {
+            close(client)
+            return
         }
+        var one: Int32 = 1
+        for fd in [client, upstream] { setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        counters.withLock { $0.connections += 1 }
+        let pair = SocketPair(a: client, b: upstream)
+        DelayLine(from: client, to: upstream, delay: delay, pair: pair) { [self] n in counters.withLock { $0.up += n } }.start()
+        DelayLine(from: upstream, to: client, delay: delay, pair: pair) { [self] n in counters.withLock { $0.down += n } }.start()
     }
 }
 

@@ -27,16 +27,15 @@ public final class ReferrersProxy: @unchecked Sendable {
         }
     }
 
-    public let port: Int
     public let target: Int
     public let behaviour: Behaviour
-    private let listener: Int32
-    private let stopped = Atomic<Bool>(false)
+    private let listener: LoopbackListener
     /// repository → subject → referrers, in the order they were pushed.
     private let records = Mutex<[String: [Digest: [Descriptor]]]>([:])
     private let counts = Mutex<[String: Int]>([:])
     private let overrides = Mutex<[String: (type: String, body: [UInt8])]>([:])
 
+    public var port: Int { listener.port }
     /// `127.0.0.1:PORT`.
     public var host: String { "127.0.0.1:\(port)" }
 
@@ -64,25 +63,17 @@ public final class ReferrersProxy: @unchecked Sendable {
     public init(target: Int, behaviour: Behaviour = Behaviour()) throws {
         self.target = target
         self.behaviour = behaviour
-        (listener, port) = try LoopbackSocket.bind(listen: 256)
-        let thread = Thread { [self] in
-            LoopbackSocket.accept(on: listener, until: stopped) { client in
-                let t = Thread { [self] in serve(client) }
-                t.name = "referrers-proxy-conn"
-                t.start()
-            }
+        listener = try LoopbackListener(name: "referrers-proxy", backlog: 256)
+        listener.start { [self] client in
+            let t = Thread { [self] in serve(client) }
+            t.name = "referrers-proxy-conn"
+            t.start()
         }
-        thread.name = "referrers-proxy"
-        thread.start()
     }
 
     deinit { stop() }
 
-    public func stop() {
-        guard !stopped.exchange(true, ordering: .relaxed) else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-    }
+    public func stop() { listener.stop() }
 
     private func count(_ kind: String) { counts.withLock { $0[kind, default: 0] += 1 } }
 
@@ -93,7 +84,7 @@ public final class ReferrersProxy: @unchecked Sendable {
             c.close()
             upstream?.close()
         }
-        while !stopped.load(ordering: .relaxed) {
+        while !listener.isStopped {
             guard let headBytes = c.readHead(), let head = Head(parsing: headBytes, isRequest: true) else { return }
             let path = String(head.target.prefix { $0 != "?" })
             let query = Self.query(head.target)
