@@ -30,6 +30,9 @@ struct PlatformFilterCLITests {
         for (d, _) in tree.blobs.values {
             #expect(try await destination.headBlob("pin/app", d.digest) == d.size)
         }
+        // mirror validate decides as the copy did: the pin is expected whole.
+        let validate = try Dray.run(["mirror", "validate", "-f", dir.file("list.txt"), "-d", b.host])
+        #expect(validate.status == 0 && validate.stdoutText.contains("1 passed, 0 failed"), "\(validate.stdoutText)\(validate.stderr)")
     }
 
     @Test("-a/--os filter single-platform images by their config: skipped with a warning, failed with --no-arch-os-fail")
@@ -49,6 +52,11 @@ struct PlatformFilterCLITests {
         #expect(skipped.status == 0, "\(skipped.stderr.suffix(2000))")
         #expect(skipped.stderr.contains("WARN") && skipped.stderr.contains("linux/amd64"), "\(skipped.stderr.suffix(2000))")
         #expect(try await destination.headManifest("single/app", .tag("1")) == nil)
+        // mirror validate agrees: the filter leaves the image out, so nothing is expected at the destination.
+        let validateSkipped = try Dray.run(["mirror", "validate", "-f", dir.file("list.txt"), "-d", b.host, "-a", "s390x"])
+        #expect(validateSkipped.status == 0, "\(validateSkipped.stdoutText)\(validateSkipped.stderr)")
+        let validateAll = try Dray.run(["mirror", "validate", "-f", dir.file("list.txt"), "-d", b.host, "--all"])
+        #expect(validateAll.status != 0 && validateAll.stdoutText.contains("missing at the destination"), "\(validateAll.stdoutText)")
 
         // --no-arch-os-fail: the image fails and its line goes to the failed list.
         let failed = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "-a", "s390x",

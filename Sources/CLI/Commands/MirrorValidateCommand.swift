@@ -49,7 +49,8 @@ struct MirrorValidateCommand: AsyncParsableCommand {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))
                     let lookup = ManifestLookup.registry(pool.client(t.destination.registry, .destination), t.destination.repository)
-                    if let problem = await Validation.check(top, filter: filter, at: t.destinationIdentifier, in: lookup) {
+                    if let problem = await Validation.check(top, pinned: t.source.digest != nil, filter: filter, source: pool.source(t.source),
+                                                            at: t.destinationIdentifier, in: lookup) {
                         return problem == "missing" ? "missing at the destination" : problem
                     }
                     if let problem = await Validation.checkAttachments(t, top: top, filter: filter, sources: pool.source,

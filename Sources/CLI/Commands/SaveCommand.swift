@@ -218,7 +218,8 @@ struct SaveValidateCommand: AsyncParsableCommand {
                 do {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))
-                    if let problem = await Validation.check(top, filter: filter, at: t.destinationIdentifier, in: lookup) {
+                    if let problem = await Validation.check(top, pinned: t.source.digest != nil, filter: filter, source: pool.source(t.source),
+                                                            at: t.destinationIdentifier, in: lookup) {
                         return problem == "missing" ? "missing from the archive" : problem
                     }
                     return await Validation.checkAttachments(t, top: top, filter: filter, sources: pool.source,

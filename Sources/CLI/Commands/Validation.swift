@@ -37,24 +37,30 @@ struct ManifestLookup: Sendable {
 enum Validation {
     /// nil when `lookup` holds what copying `top` with `filter` under `id` should have written, else the reason.
     ///
-    /// With every platform selected the stored digest must equal the source's; with a filter, the stored index
-    /// must list every selected platform manifest, each present by its source digest.
-    static func check(_ top: RawManifest, filter: PlatformFilter, at id: ManifestIdentifier, in lookup: ManifestLookup)
-        async -> String?
+    /// What a copy writes is decided as the engine decides it (`PlatformSelection`): every platform, or a digest
+    /// pin, keeps the source's digest; a filter writes an index listing each kept platform manifest, each present
+    /// by its source digest; a single-platform image the filter leaves out was skipped, so nothing is expected.
+    /// `source` reads an image's config when a filter needs its platform.
+    static func check(_ top: RawManifest, pinned: Bool = false, filter: PlatformFilter, source: (any ImageSource)? = nil,
+                      at id: ManifestIdentifier, in lookup: ManifestLookup) async -> String?
     {
         do {
-            guard let have = try await lookup.digest(id) else { return "missing" }
-            guard case .index(let index) = try top.parsed() else {
-                return have == top.digest ? nil : "holds \(have), expected \(top.digest)"
+            let selection: PlatformSelection
+            do {
+                selection = try await PlatformSelection.decide(top, pinned: pinned, filter: filter) { config in
+                    guard let source else { throw CLIError("no source to read \(config.digest) from") }
+                    return try await source.smallBlob(config)
+                }
+            } catch CopyError.noMatchingPlatform {
+                return nil  // skipped by the copy, as the filter says
             }
-            let selected = IndexSelection.select(index, filter)
-            if selected.isEmpty { return "no platform matches \(filter)" }
-            if selected.count == index.manifests.count {
+            guard let have = try await lookup.digest(id) else { return "missing" }
+            guard selection.rewritten else {
                 return have == top.digest ? nil : "holds \(have), expected \(top.digest)"
             }
             guard case .index(let out) = try await lookup.manifest(have).parsed() else { return "holds no index" }
             let listed = Set(out.manifests.map(\.digest))
-            for child in selected {
+            for child in selection.children {
                 guard listed.contains(child.digest) else {
                     return "its index lacks \(child.platform?.description ?? child.digest.description)"
                 }
@@ -76,7 +82,7 @@ enum Validation {
                                  policy: AttachmentPolicy, logger: Logger) async -> String? {
         do {
             let missing = try await AttachmentValidation.missing(
-                try AttachmentValidation.subjects(of: top, filter: filter), source: t.source, sources: sources,
+                try AttachmentValidation.subjects(of: top, pinned: t.source.digest != nil, filter: filter), source: t.source, sources: sources,
                 destination: t.destination, destinations: destinations, policy: policy, retry: Retrier(attempts: 3, logger: logger))
             guard !missing.isEmpty else { return nil }
             return "\(missing.count) attachment\(missing.count == 1 ? "" : "s") missing: \(missing.prefix(3).joined(separator: "; "))\(missing.count > 3 ? "; …" : "")"
