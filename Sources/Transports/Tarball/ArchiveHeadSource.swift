@@ -12,6 +12,19 @@ struct ArchiveHeadSource: ImageSource {
 
     var location: RepositoryLocation { RepositoryLocation(storage: "archive:\(path)", repository: name) }
 
+    /// The source for `reference` in the archive whose head is `head`: the entry of that name, of the stand-in
+    /// tag of a bare name (see `LayoutNaming`), or whose name parses to it.
+    static func named(_ reference: Reference, head: ArchiveCatalog.Head, path: String) -> ArchiveHeadSource {
+        var name = reference.description
+        if reference.registry == LayoutNaming.standIn, let tag = reference.tag {
+            name = tag
+        } else if OCILayout.entry(named: name, in: head.catalog.index) == nil,
+                  let match = head.catalog.index.manifests.compactMap(OCILayout.name(of:)).first(where: { LayoutNaming.reference(for: $0) == reference }) {
+            name = match
+        }
+        return ArchiveHeadSource(head: head, path: path, name: name)
+    }
+
     func manifestDigest(_ identifier: ManifestIdentifier) async throws -> Digest? {
         switch identifier {
         case .digest(let d): head.catalog.manifests[d] != nil ? d : nil
@@ -34,10 +47,12 @@ struct ArchiveHeadSource: ImageSource {
     }
 
     func tags() async throws -> [String]? {
-        guard let own = try? Reference(parsing: name) else { return [] }
-        return head.catalog.index.manifests.compactMap { e in
-            guard let n = OCILayout.name(of: e), let r = try? Reference(parsing: n), r.name == own.name else { return nil }
-            return r.tag
+        let names = head.catalog.index.manifests.compactMap(OCILayout.name(of:))
+        let own = LayoutNaming.reference(for: name)
+        // Beside a full reference, the other tags of its repository; beside a bare name, the other bare names.
+        return names.compactMap { n in
+            let r = LayoutNaming.reference(for: n)
+            return r.name == own.name ? r.tag : nil
         }
     }
 }

@@ -81,7 +81,7 @@ public struct ArchiveLoader: Sendable {
             let head = try ArchiveCatalog.readHead(reader, path: path)
             let index = head.catalog.index
             let small = head.blobs
-            let headSources: @Sendable (Reference) -> any ImageSource = { ArchiveHeadSource(head: head, path: path, name: $0.description) }
+            let headSources: @Sendable (Reference) -> any ImageSource = { ArchiveHeadSource.named($0, head: head, path: path) }
             let finder = AttachmentFinder(policy: attaching.attachments, retry: retry)
             let engine = MirrorEngine(options: attaching, sources: headSources, destinations: destinations, logger: logger)
 
@@ -105,7 +105,7 @@ public struct ArchiveLoader: Sendable {
                     continue
                 }
                 do {
-                    let saved = (try? Reference(parsing: t.name)) ?? t.destination
+                    let saved = LayoutNaming.reference(for: t.name)
                     var manifests: [RawManifest] = []
                     var blobs: [Digest: Descriptor] = [:]
                     func walk(_ d: Digest) throws {
@@ -194,7 +194,7 @@ public struct ArchiveLoader: Sendable {
                     }
                     let (manifests, destination, tag) = (p.manifests, p.destination, p.target.destination.tag ?? "latest")
                     let (subjects, digest, hasAttachments) = (p.subjects, p.digest, p.hasAttachments)
-                    let attachTarget = MirrorTarget(id: p.target.id, source: (try? Reference(parsing: p.target.name)) ?? p.target.destination,
+                    let attachTarget = MirrorTarget(id: p.target.id, source: LayoutNaming.reference(for: p.target.name),
                                                     destination: p.target.destination, line: p.target.line ?? p.target.name, origin: path)
                     manifestGroup.addTask {
                         do {
