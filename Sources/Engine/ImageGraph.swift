@@ -52,7 +52,8 @@ public struct ImageGraph: Sendable {
         for f in discovery.found.sorted(by: { $0.depth < $1.depth }) where available.contains(f.attachment.subject) {
             let a = f.attachment
             let tagged = a.legacy.map { sources(image.withTag(AttachmentTag.legacy($0, for: a.subject))) } ?? src
-            let m = try await retry.run("\(image.name)@\(a.descriptor.digest)") { try await tagged.manifest(.digest(a.descriptor.digest)) }
+            guard let m = try await retry.run("\(image.name)@\(a.descriptor.digest)", { try await tagged.manifestIfPresent(.digest(a.descriptor.digest)) })
+            else { continue }
             if a.legacy == nil, ReferrersIndex.subject(of: m) != a.subject { continue }
             attached.append((a, m))
             available.insert(a.descriptor.digest)

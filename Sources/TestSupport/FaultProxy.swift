@@ -159,7 +159,9 @@ public final class FaultProxy: @unchecked Sendable {
             case .status(let code, let headers):
                 guard c.discardBody(request, limit: nil) else { return }
                 var lines = ["HTTP/1.1 \(code) Injected", "Content-Type: application/json"]
-                let body = Array(#"{"errors":[{"code":"UNAVAILABLE","message":"injected fault","detail":null}]}"#.utf8)
+                // The distribution error code that goes with the status (a 403 is DENIED, not a temporary fault).
+                let code = [401: "UNAUTHORIZED", 403: "DENIED", 404: "NAME_UNKNOWN", 405: "UNSUPPORTED", 429: "TOOMANYREQUESTS"][code] ?? "UNAVAILABLE"
+                let body = Array(#"{"errors":[{"code":"\#(code)","message":"injected fault","detail":null}]}"#.utf8)
                 for (k, v) in headers { lines.append("\(k): \(v)") }
                 lines.append("Content-Length: \(body.count)")
                 // A HEAD response announces the body's length but carries none.

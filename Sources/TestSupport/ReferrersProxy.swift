@@ -202,7 +202,11 @@ public final class ReferrersProxy: @unchecked Sendable {
         guard let q = target.split(separator: "?", maxSplits: 1).dropFirst().first else { return [:] }
         var out: [String: String] = [:]
         for kv in q.split(separator: "&") {
-            let parts = kv.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            // As Go's net/url reads a query: '+' is a space, then percent-decoding.
+            let parts = kv.split(separator: "=", maxSplits: 1).map { part in
+                let spaced = part.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
             out[parts[0]] = parts.count > 1 ? parts[1] : ""
         }
         return out

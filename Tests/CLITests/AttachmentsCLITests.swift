@@ -271,19 +271,38 @@ struct AttachmentsCLITests {
                                               repository: "team/app", tag: tree.children[0].digest.dashed)
         // The good bundle's own fallback tag loops back to the amd64 manifest.
         try await AttachmentFixtures.putIndex([try entry(tree.children[0])], to: src, repository: "team/app", tag: good.manifest.digest.dashed)
+        // The arm64 manifest's fallback index goes stale: its referrer is deleted after it was listed.
+        let gone = try AttachmentFixtures.bundle(of: tree.children[1], note: "gone")
+        try await AttachmentFixtures.pushReferrer(gone, subject: tree.children[1].digest, to: src, repository: "team/app")
+        try await src.deleteManifest("team/app", gone.manifest.digest)
+        // The destination already has something that is not an index under the index's fallback tag.
+        let dstClient = RegistryClient(registry: b.host, options: Self.noAuth)
+        let squatter = try SyntheticImage.single(layers: 1, layerSize: 100, seed: 1751)
+        try await SyntheticImage.push(squatter, to: dstClient, repository: "team/app", tag: tree.top.digest.dashed)
+        let onIndex = try AttachmentFixtures.sbom(of: tree.top)
+        try await AttachmentFixtures.pushManifest(onIndex, to: src, repository: "team/app")
+        try await src.putManifest("team/app", .tag(tree.top.digest.dashed), try RawManifest(bytes: Array(try JSONSerialization.data(
+            withJSONObject: ["schemaVersion": 2, "mediaType": MediaType.ociIndex.rawValue, "manifests": [try entry(onIndex.manifest)]] as [String: Any],
+            options: [.sortedKeys])), mediaType: .ociIndex))
 
         let dir = try TemporaryDirectory()
         try "\(a.host)/team/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
         let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("f.txt"), "--report", dir.file("r.json")])
-        #expect(r.status == 0, "\(r.stderr)")
+        // The SBOM on the index cannot be listed where a non-index squats its fallback tag: it fails, with why.
+        #expect(r.status != 0, "\(r.stderr)")
         let dst = RegistryClient(registry: b.host, options: Self.noAuth)
         let statuses = try Self.attachmentStatuses(dir.file("r.json"))
         #expect(statuses[good.manifest.digest.description]?.status == "copied", "\(statuses)")
         #expect(statuses[stray.manifest.digest.description]?.status == "skipped", "\(statuses)")
+        #expect(statuses[gone.manifest.digest.description]?.status == "skipped"
+                && statuses[gone.manifest.digest.description]?.reason?.contains("no such manifest") == true, "\(statuses)")
+        #expect(statuses[onIndex.manifest.digest.description]?.status == "failed"
+                && statuses[onIndex.manifest.digest.description]?.reason?.contains("not an image index") == true, "\(statuses)")
         #expect(statuses[tree.top.digest.description] == nil, "\(statuses)")
-        #expect(try await dst.headManifest("team/app", .tag(tree.top.digest.dashed)) == nil, "the image-itself tag is not copied")
+        #expect(try await dst.headManifest("team/app", .tag(tree.top.digest.dashed))?.digest == squatter.top.digest, "left as it was")
         #expect(try await AttachmentFixtures.fallbackList(dst, "team/app", tree.children[0].digest) == [good.manifest.digest])
         #expect(try await dst.headManifest("team/app", .digest(stray.manifest.digest)) == nil)
+        #expect(try await dst.headManifest("team/app", .tag("1")) == nil, "the tag does not move while an attachment failed")
     }
 
     @Test("tag patterns and all-tags copies never take attachment tags as images")
@@ -291,13 +310,17 @@ struct AttachmentsCLITests {
         let a = try RegistryServer(), b = try RegistryServer()
         let src = RegistryClient(registry: a.host, options: Self.noAuth)
         let s = try await Self.seed(src, "team/app", tag: "1.0.0")
+        // Image tags that only look like digests (docker/metadata-action's sha-<commit>) are images.
+        let commitTag = "sha-860c1904a1ce19322e91ac35af1ab07466440c37"
+        try await SyntheticImage.push(s.tree, to: src, repository: "team/app", tag: commitTag)
         let dir = try TemporaryDirectory()
         try "\(a.host)/team/app\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
         let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("f.txt"),
                               "--exclude-tag", "^latest$", "--report", dir.file("r.json")])
         #expect(r.status == 0, "\(r.stderr)")
         let images = try Self.reportImages(dir.file("r.json"))
-        #expect(images.count == 1 && (images[0]["source"] as? String)?.hasSuffix(":1.0.0") == true, "\(images.map { $0["source"] ?? "" })")
+        #expect(Set(images.compactMap { ($0["source"] as? String)?.split(separator: ":").last.map(String.init) }) == ["1.0.0", commitTag],
+                "\(images.map { $0["source"] ?? "" })")
         try await Self.expectCarried(s, to: RegistryClient(registry: b.host, options: Self.noAuth), "team/app")
     }
 
@@ -548,5 +571,20 @@ extension AttachmentsCLITests {
         guard case .index(let written) = try await dst2.manifest("bk/app", .tag("1")).parsed() else { Issue.record("not an index"); return }
         #expect(Set(written.manifests.map(\.digest)) == Set([tree.children[0].digest, tree.children[2].digest]))
         #expect(try await dst2.headManifest("bk/app", .tag("\(tree.children[0].digest.dashed).sig"))?.digest == sig.manifest.digest)
+    }
+
+    @Test("a source whose tag list is refused (a pull-only credential): a warning, and each attachment tag is asked for instead")
+    func tagListRefused() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let src = RegistryClient(registry: a.host, options: Self.noAuth)
+        let s = try await Self.seed(src, "team/app")
+        let proxy = try FaultProxy(target: a.port) { x in
+            x.path.hasSuffix("/tags/list") ? .status(403, headers: [:]) : .pass
+        }
+        let dir = try TemporaryDirectory()
+        try "\(proxy.host)/team/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("f.txt")])
+        #expect(r.status == 0 && r.stderr.contains("tags cannot be listed"), "\(r.stderr)")
+        try await Self.expectCarried(s, to: RegistryClient(registry: b.host, options: Self.noAuth), "team/app")
     }
 }

@@ -19,6 +19,8 @@ struct AttachmentModelTests {
             #expect(AttachmentTag.isAttachmentTag(tag), "\(tag)")
         }
         for tag in ["latest", "v1.2.3", "sha256-abc", "sha256-" + String(repeating: "0", count: 64) + ".zip",
+                    "sha-860c1904a1ce19322e91ac35af1ab07466440c37", "main-" + String(repeating: "a", count: 32),
+                    "md5-" + String(repeating: "0", count: 64),
                     "SHA256-" + String(repeating: "0", count: 64), "sha256-" + String(repeating: "G", count: 64)] {
             #expect(!AttachmentTag.isAttachmentTag(tag), "\(tag)")
         }

@@ -220,10 +220,11 @@ struct LoadValidateCommand: AsyncParsableCommand {
                     guard let name = lookupNames[t.source], let d = try await saved.digest(.tag(name)) else { return "not in the archive" }
                     let top = try await saved.manifest(d)
                     let lookup = ManifestLookup.registry(pool.client(t.destination.registry, .destination), t.destination.repository)
-                    if let problem = await Validation.check(top, filter: .all, at: t.destinationIdentifier, in: lookup) {
+                    guard let selection = try await Validation.selection(top, filter: .all) else { return nil }
+                    if let problem = await Validation.check(top, selection, at: t.destinationIdentifier, in: lookup) {
                         return problem == "missing" ? "missing at the destination" : problem
                     }
-                    return await Validation.checkAttachments(t, top: top, filter: .all,
+                    return await Validation.checkAttachments(t, top: top, selection,
                                                              sources: { catalog.source(named: lookupNames[$0] ?? $0.description, path: source) },
                                                              destinations: pool.destinationReader, policy: policy, logger: logger)
                 } catch {

@@ -49,11 +49,12 @@ struct MirrorValidateCommand: AsyncParsableCommand {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))
                     let lookup = ManifestLookup.registry(pool.client(t.destination.registry, .destination), t.destination.repository)
-                    if let problem = await Validation.check(top, pinned: t.source.digest != nil, filter: filter, source: pool.source(t.source),
-                                                            at: t.destinationIdentifier, in: lookup) {
+                    guard let selection = try await Validation.selection(top, pinned: t.source.digest != nil, filter: filter,
+                                                                          source: pool.source(t.source)) else { return nil }
+                    if let problem = await Validation.check(top, selection, at: t.destinationIdentifier, in: lookup) {
                         return problem == "missing" ? "missing at the destination" : problem
                     }
-                    if let problem = await Validation.checkAttachments(t, top: top, filter: filter, sources: pool.source,
+                    if let problem = await Validation.checkAttachments(t, top: top, selection, sources: pool.source,
                                                                        destinations: pool.destinationReader, policy: policy, logger: logger) {
                         return problem
                     }

@@ -218,11 +218,12 @@ struct SaveValidateCommand: AsyncParsableCommand {
                 do {
                     let top = try await pool.client(t.source.registry, .source)
                         .manifest(t.source.repository, ManifestIdentifier(t.source))
-                    if let problem = await Validation.check(top, pinned: t.source.digest != nil, filter: filter, source: pool.source(t.source),
-                                                            at: t.destinationIdentifier, in: lookup) {
+                    guard let selection = try await Validation.selection(top, pinned: t.source.digest != nil, filter: filter,
+                                                                          source: pool.source(t.source)) else { return nil }
+                    if let problem = await Validation.check(top, selection, at: t.destinationIdentifier, in: lookup) {
                         return problem == "missing" ? "missing from the archive" : problem
                     }
-                    return await Validation.checkAttachments(t, top: top, filter: filter, sources: pool.source,
+                    return await Validation.checkAttachments(t, top: top, selection, sources: pool.source,
                                                              destinations: { catalog.source(named: $0.description, path: destination) },
                                                              policy: policy, logger: logger)
                 } catch {

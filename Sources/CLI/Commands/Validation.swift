@@ -35,25 +35,27 @@ struct ManifestLookup: Sendable {
 }
 
 enum Validation {
-    /// nil when `lookup` holds what copying `top` with `filter` under `id` should have written, else the reason.
-    ///
-    /// What a copy writes is decided as the engine decides it (`PlatformSelection`): every platform, or a digest
-    /// pin, keeps the source's digest; a filter writes an index listing each kept platform manifest, each present
-    /// by its source digest; a single-platform image the filter leaves out was skipped, so nothing is expected.
-    /// `source` reads an image's config when a filter needs its platform.
-    static func check(_ top: RawManifest, pinned: Bool = false, filter: PlatformFilter, source: (any ImageSource)? = nil,
-                      at id: ManifestIdentifier, in lookup: ManifestLookup) async -> String?
+    /// What a copy of `top` under `filter` writes, decided as the engine decides it (`PlatformSelection`); nil
+    /// when the filter leaves the image out (the copy skipped it, so nothing is expected). `source` reads an
+    /// image's config when a filter needs its platform.
+    static func selection(_ top: RawManifest, pinned: Bool = false, filter: PlatformFilter, source: (any ImageSource)? = nil)
+        async throws -> PlatformSelection?
     {
         do {
-            let selection: PlatformSelection
-            do {
-                selection = try await PlatformSelection.decide(top, pinned: pinned, filter: filter) { config in
-                    guard let source else { throw CLIError("no source to read \(config.digest) from") }
-                    return try await source.smallBlob(config)
-                }
-            } catch CopyError.noMatchingPlatform {
-                return nil  // skipped by the copy, as the filter says
+            return try await PlatformSelection.decide(top, pinned: pinned, filter: filter) { config in
+                guard let source else { throw CLIError("no source to read \(config.digest) from") }
+                return try await source.smallBlob(config)
             }
+        } catch CopyError.noMatchingPlatform {
+            return nil
+        }
+    }
+
+    /// nil when `lookup` holds what the copy `selection` of `top` under `id` wrote, else the reason: the
+    /// source's digest when nothing was rewritten (every platform, a digest pin, a single image); else an index
+    /// listing each kept platform manifest, each present by its source digest.
+    static func check(_ top: RawManifest, _ selection: PlatformSelection, at id: ManifestIdentifier, in lookup: ManifestLookup) async -> String? {
+        do {
             guard let have = try await lookup.digest(id) else { return "missing" }
             guard selection.rewritten else {
                 return have == top.digest ? nil : "holds \(have), expected \(top.digest)"
@@ -74,15 +76,17 @@ enum Validation {
         }
     }
 
-    /// nil when every attachment of the copied manifests of `top` (under `filter`) at the source is at the
-    /// destination, else what is missing (the first three, and how many in all).
-    static func checkAttachments(_ t: MirrorTarget, top: RawManifest, filter: PlatformFilter,
+    /// nil when everything attached at the source to the manifests the copy `selection` of `top` wrote (the
+    /// top unless rewritten, and the kept platform manifests) is at the destination, else what is missing (the
+    /// first three, and how many in all).
+    static func checkAttachments(_ t: MirrorTarget, top: RawManifest, _ selection: PlatformSelection,
                                  sources: @escaping @Sendable (Reference) -> any ImageSource,
                                  destinations: @escaping @Sendable (Reference) -> any ImageSource,
                                  policy: AttachmentPolicy, logger: Logger) async -> String? {
         do {
+            let subjects = (selection.rewritten ? [] : [top.digest]) + selection.children.map(\.digest)
             let missing = try await AttachmentValidation.missing(
-                try AttachmentValidation.subjects(of: top, pinned: t.source.digest != nil, filter: filter), source: t.source, sources: sources,
+                subjects, source: t.source, sources: sources,
                 destination: t.destination, destinations: destinations, policy: policy, retry: Retrier(attempts: 3, logger: logger))
             guard !missing.isEmpty else { return nil }
             return "\(missing.count) attachment\(missing.count == 1 ? "" : "s") missing: \(missing.prefix(3).joined(separator: "; "))\(missing.count > 3 ? "; …" : "")"

@@ -45,8 +45,14 @@ public struct AttachmentFinder: Sendable {
         var discovery = Discovery()
         guard policy.isEnabled, !subjects.isEmpty else { return discovery }
         let src = sources(image)
-        let tags = try await tagLists.tags(of: src.location.description) {
-            try await retry.run("\(image.name): tags") { try await src.tags() }
+        // A repository whose tags cannot be listed (a pull-only credential without list rights) is asked for each
+        // attachment tag instead, with a warning; a temporary failure that outlasts the retries fails the image.
+        let tags: [String]?
+        do {
+            tags = try await tagLists.tags(of: src.location.description, Self.listing(src, image.name, retry))
+        } catch where !error.isTemporaryFailure && !(error is CancellationError) && !Task.isCancelled {
+            discovery.warnings.append("\(image.name): tags cannot be listed (\(error)); each attachment tag is asked for instead")
+            tags = nil
         }
         var seen = Set(subjects)
         var level = subjects
@@ -76,6 +82,11 @@ public struct AttachmentFinder: Sendable {
             depth += 1
         }
         return discovery
+    }
+
+    /// The fetch of a source's tag list, retried (shared by discovery and the engine's prefetch).
+    public static func listing(_ src: any ImageSource, _ name: String, _ retry: Retrier) -> @Sendable () async throws -> [String]? {
+        { try await retry.run("\(name): tags") { try await src.tags() } }
     }
 
     private struct Listing: Sendable {
@@ -145,18 +156,26 @@ public final class TagListCache: Sendable {
 
     /// The list for `key`, fetched with `fetch` by the first asker.
     public func tags(of key: String, _ fetch: @escaping @Sendable () async throws -> [String]?) async throws -> [String]? {
-        let entry = entries.withLock { e in
-            if let found = e[key] { return found }
-            let made = Entry()
-            e[key] = made
-            made.start { [weak self] in
-                let r = await Result { try await fetch() }
-                if case .failure = r { self?.entries.withLock { e in if e[key] === made { e[key] = nil } } }
-                return r
+        while true {
+            let entry = entries.withLock { e in
+                if let found = e[key] { return found }
+                let made = Entry()
+                e[key] = made
+                let forget: @Sendable () -> Void = { [weak self] in self?.entries.withLock { e in if e[key] === made { e[key] = nil } } }
+                made.start(forget: forget) {
+                    let r = await Result { try await fetch() }
+                    if case .failure = r { forget() }
+                    return r
+                }
+                return made
             }
-            return made
+            do {
+                return try await entry.value()
+            } catch is CancellationError where !Task.isCancelled {
+                // The fetch was abandoned by the askers before this one (their images timed out): ask again.
+                continue
+            }
         }
-        return try await entry.value()
     }
 
     /// One fetch and the askers waiting for it.
@@ -166,10 +185,12 @@ public final class TagListCache: Sendable {
             var waiting: [Int: CheckedContinuation<[String]?, any Error>] = [:]
             var next = 0
             var task: Task<Void, Never>?
+            var forget: (@Sendable () -> Void)?
         }
         private let state = Mutex(State())
 
-        func start(_ fetch: @escaping @Sendable () async -> Result<[String]?, any Error>) {
+        func start(forget: @escaping @Sendable () -> Void, _ fetch: @escaping @Sendable () async -> Result<[String]?, any Error>) {
+            state.withLock { $0.forget = forget }
             let task = Task {
                 let r = await fetch()
                 let waiting = state.withLock { s in
@@ -198,12 +219,17 @@ public final class TagListCache: Sendable {
                     if let ready { c.resume(with: ready) }
                 }
             } onCancel: {
-                let (left, last, task) = state.withLock { s in
+                let (left, last, task, forget) = state.withLock { s in
                     let c = s.waiting.removeValue(forKey: id)
-                    return (c, s.waiting.isEmpty && s.result == nil, s.task)
+                    return (c, c != nil && s.waiting.isEmpty && s.result == nil, s.task, s.forget)
                 }
                 left?.resume(throwing: CancellationError())
-                if last { task?.cancel() }
+                // The last waiter gone: the fetch is dropped from the cache first (a new asker starts afresh),
+                // then cancelled.
+                if last {
+                    forget?()
+                    task?.cancel()
+                }
             }
         }
     }

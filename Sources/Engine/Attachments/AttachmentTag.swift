@@ -41,8 +41,13 @@ public enum AttachmentTag {
         public var subject: Digest? { try? Digest(parsing: "\(algorithm):\(encoded)") }
     }
 
-    /// Parses `sha256-<64 hex>` with an optional `.sig`/`.att`/`.sbom` (or another algorithm whose encoded part
-    /// is lower-case hex of 32 to 64 characters, as a truncated fallback tag has); nil for any other tag.
+    /// Digest algorithms whose fallback tags are recognised: their encoded parts are at least 64 hex characters,
+    /// so their tags carry exactly 64.
+    public static let algorithms: Set<String> = ["sha256", "sha384", "sha512", "blake3"]
+
+    /// Parses `<algorithm>-<64 lower-case hex>` (a known algorithm, see `algorithms`) with an optional
+    /// `.sig`/`.att`/`.sbom`; nil for any other tag, so that image tags such as `sha-<40 hex>` (a commit) or
+    /// `main-<32 hex>` are never taken for attachments.
     public static func parse(_ tag: String) -> Parsed? {
         var body = Substring(tag)
         var legacy: Legacy?
@@ -54,9 +59,7 @@ public enum AttachmentTag {
         guard let dash = body.firstIndex(of: "-") else { return nil }
         let algorithm = body[..<dash]
         let encoded = body[body.index(after: dash)...]
-        guard !algorithm.isEmpty, algorithm.count <= 32,
-              algorithm.allSatisfy({ ($0.isASCII && $0.isLowercase) || $0.isNumber }),
-              (32...64).contains(encoded.count),
+        guard Self.algorithms.contains(String(algorithm)), encoded.count == 64,
               encoded.allSatisfy({ $0.isHexDigit && !$0.isUppercase })
         else { return nil }
         return Parsed(algorithm: String(algorithm), encoded: String(encoded), legacy: legacy)

@@ -43,13 +43,4 @@ public enum AttachmentValidation {
         }
         return problems
     }
-
-    /// The subjects whose attachments a copy of `top` under `filter` carries: the top manifest unless an index
-    /// was rewritten, and the kept platform manifests (as `PlatformSelection` keeps them; a pin keeps all).
-    public static func subjects(of top: RawManifest, pinned: Bool = false, filter: PlatformFilter) throws -> [Digest] {
-        guard case .index(let index) = try top.parsed() else { return [top.digest] }
-        let selected = pinned ? index.manifests : IndexSelection.select(index, filter)
-        let rewritten = selected.count < index.manifests.count
-        return (rewritten ? [] : [top.digest]) + selected.map(\.digest)
-    }
 }

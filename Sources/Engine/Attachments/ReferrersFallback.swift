@@ -27,6 +27,10 @@ public enum ReferrersFallback {
             let started = ContinuousClock.now
             let current = try await read(tag, at: tagged, retry: retry)
             let readTime = ContinuousClock.now - started
+            // The spec: a fallback tag holding anything but an image index is reported and left alone.
+            if let current, ReferrersIndex.entries(of: current) == nil {
+                throw ReferrersFallbackError(description: "\(tagged.location):\(tag) holds a \(current.mediaType), not an image index; left as it is")
+            }
             guard let merged = try ReferrersIndex.adding(entries, to: current) else { return wrote }
             try await retry.run("\(tagged.location):\(tag)") { try await tagged.putManifest(merged, as: .tag(tag)) }
             wrote = true

@@ -14,10 +14,10 @@ extension MirrorEngine {
 
     /// Fetches the source repository's tag list into the run's cache ahead of discovery (failures are left for
     /// discovery to meet and report).
-    func prefetchTags(of target: MirrorTarget) async {
+    func prefetchTags(of target: MirrorTarget, retry: Retrier) async {
         guard options.attachments.isEnabled else { return }
         let src = sources(target.source)
-        _ = try? await tagLists.tags(of: src.location.description) { try await src.tags() }
+        _ = try? await tagLists.tags(of: src.location.description, AttachmentFinder.listing(src, target.source.name, retry))
     }
 
     /// The attachments of `subjects` (the source's top manifest and the kept platform manifests) at the source.
@@ -149,21 +149,27 @@ extension MirrorEngine {
             return referrers.map { AttachmentResult($0, status: .failed, reason: "\(error)") }
         }
         // Write what is not listed, each after its own blobs (and children, for an index).
-        let written = await withTaskGroup(of: (Attachment, Result<(Descriptor, SubjectIndexing)?, any Error>).self) { group in
+        let written = await withTaskGroup(of: (Attachment, Result<ReferrerWrite, any Error>).self) { group in
             for a in referrers where !listed.contains(a.descriptor.digest) {
                 group.addTask {
                     do {
-                        let m = try await retry.run("\(target.source.name)@\(a.descriptor.digest)") { try await src.manifest(.digest(a.descriptor.digest)) }
-                        guard ReferrersIndex.subject(of: m) == subject else { return (a, .success(nil)) }
+                        // A list entry whose manifest is gone (a stale fallback index after garbage collection) or
+                        // that names another subject is left out, not failed.
+                        guard let m = try await retry.run("\(target.source.name)@\(a.descriptor.digest)", {
+                            try await src.manifestIfPresent(.digest(a.descriptor.digest))
+                        }) else { return (a, .success(.left("listed for \(subject), but the source has no such manifest"))) }
+                        guard ReferrersIndex.subject(of: m) == subject else {
+                            return (a, .success(.left("listed for \(subject), but the manifest names another subject")))
+                        }
                         try await self.pushContent(of: m, src: src, dst: dst, tally: tally, retry: retry, events: events)
                         let indexing = try await retry.run("\(target.destination.name)@\(m.digest): put referrer") { try await dst.putReferrer(m) }
-                        return (a, .success((try ReferrersIndex.entry(for: m), indexing)))
+                        return (a, .success(.wrote(try ReferrersIndex.entry(for: m), indexing)))
                     } catch {
                         return (a, .failure(error))
                     }
                 }
             }
-            var out: [(Attachment, Result<(Descriptor, SubjectIndexing)?, any Error>)] = []
+            var out: [(Attachment, Result<ReferrerWrite, any Error>)] = []
             for await r in group { out.append(r) }
             return out
         }
@@ -171,9 +177,9 @@ extension MirrorEngine {
         var needTag: [(Attachment, Descriptor)] = []
         for (a, r) in written {
             switch r {
-            case .success(nil):
-                results.append(AttachmentResult(a, status: .skipped, reason: "listed for \(subject), but the manifest names another subject"))
-            case .success(let (entry, indexing)?):
+            case .success(.left(let why)):
+                results.append(AttachmentResult(a, status: .skipped, reason: why))
+            case .success(.wrote(let entry, let indexing)):
                 if mode == .tag || !hasAPI || indexing == .notIndexed {
                     if mode == .api {
                         results.append(AttachmentResult(a, status: .failed, reason: "\(target.destination.name) did not index the subject (no OCI-Subject) and --referrers-mode is api"))
@@ -262,4 +268,12 @@ struct AttachmentFailure: Error, CustomStringConvertible {
 public struct AttachmentsFailed: Error, Sendable, CustomStringConvertible {
     public let results: [AttachmentResult]
     public let description: String
+}
+
+/// What writing one referrer came to.
+enum ReferrerWrite: Sendable {
+    /// Stored, with its referrers-list entry and whether the destination indexed its subject.
+    case wrote(Descriptor, SubjectIndexing)
+    /// Left out, for the reason given.
+    case left(String)
 }

@@ -175,7 +175,7 @@ public struct MirrorEngine: Sendable {
         let asksDestination = options.records == nil || options.force
         async let early: Digest?? = asksDestination
             ? .some(try await retry.run("\(target.destination): check") { try await dst.manifestDigest(destID) }) : nil
-        async let listed: Void = prefetchTags(of: target)
+        async let listed: Void = prefetchTags(of: target, retry: retry)
         let top = try await retry.run("\(target.source): manifest") {
             try await src.manifest(ManifestIdentifier(target.source))
         }
@@ -275,12 +275,15 @@ public struct MirrorEngine: Sendable {
         // Attachments after their subjects and before the tag moves: a top manifest that has some is stored by
         // digest first.
         let discovery = try await found
-        if discovery.found.contains(where: { $0.attachment.subject == written.digest }), !destID.isDigest {
+        let putFirst = discovery.found.contains { $0.attachment.subject == written.digest }
+        if putFirst {
             try await retry.run("\(target.destination): put manifest by digest") { try await dst.putManifest(written, as: .digest(written.digest)) }
         }
         var attachments = try await carryAttachments(discovery, target: target, available: available, top: top.digest,
                                                      written: written.digest, tally: tally, retry: retry, events: events)
-        try await retry.run("\(target.destination): put manifest") { try await dst.putManifest(written, as: destID) }
+        if !(putFirst && destID == .digest(written.digest)) {
+            try await retry.run("\(target.destination): put manifest") { try await dst.putManifest(written, as: destID) }
+        }
         attachments.signed = try await sign(target, written: written.digest, children: childDigests, retry: retry)
         return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
                        rewritten: rewritten, warning: nil, attachments: attachments, merged: merged)

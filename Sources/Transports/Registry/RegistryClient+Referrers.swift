@@ -56,8 +56,10 @@ extension RegistryClient {
             let response = try await send(
                 request("GET", page, headers: ["Accept": MediaType.ociIndex.rawValue]), scope: .pull(repository))
             if response.status == 404, pages == 1 {
-                response.discard()
-                learnedReferrersAPI.withLock { $0 = false }
+                // NAME_UNKNOWN is about the repository, not the endpoint: nothing is learned, and this once the
+                // fallback tag is looked at (as oras does). Any other 404 means the endpoint is not there.
+                let e = await error(from: response, target: "\(registry)/\(repository)@\(subject) referrers", method: "GET")
+                if !e.codes.contains(.nameUnknown) { learnedReferrersAPI.withLock { $0 = false } }
                 return .unsupported
             }
             guard response.status == 200 else {

@@ -103,7 +103,15 @@ public final class RegistryClient: Sendable {
         let base = try await baseURL()
         var c = URLComponents(url: base, resolvingAgainstBaseURL: false)!
         c.percentEncodedPath = "/" + path
-        if !query.isEmpty { c.queryItems = query }
+        // Strictly encoded: a Go registry reads a '+' in a query as a space (artifactType=application/spdx+json).
+        if !query.isEmpty {
+            let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~:/@"))
+            c.percentEncodedQuery = query.map { q in
+                let name = q.name.addingPercentEncoding(withAllowedCharacters: allowed) ?? q.name
+                guard let v = q.value else { return name }
+                return "\(name)=\(v.addingPercentEncoding(withAllowedCharacters: allowed) ?? v)"
+            }.joined(separator: "&")
+        }
         guard let u = c.url else { throw RegistryProtocolError("cannot build a URL for \(path)") }
         return u
     }
