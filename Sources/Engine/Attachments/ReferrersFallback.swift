@@ -20,7 +20,7 @@ public enum ReferrersFallback {
         guard !entries.isEmpty else { return false }
         let tag = AttachmentTag.fallback(for: subject)
         let key = "\(tagged.location.storage) \(tagged.location.repository) \(tag)"
-        await turns.acquire(key)
+        try await turns.acquire(key)
         defer { Task { await turns.release(key) } }
         var wrote = false
         for round in 1...rounds {
@@ -61,26 +61,43 @@ public struct ReferrersFallbackError: Error, Sendable, CustomStringConvertible {
     public let description: String
 }
 
-/// Turns per key: one holder at a time, the others wait in order.
+/// Turns per key: one holder at a time, the others wait in order; a waiter whose task is cancelled (its image
+/// timed out) leaves the queue at once.
 actor KeyedTurns {
-    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+    private var waiting: [String: [(id: Int, continuation: CheckedContinuation<Void, any Error>)]] = [:]
     private var held = Set<String>()
+    private var next = 0
 
-    func acquire(_ key: String) async {
+    func acquire(_ key: String) async throws {
         guard held.contains(key) else {
             held.insert(key)
             return
         }
-        await withCheckedContinuation { waiting[key, default: []].append($0) }
+        next += 1
+        let id = next
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                if Task.isCancelled { c.resume(throwing: CancellationError()) } else { waiting[key, default: []].append((id, c)) }
+            }
+        } onCancel: {
+            Task { await self.leave(key, id) }
+        }
     }
 
     func release(_ key: String) {
         if var queue = waiting[key], !queue.isEmpty {
-            let next = queue.removeFirst()
+            let first = queue.removeFirst()
             waiting[key] = queue.isEmpty ? nil : queue
-            next.resume()
+            first.continuation.resume()
         } else {
             held.remove(key)
         }
+    }
+
+    private func leave(_ key: String, _ id: Int) {
+        guard var queue = waiting[key], let i = queue.firstIndex(where: { $0.id == id }) else { return }
+        let gone = queue.remove(at: i)
+        waiting[key] = queue.isEmpty ? nil : queue
+        gone.continuation.resume(throwing: CancellationError())
     }
 }
