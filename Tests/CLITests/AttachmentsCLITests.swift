@@ -587,4 +587,29 @@ extension AttachmentsCLITests {
         #expect(r.status == 0 && r.stderr.contains("tags cannot be listed"), "\(r.stderr)")
         try await Self.expectCarried(s, to: RegistryClient(registry: b.host, options: Self.noAuth), "team/app")
     }
+
+    @Test("a cosign .sig merged into the destination's own is a new manifest there: what is attached to the source's stays behind, reported")
+    func mergedSignatureKeepsItsAttachmentsBehind() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let src = RegistryClient(registry: a.host, options: Self.noAuth), dst = RegistryClient(registry: b.host, options: Self.noAuth)
+        let tree = try SyntheticImage.single(layers: 1, layerSize: 1_000, seed: 1860)
+        try await SyntheticImage.push(tree, to: src, repository: "m/app", tag: "1")
+        let mine = try AttachmentFixtures.legacy("sig", of: tree.top, note: "source")
+        try await AttachmentFixtures.pushLegacy(mine, kind: "sig", subject: tree.top.digest, to: src, repository: "m/app")
+        let onSig = try AttachmentFixtures.bundle(of: mine.manifest, note: "on-sig")
+        try await AttachmentFixtures.pushReferrer(onSig, subject: mine.manifest.digest, to: src, repository: "m/app")
+        let theirs = try AttachmentFixtures.legacy("sig", of: tree.top, note: "destination")
+        try await SyntheticImage.push(tree, to: dst, repository: "m/app", tag: "1")
+        try await AttachmentFixtures.pushLegacy(theirs, kind: "sig", subject: tree.top.digest, to: dst, repository: "m/app")
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/m/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("f.txt"), "--report", dir.file("r.json")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let statuses = try Self.attachmentStatuses(dir.file("r.json"))
+        #expect(statuses[mine.manifest.digest.description]?.reason?.contains("merged") == true, "\(statuses)")
+        #expect(statuses[onSig.manifest.digest.description]?.status == "skipped", "\(statuses)")
+        #expect(try await dst.headManifest("m/app", .digest(onSig.manifest.digest)) == nil)
+        guard case .image(let merged) = try await dst.manifest("m/app", .tag("\(tree.top.digest.dashed).sig")).parsed() else { Issue.record("no .sig"); return }
+        #expect(merged.layers.count == 2, "both signatures are in the merged tag")
+    }
 }

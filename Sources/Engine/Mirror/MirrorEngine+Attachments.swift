@@ -59,7 +59,9 @@ extension MirrorEngine {
                 return all
             }
             outcome.results += results
-            for r in results where r.status == .copied || r.status == .present {
+            // What the destination now holds by these digests can be a subject in turn (a merged cosign tag holds
+            // another digest, so what is attached to the source's one stays behind).
+            for r in results where (r.status == .copied || r.status == .present) && r.reason != Self.mergedReason {
                 if let d = try? Digest(parsing: r.digest) { available.insert(d) }
             }
         }
@@ -105,7 +107,9 @@ extension MirrorEngine {
                 let m = try await retry.run("\(target.source.name):\(tag)") { try await src.manifest(.digest(a.descriptor.digest)) }
                 try await pushBlobs(of: m, src: src, dst: dst, tally: tally, retry: retry, events: events)
                 let wrote = try await SignatureAttachment.store(m, tag: tag, at: tagged, have: have, merge: !options.overwrite, retry: retry)
-                results.append(AttachmentResult(a, status: wrote ? .copied : .present))
+                // Merged into a different one already there: the tag now holds a new manifest, not this digest.
+                let merged = have != nil && !options.overwrite
+                results.append(AttachmentResult(a, status: wrote ? .copied : .present, reason: merged ? Self.mergedReason : nil))
             } catch {
                 if error is CancellationError || Task.isCancelled { throw error }
                 results.append(AttachmentResult(a, status: .failed, reason: "\(error)"))
@@ -223,6 +227,9 @@ extension MirrorEngine {
             throw CopyError.schema1("\(src.location)@\(manifest.digest)")
         }
     }
+
+    /// The report's note on a cosign tag merged into the destination's own.
+    static let mergedReason = "merged into the cosign tag the destination had"
 
     /// Carries what is attached to an image already complete at its destination (a loader that places blobs itself
     /// calls this after the image's manifests are in and before its tag moves): finds the attachments of
