@@ -20,9 +20,13 @@ public struct Retrier: Sendable {
     /// Runs `body`, retrying while it fails with a temporary error and attempts remain.
     public func run<T: Sendable>(_ what: @autoclosure () -> String, _ body: () async throws -> T) async throws -> T {
         var attempt = 0
+        var restarts = 0
         while true {
             do {
                 return try await body()
+            } catch is any RestartRequest where restarts < 3 && !Task.isCancelled {
+                restarts += 1
+                logger.debug("\(what()): starting again (\(restarts))")
             } catch where error.isTemporaryFailure && attempt < attempts && !Task.isCancelled {
                 attempt += 1
                 let base = min(firstDelay * (1 << min(attempt - 1, 16)), max(maxDelay, firstDelay))

@@ -5,6 +5,11 @@ public protocol TemporaryError: Error {
     var isTemporary: Bool { get }
 }
 
+/// An error that asks for an operation to be started again at once, as a step of the operation rather than a
+/// failure (an upload that must begin anew in the mode the registry just asked for): a `Retrier` runs it again
+/// without counting an attempt or waiting, a few times at most.
+public protocol RestartRequest: Error {}
+
 extension Error {
     /// Whether this error is known to be temporary.
     public var isTemporaryFailure: Bool { (self as? any TemporaryError)?.isTemporary ?? false }

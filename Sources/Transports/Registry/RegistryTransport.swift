@@ -138,8 +138,16 @@ final class OnceStream: Sendable {
     init(_ s: any BlobStream) { stream = Mutex(s) }
     func take() throws -> any BlobStream {
         guard let s = stream.withLock({ s -> (any BlobStream)? in defer { s = nil }; return s }) else {
-            throw RetryableUploadError(message: "the upload had to restart and its source stream was already consumed")
+            throw UploadRestart()
         }
         return s
     }
+}
+
+/// An upload that had to begin again (the registry refused the mode it was sent in, and the mode it asked for
+/// is learned) after its one-shot source stream was consumed: the blob's transfer starts again at once, which
+/// is not a failed attempt.
+public struct UploadRestart: RestartRequest, TemporaryError, CustomStringConvertible {
+    public var isTemporary: Bool { true }
+    public var description: String { "the upload had to restart and its source stream was already consumed" }
 }
