@@ -35,9 +35,11 @@ public struct Attachment: Sendable, Hashable {
 
     /// Whether it is a signature: cosign `.sig`, a Sigstore bundle, a notation signature or cosign's
     /// referrer-mode signature.
-    public var isSignature: Bool {
-        if let legacy { return legacy == .sig }
-        return Self.signatureTypes.contains { type.hasPrefix($0) }
+    public var isSignature: Bool { Self.isSignature(type: type) }
+
+    /// Whether an attachment of `type` (see `type`) is a signature.
+    public static func isSignature(type: String) -> Bool {
+        type == "cosign.sig" || signatureTypes.contains { type.hasPrefix($0) }
     }
 
     /// Artifact types that are signatures (prefixes: bundle media types carry a version).
@@ -71,7 +73,7 @@ public struct AttachmentResult: Sendable, Hashable, Codable {
     public var reason: String?
 
     /// Whether it is a signature (see `Attachment.isSignature`).
-    public var isSignature: Bool { type == "cosign.sig" || Attachment.signatureTypes.contains { type.hasPrefix($0) } }
+    public var isSignature: Bool { Attachment.isSignature(type: type) }
 
     public init(_ a: Attachment, status: Status, reason: String? = nil) {
         digest = a.descriptor.digest.description

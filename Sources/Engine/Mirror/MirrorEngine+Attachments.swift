@@ -75,7 +75,7 @@ extension MirrorEngine {
         }
         let failed = outcome.results.filter { $0.status == .failed }
         if !failed.isEmpty {
-            throw AttachmentFailure(outcome: outcome, failed: failed)
+            throw AttachmentsFailed(results: outcome.results, warnings: outcome.warnings)
         }
         return outcome
     }
@@ -210,16 +210,19 @@ extension MirrorEngine {
         return results
     }
 
-    /// Makes the blobs of `manifest` present at the destination and, for an index, its children (pushed whole).
-    func pushContent(of manifest: RawManifest, src: any ImageSource, dst: any ImageDestination, tally: Tally, retry: Retrier,
-                     events: @escaping @Sendable (MirrorEvent) -> Void) async throws {
+    /// Makes what `manifest` (at `depth` in its tree) references present at the destination: an image's blobs,
+    /// or an index's children, each pushed whole (`pushTree`).
+    func pushContent(of manifest: RawManifest, depth: Int = 1, src: any ImageSource, dst: any ImageDestination, tally: Tally,
+                     retry: Retrier, events: @escaping @Sendable (MirrorEvent) -> Void) async throws {
         switch try manifest.parsed() {
         case .image:
             try await pushBlobs(of: manifest, src: src, dst: dst, tally: tally, retry: retry, events: events)
         case .index(let index):
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for child in index.manifests {
-                    group.addTask { try await self.pushTree(child.digest, depth: 2, src: src, dst: dst, tally: tally, retry: retry, events: events) }
+                    group.addTask {
+                        try await self.pushTree(child.digest, depth: depth + 1, src: src, dst: dst, tally: tally, retry: retry, events: events)
+                    }
                 }
                 try await group.waitForAll()
             }
@@ -240,13 +243,9 @@ extension MirrorEngine {
     {
         let retry = Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger)
         let discovery = try await discoverAttachments(subjects, target: target, retry: retry)
-        do {
-            let o = try await carryAttachments(discovery, target: target, available: Set(subjects.filter { $0 != top || top == written }),
-                                               top: top, written: written, tally: Tally(), retry: retry, events: { _ in })
-            return (o.results, o.warnings)
-        } catch let e as AttachmentFailure {
-            throw AttachmentsFailed(results: e.outcome.results, description: e.description)
-        }
+        let o = try await carryAttachments(discovery, target: target, available: Set(subjects.filter { $0 != top || top == written }),
+                                           top: top, written: written, tally: Tally(), retry: retry, events: { _ in })
+        return (o.results, o.warnings)
     }
 
     /// Signs the image at the destination when a signer is set; returns the number of signatures added.
@@ -260,21 +259,17 @@ extension MirrorEngine {
 }
 
 /// Attachments of an image that could not be carried: the image fails (its tag does not move) and the report
-/// lists each with its reason.
-struct AttachmentFailure: Error, CustomStringConvertible {
-    let outcome: MirrorEngine.AttachmentOutcome
-    let failed: [AttachmentResult]
+/// lists what happened to each attachment, with its reason.
+public struct AttachmentsFailed: Error, Sendable, CustomStringConvertible {
+    /// Every attachment of the image, the failed ones among them.
+    public let results: [AttachmentResult]
+    public let warnings: [String]
 
-    var description: String {
+    public var description: String {
+        let failed = results.filter { $0.status == .failed }
         let first = failed.prefix(3).map { "\($0.digest) (\($0.type), attached to \($0.subject)): \($0.reason ?? "failed")" }
         return "\(failed.count) attachment\(failed.count == 1 ? "" : "s") could not be copied: \(first.joined(separator: "; "))\(failed.count > 3 ? "; …" : "")"
     }
-}
-
-/// Attachments that could not be carried, with what happened to each attachment of the image.
-public struct AttachmentsFailed: Error, Sendable, CustomStringConvertible {
-    public let results: [AttachmentResult]
-    public let description: String
 }
 
 /// What writing one referrer came to.

@@ -151,9 +151,9 @@ public struct MirrorEngine: Sendable {
                 attachments: outcome.attachments.results.isEmpty ? nil : outcome.attachments.results)
         } catch {
             var r = Self.failure(target, error: Task.isCancelled ? "cancelled" : "\(error)", seconds: (ContinuousClock.now - started).inSeconds)
-            if let failure = error as? AttachmentFailure {
-                r.attachments = failure.outcome.results
-                let w = failure.outcome.warnings
+            if let failure = error as? AttachmentsFailed {
+                r.attachments = failure.results
+                let w = failure.warnings
                 r.warning = w.isEmpty ? nil : w.joined(separator: "; ")
             }
             let t = tally.state.withLock { $0 }
@@ -298,22 +298,7 @@ public struct MirrorEngine: Sendable {
             return
         }
         let m = try await retry.run("manifest \(digest)") { try await src.manifest(.digest(digest)) }
-        switch try m.parsed() {
-        case .schema1:
-            throw CopyError.schema1("\(src.location)@\(digest)")
-        case .image:
-            try await pushBlobs(of: m, src: src, dst: dst, tally: tally, retry: retry, events: events)
-        case .index(let index):
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for child in index.manifests {
-                    group.addTask {
-                        try await self.pushTree(child.digest, depth: depth + 1, src: src, dst: dst, tally: tally,
-                                                retry: retry, events: events)
-                    }
-                }
-                try await group.waitForAll()
-            }
-        }
+        try await pushContent(of: m, depth: depth, src: src, dst: dst, tally: tally, retry: retry, events: events)
         try await retry.run("put manifest \(digest)") { try await dst.putManifest(m, as: .digest(digest)) }
     }
 

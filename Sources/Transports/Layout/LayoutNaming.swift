@@ -28,6 +28,16 @@ public struct LayoutNaming: Sendable {
         return names.first { ($0.contains("/") || $0.contains(":")) && (try? Reference(parsing: $0)) == reference } ?? text
     }
 
+    /// The tags of the `names` that share `name`'s repository: beside a full reference, the other tags of its
+    /// repository; beside a bare name, the other bare names.
+    public static func tags(alongside name: String, in names: [String]) -> [String] {
+        let own = reference(for: name)
+        return names.compactMap { n in
+            let r = reference(for: n)
+            return r.name == own.name ? r.tag : nil
+        }
+    }
+
     /// Whether an entry name names attachments rather than an image (`sha256-<hex>`, `….sig`, `.att`, `.sbom`,
     /// bare or in a reference).
     public static func isAttachment(_ name: String) -> Bool {

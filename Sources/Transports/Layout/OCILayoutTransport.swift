@@ -45,7 +45,7 @@ public struct OCILayoutImageSource: ImageSource {
         return try FileBlobStream(path: path)
     }
 
-    public func tags() async throws -> [String]? { try layout.tags(alongside: name) }
+    public func tags() async throws -> [String]? { LayoutNaming.tags(alongside: name, in: try layout.names()) }
 }
 
 /// Writes an image into an OCI layout under `name`; blobs are shared by every image of the layout.
@@ -85,7 +85,7 @@ public struct OCILayoutImageDestination: ImageDestination {
         try await OCILayoutImageSource(layout: layout, name: name).blob(descriptor)
     }
 
-    public func tags() async throws -> [String]? { try layout.tags(alongside: name) }
+    public func tags() async throws -> [String]? { LayoutNaming.tags(alongside: name, in: try layout.names()) }
 
     /// By digest: stores the manifest as a blob. By tag: stores it and names it in `index.json` (the layout's
     /// name for the image is `name`, whatever the tag).
@@ -94,21 +94,5 @@ public struct OCILayoutImageDestination: ImageDestination {
         if case .tag = identifier {
             try layout.setEntry(manifest.descriptor(), named: name)
         }
-    }
-}
-
-extension OCILayout {
-    /// The tags of the names in `index.json` that share `name`'s repository: for a full reference
-    /// (`host/repo:tag`), the tags of the other names of `host/repo`; for a bare tag (a layout of other tools),
-    /// the other bare tags.
-    func tags(alongside name: String) throws -> [String] {
-        let names = try names()
-        if let own = try? Reference(parsing: name), name.contains("/") || name.contains(":") {
-            return names.compactMap { n in
-                guard let r = try? Reference(parsing: n), r.name == own.name else { return nil }
-                return r.tag
-            }
-        }
-        return names.filter { !$0.contains("/") && !$0.contains(":") }
     }
 }

@@ -47,12 +47,6 @@ struct ArchiveHeadSource: ImageSource {
     }
 
     func tags() async throws -> [String]? {
-        let names = head.catalog.index.manifests.compactMap(OCILayout.name(of:))
-        let own = LayoutNaming.reference(for: name)
-        // Beside a full reference, the other tags of its repository; beside a bare name, the other bare names.
-        return names.compactMap { n in
-            let r = LayoutNaming.reference(for: n)
-            return r.name == own.name ? r.tag : nil
-        }
+        LayoutNaming.tags(alongside: name, in: head.catalog.index.manifests.compactMap(OCILayout.name(of:)))
     }
 }
