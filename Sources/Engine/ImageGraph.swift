@@ -11,6 +11,8 @@ public struct ImageGraph: Sendable {
     public var sourceDigest: Digest
     /// Every manifest below the top, children before parents.
     public var children: [RawManifest]
+    /// The digests of the top index's entries the platform filter kept (empty for an image).
+    public var entries: [Digest]
     /// Unique blobs of the image's manifests, largest first.
     public var blobs: [Descriptor]
     public var platforms: [Platform]
@@ -19,6 +21,9 @@ public struct ImageGraph: Sendable {
     /// What is attached and travels: each attachment whose subject the destination will hold, after its subject,
     /// with its manifest.
     public var attachments: [(attachment: Attachment, manifest: RawManifest)]
+    /// Everything the finder met, the attachments left out by the policy and its warnings included (an executor
+    /// carries and reports from this).
+    public var discovery: AttachmentFinder.Discovery
 
     /// Plans the image `identifier` of `image` at the source.
     public static func plan(_ identifier: ManifestIdentifier, of image: Reference, sources: @escaping @Sendable (Reference) -> any ImageSource,
@@ -58,9 +63,10 @@ public struct ImageGraph: Sendable {
             attached.append((a, m))
             available.insert(a.descriptor.digest)
         }
-        return ImageGraph(top: selection.written, sourceDigest: top.digest, children: children,
+        return ImageGraph(top: selection.written, sourceDigest: top.digest, children: children, entries: selection.children.map(\.digest),
                           blobs: blobs.values.sorted { $0.size != $1.size ? $0.size > $1.size : $0.digest < $1.digest },
-                          platforms: selection.platforms, rewritten: selection.rewritten, attachments: attached)
+                          platforms: selection.platforms, rewritten: selection.rewritten, attachments: attached,
+                          discovery: discovery)
     }
 
     /// A manifest by digest and, when it is an index, every manifest below it (children before parents).

@@ -14,3 +14,10 @@ extension Error {
     /// Whether this error is known to be temporary.
     public var isTemporaryFailure: Bool { (self as? any TemporaryError)?.isTemporary ?? false }
 }
+
+/// An error in which a destination says it hashed the blob it was sent and the digest did not match: the bytes are
+/// bad (as `BlobVerificationError` says from this end), not the transfer, so sending them again cannot help.
+public protocol DigestRefusal: Error {
+    /// Whether this error is such a refusal.
+    var refusesDigest: Bool { get }
+}

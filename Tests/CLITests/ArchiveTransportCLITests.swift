@@ -120,7 +120,7 @@ struct ArchiveTransportCLITests {
         #expect(evil.status != 0 && evil.stderr.contains("linked/layer.tar") && evil.stderr.contains("leaves the archive"), "\(evil.stderr)")
     }
 
-    @Test("a layer too big to buffer streams from the archive once and is mounted into the other repository")
+    @Test("a layer too big to buffer streams from the archive once and is mounted into the other repository; where mounts are refused, another pass reads it again")
     func largeLayerLoad() async throws {
         let a = try RegistryServer(), b = try RegistryServer()
         let client = RegistryClient(registry: a.host, options: MirrorCLITests.noAuth)
@@ -143,6 +143,26 @@ struct ArchiveTransportCLITests {
         let sent = (summary["bytesCopied"] as? NSNumber)?.int64Value ?? 0
         let unique = big.blobs.values.reduce(Int64(0)) { $0 + $1.0.size }
         #expect(sent == unique, "each blob sent once (\(sent) vs \(unique))")
+
+        // A registry that refuses every mount: the big layer, read once from the archive for the first repository,
+        // is read again by another pass for the second; small blobs are sent again from memory.
+        let c = try RegistryServer()
+        let refusing = try FaultProxy(target: c.port) { r in
+            // A mount from the other repository (a mount from its own is how dray asks whether a blob is there).
+            let other = r.path.hasPrefix("/v2/big/one/") ? "big/two" : "big/one"
+            let from = r.target.replacingOccurrences(of: "%2F", with: "/")
+            return r.method == "POST" && from.contains("from=\(other)") ? .status(403) : .pass
+        }
+        let again = try Dray.run(["load", "-s", dir.file("big.tar.zst"), "-d", refusing.host, "--report", dir.file("r2.json")])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(refusing.faults >= 1, "a mount was asked for and refused")
+        let cc = RegistryClient(registry: c.host, options: MirrorCLITests.noAuth)
+        for repo in ["big/one", "big/two"] {
+            #expect(try await cc.manifest(repo, .tag("1")).bytes == big.top.bytes)
+            for (d, _) in big.blobs.values { #expect(try await cc.headBlob(repo, d.digest) == d.size) }
+        }
+        let s2 = try MirrorCLITests.report(dir.file("r2.json"))["summary"] as! [String: Any]
+        #expect((s2["bytesCopied"] as? NSNumber)?.int64Value == 2 * unique, "every blob sent to each repository")
     }
 }
 

@@ -99,8 +99,9 @@ struct LoadCommand: AsyncParsableCommand {
 
 extension LoadCommand {
     /// Pushes the plan's targets read from `sources` with the mirror engine: every platform of what was saved.
+    /// With `passes`, blobs are read in passes over that medium (an archive streamed once) instead of on demand.
     func mirror(_ plan: LoadPlan, logger: Logger, places: LogPlaces, hasSignatures: Bool = true,
-                sources: @escaping MirrorEngine.SourceFactory) async throws {
+                passes: (any BlobPasses, medium: String)? = nil, sources: @escaping MirrorEngine.SourceFactory) async throws {
         var options = try transfer.mirrorOptions(platforms: .all, logger: logger)
         options.overwrite = overwrite
         options.signatures = removeSignatures ? .remove : .copy
@@ -108,7 +109,10 @@ extension LoadCommand {
         if !hasSignatures { options.attachments.scope = .none }
         let (limiter, pool) = try await destinationPool(plan, logger)
         let engine = MirrorEngine(options: options, sources: sources, destinations: pool.destination, logger: logger)
-        try await run(plan, logger: logger, limiter: limiter, places: places) { events in await engine.run(plan.targets, events: events) }
+        try await run(plan, logger: logger, limiter: limiter, places: places) { events in
+            if let (passes, medium) = passes { return await engine.run(plan.targets, passes: passes, medium: medium, events: events) }
+            return await engine.run(plan.targets, events: events)
+        }
     }
 
     /// Runs `execute` for the plan's targets with the runner; the list lines that name no saved image are
@@ -136,29 +140,19 @@ extension LoadCommand {
     /// Loads straight from an archive (parts found automatically), streaming it once, without extracting it.
     func loadArchive(_ source: String, _ destination: String) async throws {
         let logger = global.makeLogger("dray.load")
-        let catalog: ArchiveCatalog
+        let archive: ArchiveStream
         do {
-            catalog = try ArchiveCatalog.read(source)
+            archive = try ArchiveStream(path: source)
         } catch ArchiveCatalog.ReadError.notOCI {
             try await loadDockerArchive(source, destination, logger: logger)
             return
         } catch {
             throw CLIError("-s \(source): \(error)")
         }
-        let plan = try selection.plan(saved: catalog.index.manifests.compactMap(OCILayout.name(of:)), source: source,
+        let plan = try selection.plan(saved: archive.head.catalog.index.manifests.compactMap(OCILayout.name(of:)), source: source,
                                       destination: destination, logger: logger)
-        let lookup = plan.names
-        let (limiter, pool) = try await destinationPool(plan, logger)
-        var options = try transfer.mirrorOptions(platforms: .all, logger: logger)
-        options.overwrite = overwrite
-        options.signatures = removeSignatures ? .remove : .copy
-        let loader = ArchiveLoader(destinations: pool.destination, retries: options.retries, blobJobs: options.blobJobs,
-                                   jobs: options.jobs, attaching: options, blobCheck: options.blobCheck, logger: logger)
-        let loads = plan.targets.map {
-            ArchiveLoader.Target(id: $0.id, name: lookup[$0.source] ?? $0.source.description, destination: $0.destination, line: $0.line)
-        }
-        try await run(plan, logger: logger, limiter: limiter, places: .archive(source: source)) { events in
-            await loader.load(source, targets: loads, events: events)
+        try await mirror(plan, logger: logger, places: .archive(source: source), passes: (archive, "the archive")) { [names = plan.names] in
+            archive.source(named: names[$0] ?? $0.description)
         }
     }
 }

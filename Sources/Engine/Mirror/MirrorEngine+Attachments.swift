@@ -234,20 +234,6 @@ extension MirrorEngine {
     /// The report's note on a cosign tag merged into the destination's own.
     static let mergedReason = "merged into the cosign tag the destination had"
 
-    /// Carries what is attached to an image already complete at its destination (a loader that places blobs itself
-    /// calls this after the image's manifests are in and before its tag moves): finds the attachments of
-    /// `subjects` at the source and writes those the destination lacks. `top` is the source's top digest and
-    /// `written` the destination's. Throws `AttachmentsFailed` when any could not be carried.
-    public func attach(_ target: MirrorTarget, subjects: [Digest], top: Digest, written: Digest) async throws
-        -> (results: [AttachmentResult], warnings: [String])
-    {
-        let retry = Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger)
-        let discovery = try await discoverAttachments(subjects, target: target, retry: retry)
-        let o = try await carryAttachments(discovery, target: target, available: Set(subjects.filter { $0 != top || top == written }),
-                                           top: top, written: written, tally: Tally(), retry: retry, events: { _ in })
-        return (o.results, o.warnings)
-    }
-
     /// Signs the image at the destination when a signer is set; returns the number of signatures added.
     func sign(_ target: MirrorTarget, written: Digest, children: [Digest], retry: Retrier) async throws -> Int {
         guard let signer else { return 0 }

@@ -118,7 +118,7 @@ public struct MirrorEngine: Sendable {
         }
     }
 
-    private struct Outcome: Sendable {
+    struct Outcome: Sendable {
         var status: MirrorResult.Status
         var digest: Digest
         var sourceDigest: Digest
@@ -137,30 +137,40 @@ public struct MirrorEngine: Sendable {
             let outcome = try await withTimeout(options.timeout) {
                 try await self.work(target, tally: tally, events: events)
             }
-            let t = tally.state.withLock { $0 }
-            let warnings = [outcome.warning].compactMap { $0 } + outcome.attachments.warnings
-            return MirrorResult(
-                id: target.id, source: target.source.description, destination: target.destination.description,
-                line: target.line, status: outcome.status, digest: outcome.digest.description,
-                sourceDigest: outcome.sourceDigest.description, platforms: outcome.platforms,
-                rewritten: outcome.rewritten, bytesCopied: t.bytes, blobsCopied: t.copied, blobsMounted: t.mounted,
-                blobsPresent: t.present, seconds: (ContinuousClock.now - started).inSeconds, error: nil,
-                warning: warnings.isEmpty ? nil : warnings.joined(separator: "; "),
-                signaturesCopied: outcome.attachments.copiedSignatures, signaturesAdded: outcome.attachments.signed,
-                merged: outcome.merged ? true : nil, recorded: outcome.recorded ? true : nil,
-                attachments: outcome.attachments.results.isEmpty ? nil : outcome.attachments.results)
+            return result(target, outcome, tally: tally, started: started)
         } catch {
-            var r = Self.failure(target, error: Task.isCancelled ? "cancelled" : "\(error)", seconds: (ContinuousClock.now - started).inSeconds)
-            if let failure = error as? AttachmentsFailed {
-                r.attachments = failure.results
-                let w = failure.warnings
-                r.warning = w.isEmpty ? nil : w.joined(separator: "; ")
-            }
-            let t = tally.state.withLock { $0 }
-            r.bytesCopied = t.bytes
-            r.blobsCopied = t.copied
-            return r
+            return failed(target, error, tally: tally, started: started)
         }
+    }
+
+    /// The result of an image that finished with `outcome`.
+    func result(_ target: MirrorTarget, _ outcome: Outcome, tally: Tally, started: ContinuousClock.Instant) -> MirrorResult {
+        let t = tally.state.withLock { $0 }
+        let warnings = [outcome.warning].compactMap { $0 } + outcome.attachments.warnings
+        return MirrorResult(
+            id: target.id, source: target.source.description, destination: target.destination.description,
+            line: target.line, status: outcome.status, digest: outcome.digest.description,
+            sourceDigest: outcome.sourceDigest.description, platforms: outcome.platforms,
+            rewritten: outcome.rewritten, bytesCopied: t.bytes, blobsCopied: t.copied, blobsMounted: t.mounted,
+            blobsPresent: t.present, seconds: (ContinuousClock.now - started).inSeconds, error: nil,
+            warning: warnings.isEmpty ? nil : warnings.joined(separator: "; "),
+            signaturesCopied: outcome.attachments.copiedSignatures, signaturesAdded: outcome.attachments.signed,
+            merged: outcome.merged ? true : nil, recorded: outcome.recorded ? true : nil,
+            attachments: outcome.attachments.results.isEmpty ? nil : outcome.attachments.results)
+    }
+
+    /// The result of an image that failed with `error`.
+    func failed(_ target: MirrorTarget, _ error: any Error, tally: Tally, started: ContinuousClock.Instant) -> MirrorResult {
+        var r = Self.failure(target, error: Task.isCancelled ? "cancelled" : "\(error)", seconds: (ContinuousClock.now - started).inSeconds)
+        if let failure = error as? AttachmentsFailed {
+            r.attachments = failure.results
+            let w = failure.warnings
+            r.warning = w.isEmpty ? nil : w.joined(separator: "; ")
+        }
+        let t = tally.state.withLock { $0 }
+        r.bytesCopied = t.bytes
+        r.blobsCopied = t.copied
+        return r
     }
 
     private func work(_ target: MirrorTarget, tally: Tally, events: @escaping @Sendable (MirrorEvent) -> Void)
@@ -235,25 +245,13 @@ public struct MirrorEngine: Sendable {
             selection = chosen
         }
         if let why = selection.notApplied { logger.info("\(target.source): \(why)") }
-        var written = selection.written
-        var platforms = selection.platforms.map(\.description)
+        let (written, platforms, merged) = try await writing(selection.written, rewritten: selection.rewritten,
+                                                             platforms: selection.platforms.map(\.description), existing: existing,
+                                                             at: dst, retry: retry)
         let rewritten = selection.rewritten
-        var merged = false
-        if rewritten, !options.overwrite, let existing, existing != written.digest {
-            let combined = try await merge(written, intoExisting: existing, at: dst, retry: retry)
-            if combined.digest != written.digest, case .index(let index) = try combined.parsed() {
-                // What the tag will hold: the platforms written and the ones kept from the destination's index.
-                merged = true
-                platforms = IndexSelection.platforms(of: index.manifests).map(\.description)
-            }
-            written = combined
-        }
-        // The manifests of this image the destination will hold, which attachments may name as their subject.
-        let available = Set(childDigests + (written.digest == top.digest ? [top.digest] : []))
         if !options.force, existing == written.digest {
-            var attachments = try await carryAttachments(try await found, target: target, available: available, top: top.digest,
-                                                         written: written.digest, tally: tally, retry: retry, events: events)
-            attachments.signed = try await sign(target, written: written.digest, children: childDigests, retry: retry)
+            let attachments = try await finish(target, dst: dst, written: written, top: top.digest, entries: childDigests,
+                                               discovery: try await found, tagged: true, tally: tally, retry: retry, events: events)
             return Outcome(status: .skipped, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
                            rewritten: rewritten, warning: nil, attachments: attachments, merged: merged)
         }
@@ -272,21 +270,34 @@ public struct MirrorEngine: Sendable {
                 try await group.waitForAll()
             }
         }
-        // Attachments after their subjects and before the tag moves: a top manifest that has some is stored by
-        // digest first.
-        let discovery = try await found
-        let putFirst = discovery.found.contains { $0.attachment.subject == written.digest }
+        let attachments = try await finish(target, dst: dst, written: written, top: top.digest, entries: childDigests,
+                                           discovery: try await found, tagged: false, tally: tally, retry: retry, events: events)
+        return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
+                       rewritten: rewritten, warning: nil, attachments: attachments, merged: merged)
+    }
+
+    /// The end of an image once everything below its top manifest is at the destination: what is attached
+    /// (`discovery`), each after its subject, with the top stored by digest first when something is attached to it;
+    /// then the tag (unless `tagged`: it already holds `written`); then signing. `top` is the source's top digest,
+    /// `entries` the kept entries of its index.
+    func finish(_ target: MirrorTarget, dst: any ImageDestination, written: RawManifest, top: Digest, entries: [Digest],
+                discovery: AttachmentFinder.Discovery, tagged: Bool, tally: Tally, retry: Retrier,
+                events: @escaping @Sendable (MirrorEvent) -> Void) async throws -> AttachmentOutcome
+    {
+        // The manifests of this image the destination will hold, which attachments may name as their subject.
+        let available = Set(entries + (written.digest == top ? [top] : []))
+        let destID = target.destinationIdentifier
+        let putFirst = !tagged && discovery.found.contains { $0.attachment.subject == written.digest }
         if putFirst {
             try await retry.run("\(target.destination): put manifest by digest") { try await dst.putManifest(written, as: .digest(written.digest)) }
         }
-        var attachments = try await carryAttachments(discovery, target: target, available: available, top: top.digest,
+        var attachments = try await carryAttachments(discovery, target: target, available: available, top: top,
                                                      written: written.digest, tally: tally, retry: retry, events: events)
-        if !(putFirst && destID == .digest(written.digest)) {
+        if !tagged && !(putFirst && destID == .digest(written.digest)) {
             try await retry.run("\(target.destination): put manifest") { try await dst.putManifest(written, as: destID) }
         }
-        attachments.signed = try await sign(target, written: written.digest, children: childDigests, retry: retry)
-        return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                       rewritten: rewritten, warning: nil, attachments: attachments, merged: merged)
+        attachments.signed = try await sign(target, written: written.digest, children: entries, retry: retry)
+        return attachments
     }
 
     /// Pushes the manifest `digest` and everything below it, children before parents.
@@ -328,7 +339,7 @@ public struct MirrorEngine: Sendable {
 
     /// A filtered index merged with the destination's existing index: the destination's entries for platforms
     /// not being written stay; the new entries replace the ones for the same platforms.
-    private func merge(_ new: RawManifest, intoExisting digest: Digest, at dst: any ImageDestination, retry: Retrier)
+    func merge(_ new: RawManifest, intoExisting digest: Digest, at dst: any ImageDestination, retry: Retrier)
         async throws -> RawManifest
     {
         let existing = try await retry.run("\(dst.location): existing index") { try await dst.manifest(.digest(digest)) }

@@ -120,3 +120,8 @@ public struct RegistryProtocolError: Error, Sendable, CustomStringConvertible {
 }
 
 extension RegistryError: TemporaryError {}
+
+extension RegistryError: DigestRefusal {
+    /// DIGEST_INVALID: the registry hashed what it was sent and refused it.
+    public var refusesDigest: Bool { codes.contains(.digestInvalid) }
+}

@@ -172,12 +172,6 @@ public struct ArchiveCatalog: Sendable {
         return out
     }
 
-    /// The rest of the current entry as the chunks the archive yields (no copying; the caller bounds the size).
-    static func readChunks(_ reader: TarReader) throws -> [[UInt8]] {
-        var chunks: [[UInt8]] = []
-        while let c = try reader.readContent(max: 1 << 20) { chunks.append(c) }
-        return chunks
-    }
 
     /// The entries that are attachment entries (`REPO:sha256-<hex>`, `….sig`, `.att`, `.sbom`), not images.
     public var attachments: [Descriptor] {

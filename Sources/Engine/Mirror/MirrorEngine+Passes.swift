@@ -1,0 +1,372 @@
+import Synchronization
+
+/// Running images whose source is read in passes (`BlobPasses`: an archive streamed without extracting it).
+///
+/// Every image is planned first (`ImageGraph.plan`, from the source's manifests) and its destination tag checked;
+/// an image whose tag already holds the digest has only its missing attachments carried. One pass then reads the
+/// medium once, and each blob is placed for every image needing it through the run's `BlobTable` (uploaded once
+/// per destination repository, mounted into the others of that registry). Blobs up to `bufferedBlobLimit` are read
+/// into memory and placed concurrently (`blobJobs` at a time) while the pass reads on; larger ones are uploaded
+/// straight from the medium as it passes. An image finishes (`finish`: its manifests children first, what is
+/// attached, the tag, signing; `jobs` images at a time) as soon as its last blob is placed, so early images are
+/// tagged while later blobs still stream. A blob whose mount is refused or whose upload from the medium failed
+/// part-way with a temporary error is placed by another pass (up to `retries` more). An image whose blob is
+/// missing, corrupt or cannot be uploaded gets nothing tagged. `timeout` does not apply: an image waits for
+/// the pass that reaches its blobs.
+extension MirrorEngine {
+    /// Blobs up to this size are read into memory and placed concurrently; larger ones stream from the pass.
+    public static let bufferedBlobLimit: Int64 = 8 << 20
+
+    /// Mirrors every target, reading blobs from `passes` (what `sources` gives for the targets' sources serves
+    /// their manifests); one result per target, in target order. `medium` names the medium in errors.
+    public func run(_ targets: [MirrorTarget], passes: any BlobPasses, medium: String,
+                    events: @escaping @Sendable (MirrorEvent) -> Void = { _ in }) async -> [MirrorResult] {
+        let retry = Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger)
+        var results: [Int: MirrorResult] = [:]
+        func report(_ r: MirrorResult) {
+            results[r.id] = r
+            events(.finished(r))
+        }
+
+        // 1. Plan every image; each asks its destination once, a few at a time.
+        var images: [PassImage] = []
+        await withTaskGroup(of: PassPlanned.self) { group in
+            var pending = targets[...]
+            func admit() {
+                guard !Task.isCancelled, let t = pending.popFirst() else { return }
+                events(.started(t))
+                group.addTask { await self.plan(t, retry: retry) }
+            }
+            for _ in 0..<max(8, options.jobs) { admit() }
+            while let planned = await group.next() {
+                switch planned {
+                case .image(let image): images.append(image)
+                case .done(let r): report(r)
+                }
+                admit()
+            }
+        }
+        images.sort { $0.target.id < $1.target.id }
+
+        // 2. Which images need each blob.
+        var needs: [Digest: [Need]] = [:]
+        for (i, image) in images.enumerated() { for b in image.blobs { needs[b.digest, default: []].append(Need(image: i, descriptor: b)) } }
+        var unplaced = images.map { Set($0.blobs.map(\.digest)) }
+        var deferred: [Digest: [Need]] = [:]
+        var started = Set<Int>()
+
+        // 3. Blobs as the passes reach them; 4. each image as soon as its last blob is placed.
+        await withTaskGroup(of: (Int, Result<Outcome, any Error>).self) { finishing in
+            var finishingNow = 0
+            func reportFinished(_ i: Int, _ outcome: Result<Outcome, any Error>) {
+                let image = images[i]
+                switch outcome {
+                case .success(let o): report(result(image.target, o, tally: image.tally, started: image.started))
+                case .failure(let e): report(failed(image.target, e, tally: image.tally, started: image.started))
+                }
+            }
+            /// Finishes image `i`: reports its failure, or writes its manifests, attachments and tag.
+            func complete(_ i: Int) async {
+                guard started.insert(i).inserted else { return }
+                if let why = images[i].failed {
+                    reportFinished(i, .failure(PassFailure(description: why)))
+                    return
+                }
+                if finishingNow >= max(1, options.jobs), let (j, outcome) = await finishing.next() {
+                    finishingNow -= 1
+                    reportFinished(j, outcome)
+                }
+                let image = images[i]
+                finishing.addTask {
+                    do { return (i, .success(try await self.finish(image, retry: retry, events: events))) } catch { return (i, .failure(error)) }
+                }
+                finishingNow += 1
+            }
+            func record(_ p: Placed) async {
+                for (i, why) in p.failures where images[i].failed == nil { images[i].failed = why }
+                if !p.deferred.isEmpty { deferred[p.digest, default: []] += p.deferred }
+                for i in p.placed {
+                    unplaced[i].remove(p.digest)
+                    if unplaced[i].isEmpty, images[i].failed == nil { await complete(i) }
+                }
+            }
+            func users(_ list: [Need]) -> [PassUser] {
+                list.filter { images[$0.image].failed == nil }.map {
+                    PassUser(image: $0.image, descriptor: $0.descriptor, destination: images[$0.image].destination, tally: images[$0.image].tally)
+                }
+            }
+            do {
+                // Images with nothing to place (every blob already there) finish at once.
+                for i in images.indices where unplaced[i].isEmpty { await complete(i) }
+                var done = Set<Digest>()
+                try await withThrowingTaskGroup(of: Placed.self) { placing in
+                    var placingNow = 0
+                    func admit(_ d: Digest, _ content: PassContent, among list: [Need]) async throws {
+                        if placingNow >= max(1, options.blobJobs), let p = try await placing.next() {
+                            placingNow -= 1
+                            await record(p)
+                        }
+                        let u = users(list)
+                        placing.addTask { await self.place(d, users: u, content: content, retry: retry, events: events) }
+                        placingNow += 1
+                    }
+                    /// Places a blob the pass reached: from memory alongside the pass, or from the medium as it passes.
+                    func reached(_ d: Digest, size: Int64, content: any BlobStream, among list: [Need]) async throws {
+                        if size <= Self.bufferedBlobLimit {
+                            try await admit(d, .memory(try await content.chunks()), among: list)
+                        } else {
+                            await record(await place(d, users: users(list), content: .stream(content), retry: retry, events: events))
+                        }
+                    }
+                    for (d, bytes) in passes.preread {
+                        guard let list = needs[d] else { continue }
+                        try await admit(d, .memory([bytes]), among: list)
+                        done.insert(d)
+                    }
+                    let pass = try passes.pass(wanting: Set(needs.keys).subtracting(done))
+                    while let (d, size, content) = try await pass.next() {
+                        guard let list = needs[d], done.insert(d).inserted else { continue }
+                        try await reached(d, size: size, content: content, among: list)
+                    }
+                    while let p = try await placing.next() { await record(p) }
+                    for (d, list) in needs where !done.contains(d) {
+                        for u in list where images[u.image].failed == nil { images[u.image].failed = "blob \(d) is missing from \(medium)" }
+                    }
+                    // What could not be mounted or failed part-way: another pass, as often as retries allow.
+                    var round = 0
+                    while !deferred.isEmpty, round <= retry.attempts {
+                        round += 1
+                        let wanted = deferred
+                        deferred = [:]
+                        let again = try passes.pass(wanting: Set(wanted.keys))
+                        while let (d, size, content) = try await again.next() {
+                            guard let list = wanted[d] else { continue }
+                            try await reached(d, size: size, content: content, among: list)
+                        }
+                        while let p = try await placing.next() { await record(p) }
+                        placingNow = 0
+                    }
+                }
+                for (d, list) in deferred {
+                    for u in list where images[u.image].failed == nil { images[u.image].failed = "blob \(d): could not be uploaded from \(medium)" }
+                }
+            } catch {
+                for i in images.indices where images[i].failed == nil && !started.contains(i) { images[i].failed = "\(error)" }
+            }
+            // Whatever has not finished yet: failures, and images whose last blob came on a later pass.
+            for i in images.indices { await complete(i) }
+            for await (j, outcome) in finishing { reportFinished(j, outcome) }
+        }
+        return targets.map { t in results[t.id] ?? Self.failure(t, error: "cancelled before it started", seconds: 0) }
+    }
+
+    // MARK: Planning
+
+    /// One image of a run in passes, planned.
+    struct PassImage: Sendable {
+        var target: MirrorTarget
+        var graph: ImageGraph
+        /// What the tag will hold: the graph's top, or a filtered index merged into the destination's.
+        var written: RawManifest
+        var platforms: [String]
+        var merged: Bool
+        var destination: any ImageDestination
+        /// Whether the destination tag already holds `written` (only attachments are carried).
+        var tagged: Bool
+        /// What must be placed: the image's blobs (unless tagged) and its attachments'.
+        var blobs: [Descriptor]
+        var failed: String?
+        let tally = Tally()
+        let started: ContinuousClock.Instant
+    }
+
+    enum PassPlanned: Sendable {
+        case image(PassImage)
+        /// Finished at planning (failed, or nothing to do).
+        case done(MirrorResult)
+    }
+
+    /// One image's need of one blob.
+    struct Need: Sendable {
+        var image: Int
+        var descriptor: Descriptor
+    }
+
+    /// Plans `target`: its graph at the source and what its destination tag holds.
+    func plan(_ target: MirrorTarget, retry: Retrier) async -> PassPlanned {
+        let started = ContinuousClock.now
+        do {
+            let graph: ImageGraph
+            do {
+                graph = try await ImageGraph.plan(ManifestIdentifier(target.source), of: target.source, sources: sources,
+                                                  filter: options.platforms, attachments: options.attachments, retry: retry,
+                                                  tagLists: tagLists)
+            } catch let error as CopyError where !options.failWhenNoPlatform {
+                guard case .noMatchingPlatform = error else { throw error }
+                let top = try? await sources(target.source).manifestDigest(ManifestIdentifier(target.source))
+                var r = Self.failure(target, error: "", seconds: (ContinuousClock.now - started).inSeconds)
+                (r.status, r.error, r.warning, r.digest, r.sourceDigest) = (.skipped, nil, "\(error); nothing copied", top?.description, top?.description)
+                return .done(r)
+            }
+            let dst = destinations(target.destination)
+            let existing = try await retry.run("\(target.destination): check") { try await dst.manifestDigest(target.destinationIdentifier) }
+            let (written, platforms, merged) = try await writing(graph.top, rewritten: graph.rewritten, platforms: graph.platforms.map(\.description),
+                                                                 existing: existing, at: dst, retry: retry)
+            let tagged = !options.force && existing == written.digest
+            var blobs: [Digest: Descriptor] = [:]
+            if !tagged { for b in graph.blobs { blobs[b.digest] = b } }
+            for b in graph.attachmentBlobs { blobs[b.digest] = b }
+            // An attachment that is an index: the blobs of the images it lists.
+            let src = sources(target.source)
+            for (_, m) in graph.attachments {
+                guard case .index(let index) = try m.parsed() else { continue }
+                for entry in index.manifests {
+                    for child in try await ImageGraph.tree(entry.digest, depth: 2, src: src, retry: retry) {
+                        if case .image(let im) = try child.parsed() { for b in im.blobs where !b.isForeign { blobs[b.digest] = b } }
+                    }
+                }
+            }
+            return .image(PassImage(target: target, graph: graph, written: written, platforms: platforms, merged: merged,
+                                    destination: dst, tagged: tagged,
+                                    blobs: blobs.values.sorted { $0.digest < $1.digest }, started: started))
+        } catch {
+            return .done(failed(target, error, tally: Tally(), started: started))
+        }
+    }
+
+    /// Writes image `image` once its blobs are placed: its manifests below the top (children before parents),
+    /// then what `finish` does.
+    func finish(_ image: PassImage, retry: Retrier, events: @escaping @Sendable (MirrorEvent) -> Void) async throws -> Outcome {
+        let dst = image.destination
+        if !image.tagged {
+            for m in image.graph.children {
+                try await retry.run("put manifest \(m.digest)") { try await dst.putManifest(m, as: .digest(m.digest)) }
+            }
+        }
+        let attachments = try await finish(image.target, dst: dst, written: image.written, top: image.graph.sourceDigest,
+                                           entries: image.graph.entries, discovery: image.graph.discovery, tagged: image.tagged,
+                                           tally: image.tally, retry: retry, events: events)
+        return Outcome(status: image.tagged ? .skipped : .copied, digest: image.written.digest, sourceDigest: image.graph.sourceDigest,
+                       platforms: image.platforms, rewritten: image.graph.rewritten, warning: nil, attachments: attachments,
+                       merged: image.merged)
+    }
+
+    // MARK: Placing
+
+    /// One image needing a blob, with where it goes.
+    struct PassUser: Sendable {
+        var image: Int
+        var descriptor: Descriptor
+        var destination: any ImageDestination
+        var tally: Tally
+    }
+
+    /// A blob's content as a pass gives it.
+    enum PassContent: Sendable {
+        /// Read into memory: uploaded as often as needed.
+        case memory([[UInt8]])
+        /// The medium's own stream: read once.
+        case stream(any BlobStream)
+    }
+
+    /// What placing one blob came to, per image.
+    struct Placed: Sendable {
+        var digest: Digest
+        var failures: [(Int, String)] = []
+        /// Images still needing the blob, for another pass.
+        var deferred: [Need] = []
+        /// Images whose destination now holds the blob.
+        var placed: [Int] = []
+    }
+
+    /// The bytes of one placement: memory opens as often as asked, a stream once.
+    final class PassOpener: Sendable {
+        let content: PassContent
+        let used = Mutex(false)
+        init(_ content: PassContent) { self.content = content }
+        var repeatable: Bool { if case .memory = content { true } else { false } }
+        func open() -> (any BlobStream)? {
+            switch content {
+            case .memory(let chunks): return MemoryBlobStream(chunks: chunks)
+            case .stream(let s): return used.withLock { u in u ? nil : { u = true; return s }() }
+            }
+        }
+    }
+
+    /// Needs another pass: the medium's stream was used already.
+    struct AnotherPass: Error {}
+
+    /// Why an image of a run in passes failed before it could finish.
+    struct PassFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Places one blob for each of `users`, through the run's `BlobTable`: present, mounted from a repository of
+    /// the same registry that received it, or uploaded from `content`.
+    func place(_ digest: Digest, users: [PassUser], content: PassContent, retry: Retrier,
+               events: @escaping @Sendable (MirrorEvent) -> Void) async -> Placed {
+        var out = Placed(digest: digest)
+        let opener = PassOpener(content)
+        var corrupt: String?
+        for u in users {
+            if let corrupt {
+                out.failures.append((u.image, corrupt))
+                continue
+            }
+            let (dst, d) = (u.destination, u.descriptor)
+            let hashes = options.blobCheck.hashes(into: dst)
+            let transfer: @Sendable () async throws -> BlobOutcome = {
+                let attempt: @Sendable () async throws -> BlobOutcome = {
+                    if try await retry.run("blob \(digest)", { try await dst.blobExistsOrPrepareUpload(d) }) { return .present }
+                    guard let stream = opener.open() else { throw AnotherPass() }
+                    try await dst.putBlob(d, from: VerifyingStream(stream, expecting: d, checkingDigest: hashes))
+                    return .copied(bytes: d.size)
+                }
+                return opener.repeatable ? try await retry.run("blob \(digest)", attempt) : try await attempt()
+            }
+            do {
+                let outcome = options.mount ? try await table.ensure(d, in: dst, transfer: transfer) : try await transfer()
+                u.tally.add(outcome)
+                if case .copied(let bytes) = outcome { events(.bytes(bytes)) }
+                out.placed.append(u.image)
+            } catch is AnotherPass {
+                out.deferred.append(Need(image: u.image, descriptor: d))
+            } catch let e as BlobVerificationError {
+                // The medium's copy is bad: every image needing it fails for that reason.
+                corrupt = "blob \(digest): \(e)"
+                out.failures.append((u.image, corrupt!))
+            } catch let e as any DigestRefusal where e.refusesDigest {
+                // The registry hashed the medium's copy and refused it: the same verdict, from the other end.
+                corrupt = "blob \(digest): digest mismatch: the destination refused the copy read from the source (\(e))"
+                out.failures.append((u.image, corrupt!))
+            } catch where error.isTemporaryFailure {
+                out.deferred.append(Need(image: u.image, descriptor: d))
+            } catch {
+                out.failures.append((u.image, "blob \(digest): \(error)"))
+            }
+        }
+        return out
+    }
+
+    /// What the tag will hold for a selection `selected`: itself, or (a filtered index, unless `overwrite`) merged
+    /// with the index the destination tag holds; with the platforms it then names and whether it was merged.
+    func writing(_ selected: RawManifest, rewritten: Bool, platforms: [String], existing: Digest?, at dst: any ImageDestination,
+                 retry: Retrier) async throws -> (manifest: RawManifest, platforms: [String], merged: Bool) {
+        guard rewritten, !options.overwrite, let existing, existing != selected.digest else { return (selected, platforms, false) }
+        let combined = try await merge(selected, intoExisting: existing, at: dst, retry: retry)
+        if combined.digest != selected.digest, case .index(let index) = try combined.parsed() {
+            // What the tag will hold: the platforms written and the ones kept from the destination's index.
+            return (combined, IndexSelection.platforms(of: index.manifests).map(\.description), true)
+        }
+        return (combined, platforms, false)
+    }
+}
+
+extension BlobStream {
+    /// The rest of the stream, as the chunks it gives.
+    func chunks() async throws -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        while let c = try await next() { out.append(c) }
+        return out
+    }
+}
