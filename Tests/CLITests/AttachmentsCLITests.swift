@@ -401,6 +401,17 @@ struct AttachmentsCLITests {
         let fromLayout = try Dray.run(["copy", layout, "\(d.host)/team/app:1"])
         #expect(fromLayout.status == 0, "\(fromLayout.stderr)")
         try await Self.expectCarried(s, to: RegistryClient(registry: d.host, options: Self.noAuth), "team/app")
+
+        // The same bare-named layout as an archive another tool made (a tar of the folder): copy takes its
+        // attachments and archive ls lists them.
+        let bare = dir.file("bare.tar")
+        #expect(try Shell.run("tar", ["-cf", bare, "-C", dir.file("layout"), "."]).status == 0)
+        let e = try RegistryServer()
+        let fromArchive = try Dray.run(["copy", "oci-archive:\(bare):v1", "\(e.host)/team/app:1"])
+        #expect(fromArchive.status == 0 && fromArchive.stdoutText.contains("attachments: 9 copied"), "\(fromArchive.stdoutText)\(fromArchive.stderr)")
+        try await Self.expectCarried(s, to: RegistryClient(registry: e.host, options: Self.noAuth), "team/app")
+        let ls = try Dray.run(["archive", "ls", bare])
+        #expect(ls.status == 0 && ls.stdoutText.contains("1 image (and 9 attachments)"), "\(ls.stdoutText)")
     }
 
     @Test("10,000 referrers of one digest: paged through the API, cut at --max-referrers with a warning; the same from a fallback index")

@@ -211,7 +211,7 @@ struct SaveValidateCommand: AsyncParsableCommand {
             let lookup = ManifestLookup.catalog(catalog)
             let listed = Set(targets.map(\.destination.description))
             let extra = allowExtra ? [] : catalog.index.manifests.compactMap(OCILayout.name(of:))
-                .filter { !listed.contains($0) && !ArchiveSelection.isAttachment($0) }
+                .filter { !listed.contains($0) && !LayoutNaming.isAttachment($0) }
                 .map { "\($0): in the archive but not in the list (--allow-extra accepts it)" }
             let policy = try checking.policy()
             let failures = await Validation.run(targets, listErrors: listErrors, other: extra, jobs: checking.checkedJobs(logger: logger)) { t in

@@ -32,30 +32,22 @@ public struct ArchiveCatalog: Sendable {
         public var found: AttachmentOrigin
     }
 
-    /// The attachments the archive holds for the image named `name` whose manifests are `subjects`.
+    /// The attachments the archive holds for the image named `name` whose manifests are `subjects`: what its
+    /// fallback entries list and its cosign entries.
     public func attachments(of name: String, subjects: [Digest]) -> [Attached] {
-        guard let ref = try? Reference(parsing: name) else { return [] }
-        var out: [Attached] = []
-        var queue = subjects
-        var seen = Set(subjects)
-        while !queue.isEmpty {
-            let d = queue.removeFirst()
-            if let e = OCILayout.entry(named: ref.withTag(AttachmentTag.fallback(for: d)).description, in: index),
-               let list = manifests[e.digest].flatMap(ReferrersIndex.entries(of:)) {
-                for r in list where seen.insert(r.digest).inserted {
-                    out.append(Attached(digest: r.digest.description, subject: d.description,
-                                        type: r.artifactType ?? r.mediaType.rawValue, found: .fallbackTag))
-                    queue.append(r.digest)
-                }
+        let byName = Dictionary(index.manifests.compactMap { e in OCILayout.name(of: e).map { ($0, e) } }) { _, last in last }
+        let found = (try? LayoutAttachments.walk(image: name, subjects: subjects, entries: byName) { manifests[$0] }) ?? []
+        var seen = Set<Digest>()
+        return found.flatMap { e -> [Attached] in
+            if let kind = e.legacy {
+                return [Attached(digest: e.descriptor.digest.description, subject: e.subject.description, type: "cosign.\(kind.rawValue)",
+                                 found: .legacyTag)]
             }
-            for kind in AttachmentTag.Legacy.allCases {
-                guard let e = OCILayout.entry(named: ref.withTag(AttachmentTag.legacy(kind, for: d)).description, in: index),
-                      seen.insert(e.digest).inserted else { continue }
-                out.append(Attached(digest: e.digest.description, subject: d.description, type: "cosign.\(kind.rawValue)", found: .legacyTag))
-                queue.append(e.digest)
+            return (e.referrers ?? []).filter { seen.insert($0.digest).inserted }.map { r in
+                Attached(digest: r.digest.description, subject: e.subject.description, type: r.artifactType ?? r.mediaType.rawValue,
+                         found: .fallbackTag)
             }
         }
-        return out
     }
 
     /// Reads a layout folder, or an archive (parts found automatically).
@@ -175,12 +167,12 @@ public struct ArchiveCatalog: Sendable {
 
     /// The entries that are attachment entries (`REPO:sha256-<hex>`, `….sig`, `.att`, `.sbom`), not images.
     public var attachments: [Descriptor] {
-        index.manifests.filter { OCILayout.name(of: $0).map(ArchiveSelection.isAttachment) ?? false }
+        index.manifests.filter { OCILayout.name(of: $0).map(LayoutNaming.isAttachment) ?? false }
     }
 
     /// The named images with their platforms and sizes (signature attachments are not images).
     public func images() throws -> [Image] {
-        try index.manifests.filter { !(OCILayout.name(of: $0).map(ArchiveSelection.isAttachment) ?? false) }.map { entry in
+        try index.manifests.filter { !(OCILayout.name(of: $0).map(LayoutNaming.isAttachment) ?? false) }.map { entry in
             let name = OCILayout.name(of: entry) ?? entry.digest.description
             var platforms: [String] = []
             var size: Int64 = 0
@@ -198,8 +190,7 @@ public struct ArchiveCatalog: Sendable {
                 }
             }
             try add(entry.digest)
-            var subjects = [entry.digest]
-            if case .index(let i)? = try manifests[entry.digest]?.parsed() { subjects += i.manifests.map(\.digest) }
+            let subjects = try manifests[entry.digest].map(LayoutAttachments.subjects(of:)) ?? [entry.digest]
             return Image(name: name, digest: entry.digest.description, mediaType: entry.mediaType.rawValue,
                          platforms: platforms, size: size, attachments: attachments(of: name, subjects: subjects))
         }

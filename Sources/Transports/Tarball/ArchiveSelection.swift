@@ -16,33 +16,16 @@ public struct ArchiveSelection: Sendable {
     /// Selects the entries of `index` named in `names` and their attachments; `manifest` reads a manifest's bytes.
     public init(_ index: ImageIndex, names: Set<String>, manifest: (Digest) throws -> [UInt8]) throws {
         let byName = Dictionary(index.manifests.compactMap { e in OCILayout.name(of: e).map { ($0, e) } }) { _, last in last }
+        func read(_ d: Digest) throws -> RawManifest { try RawManifest(bytes: try manifest(d), mediaType: nil, expecting: d) }
         var entries: [Descriptor] = []
         var images = 0
         for entry in index.manifests {
             guard let name = OCILayout.name(of: entry), names.contains(name), byName[name] == entry else { continue }
             entries.append(entry)
             images += 1
-            guard let ref = try? Reference(parsing: name) else { continue }
-            var reached = [entry.digest]
-            var seen = Set(reached)
-            if case .index(let i) = try RawManifest(bytes: try manifest(entry.digest), mediaType: nil, expecting: entry.digest).parsed() {
-                reached += i.manifests.map(\.digest)
-            }
-            while let d = reached.popLast() {
-                seen.insert(d)
-                let tags = [AttachmentTag.fallback(for: d)] + AttachmentTag.Legacy.allCases.map { AttachmentTag.legacy($0, for: d) }
-                for tag in tags {
-                    guard let found = byName[ref.withTag(tag).description], !entries.contains(found) else { continue }
-                    entries.append(found)
-                    // What is attached to an attachment: the referrers a fallback index lists, or a legacy tag's manifest.
-                    var next = [found.digest]
-                    if AttachmentTag.parse(tag)?.legacy == nil,
-                       let list = ReferrersIndex.entries(of: try RawManifest(bytes: try manifest(found.digest), mediaType: nil, expecting: found.digest)) {
-                        next = list.map(\.digest)
-                    }
-                    reached += next.filter { !seen.contains($0) }
-                }
-            }
+            let attached = try LayoutAttachments.walk(image: name, subjects: try LayoutAttachments.subjects(of: try read(entry.digest)),
+                                                      entries: byName, manifest: read)
+            for a in attached where !entries.contains(a.descriptor) { entries.append(a.descriptor) }
         }
         self.index = ImageIndex(schemaVersion: index.schemaVersion, mediaType: .ociIndex, manifests: entries)
         self.images = images
@@ -53,12 +36,6 @@ public struct ArchiveSelection: Sendable {
     public static func names(of targets: [MirrorTarget], savedIn results: [MirrorResult]) -> Set<String> {
         let saved = Set(results.filter { $0.status != .failed }.map(\.id))
         return Set(targets.filter { saved.contains($0.id) }.map(\.destination.description))
-    }
-
-    /// Whether `name` is an attachment entry's (its tag is `sha256-<hex>`, or that with `.sig`, `.att`, `.sbom`).
-    public static func isAttachment(_ name: String) -> Bool {
-        guard let tag = (try? Reference(parsing: name))?.tag else { return false }
-        return AttachmentTag.isAttachmentTag(tag)
     }
 
     /// Every blob reachable from `index`: manifests and configs first, then layers, each once.

@@ -77,6 +77,12 @@ public final class TarReader {
             let prefix = Self.string(header[345..<500])
             if Self.string(header[257..<262]) == "ustar", !prefix.isEmpty { name = prefix + "/" + name }
             if let l = longName { name = l; longName = nil }
+            // `tar -C layout .` names entries ./index.json, ./blobs/…, and the folder itself ./
+            while name.hasPrefix("./") { name.removeFirst(2) }
+            if name.isEmpty || name == ".", type == UInt8(ascii: "5") {
+                _ = try take(Int(size + (512 - size % 512) % 512))
+                continue
+            }
             switch type {
             case UInt8(ascii: "L"), UInt8(ascii: "x"):
                 // GNU long name, or PAX extended header: the payload names the next entry.
