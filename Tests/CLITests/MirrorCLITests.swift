@@ -229,6 +229,11 @@ struct MirrorCLITests {
                 #expect(v.status == 0 && v.stderr.contains("-j/--jobs \(jobs) is outside 1-20; using 1"), "\(spelling): \(v.stderr)")
             }
         }
+        // The same rule in every command (one JobsOption): verify too (the image is unsigned: exit 1, no usage error).
+        let key = dir.file("k.pub")
+        #expect(try Shell.run("sh", ["-c", "openssl ecparam -genkey -name prime256v1 | openssl ec -pubout -out \(key)"]).status == 0)
+        let verify = try Dray.run(["verify", "--key", key, "-j", "21", "\(b.host)/\(corpus[0].name):v0"])
+        #expect(verify.status == 1 && verify.stderr.contains("-j/--jobs 21 is outside 1-20; using 1"), "\(verify.stderr)")
     }
 
     @Test("bad flags fail at once with one line")

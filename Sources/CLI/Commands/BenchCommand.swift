@@ -38,8 +38,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Comma-separated strategies (see above).")
     var strategies: String = "default,spool,chunked=16M,no-mount,blobs=1,blobs=4,blobs=16,blobs=32"
 
-    @Option(name: [.short, .long], help: "Images in flight at once (1-20).")
-    var jobs: Int = 4
+    @OptionGroup var concurrency: JobsOption<CheckJobs>
 
     @Flag(name: .long, help: "Keep the scratch repositories.")
     var keep = false
@@ -88,7 +87,6 @@ struct BenchCommand: AsyncParsableCommand {
         try await reportingErrors {
             let chosen = try strategies.split(separator: ",").map { try Strategy(parsing: String($0)) }
             guard !chosen.isEmpty else { throw CLIError("--strategies: none given") }
-            guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
             let parts = destination.split(separator: "/", maxSplits: 1).map(String.init)
             guard parts.count == 2, (try? Reference(parsing: "\(destination)/x")) != nil else {
                 throw CLIError("-d/--destination: \"\(destination.prefix(200))\" is not REGISTRY/NAMESPACE")
@@ -98,6 +96,7 @@ struct BenchCommand: AsyncParsableCommand {
             if let e = errors.first { throw CLIError("\(e)") }
             guard !entries.isEmpty else { throw CLIError("\(file): no images") }
             let logger = global.makeLogger("dray.bench")
+            let jobs = concurrency.value(logger: logger)
             let token = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
             var outcomes: [Outcome] = []
             var scratch: [(RegistryPool, [Reference])] = []

@@ -126,9 +126,7 @@ enum Validation {
 
 /// Flags shared by the validate commands.
 struct ValidationOptions: ParsableArguments {
-    /// `--validate-jobs` is what `-j`/`--jobs` become after `validate` (see `ArgumentNormalizer`).
-    @Option(name: [.short, .long, .customLong("validate-jobs")], help: "Images checked at once (1-20; out of range: a warning, then 1, as Hangar).")
-    var jobs: Int = 4
+    @OptionGroup var concurrency: JobsOption<ValidateJobs>
 
     @OptionGroup var attachments: AttachmentOptions
 
@@ -138,6 +136,6 @@ struct ValidationOptions: ParsableArguments {
     /// Which attachments must be at the destination.
     func policy() throws -> AttachmentPolicy { try attachments.policy(removeSignatures: removeSignatures) }
 
-    /// `jobs`, with Hangar's rule for values outside 1–20 (a warning through `logger`, then 1).
-    func checkedJobs(logger: Logger) -> Int { TransferOptions.hangarJobs(jobs, logger: logger) }
+    /// `-j`, with its rule applied.
+    func checkedJobs(logger: Logger) -> Int { concurrency.value(logger: logger) }
 }

@@ -6,8 +6,7 @@ import Transports
 /// How hard a run works: images and blob transfers in flight, retries, per-image time (shared by mirror, save,
 /// sync and load, with Hangar's spellings; `--proc` is image-syncer's).
 struct TransferOptions: ParsableArguments {
-    @Option(name: [.short, .long, .customLong("proc")], help: "Images in flight at once (1-20); --proc is image-syncer's spelling.")
-    var jobs: Int = 1
+    @OptionGroup var concurrency: JobsOption<TransferJobs>
 
     @Option(name: .long, help: "Blob transfers in flight at once across the run.")
     var blobJobs: Int = 8
@@ -51,7 +50,7 @@ struct TransferOptions: ParsableArguments {
         _ = try httpOptions()
         var options = MirrorOptions()
         options.blobCheck = try blobCheck.value()
-        options.jobs = Self.hangarJobs(jobs, logger: logger)
+        options.jobs = concurrency.value(logger: logger)
         options.blobJobs = blobJobs
         options.retries = retries
         options.timeout = limit
@@ -60,15 +59,6 @@ struct TransferOptions: ParsableArguments {
         options.attachments = try attachments.policy()
         options.referrersMode = try attachments.mode()
         return options
-    }
-}
-
-extension TransferOptions {
-    /// Hangar's rule for `-j/--jobs`: a value outside 1–20 is not fatal; it is warned about and replaced by 1.
-    static func hangarJobs(_ jobs: Int, logger: Logger) -> Int {
-        guard !(1...20).contains(jobs) else { return jobs }
-        logger.warning("-j/--jobs \(jobs) is outside 1-20; using 1 (as Hangar does)")
-        return 1
     }
 }
 

@@ -38,7 +38,7 @@ struct SignCommand: AsyncParsableCommand {
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: options, destination: options)
             let filter = platforms.filter
             for e in listErrors { print("FAILED \(e)") }
-            let results = await refs.concurrentMap(limit: targets.jobs) { ref -> String? in
+            let results = await refs.concurrentMap(limit: targets.concurrency.value(logger: logger)) { ref -> String? in
                 do {
                     let top = try await pool.destination(ref).manifest(ManifestIdentifier(ref))
                     var digests = [top.digest]

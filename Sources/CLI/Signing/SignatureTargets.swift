@@ -8,8 +8,7 @@ struct SignatureTargetOptions: ParsableArguments {
     @Option(name: [.short, .long], help: ArgumentHelp("Image list (one reference per line).", valueName: "file"))
     var file: String?
 
-    @Option(name: [.short, .long], help: "Images handled at once (1-20).")
-    var jobs: Int = 4
+    @OptionGroup var concurrency: JobsOption<CheckJobs>
 
     @Argument(help: "Images (registry references).")
     var images: [String] = []
@@ -18,7 +17,6 @@ struct SignatureTargetOptions: ParsableArguments {
 
     /// The references, with the list's bad lines.
     func references() throws -> ([Reference], [ImageListError]) {
-        guard (1...20).contains(jobs) else { throw CLIError("-j/--jobs must be between 1 and 20") }
         var refs: [Reference] = []
         var errors: [ImageListError] = []
         if let file {

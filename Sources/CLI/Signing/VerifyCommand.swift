@@ -53,7 +53,7 @@ struct VerifyCommand: AsyncParsableCommand {
             let options = try access.registryOptions()
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: options, destination: options)
             var rows = listErrors.map { Row(image: $0.line, digest: nil, result: "FAIL", reason: $0.description) }
-            rows += await refs.concurrentMap(limit: targets.jobs) { ref -> Row in
+            rows += await refs.concurrentMap(limit: targets.concurrency.value(logger: logger)) { ref -> Row in
                 do {
                     guard let digest = try await pool.destination(ref).manifestDigest(ManifestIdentifier(ref)) else {
                         return Row(image: ref.description, digest: nil, result: "FAIL", reason: "not found")
