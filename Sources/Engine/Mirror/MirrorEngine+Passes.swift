@@ -22,14 +22,10 @@ extension MirrorEngine {
     public func run(_ targets: [MirrorTarget], passes: any BlobPasses, medium: String,
                     events: @escaping @Sendable (MirrorEvent) -> Void = { _ in }) async -> [MirrorResult] {
         let retry = Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger)
-        var results: [Int: MirrorResult] = [:]
-        func report(_ r: MirrorResult) {
-            results[r.id] = r
-            events(.finished(r))
-        }
+        let run = PassRun(events: events)
 
         // 1. Plan every image; each asks its destination once, a few at a time.
-        var images: [PassImage] = []
+        var planned: [PassImage] = []
         await withTaskGroup(of: PassPlanned.self) { group in
             var pending = targets[...]
             func admit() {
@@ -38,126 +34,178 @@ extension MirrorEngine {
                 group.addTask { await self.plan(t, retry: retry) }
             }
             for _ in 0..<max(8, options.jobs) { admit() }
-            while let planned = await group.next() {
-                switch planned {
-                case .image(let image): images.append(image)
-                case .done(let r): report(r)
+            while let outcome = await group.next() {
+                switch outcome {
+                case .image(let image): planned.append(image)
+                case .done(let r): run.report(r)
                 }
                 admit()
             }
         }
-        images.sort { $0.target.id < $1.target.id }
+        run.start(planned.sorted { $0.target.id < $1.target.id })
 
-        // 2. Which images need each blob.
-        var needs: [Digest: [Need]] = [:]
-        for (i, image) in images.enumerated() { for b in image.blobs { needs[b.digest, default: []].append(Need(image: i, descriptor: b)) } }
-        var unplaced = images.map { Set($0.blobs.map(\.digest)) }
-        var deferred: [Digest: [Need]] = [:]
-        var started = Set<Int>()
-
-        // 3. Blobs as the passes reach them; 4. each image as soon as its last blob is placed.
-        await withTaskGroup(of: (Int, Result<Outcome, any Error>).self) { finishing in
-            var finishingNow = 0
-            func reportFinished(_ i: Int, _ outcome: Result<Outcome, any Error>) {
-                let image = images[i]
-                switch outcome {
-                case .success(let o): report(result(image.target, o, tally: image.tally, started: image.started))
-                case .failure(let e): report(failed(image.target, e, tally: image.tally, started: image.started))
-                }
-            }
+        // 2. Blobs as the passes reach them; 3. each image as soon as its last blob is placed.
+        // Finishing tasks leave their outcome in `outcomes` and return the image's index. (Returned as a tuple
+        // `(Int, Result<Outcome, any Error>)`, the index came out of `next()` out of range in release builds of
+        // Swift 6.3, though debug builds and the tests were right: `dray load` of an archive trapped.)
+        let outcomes = FinishedImages()
+        await withTaskGroup(of: Int.self) { finishing in
             /// Finishes image `i`: reports its failure, or writes its manifests, attachments and tag.
             func complete(_ i: Int) async {
-                guard started.insert(i).inserted else { return }
-                if let why = images[i].failed {
-                    reportFinished(i, .failure(PassFailure(description: why)))
+                guard run.started.insert(i).inserted else { return }
+                if let why = run.images[i].failed {
+                    run.finished(i, .failure(PassFailure(description: why)), engine: self)
                     return
                 }
-                if finishingNow >= max(1, options.jobs), let (j, outcome) = await finishing.next() {
-                    finishingNow -= 1
-                    reportFinished(j, outcome)
+                if run.finishing >= max(1, options.jobs), let j = await finishing.next() {
+                    run.finishing -= 1
+                    run.finished(j, outcomes.take(j), engine: self)
                 }
-                let image = images[i]
+                let image = run.images[i]
                 finishing.addTask {
-                    do { return (i, .success(try await self.finish(image, retry: retry, events: events))) } catch { return (i, .failure(error)) }
+                    let outcome: Result<Outcome, any Error>
+                    do { outcome = .success(try await self.finish(image, retry: retry, events: events)) } catch { outcome = .failure(error) }
+                    outcomes.put(i, outcome)
+                    return i
                 }
-                finishingNow += 1
+                run.finishing += 1
             }
             func record(_ p: Placed) async {
-                for (i, why) in p.failures where images[i].failed == nil { images[i].failed = why }
-                if !p.deferred.isEmpty { deferred[p.digest, default: []] += p.deferred }
-                for i in p.placed {
-                    unplaced[i].remove(p.digest)
-                    if unplaced[i].isEmpty, images[i].failed == nil { await complete(i) }
-                }
-            }
-            func users(_ list: [Need]) -> [PassUser] {
-                list.filter { images[$0.image].failed == nil }.map {
-                    PassUser(image: $0.image, descriptor: $0.descriptor, destination: images[$0.image].destination, tally: images[$0.image].tally)
-                }
+                for i in run.record(p) { await complete(i) }
             }
             do {
                 // Images with nothing to place (every blob already there) finish at once.
-                for i in images.indices where unplaced[i].isEmpty { await complete(i) }
-                var done = Set<Digest>()
+                for i in run.images.indices where run.unplaced[i].isEmpty { await complete(i) }
                 try await withThrowingTaskGroup(of: Placed.self) { placing in
-                    var placingNow = 0
                     func admit(_ d: Digest, _ content: PassContent, among list: [Need]) async throws {
-                        if placingNow >= max(1, options.blobJobs), let p = try await placing.next() {
-                            placingNow -= 1
+                        if run.placing >= max(1, options.blobJobs), let p = try await placing.next() {
+                            run.placing -= 1
                             await record(p)
                         }
-                        let u = users(list)
+                        let u = run.users(list)
                         placing.addTask { await self.place(d, users: u, content: content, retry: retry, events: events) }
-                        placingNow += 1
+                        run.placing += 1
                     }
                     /// Places a blob the pass reached: from memory alongside the pass, or from the medium as it passes.
                     func reached(_ d: Digest, size: Int64, content: any BlobStream, among list: [Need]) async throws {
                         if size <= Self.bufferedBlobLimit {
                             try await admit(d, .memory(try await content.chunks()), among: list)
                         } else {
-                            await record(await place(d, users: users(list), content: .stream(content), retry: retry, events: events))
+                            await record(await place(d, users: run.users(list), content: .stream(content), retry: retry, events: events))
                         }
                     }
+                    func drain() async throws {
+                        while let p = try await placing.next() { await record(p) }
+                        run.placing = 0
+                    }
+                    var done = Set<Digest>()
                     for (d, bytes) in passes.preread {
-                        guard let list = needs[d] else { continue }
+                        guard let list = run.needs[d] else { continue }
                         try await admit(d, .memory([bytes]), among: list)
                         done.insert(d)
                     }
-                    let pass = try passes.pass(wanting: Set(needs.keys).subtracting(done))
+                    let pass = try passes.pass(wanting: Set(run.needs.keys).subtracting(done))
                     while let (d, size, content) = try await pass.next() {
-                        guard let list = needs[d], done.insert(d).inserted else { continue }
+                        guard let list = run.needs[d], done.insert(d).inserted else { continue }
                         try await reached(d, size: size, content: content, among: list)
                     }
-                    while let p = try await placing.next() { await record(p) }
-                    for (d, list) in needs where !done.contains(d) {
-                        for u in list where images[u.image].failed == nil { images[u.image].failed = "blob \(d) is missing from \(medium)" }
-                    }
+                    try await drain()
+                    run.fail(run.needs.filter { !done.contains($0.key) }) { "blob \($0) is missing from \(medium)" }
                     // What could not be mounted or failed part-way: another pass, as often as retries allow.
                     var round = 0
-                    while !deferred.isEmpty, round <= retry.attempts {
+                    while !run.deferred.isEmpty, round <= retry.attempts {
                         round += 1
-                        let wanted = deferred
-                        deferred = [:]
+                        let wanted = run.deferred
+                        run.deferred = [:]
                         let again = try passes.pass(wanting: Set(wanted.keys))
                         while let (d, size, content) = try await again.next() {
                             guard let list = wanted[d] else { continue }
                             try await reached(d, size: size, content: content, among: list)
                         }
-                        while let p = try await placing.next() { await record(p) }
-                        placingNow = 0
+                        try await drain()
                     }
                 }
-                for (d, list) in deferred {
-                    for u in list where images[u.image].failed == nil { images[u.image].failed = "blob \(d): could not be uploaded from \(medium)" }
-                }
+                run.fail(run.deferred) { "blob \($0): could not be uploaded from \(medium)" }
             } catch {
-                for i in images.indices where images[i].failed == nil && !started.contains(i) { images[i].failed = "\(error)" }
+                for i in run.images.indices where run.images[i].failed == nil && !run.started.contains(i) { run.images[i].failed = "\(error)" }
             }
             // Whatever has not finished yet: failures, and images whose last blob came on a later pass.
-            for i in images.indices { await complete(i) }
-            for await (j, outcome) in finishing { reportFinished(j, outcome) }
+            for i in run.images.indices { await complete(i) }
+            for await j in finishing { run.finished(j, outcomes.take(j), engine: self) }
         }
-        return targets.map { t in results[t.id] ?? Self.failure(t, error: "cancelled before it started", seconds: 0) }
+        return targets.map { t in run.results[t.id] ?? Self.failure(t, error: "cancelled before it started", seconds: 0) }
+    }
+
+    /// How finished images came out, by index, until the driver takes them.
+    final class FinishedImages: Sendable {
+        private let map = Mutex<[Int: Result<Outcome, any Error>]>([:])
+        func put(_ i: Int, _ outcome: Result<Outcome, any Error>) { map.withLock { $0[i] = outcome } }
+        func take(_ i: Int) -> Result<Outcome, any Error> {
+            map.withLock { $0.removeValue(forKey: i) } ?? .failure(PassFailure(description: "finished without an outcome"))
+        }
+    }
+
+    /// The state of one run in passes, kept by the task that drives it (never shared with child tasks).
+    final class PassRun {
+        let events: @Sendable (MirrorEvent) -> Void
+        var images: [PassImage] = []
+        /// Which images need each blob.
+        var needs: [Digest: [Need]] = [:]
+        /// Per image, the blobs not yet placed.
+        var unplaced: [Set<Digest>] = []
+        /// Blobs waiting for another pass, with the images still needing them.
+        var deferred: [Digest: [Need]] = [:]
+        /// Images whose finishing has begun (or whose failure is reported).
+        var started = Set<Int>()
+        var results: [Int: MirrorResult] = [:]
+        /// Images finishing, and placements running.
+        var finishing = 0, placing = 0
+
+        init(events: @escaping @Sendable (MirrorEvent) -> Void) { self.events = events }
+
+        func start(_ images: [PassImage]) {
+            self.images = images
+            for (i, image) in images.enumerated() { for b in image.blobs { needs[b.digest, default: []].append(Need(image: i, descriptor: b)) } }
+            unplaced = images.map { Set($0.blobs.map(\.digest)) }
+        }
+
+        func report(_ r: MirrorResult) {
+            results[r.id] = r
+            events(.finished(r))
+        }
+
+        /// Reports how image `i` finished.
+        func finished(_ i: Int, _ outcome: Result<Outcome, any Error>, engine: MirrorEngine) {
+            let image = images[i]
+            switch outcome {
+            case .success(let o): report(engine.result(image.target, o, tally: image.tally, started: image.started))
+            case .failure(let e): report(engine.failed(image.target, e, tally: image.tally, started: image.started))
+            }
+        }
+
+        /// Takes in a placement; returns the images whose last blob it placed.
+        func record(_ p: Placed) -> [Int] {
+            for (i, why) in p.failures where images[i].failed == nil { images[i].failed = why }
+            if !p.deferred.isEmpty { deferred[p.digest, default: []] += p.deferred }
+            var ready: [Int] = []
+            for i in p.placed {
+                unplaced[i].remove(p.digest)
+                if unplaced[i].isEmpty, images[i].failed == nil { ready.append(i) }
+            }
+            return ready
+        }
+
+        /// The images of `list` that have not failed, with where each needs the blob.
+        func users(_ list: [Need]) -> [PassUser] {
+            list.filter { images[$0.image].failed == nil }.map {
+                PassUser(image: $0.image, descriptor: $0.descriptor, destination: images[$0.image].destination, tally: images[$0.image].tally)
+            }
+        }
+
+        /// Fails the images still needing the blobs of `needs`, for the reason `why` gives.
+        func fail(_ needs: [Digest: [Need]], _ why: (Digest) -> String) {
+            for (d, list) in needs { for u in list where images[u.image].failed == nil { images[u.image].failed = why(d) } }
+        }
     }
 
     // MARK: Planning
