@@ -14,16 +14,20 @@ import Synchronization
 ///
 /// Switches make it behave as registries were reported to: `lieAboutAPI` sends `OCI-Subject` but answers the
 /// referrers endpoint 404 (ECR and Docker Hub did); `refuseIndexSubjects` answers 405 to a manifest whose
-/// subject is an index (ECR).
+/// subject is an index (ECR); `unknownUntilReferred` answers the referrers endpoint of the repositories it names
+/// 404 `NAME_UNKNOWN` until a manifest naming a subject has been stored there (a registry that keeps a
+/// repository's referrers apart and knows of none before the first).
 public final class ReferrersProxy: @unchecked Sendable {
     public struct Behaviour: Sendable {
         public var pageSize = 2
         public var lieAboutAPI = false
         public var refuseIndexSubjects = false
-        public init(pageSize: Int = 2, lieAboutAPI: Bool = false, refuseIndexSubjects: Bool = false) {
+        public var unknownUntilReferred: Set<String> = []
+        public init(pageSize: Int = 2, lieAboutAPI: Bool = false, refuseIndexSubjects: Bool = false, unknownUntilReferred: Set<String> = []) {
             self.pageSize = pageSize
             self.lieAboutAPI = lieAboutAPI
             self.refuseIndexSubjects = refuseIndexSubjects
+            self.unknownUntilReferred = unknownUntilReferred
         }
     }
 
@@ -39,8 +43,8 @@ public final class ReferrersProxy: @unchecked Sendable {
     /// `127.0.0.1:PORT`.
     public var host: String { "127.0.0.1:\(port)" }
 
-    /// Requests seen, by kind: `referrers` (`referrers-filtered` with `artifactType`), `manifest-put`, `tags`,
-    /// `other`.
+    /// Requests seen, by kind: `referrers` (`referrers-filtered` with `artifactType`; `name-unknown` counts those
+    /// answered NAME_UNKNOWN as well), `manifest-put`, `tags`, `other`.
     public var requestCounts: [String: Int] { counts.withLock { $0 } }
 
     /// The referrers recorded for `subject` in `repository`.
@@ -91,8 +95,12 @@ public final class ReferrersProxy: @unchecked Sendable {
             if let (name, digest) = Self.match(path, "referrers"), head.method == "GET" || head.method == "HEAD" {
                 count(query["artifactType"] == nil ? "referrers" : "referrers-filtered")
                 guard c.discardBody(head, limit: nil) else { return }
+                let unknown = behaviour.unknownUntilReferred.contains(name) && records.withLock { $0[name] == nil }
+                if unknown { count("name-unknown") }
                 let response = behaviour.lieAboutAPI
                     ? Self.response(404, body: Array(#"{"errors":[{"code":"NOT_FOUND","message":"not found"}]}"#.utf8))
+                    : unknown
+                    ? Self.response(404, body: Array(#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}"#.utf8))
                     : referrersPage(name, digest, query: query, path: path)
                 guard c.write(head.method == "HEAD" ? response.head : response.head + response.body) else { return }
                 continue
