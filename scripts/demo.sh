@@ -116,6 +116,10 @@ echo "$src/demo/app:1.0" > "$work/app.txt"
 "$dray" save -f "$work/app.txt" -d "$work/app.tar.zst" --compress zstd --cache "$work/cache" --all -o "$work/save-failed.txt"
 "$dray" archive ls "$work/app.tar.zst"
 
+echo "==> dray load: the archive into the mirror's airgap/ project, attachments before the tag"
+"$dray" load -s "$work/app.tar.zst" -d "$dst" --destination-project airgap -o "$work/load-failed.txt"
+"$dray" load validate -s "$work/app.tar.zst" -d "$dst" --destination-project airgap
+
 echo "==> dray copy with a platform filter (linux/amd64 and linux/arm64 only)"
 "$dray" copy --arch amd64,arm64 --os linux "$src/demo/app:1.0" "$dst/slim/app:1.0"
 

@@ -291,9 +291,10 @@ extension MirrorEngine {
                 try await retry.run("put manifest \(m.digest)") { try await dst.putManifest(m, as: .digest(m.digest)) }
             }
         }
+        // Every blob, the attachments' too, was placed and counted by the passes: what carrying finds present is not counted again.
         let attachments = try await finish(image.target, dst: dst, written: image.written, top: image.graph.sourceDigest,
                                            entries: image.graph.entries, discovery: image.graph.discovery, tagged: image.tagged,
-                                           tally: image.tally, retry: retry, events: events)
+                                           tally: Tally(), retry: retry, events: events)
         return Outcome(status: image.tagged ? .skipped : .copied, digest: image.written.digest, sourceDigest: image.graph.sourceDigest,
                        platforms: image.platforms, rewritten: image.graph.rewritten, warning: nil, attachments: attachments,
                        merged: image.merged)
