@@ -10,6 +10,15 @@ import Transports
 struct AttachmentGuardCLITests {
     static let noAuth = AttachmentsCLITests.noAuth
 
+    /// A single-platform image tagged `1` in `repository`, with a cosign `.sig` tag.
+    static func signedImage(_ client: RegistryClient, _ repository: String, seed: UInt64) async throws -> (tree: SyntheticImage.Tree, sig: Digest) {
+        let tree = try SyntheticImage.single(layers: 1, layerSize: 1_500, seed: seed)
+        try await SyntheticImage.push(tree, to: client, repository: repository, tag: "1")
+        let sig = try AttachmentFixtures.legacy("sig", of: tree.top)
+        try await AttachmentFixtures.pushLegacy(sig, kind: "sig", subject: tree.top.digest, to: client, repository: repository)
+        return (tree, sig.manifest.digest)
+    }
+
     @Test("copy to a digest destination writes the top manifest before the referrers that name it")
     func digestDestinationTopFirst() async throws {
         let a = try RegistryServer(), b = try RegistryServer()
@@ -37,10 +46,7 @@ struct AttachmentGuardCLITests {
     func validateSkipsFilteredOutImage() async throws {
         let a = try RegistryServer(), b = try RegistryServer()
         let src = RegistryClient(registry: a.host, options: Self.noAuth)
-        let tree = try SyntheticImage.single(layers: 1, layerSize: 1_500, seed: 1901)
-        try await SyntheticImage.push(tree, to: src, repository: "team/one", tag: "1")
-        let sig = try AttachmentFixtures.legacy("sig", of: tree.top)
-        try await AttachmentFixtures.pushLegacy(sig, kind: "sig", subject: tree.top.digest, to: src, repository: "team/one")
+        let (tree, _) = try await Self.signedImage(src, "team/one", seed: 1901)
         try await AttachmentFixtures.pushReferrer(try AttachmentFixtures.bundle(of: tree.top), subject: tree.top.digest, to: src, repository: "team/one")
         let dir = try TemporaryDirectory()
         try "\(a.host)/team/one:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
@@ -57,10 +63,7 @@ struct AttachmentGuardCLITests {
     func prefetchRetried() async throws {
         let a = try RegistryServer(), b = try RegistryServer()
         let src = RegistryClient(registry: a.host, options: Self.noAuth)
-        let tree = try SyntheticImage.single(layers: 1, layerSize: 1_500, seed: 1902)
-        try await SyntheticImage.push(tree, to: src, repository: "team/app", tag: "1")
-        let sig = try AttachmentFixtures.legacy("sig", of: tree.top)
-        try await AttachmentFixtures.pushLegacy(sig, kind: "sig", subject: tree.top.digest, to: src, repository: "team/app")
+        let (tree, sig) = try await Self.signedImage(src, "team/app", seed: 1902)
         let lists = Mutex(0)
         let proxy = try FaultProxy(target: a.port) { x in
             guard x.path.hasSuffix("/tags/list") else { return .pass }
@@ -76,7 +79,7 @@ struct AttachmentGuardCLITests {
         #expect(r.status == 0, "\(r.stderr)")
         #expect(lists.withLock { $0 } >= 2, "the tag list was asked for \(lists.withLock { $0 }) time(s)")
         let dst = RegistryClient(registry: b.host, options: Self.noAuth)
-        #expect(try await dst.headManifest("team/app", .tag("\(tree.top.digest.dashed).sig"))?.digest == sig.manifest.digest)
+        #expect(try await dst.headManifest("team/app", .tag("\(tree.top.digest.dashed).sig"))?.digest == sig)
     }
 
     @Test("NAME_UNKNOWN from the referrers endpoint teaches nothing: a later image in the run still uses the API")
