@@ -9,7 +9,7 @@ import PackageDescription
 /// - `Transports`: HTTP over libcurl and the docker-registry transport (OCI-dir and tarball follow).
 /// - `Signing`: sigstore signer and validator (OpenSSL).
 /// - `CLI`: the `dray` executable; parses flags and calls the engine.
-/// - `CCurl`, `COpenSSL`, `CZstd`, `CZlib`: system libraries from Debian's -dev packages.
+/// - `CCurl`, `COpenSSL`, `CZstd`, `CZlib`, `CSodium`: system libraries from Debian's -dev packages.
 let package = Package(
     name: "dray",
     platforms: [.macOS(.v15)],
@@ -39,6 +39,9 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CSodium", pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]),
         .target(
             name: "Engine",
             dependencies: [
@@ -55,7 +58,7 @@ let package = Package(
             ]),
         .target(
             name: "Signing",
-            dependencies: ["Engine", "COpenSSL"]),
+            dependencies: ["Engine", "COpenSSL", "CSodium"]),
         .executableTarget(
             name: "CLI",
             dependencies: [

@@ -3,7 +3,7 @@
 # distribution registry, skopeo and umoci as interop peers, htpasswd and openssl for test fixtures.
 # Installs only what is missing; needs root (or sudo) when something is.
 set -euo pipefail
-packages=(libcurl4-openssl-dev libssl-dev libzstd-dev zlib1g-dev pkg-config docker-registry skopeo umoci apache2-utils openssl zstd time)
+packages=(libcurl4-openssl-dev libssl-dev libzstd-dev zlib1g-dev libsodium-dev pkg-config docker-registry skopeo umoci apache2-utils openssl zstd time)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
