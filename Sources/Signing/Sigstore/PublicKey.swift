@@ -59,6 +59,21 @@ public final class PublicKey: @unchecked Sendable {
         return rc == 1
     }
 
+    /// Whether `signature` is valid for a message whose `hash` digest is `digest` (a message signature checked
+    /// against a digest alone). Not for Ed25519, which signs messages, not digests.
+    public func verify(_ signature: [UInt8], digest: [UInt8], hash: Hash) -> Bool {
+        guard !isEd25519, let ctx = EVP_PKEY_CTX_new(pkey, nil) else { return false }
+        defer {
+            EVP_PKEY_CTX_free(ctx)
+            ERR_clear_error()
+        }
+        guard EVP_PKEY_verify_init(ctx) == 1, EVP_PKEY_CTX_set_signature_md(ctx, Self.md(hash)) == 1 else { return false }
+        let rc = signature.withUnsafeBufferPointer { s in
+            digest.withUnsafeBufferPointer { d in EVP_PKEY_verify(ctx, s.baseAddress, s.count, d.baseAddress, d.count) }
+        }
+        return rc == 1
+    }
+
     /// Whether this is an Ed25519 key.
     public var isEd25519: Bool { EVP_PKEY_get_base_id(pkey) == NID_ED25519 }
 
