@@ -2,8 +2,8 @@
 import Foundation
 import PackageDescription
 
-// libFuzzer targets for dray's parsers of untrusted text: image lists, sync configs, references, manifests and
-// WWW-Authenticate challenges. Not part of `swift test`; run with `bash scripts/fuzz.sh` from the repository root.
+// libFuzzer targets for dray's parsers of untrusted text: image lists, sync configs, references, manifests,
+// WWW-Authenticate challenges, Sigstore bundles and trusted roots. Not part of `swift test`; run with `bash scripts/fuzz.sh` from the repository root.
 
 // The parent package's identity is its folder name, which differs between checkouts.
 let parent = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent

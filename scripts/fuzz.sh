@@ -5,6 +5,8 @@
 #   reference  image references and digests (a parsed reference must print back to itself)
 #   manifest   manifests and indexes as a registry or an archive serves them
 #   challenge  WWW-Authenticate challenges
+#   bundle     Sigstore bundles (v0.1-v0.3)
+#   trustedroot  Sigstore trusted roots
 #
 # Usage: bash scripts/fuzz.sh [TARGET...]      (default: every target)
 #   DRAY_FUZZ_SECONDS=N   seconds per target (default 60)
@@ -21,7 +23,7 @@ bash scripts/setup.sh
 seconds=${DRAY_FUZZ_SECONDS:-60}
 seed=${DRAY_FUZZ_SEED:-0}
 targets=("$@")
-((${#targets[@]})) || targets=(list config reference manifest challenge)
+((${#targets[@]})) || targets=(list config reference manifest challenge bundle trustedroot)
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: DRAY_FUZZ_SECONDS=$seconds: expected a positive number of seconds" >&2; exit 2; }
 
 # Every module is built with coverage and ASan (-Xswiftc), so libFuzzer sees inside Engine and Transports;

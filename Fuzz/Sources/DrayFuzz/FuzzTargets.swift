@@ -1,11 +1,12 @@
 import Engine
 import Foundation
+import Signing
 import Transports
 
 /// The parsers fuzzed, chosen with `DRAY_FUZZ_TARGET`. Each must return (or throw a typed error) for any input:
 /// a crash, a trap or a sanitizer report is a finding.
 enum FuzzTarget: String, CaseIterable {
-    case list, config, reference, manifest, challenge
+    case list, config, reference, manifest, challenge, bundle, trustedroot
 
     static let selected: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["DRAY_FUZZ_TARGET"] ?? "list"
@@ -54,6 +55,11 @@ enum FuzzTarget: String, CaseIterable {
             if let m = try? RawManifest(bytes: bytes, mediaType: nil) { _ = try? m.parsed() }
         case .challenge:
             _ = AuthChallenge.parse(text)
+        case .bundle:
+            // A Sigstore bundle as a registry referrer or a file gives it; its DSSE envelope's encoding too.
+            if let b = try? SigstoreBundle(json: bytes), case .dsse(let envelope) = b.content { _ = envelope.preAuthenticationEncoding }
+        case .trustedroot:
+            _ = try? TrustedRoot(json: bytes)
         }
     }
 }

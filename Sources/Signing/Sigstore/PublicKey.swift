@@ -24,6 +24,20 @@ public final class PublicKey: @unchecked Sendable {
         self.der = der
     }
 
+    /// Reads a PEM `PUBLIC KEY` (cosign's `.pub`); `file` names it in errors.
+    public convenience init(pem text: String, file: String) throws {
+        let pem = try PEM(parsing: text, file: file)
+        guard pem.label == "PUBLIC KEY" else { throw KeyError(file: file, reason: "expected a PUBLIC KEY, found \(pem.label)") }
+        guard let key = PublicKey(spki: pem.der) else { throw KeyError(file: file, reason: "not a public key OpenSSL can read") }
+        self.init(taking: key.release())
+    }
+
+    /// A new reference to the key, for another owner.
+    private func release() -> OpaquePointer {
+        EVP_PKEY_up_ref(pkey)
+        return pkey
+    }
+
     /// Takes ownership of `pkey` (from a certificate).
     init(taking pkey: OpaquePointer) {
         self.pkey = pkey

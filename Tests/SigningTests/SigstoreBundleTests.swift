@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import Signing
+
+/// Reading bundles and trusted roots: every conformance bundle that is well-formed reads; hostile input is
+/// refused with the field named, never a crash.
+@Suite("Sigstore bundles and trusted roots: strict reading")
+struct SigstoreBundleTests {
+    static let root = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("sigstore-conformance")
+
+    static func bundleJSON(_ name: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: root.appendingPathComponent("bundle-verify/\(name)/bundle.sigstore.json"))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    static func read(_ object: [String: Any]) -> String? {
+        do {
+            _ = try SigstoreBundle(json: Array(try JSONSerialization.data(withJSONObject: object)))
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("the happy-path bundles read: versions, signer material, entries, timestamps, content")
+    func happyPaths() throws {
+        let v1 = try SigstoreBundle(json: Array(try JSONSerialization.data(withJSONObject: try Self.bundleJSON("happy-path-v0.1"))))
+        #expect(v1.version == .v01)
+        guard case .chain(let chain) = v1.material.signer, case .message(let digest, let sig) = v1.content else {
+            Issue.record("v0.1: expected a chain and a message signature")
+            return
+        }
+        #expect(!chain.isEmpty && !sig.isEmpty && digest?.algorithm == "SHA2_256" && digest?.digest.count == 32)
+        #expect(v1.material.tlogEntries.first?.signedEntryTimestamp != nil && v1.material.tlogEntries.first?.kind == "hashedrekord")
+
+        let dsse = try SigstoreBundle(json: Array(try JSONSerialization.data(withJSONObject: try Self.bundleJSON("happy-path-intoto-in-dsse-v3"))))
+        guard case .dsse(let envelope) = dsse.content else {
+            Issue.record("expected a DSSE envelope")
+            return
+        }
+        #expect(envelope.payloadType == "application/vnd.in-toto+json")
+        let pae = envelope.preAuthenticationEncoding
+        #expect(pae.starts(with: Array("DSSEv1 28 application/vnd.in-toto+json \(envelope.payload.count) ".utf8)))
+
+        let v2 = try SigstoreBundle(json: Array(try JSONSerialization.data(withJSONObject: try Self.bundleJSON("rekor2-happy-path"))))
+        #expect(v2.version == .v03 && v2.material.tlogEntries[0].kindVersion == "0.0.2" && !v2.material.timestamps.isEmpty)
+        #expect(v2.material.tlogEntries[0].inclusionProof?.checkpoint.isEmpty == false)
+    }
+
+    @Test("hostile bundles are refused with the field named: bad base64, wrong types, unknown version, negative index, truncation, size")
+    func hostile() throws {
+        var b = try Self.bundleJSON("happy-path-v0.3")
+        var message = b["messageSignature"] as! [String: Any]
+        message["signature"] = "not base64!"
+        b["messageSignature"] = message
+        #expect(Self.read(b)?.contains("messageSignature.signature is not valid base64") == true)
+
+        b = try Self.bundleJSON("happy-path-v0.3")
+        b["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.9+json"
+        #expect(Self.read(b)?.contains("is not a bundle version dray reads") == true)
+
+        b = try Self.bundleJSON("happy-path-v0.3")
+        var vm = b["verificationMaterial"] as! [String: Any]
+        var entries = vm["tlogEntries"] as! [[String: Any]]
+        entries[0]["logIndex"] = "-1"
+        vm["tlogEntries"] = entries
+        b["verificationMaterial"] = vm
+        #expect(Self.read(b)?.contains("tlogEntries[0].logIndex is negative") == true)
+
+        b = try Self.bundleJSON("happy-path-v0.3")
+        vm = b["verificationMaterial"] as! [String: Any]
+        vm["tlogEntries"] = "nope"
+        b["verificationMaterial"] = vm
+        #expect(Self.read(b)?.contains("verificationMaterial.tlogEntries is not a list") == true)
+
+        b = try Self.bundleJSON("happy-path-v0.3")
+        b["messageSignature"] = nil
+        #expect(Self.read(b)?.contains("neither messageSignature nor dsseEnvelope") == true)
+
+        b = try Self.bundleJSON("happy-path-v0.3")
+        vm = b["verificationMaterial"] as! [String: Any]
+        vm["certificate"] = ["rawBytes": 42]
+        b["verificationMaterial"] = vm
+        #expect(Self.read(b)?.contains("verificationMaterial.certificate.rawBytes is not a string") == true)
+
+        let whole = Array(try JSONSerialization.data(withJSONObject: try Self.bundleJSON("happy-path-v0.3")))
+        for cut in [1, whole.count / 3, whole.count - 1] {
+            #expect(throws: SigstoreFormatError.self) { try SigstoreBundle(json: Array(whole.prefix(cut))) }
+        }
+        #expect(throws: SigstoreFormatError.self) { try SigstoreBundle(json: Array("[1,2]".utf8)) }
+        let huge = Array("{\"mediaType\":\"".utf8) + [UInt8](repeating: 0x41, count: SigstoreBundle.maxSize) + Array("\"}".utf8)
+        #expect(throws: SigstoreFormatError.self) { try SigstoreBundle(json: huge) }
+    }
+
+    @Test("trusted roots read; a log key without a start of validity is refused")
+    func trustedRoots() throws {
+        let good = try TrustedRoot(file: Self.root.appendingPathComponent("trusted_root.public-good.json").path)
+        #expect(good.transparencyLogs.count == 2 && good.certificateAuthorities.count == 2 && good.ctLogs.count == 2)
+        #expect(good.timestampAuthorities.count == 1 && good.transparencyLogs.allSatisfy { $0.validFrom != nil })
+        let missing = Self.root.appendingPathComponent("bundle-verify/trust-root-tlog-missing-validity-start_fail/trusted_root.json").path
+        #expect(throws: SigstoreFormatError.self) { try TrustedRoot(file: missing) }
+        #expect(throws: SigstoreFormatError.self) { try TrustedRoot(json: Array("{\"mediaType\":\"something/else\"}".utf8)) }
+    }
+}
