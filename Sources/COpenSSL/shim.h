@@ -26,4 +26,19 @@ static inline int dray_EVP_PKEY_CTX_set_ec_paramgen_curve_nid(EVP_PKEY_CTX *ctx,
 }
 static inline EVP_PKEY *dray_EVP_EC_gen_p256(void) { return EVP_EC_gen("P-256"); }
 static inline int dray_EVP_PKEY_EC(void) { return EVP_PKEY_EC; }
+/* Sigstore certificates, RFC 3161 timestamps and SCTs. */
+#include <openssl/ts.h>
+#include <openssl/ct.h>
+#include <openssl/pkcs7.h>
+static inline STACK_OF(X509) *dray_sk_X509_new(void) { return sk_X509_new_null(); }
+static inline int dray_sk_X509_push(STACK_OF(X509) *s, X509 *x) { return sk_X509_push(s, x); }
+static inline void dray_sk_X509_free(STACK_OF(X509) *s) { sk_X509_free(s); }
+static inline int dray_sk_X509_num(const STACK_OF(X509) *s) { return sk_X509_num(s); }
+static inline X509 *dray_sk_X509_value(const STACK_OF(X509) *s, int i) { return sk_X509_value(s, i); }
+static inline void dray_sk_GENERAL_NAME_pop_free(GENERAL_NAMES *s) { sk_GENERAL_NAME_pop_free(s, GENERAL_NAME_free); }
+static inline int dray_sk_GENERAL_NAME_num(const GENERAL_NAMES *s) { return sk_GENERAL_NAME_num(s); }
+static inline GENERAL_NAME *dray_sk_GENERAL_NAME_value(const GENERAL_NAMES *s, int i) { return sk_GENERAL_NAME_value(s, i); }
+static inline void dray_SCT_LIST_free(STACK_OF(SCT) *s) { SCT_LIST_free(s); }
+static inline int dray_sk_SCT_num(const STACK_OF(SCT) *s) { return sk_SCT_num(s); }
+static inline SCT *dray_sk_SCT_value(const STACK_OF(SCT) *s, int i) { return sk_SCT_value(s, i); }
 #endif
