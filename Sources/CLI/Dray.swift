@@ -16,7 +16,7 @@ struct Dray: AsyncParsableCommand {
               dray --generate-completion-script bash > /etc/bash_completion.d/dray
             """,
         version: DrayVersion.string,
-        subcommands: [CopyCommand.self, MirrorCommand.self, SaveCommand.self, SyncCommand.self, LoadCommand.self, CompressCommand.self, DecompressCommand.self, ArchiveCommand.self, InspectCommand.self, GenerateKeyCommand.self, SignCommand.self, VerifyCommand.self, BenchCommand.self, ReportCommand.self, LoginCommand.self, LogoutCommand.self, ListTagsCommand.self, DeleteCommand.self, ConvertListCommand.self, VersionCommand.self]
+        subcommands: [CopyCommand.self, MirrorCommand.self, SaveCommand.self, SyncCommand.self, LoadCommand.self, CompressCommand.self, DecompressCommand.self, ArchiveCommand.self, InspectCommand.self, GenerateKeyCommand.self, SignCommand.self, VerifyCommand.self, VerifyBundleCommand.self, BenchCommand.self, ReportCommand.self, LoginCommand.self, LogoutCommand.self, ListTagsCommand.self, DeleteCommand.self, ConvertListCommand.self, VersionCommand.self]
     )
 }
 

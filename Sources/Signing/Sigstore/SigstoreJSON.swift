@@ -113,8 +113,10 @@ struct SigstoreJSON {
         return fractional.date(from: s)
     }
 
-    /// Strict standard base64 (URL-safe characters refused; padding may be left out).
-    static func base64(_ s: String) -> [UInt8]? {
+    /// Strict standard base64 (URL-safe characters refused; padding may be left out; line breaks skipped).
+    static func base64(_ text: String) -> [UInt8]? {
+        // Line breaks are allowed (some writers wrap base64 at 64 or 76 columns); nothing else outside the alphabet.
+        let s = text.contains(where: { $0 == "\n" || $0 == "\r" }) ? text.filter { $0 != "\n" && $0 != "\r" } : text
         guard s.utf8.allSatisfy({ c in
             (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2B || c == 0x2F || c == 0x3D
         }) else { return nil }

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import Signing
+
+/// `dray verify-bundle`: verify a Sigstore bundle over a file or a digest, offline (sigstore-conformance's shape).
+struct VerifyBundleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-bundle",
+        abstract: "Verify a Sigstore bundle over a file or a sha256 digest, offline, against a trusted root.",
+        discussion: """
+            Checks what Sigstore clients check, with no network: the transparency-log entries (signed entry \
+            timestamp, or inclusion proof and signed checkpoint; the entry records this signature), RFC 3161 \
+            timestamps, the certificate chain to a Fulcio CA at the signing time, its SCTs, the identity and \
+            issuer, and the signature (or DSSE envelope) itself. Exit 0 when it verifies, 1 with the reason when not.
+
+            Examples:
+              dray verify-bundle --bundle a.txt.sigstore.json --trusted-root trusted_root.json \\
+                --certificate-identity https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main \\
+                --certificate-oidc-issuer https://token.actions.githubusercontent.com a.txt
+              dray verify-bundle --bundle b.json --key cosign.pub --trusted-root trusted_root.json sha256:0cf0…
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("The Sigstore bundle (JSON).", valueName: "file"))
+    var bundle: String
+
+    @Option(name: .long, help: ArgumentHelp("A PEM public key the bundle was signed with (instead of an identity).", valueName: "file"))
+    var key: String?
+
+    @OptionGroup var identity: CertificateIdentityOptions
+
+    @Option(name: .long, help: ArgumentHelp("The Sigstore trusted root (trusted_root.json); read from the file, never fetched.", valueName: "file"))
+    var trustedRoot: String
+
+    @Argument(help: ArgumentHelp("The signed file, or its digest as sha256:<hex>.", valueName: "file-or-digest"))
+    var artifact: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let policy: BundleVerifier.Policy
+            if let key {
+                guard identity.isEmpty else { throw CLIError("--key and --certificate-identity/--certificate-oidc-issuer exclude each other") }
+                guard let data = FileManager.default.contents(atPath: key) else { throw CLIError("--key \(key): cannot be read") }
+                policy = .key(try PublicKey(pem: String(decoding: data, as: UTF8.self), file: key))
+            } else {
+                policy = .identity(try identity.identity())
+            }
+            guard let data = FileManager.default.contents(atPath: bundle) else { throw CLIError("--bundle \(bundle): cannot be read") }
+            let parsed: SigstoreBundle
+            do { parsed = try SigstoreBundle(json: Array(data)) } catch { throw CLIError("--bundle \(bundle): \(error)") }
+            let root: TrustedRoot
+            do { root = try TrustedRoot(file: trustedRoot) } catch { throw CLIError("--trusted-root \(error)") }
+            let verified: BundleVerifier.Verified
+            do { verified = try BundleVerifier(trustedRoot: root, policy: policy).verify(parsed, artifact: try artifactValue()) } catch {
+                throw CLIError("\(bundle): \(error)")
+            }
+            print("OK: \(bundle) verifies for \(artifact), signed by \(verified.signer)")
+        }
+    }
+
+    /// The artifact: `sha256:<64 hex>`, else a file's bytes.
+    func artifactValue() throws -> BundleVerifier.Artifact {
+        if artifact.hasPrefix("sha256:") {
+            let hex = artifact.dropFirst(7)
+            guard hex.count == 64, let bytes = Self.hexBytes(String(hex)) else { throw CLIError("\(artifact): not sha256:<64 hex>") }
+            return .sha256(bytes)
+        }
+        guard let data = FileManager.default.contents(atPath: artifact) else { throw CLIError("\(artifact): cannot be read") }
+        return .bytes(Array(data))
+    }
+
+    static func hexBytes(_ s: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        var i = s.startIndex
+        while i < s.endIndex {
+            let j = s.index(i, offsetBy: 2, limitedBy: s.endIndex) ?? s.endIndex
+            guard let b = UInt8(s[i..<j], radix: 16) else { return nil }
+            out.append(b)
+            i = j
+        }
+        return out
+    }
+}
+
+/// cosign's keyless identity flags: `--certificate-identity[-regexp]` and `--certificate-oidc-issuer[-regexp]`.
+struct CertificateIdentityOptions: ParsableArguments {
+    @Option(name: .long, help: "The certificate's expected identity (SAN: an email or a URI).")
+    var certificateIdentity: String?
+    @Option(name: .long, help: "A regular expression the certificate's identity must match whole.")
+    var certificateIdentityRegexp: String?
+    @Option(name: .long, help: "The OIDC issuer the certificate must name.")
+    var certificateOidcIssuer: String?
+    @Option(name: .long, help: "A regular expression the OIDC issuer must match whole.")
+    var certificateOidcIssuerRegexp: String?
+
+    var isEmpty: Bool { [certificateIdentity, certificateIdentityRegexp, certificateOidcIssuer, certificateOidcIssuerRegexp].allSatisfy { $0 == nil } }
+
+    /// The identity these flags name; one of each pair is required.
+    func identity() throws -> CertificateIdentity {
+        let subject: CertificateIdentity.Match
+        switch (certificateIdentity, certificateIdentityRegexp) {
+        case (let s?, nil): subject = .exact(s)
+        case (nil, let p?): subject = .pattern(p)
+        case (nil, nil): throw CLIError("give --key, or --certificate-identity (or -regexp) with --certificate-oidc-issuer (or -regexp)")
+        default: throw CLIError("--certificate-identity and --certificate-identity-regexp exclude each other")
+        }
+        let issuer: CertificateIdentity.Match
+        switch (certificateOidcIssuer, certificateOidcIssuerRegexp) {
+        case (let s?, nil): issuer = .exact(s)
+        case (nil, let p?): issuer = .pattern(p)
+        case (nil, nil): throw CLIError("--certificate-oidc-issuer (or -regexp) is required with --certificate-identity")
+        default: throw CLIError("--certificate-oidc-issuer and --certificate-oidc-issuer-regexp exclude each other")
+        }
+        do { return try CertificateIdentity(subject: subject, issuer: issuer) } catch { throw CLIError("\(error)") }
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+
+/// Verifies a Sigstore bundle offline, as Sigstore clients do, against a trusted root read from a file.
+///
+/// In order: the transparency-log entries (each from a log of the trusted root whose key was valid then; the signed
+/// entry timestamp, or the inclusion proof with its signed checkpoint; the body recording this very signature,
+/// signer and artifact); the RFC 3161 timestamps (from a trusted TSA); at least one verified time; then, for a
+/// certificate, its chain to a Fulcio CA valid at every verified time, its embedded SCTs and the expected identity
+/// and issuer; and last the signature itself over the artifact, or the DSSE envelope and its in-toto subject.
+public struct BundleVerifier: Sendable {
+    /// Who must have signed.
+    public enum Policy: Sendable {
+        /// A key the verifier holds (a managed key; the bundle names it by hint only).
+        case key(PublicKey)
+        /// A keyless signature by this identity.
+        case identity(CertificateIdentity)
+    }
+
+    /// What was signed: the bytes, or their SHA-256 digest.
+    public enum Artifact: Sendable {
+        case bytes([UInt8])
+        case sha256([UInt8])
+
+        var digest: [UInt8] {
+            switch self {
+            case .bytes(let b): SigstoreHash.sha256(b)
+            case .sha256(let d): d
+            }
+        }
+    }
+
+    /// What a verification established.
+    public struct Verified: Sendable {
+        /// The key's fingerprint, or the certificate's identity and issuer.
+        public var signer: String
+        /// The times the signature is known to have existed by (log entries, timestamps).
+        public var times: [Date]
+        /// The log indices of the entries checked.
+        public var logIndices: [Int64]
+    }
+
+    public let trustedRoot: TrustedRoot
+    public let policy: Policy
+    /// Entries whose integrated time is later than this many seconds ahead of the clock are refused.
+    public var clockSkew: TimeInterval = 60
+
+    public init(trustedRoot: TrustedRoot, policy: Policy) {
+        self.trustedRoot = trustedRoot
+        self.policy = policy
+    }
+
+    /// Verifies `bundle` for `artifact`; throws `BundleVerificationError` with the reason.
+    public func verify(_ bundle: SigstoreBundle, artifact: Artifact) throws -> Verified {
+        // Who signed, as the bundle says and the policy allows.
+        var leaf: Certificate?
+        var intermediates: [Certificate] = []
+        switch (policy, bundle.material.signer) {
+        case (.key, .publicKey):
+            break
+        case (.identity, .certificate(let der)):
+            leaf = try certificate(der)
+        case (.identity, .chain(let ders)):
+            let certs = try ders.map(certificate)
+            if CertificateChain.includesRoot(certs, authorities: try authorities(trustedRoot.certificateAuthorities)) {
+                throw BundleVerificationError("the bundle's chain includes a root certificate; a root comes only from the trusted root")
+            }
+            leaf = certs[0]
+            intermediates = Array(certs.dropFirst())
+        case (.key, _):
+            throw BundleVerificationError("the bundle is signed with a certificate, not with a key")
+        case (.identity, .publicKey):
+            throw BundleVerificationError("the bundle is signed with a key; give it with --key")
+        }
+        let signerKey: PublicKey
+        let entrySigner: LogEntryBody.Signer
+        if let leaf {
+            signerKey = leaf.publicKey
+            entrySigner = .certificate(leaf.der)
+        } else if case .key(let key) = policy {
+            signerKey = key
+            entrySigner = .publicKey(key.der)
+        } else {
+            throw BundleVerificationError("no key or certificate to verify with")
+        }
+
+        let signature: [UInt8]
+        switch bundle.content {
+        case .message(_, let s): signature = s
+        case .dsse(let envelope): signature = try LogEntryBody.single(envelope)
+        }
+
+        // The transparency log.
+        guard !bundle.material.tlogEntries.isEmpty else { throw BundleVerificationError("the bundle has no transparency-log entry") }
+        var times: [Date] = []
+        var indices: [Int64] = []
+        for entry in bundle.material.tlogEntries {
+            guard let log = trustedRoot.transparencyLogs.first(where: { $0.logID == entry.logID }) else {
+                throw BundleVerificationError("log entry \(entry.logIndex) is from a log the trusted root does not name")
+            }
+            guard let key = PublicKey(spki: log.publicKey) else { throw BundleVerificationError("the trusted root's log key \(log.baseURL) cannot be read") }
+            try LogEntryBody.check(entry, content: bundle.content, artifactDigest: artifact.digest, signer: entrySigner)
+            if bundle.version >= .v02, entry.inclusionProof == nil {
+                throw BundleVerificationError("log entry \(entry.logIndex) has no inclusion proof (required from bundle v0.2)")
+            }
+            if let proof = entry.inclusionProof {
+                do {
+                    try Merkle.verifyInclusion(leafHash: Merkle.leafHash(entry.canonicalizedBody), index: UInt64(proof.logIndex),
+                                               treeSize: UInt64(proof.treeSize), proof: proof.hashes, rootHash: proof.rootHash)
+                    let checkpoint = try Checkpoint(parsing: proof.checkpoint)
+                    // The key hint is the first four bytes of the log's key ID, for Rekor v1 and v2 alike.
+                    try checkpoint.verify(key: key, keyHint: Array(log.logID.prefix(4)), origin: nil)
+                    try checkpoint.verifyMatches(treeSize: UInt64(proof.treeSize), rootHash: proof.rootHash)
+                } catch {
+                    throw BundleVerificationError("log entry \(entry.logIndex): \(error)")
+                }
+            }
+            if let integrated = entry.integratedTime, integrated > 0 {
+                let time = Date(timeIntervalSince1970: TimeInterval(integrated))
+                guard time <= Date().addingTimeInterval(clockSkew) else {
+                    throw BundleVerificationError("log entry \(entry.logIndex) was integrated in the future (\(time))")
+                }
+                guard TrustedRoot.within(time, from: log.validFrom, until: log.validUntil) else {
+                    throw BundleVerificationError("log entry \(entry.logIndex) is outside its log key's validity")
+                }
+                if let set = entry.signedEntryTimestamp {
+                    do {
+                        try SignedEntryTimestamp.verify(set, body: entry.canonicalizedBodyText, integratedTime: integrated,
+                                                        logID: entry.logID, logIndex: entry.logIndex, key: key)
+                    } catch {
+                        throw BundleVerificationError("log entry \(entry.logIndex): \(error)")
+                    }
+                    times.append(time)
+                } else if entry.inclusionProof != nil {
+                    times.append(time)
+                } else {
+                    throw BundleVerificationError("log entry \(entry.logIndex) has neither a signed entry timestamp nor an inclusion proof")
+                }
+            } else if bundle.version == .v01 {
+                throw BundleVerificationError("log entry \(entry.logIndex) has no integrated time (bundle v0.1 needs a signed entry timestamp)")
+            }
+            indices.append(entry.logIndex)
+        }
+
+        // RFC 3161 timestamps.
+        let tsas = try authorities(trustedRoot.timestampAuthorities)
+        for der in bundle.material.timestamps {
+            do {
+                let token = try TimestampToken(der: der)
+                times.append(try token.verify(over: signature, authorities: tsas).time)
+            } catch {
+                throw BundleVerificationError("timestamp: \(error)")
+            }
+        }
+        // A Rekor v2 entry carries no time: a timestamp must say when.
+        guard !times.isEmpty else { throw BundleVerificationError("no verified time: the bundle needs a signed entry timestamp or an RFC 3161 timestamp") }
+
+        // The certificate, at every verified time.
+        var signer: String
+        switch policy {
+        case .key(let key):
+            signer = "key sha256:\(LogEntryBody.hex(SigstoreHash.sha256(key.der)))"
+        case .identity(let identity):
+            guard let leaf else { throw BundleVerificationError("no certificate") }
+            let cas = try authorities(trustedRoot.certificateAuthorities)
+            let logs = trustedRoot.ctLogs.compactMap { l in
+                PublicKey(spki: l.publicKey).map { CTLog(keyID: l.logID, key: $0, validFrom: l.validFrom, validUntil: l.validUntil) }
+            }
+            for time in times {
+                let authority: Authority
+                do { authority = try CertificateChain.verify(leaf: leaf, intermediates: intermediates, authorities: cas, at: time) } catch {
+                    throw BundleVerificationError("certificate: \(error)")
+                }
+                guard let issuer = CertificateChain.issuer(of: leaf, among: intermediates + authority.certificates) else {
+                    throw BundleVerificationError("certificate: its issuer is not in the chain")
+                }
+                do { _ = try SignedCertificateTimestamps.verify(leaf: leaf, issuer: issuer, logs: logs, at: time) } catch {
+                    throw BundleVerificationError("certificate timestamps (SCT): \(error)")
+                }
+            }
+            guard identity.matches(sans: leaf.sans, issuer: leaf.oidcIssuer) else {
+                throw BundleVerificationError("the certificate is for \(leaf.sans.joined(separator: ", ")) (issuer \(leaf.oidcIssuer ?? "none")), not \(identity)")
+            }
+            signer = "\(leaf.sans.first ?? "?") (issuer \(leaf.oidcIssuer ?? "?"))"
+        }
+
+        // The signature itself.
+        switch bundle.content {
+        case .message(let digest, let sig):
+            if let digest {
+                guard digest.algorithm == "SHA2_256", digest.digest == artifact.digest else {
+                    throw BundleVerificationError("the bundle's message digest is not the artifact's")
+                }
+            }
+            let ok = switch artifact {
+            case .bytes(let b): signerKey.verify(sig, over: b)
+            case .sha256(let d): signerKey.verify(sig, digest: d, hash: .sha256)
+            }
+            guard ok else { throw BundleVerificationError("the signature does not verify over the artifact") }
+        case .dsse(let envelope):
+            guard signerKey.verify(signature, over: envelope.preAuthenticationEncoding) else {
+                throw BundleVerificationError("the DSSE envelope's signature does not verify")
+            }
+            if envelope.payloadType == "application/vnd.in-toto+json" {
+                try InTotoStatement.requireSubject(envelope.payload, sha256: artifact.digest)
+            }
+        }
+        return Verified(signer: signer, times: times, logIndices: indices)
+    }
+
+    func certificate(_ der: [UInt8]) throws -> Certificate {
+        do { return try Certificate(der: der) } catch { throw BundleVerificationError("certificate: \(error)") }
+    }
+
+    func authorities(_ list: [TrustedRoot.Authority]) throws -> [Authority] {
+        try list.map { a in
+            Authority(certificates: try a.certificates.map(certificate), validFrom: a.validFrom, validUntil: a.validUntil)
+        }
+    }
+}
+
+/// An in-toto statement's subjects.
+enum InTotoStatement {
+    /// Throws unless the statement names a subject with this SHA-256 digest.
+    static func requireSubject(_ payload: [UInt8], sha256: [UInt8]) throws {
+        let statement = try SigstoreJSON(parsing: payload, limit: SigstoreBundle.maxSize, what: "the in-toto statement")
+        let hex = LogEntryBody.hex(sha256)
+        for s in try statement.objects("subject") {
+            if try s.optionalObject("digest")?.optionalString("sha256")?.lowercased() == hex { return }
+        }
+        throw BundleVerificationError("the in-toto statement has no subject with the artifact's digest sha256:\(hex)")
+    }
+}
+
+/// Why a bundle did not verify.
+public struct BundleVerificationError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
