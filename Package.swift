@@ -58,7 +58,7 @@ let package = Package(
             ]),
         .target(
             name: "Signing",
-            dependencies: ["Engine", "COpenSSL", "CSodium"]),
+            dependencies: ["Engine", "COpenSSL", "CSodium", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "CLI",
             dependencies: [

@@ -1,4 +1,5 @@
 import Engine
+import Logging
 
 /// The signatures of one image's repository, read and written through a transport (a registry repository, a
 /// layout folder).
@@ -47,11 +48,18 @@ public struct DestinationSignatureStore: SignatureStore {
     }
 }
 
-/// Signs mirrored images at their destination with one key (`mirror --sigstore-private-key`).
+/// Signs mirrored images at their destination with one key (`mirror --sigstore-private-key`), in the formats asked
+/// for: cosign's `.sig` tag, a Sigstore bundle referrer, or both.
 public struct MirrorSigning: DestinationSigner {
     public let signer: Signer
+    public let format: SignatureFormat
+    let bundles: BundleSigner?
 
-    public init(signer: Signer) { self.signer = signer }
+    public init(signer: Signer, format: SignatureFormat = .both) throws {
+        self.signer = signer
+        self.format = format
+        bundles = format.writesBundle ? try BundleSigner(key: signer.key) : nil
+    }
 
     /// The identity a signature names: the reference with its tag, or the bare repository for a digest reference.
     public static func identity(of reference: Reference) -> String {
@@ -64,7 +72,12 @@ public struct MirrorSigning: DestinationSigner {
         let store = DestinationSignatureStore(image: reference, destination: destination)
         let identity = Self.identity(of: reference)
         var added = 0
-        for d in digests where try await signer.sign(d, identity: identity, in: store) == .signed { added += 1 }
+        for d in digests {
+            if format.writesSimpleSigning, try await signer.sign(d, identity: identity, in: store) == .signed { added += 1 }
+            if let bundles, try await bundles.sign(d, image: reference, destination: destination, retry: Retrier(attempts: 3, logger: Logger(label: "dray.sign"))) == .signed {
+                added += 1
+            }
+        }
         return added
     }
 }

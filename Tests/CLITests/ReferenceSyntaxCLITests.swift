@@ -19,7 +19,7 @@ struct ReferenceSyntaxCLITests {
         try "pw\n".write(toFile: dir.file("pass"), atomically: false, encoding: .utf8)
         #expect(try Dray.run(["generate-key", "--prefix", dir.file("k"), "--passphrase-file", dir.file("pass")]).status == 0)
 
-        let sign = try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), image])
+        let sign = try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), "--signature-format", "simplesigning", image])
         #expect(sign.status == 0, "\(sign.stderr)")
         let verify = try Dray.run(["verify", "--key", dir.file("k.pub"), image])
         #expect(verify.status == 0 && verify.stdoutText.contains("PASS"), "\(verify.stdoutText)\(verify.stderr)")

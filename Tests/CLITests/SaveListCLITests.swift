@@ -25,7 +25,7 @@ struct SaveListCLITests {
         let dir = try TemporaryDirectory()
         let names = corpus.enumerated().map { i, c in "\(a.host)/\(c.name):v\(i)" }
         try SignedMirrorCLITests.keyPair(dir)
-        #expect(try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), names[0]]).status == 0)
+        #expect(try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), "--signature-format", "simplesigning", names[0]]).status == 0)
         try names.prefix(2).joined(separator: "\n").write(toFile: dir.file("a.txt"), atomically: false, encoding: .utf8)
         try names[2].write(toFile: dir.file("b.txt"), atomically: false, encoding: .utf8)
         let cache = dir.file("cache")

@@ -46,7 +46,7 @@ struct SignedMirrorCLITests {
         try "\(a.host)/team/app:1\n\(a.host)/team/tool:2\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
 
         let mirror = ["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("failed.txt"),
-                      "--sigstore-private-key", dir.file("k.key"), "--sigstore-passphrase-file", dir.file("pass")]
+                      "--sigstore-private-key", dir.file("k.key"), "--sigstore-passphrase-file", dir.file("pass"), "--signature-format", "simplesigning"]
         let first = try Dray.run(mirror + ["--report", dir.file("r1.json")])
         #expect(first.status == 0, "\(first.stderr)")
         let images = try Self.reportImages(dir.file("r1.json"))
@@ -79,7 +79,7 @@ struct SignedMirrorCLITests {
         #expect(try Dray.run(["mirror", "-f", dir.file("later.txt"), "--all", "-o", dir.file("failed.txt")]).status == 0)
         #expect(try await Self.signatureCount(dst, "later/app", app.top.digest) == nil)
         let late = try Dray.run(["mirror", "-f", dir.file("later.txt"), "--all", "-o", dir.file("failed.txt"),
-                                 "--sigstore-private-key", dir.file("k.key"), "--sigstore-passphrase-file", dir.file("pass")])
+                                 "--sigstore-private-key", dir.file("k.key"), "--sigstore-passphrase-file", dir.file("pass"), "--signature-format", "simplesigning"])
         #expect(late.status == 0 && late.stderr.contains("Skipped") && late.stderr.contains("4 signed"), "\(late.stderr)")
 
         // Re-point the destination tag at another image: verify fails as unsigned.
@@ -90,7 +90,7 @@ struct SignedMirrorCLITests {
 
         // Bad key flags fail before anything moves.
         let badKey = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--sigstore-private-key", dir.file("k.pub"),
-                                   "--sigstore-passphrase-file", dir.file("pass")])
+                                   "--sigstore-passphrase-file", dir.file("pass"), "--signature-format", "simplesigning"])
         #expect(badKey.status != 0 && badKey.stderr.contains("--sigstore-private-key"), "\(badKey.stderr)")
         #expect(!badKey.stderr.contains("pw"), "the passphrase never appears")
     }
@@ -106,7 +106,7 @@ struct SignedMirrorCLITests {
         try Self.keyPair(dir)
         try Self.keyPair(dir, "k2")
         let source = "\(a.host)/team/app:1"
-        #expect(try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), source]).status == 0)
+        #expect(try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), "--signature-format", "simplesigning", source]).status == 0)
         try "\(source)\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
         let sigTag = SignatureAttachment.tag(for: app.top.digest)
         let sourceSig = try await src.headManifest("team/app", .tag(sigTag))?.digest
@@ -131,7 +131,7 @@ struct SignedMirrorCLITests {
         // The same destination, later mirrored with the signatures: they merge with the destination's own.
         let own = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "--destination-project", "merged",
                                 "--remove-signatures", "-o", dir.file("failed.txt"),
-                                "--sigstore-private-key", dir.file("k2.key"), "--sigstore-passphrase-file", dir.file("pass")])
+                                "--sigstore-private-key", dir.file("k2.key"), "--sigstore-passphrase-file", dir.file("pass"), "--signature-format", "simplesigning"])
         #expect(own.status == 0, "\(own.stderr)")
         #expect(try await Self.signatureCount(dst, "merged/app", app.top.digest) == 1)
         let merge = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "--destination-project", "merged",
@@ -170,7 +170,7 @@ struct SignedMirrorCLITests {
         let dir = try TemporaryDirectory()
         try Self.keyPair(dir)
         let source = "\(a.host)/team/app:1"
-        #expect(try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), source]).status == 0)
+        #expect(try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), "--signature-format", "simplesigning", source]).status == 0)
         try "\(source)\n\(a.host)/team/plain:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
 
         let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("out.tar.gz"), "--all",

@@ -24,9 +24,9 @@ struct SigningCLITests {
                 "refuses to overwrite without -y")
 
         let image = "\(a.host)/signed/app:1"
-        let sign = try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), image])
+        let sign = try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), "--signature-format", "simplesigning", image])
         #expect(sign.status == 0 && sign.stdoutText.contains("4 new signatures"), "\(sign.stdoutText)\(sign.stderr)")
-        let again = try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), image])
+        let again = try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), "--signature-format", "simplesigning", image])
         #expect(again.stdoutText.contains("0 new signatures"), "signing twice adds nothing: \(again.stdoutText)")
 
         // The stored signature is cosign's format, and OpenSSL verifies it over the exact payload bytes.
@@ -76,5 +76,88 @@ struct SigningCLITests {
         try await client.putManifest("signed/app", .tag("1"), other.top)
         let moved = try Dray.run(["verify", "--key", dir.file("k.pub"), image])
         #expect(moved.status == 1 && moved.stdoutText.contains("FAIL \(image)") && moved.stdoutText.contains("unsigned"), "\(moved.stdoutText)")
+    }
+}
+
+@Suite("Signing as cosign v3: Sigstore bundle referrers", .serialized)
+struct BundleSigningCLITests {
+    @Test("sign (default both): a bundle referrer and a .sig per manifest; re-run adds nothing; dray and, independently, Python (sigstore-python's sigstore-models, cryptography) verify the bundle")
+    func bundleReferrers() async throws {
+        let a = try RegistryServer()
+        let client = RegistryClient(registry: a.host, options: MirrorCLITests.noAuth)
+        let tree = try SyntheticImage.index(layers: 1, layerSize: 5_000, seed: 531)
+        try await SyntheticImage.push(tree, to: client, repository: "signed/app", tag: "1")
+        let dir = try TemporaryDirectory()
+        try SignedMirrorCLITests.keyPair(dir)
+        let image = "\(a.host)/signed/app:1"
+        let sign = try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), image])
+        // The index and its three platforms, each with a bundle and a .sig.
+        #expect(sign.status == 0 && sign.stdoutText.contains("8 new signatures"), "\(sign.stdoutText)\(sign.stderr)")
+        let again = try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), image])
+        #expect(again.status == 0 && again.stdoutText.contains("0 new signatures"), "\(again.stdoutText)")
+
+        let subjects = [tree.top.digest] + tree.children.map(\.digest)
+        for subject in subjects {
+            let listed = try await AttachmentFixtures.fallbackList(client, "signed/app", subject) ?? []
+            #expect(listed.count == 1, "one bundle for \(subject): \(listed)")
+            #expect(try await client.headManifest("signed/app", .tag("\(subject.algorithm.rawValue)-\(subject.hex).sig")) != nil)
+        }
+        // The referrer is laid out as cosign v3 writes it.
+        guard let referrer = try await AttachmentFixtures.fallbackList(client, "signed/app", tree.top.digest)?.first else { return }
+        let raw = try await client.manifest("signed/app", .digest(referrer))
+        let m = try JSONSerialization.jsonObject(with: Data(raw.bytes)) as! [String: Any]
+        let bundleType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+        #expect(m["artifactType"] as? String == bundleType)
+        let config = m["config"] as! [String: Any]
+        #expect(config["mediaType"] as? String == "application/vnd.oci.empty.v1+json"
+                && config["digest"] as? String == "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+        let layers = m["layers"] as! [[String: Any]]
+        #expect(layers.count == 1 && layers[0]["mediaType"] as? String == bundleType)
+        #expect((m["subject"] as? [String: Any])?["digest"] as? String == tree.top.digest.description)
+        let notes = m["annotations"] as? [String: String] ?? [:]
+        #expect(notes["dev.sigstore.bundle.content"] == "dsse-envelope" && notes["dev.sigstore.bundle.predicateType"] == "https://sigstore.dev/cosign/sign/v1"
+                && notes["org.opencontainers.image.created"] != nil, "\(notes)")
+        let bundleDigest = try Digest(parsing: layers[0]["digest"] as! String)
+        var bytes: [UInt8] = []
+        let stream = client.blob("signed/app", Descriptor(mediaType: MediaType(rawValue: bundleType), digest: bundleDigest,
+                                                          size: (layers[0]["size"] as! NSNumber).int64Value))
+        while let chunk = try await stream.next() { bytes += chunk }
+        try Data(bytes).write(to: URL(fileURLWithPath: dir.file("bundle.json")))
+
+        // dray: the key, no log (signed offline); a wrong digest fails.
+        let ok = try Dray.run(["verify-bundle", "--bundle", dir.file("bundle.json"), "--key", dir.file("k.pub"), "--insecure-ignore-tlog",
+                               tree.top.digest.description])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let wrong = try Dray.run(["verify-bundle", "--bundle", dir.file("bundle.json"), "--key", dir.file("k.pub"), "--insecure-ignore-tlog",
+                                  tree.children[0].digest.description])
+        #expect(wrong.status == 1 && wrong.stderr.contains("no subject with the artifact's digest"), "\(wrong.stderr)")
+        let needsLog = try Dray.run(["verify-bundle", "--bundle", dir.file("bundle.json"), "--key", dir.file("k.pub"), tree.top.digest.description])
+        #expect(needsLog.status != 0 && needsLog.stderr.contains("--trusted-root is required"), "\(needsLog.stderr)")
+
+        // Python, independently: sigstore-python's models (sigstore-models) read the bundle; cryptography checks the DSSE signature over the
+        // pre-authentication encoding with the cosign public key; the statement names the digest.
+        let script = """
+            import base64, json, sys
+            from sigstore_models.bundle.v1 import Bundle
+            from cryptography.hazmat.primitives import hashes, serialization
+            from cryptography.hazmat.primitives.asymmetric import ec
+            raw = open(sys.argv[1]).read()
+            b = Bundle.from_json(raw)
+            assert b.media_type == "application/vnd.dev.sigstore.bundle.v0.3+json", b.media_type
+            env = b.dsse_envelope
+            assert env.payload_type == "application/vnd.in-toto+json"
+            pae = b"DSSEv1 %d %s %d " % (len(env.payload_type), env.payload_type.encode(), len(env.payload)) + env.payload
+            key = serialization.load_pem_public_key(open(sys.argv[2], "rb").read())
+            key.verify(env.signatures[0].sig, pae, ec.ECDSA(hashes.SHA256()))
+            st = json.loads(env.payload)
+            assert st["_type"] == "https://in-toto.io/Statement/v1" and st["predicateType"] == "https://sigstore.dev/cosign/sign/v1"
+            assert any(s["digest"].get("sha256") == sys.argv[3] for s in st["subject"]), st["subject"]
+            hint = base64.b64decode(b.verification_material.public_key.hint)
+            assert len(hint) == 32
+            print("python: bundle verified")
+            """
+        try script.write(toFile: dir.file("check.py"), atomically: false, encoding: .utf8)
+        let py = try Shell.run("python3", [dir.file("check.py"), dir.file("bundle.json"), dir.file("k.pub"), tree.top.digest.hex])
+        #expect(py.status == 0 && py.stdoutText.contains("python: bundle verified"), "\(py.stdoutText)\(py.stderr)")
     }
 }

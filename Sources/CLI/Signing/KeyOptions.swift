@@ -69,6 +69,8 @@ struct MirrorSignatureOptions: ParsableArguments {
     @Flag(name: .long, help: "Do not copy the source images' signatures (.sig attachments).")
     var removeSignatures = false
 
+    @OptionGroup var format: SignatureFormatOption
+
     /// What to do with the source's signatures.
     var handling: SignatureHandling { removeSignatures ? .remove : .copy }
 
@@ -80,7 +82,21 @@ struct MirrorSignatureOptions: ParsableArguments {
         }
         let key = try SigningKeyOptions.load(sigstorePrivateKey, passphraseFile: sigstorePassphraseFile,
                                              keyFlag: "--sigstore-private-key", passphraseFlag: "--sigstore-passphrase-file")
-        return MirrorSigning(signer: try Signer(key: key, creator: "dray \(DrayVersion.string)"))
+        return try MirrorSigning(signer: try Signer(key: key, creator: "dray \(DrayVersion.string)"), format: try format.value())
+    }
+}
+
+/// `--signature-format`: which formats signing writes.
+struct SignatureFormatOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("bundle (a Sigstore bundle referrer, as cosign v3), simplesigning (cosign's .sig tag) or both.",
+                                            valueName: "format"))
+    var signatureFormat: String = SignatureFormat.both.rawValue
+
+    func value() throws -> SignatureFormat {
+        guard let f = SignatureFormat(rawValue: signatureFormat) else {
+            throw CLIError("--signature-format: \"\(signatureFormat.prefix(40))\" is not bundle, simplesigning or both")
+        }
+        return f
     }
 }
 

@@ -10,9 +10,11 @@ struct SignCommand: AsyncParsableCommand {
         commandName: "sign",
         abstract: "Sign images in a registry with a cosign key (the index and each selected platform manifest).",
         discussion: """
-            Each signature is a simple-signing payload naming the image as given (with its tag) and the manifest \
-            digest, stored as cosign does under sha256-<hex>.sig in the image's repository. Signing again with the \
-            same key adds nothing.
+            By default (--signature-format both) each manifest gets two signatures: a Sigstore bundle, as cosign v3 \
+            writes it (a DSSE in-toto statement naming the digest, signed with the key, no transparency-log entry: \
+            nothing leaves the machine), stored as an OCI 1.1 referrer of the manifest (listed by the referrers API \
+            or the sha256-<hex> fallback tag); and cosign's legacy simple-signing payload naming the image as given \
+            and the digest, under sha256-<hex>.sig. Signing again with the same key adds nothing.
 
             Examples:
               dray sign --key cosign.key --passphrase-file pass.txt reg.local/app:1.0
@@ -24,6 +26,7 @@ struct SignCommand: AsyncParsableCommand {
     @OptionGroup var signing: SigningKeyOptions
     @OptionGroup var access: SingleRegistryOptions
     @OptionGroup var platforms: PlatformOptions
+    @OptionGroup var format: SignatureFormatOption
 
     @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the failed images are written.", valueName: "file"))
     var failed: String = "sign-failed.txt"
@@ -32,7 +35,7 @@ struct SignCommand: AsyncParsableCommand {
         try await reportingErrors {
             let (refs, listErrors) = try targets.references()
             let key = try signing.load()
-            let signing = MirrorSigning(signer: try Signer(key: key, creator: "dray \(DrayVersion.string)"))
+            let signing = try MirrorSigning(signer: try Signer(key: key, creator: "dray \(DrayVersion.string)"), format: try format.value())
             let logger = global.makeLogger("dray.sign")
             let options = try access.registryOptions()
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: options, destination: options)

@@ -29,7 +29,10 @@ struct VerifyBundleCommand: AsyncParsableCommand {
     @OptionGroup var identity: CertificateIdentityOptions
 
     @Option(name: .long, help: ArgumentHelp("The Sigstore trusted root (trusted_root.json); read from the file, never fetched.", valueName: "file"))
-    var trustedRoot: String
+    var trustedRoot: String?
+
+    @Flag(name: .long, help: "With --key: accept a bundle with no transparency-log entry or timestamp (signed offline, as dray signs).")
+    var insecureIgnoreTlog = false
 
     @Argument(help: ArgumentHelp("The signed file, or its digest as sha256:<hex>.", valueName: "file-or-digest"))
     var artifact: String
@@ -47,10 +50,19 @@ struct VerifyBundleCommand: AsyncParsableCommand {
             guard let data = FileManager.default.contents(atPath: bundle) else { throw CLIError("--bundle \(bundle): cannot be read") }
             let parsed: SigstoreBundle
             do { parsed = try SigstoreBundle(json: Array(data)) } catch { throw CLIError("--bundle \(bundle): \(error)") }
+            if insecureIgnoreTlog, key == nil { throw CLIError("--insecure-ignore-tlog needs --key (a keyless signature is checked through the log)") }
             let root: TrustedRoot
-            do { root = try TrustedRoot(file: trustedRoot) } catch { throw CLIError("--trusted-root \(error)") }
+            if let trustedRoot {
+                do { root = try TrustedRoot(file: trustedRoot) } catch { throw CLIError("--trusted-root \(error)") }
+            } else if insecureIgnoreTlog {
+                root = .empty
+            } else {
+                throw CLIError("--trusted-root is required (a trusted_root.json; dray never fetches one), or --key with --insecure-ignore-tlog")
+            }
+            var verifier = BundleVerifier(trustedRoot: root, policy: policy)
+            verifier.requiresTransparencyLog = !insecureIgnoreTlog
             let verified: BundleVerifier.Verified
-            do { verified = try BundleVerifier(trustedRoot: root, policy: policy).verify(parsed, artifact: try artifactValue()) } catch {
+            do { verified = try verifier.verify(parsed, artifact: try artifactValue()) } catch {
                 throw CLIError("\(bundle): \(error)")
             }
             print("OK: \(bundle) verifies for \(artifact), signed by \(verified.signer)")

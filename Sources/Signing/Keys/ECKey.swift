@@ -30,6 +30,15 @@ public final class SigningKey: @unchecked Sendable {
         return Array(sig.prefix(length))
     }
 
+    /// The matching public key's DER `SubjectPublicKeyInfo`.
+    public func publicKeyDER() throws -> [UInt8] {
+        var out: UnsafeMutablePointer<UInt8>?
+        let n = i2d_PUBKEY(pkey, &out)
+        guard n > 0, let out else { throw SignatureError.openssl("i2d_PUBKEY") }
+        defer { dray_OPENSSL_free(out) }
+        return Array(UnsafeBufferPointer(start: out, count: Int(n)))
+    }
+
     /// The matching public key.
     public func publicKey() throws -> VerificationKey {
         var out: UnsafeMutablePointer<UInt8>?

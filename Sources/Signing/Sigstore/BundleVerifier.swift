@@ -43,6 +43,9 @@ public struct BundleVerifier: Sendable {
     public let policy: Policy
     /// Entries whose integrated time is later than this many seconds ahead of the clock are refused.
     public var clockSkew: TimeInterval = 60
+    /// Whether a bundle must carry a transparency-log entry and a verified time. Only with a key policy may this be
+    /// turned off (cosign's `--insecure-ignore-tlog`): bundles signed offline, as dray signs, have neither.
+    public var requiresTransparencyLog = true
 
     public init(trustedRoot: TrustedRoot, policy: Policy) {
         self.trustedRoot = trustedRoot
@@ -89,8 +92,9 @@ public struct BundleVerifier: Sendable {
         case .dsse(let envelope): signature = try LogEntryBody.single(envelope)
         }
 
-        // The transparency log.
-        guard !bundle.material.tlogEntries.isEmpty else { throw BundleVerificationError("the bundle has no transparency-log entry") }
+        // The transparency log (a key-signed bundle signed offline may have none when the caller allows it).
+        let offline = !requiresTransparencyLog && leaf == nil && bundle.material.tlogEntries.isEmpty && bundle.material.timestamps.isEmpty
+        guard !bundle.material.tlogEntries.isEmpty || offline else { throw BundleVerificationError("the bundle has no transparency-log entry") }
         var times: [Date] = []
         var indices: [Int64] = []
         for entry in bundle.material.tlogEntries {
@@ -152,7 +156,7 @@ public struct BundleVerifier: Sendable {
             }
         }
         // A Rekor v2 entry carries no time: a timestamp must say when.
-        guard !times.isEmpty else { throw BundleVerificationError("no verified time: the bundle needs a signed entry timestamp or an RFC 3161 timestamp") }
+        guard !times.isEmpty || offline else { throw BundleVerificationError("no verified time: the bundle needs a signed entry timestamp or an RFC 3161 timestamp") }
 
         // The certificate, at every verified time.
         var signer: String
@@ -205,6 +209,25 @@ public struct BundleVerifier: Sendable {
             }
         }
         return Verified(signer: signer, times: times, logIndices: indices)
+    }
+
+    /// The bytes a lower-case hex string spells, or nil.
+    public static func bytes(ofHex hex: String) -> [UInt8]? {
+        guard hex.utf8.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(hex.utf8.count / 2)
+        var high: UInt8?
+        for c in hex.utf8 {
+            let v: UInt8
+            switch c {
+            case 0x30...0x39: v = c - 0x30
+            case 0x61...0x66: v = c - 0x61 + 10
+            case 0x41...0x46: v = c - 0x41 + 10
+            default: return nil
+            }
+            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+        }
+        return out
     }
 
     func certificate(_ der: [UInt8]) throws -> Certificate {

@@ -28,6 +28,16 @@ public struct TrustedRoot: Sendable {
     public var ctLogs: [Log]
     public var timestampAuthorities: [Authority]
 
+    /// A root that trusts nothing: for bundles checked with a key alone (dray's own, signed offline).
+    public static let empty = TrustedRoot(transparencyLogs: [], certificateAuthorities: [], ctLogs: [], timestampAuthorities: [])
+
+    init(transparencyLogs: [Log], certificateAuthorities: [Authority], ctLogs: [Log], timestampAuthorities: [Authority]) {
+        self.transparencyLogs = transparencyLogs
+        self.certificateAuthorities = certificateAuthorities
+        self.ctLogs = ctLogs
+        self.timestampAuthorities = timestampAuthorities
+    }
+
     /// The largest trusted root read.
     public static let maxSize = 4 << 20
 

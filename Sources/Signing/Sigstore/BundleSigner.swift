@@ -1,0 +1,151 @@
+import Engine
+import Foundation
+
+/// Which signature formats `sign` and `mirror --sigstore-private-key` write.
+public enum SignatureFormat: String, CaseIterable, Sendable {
+    /// A Sigstore bundle stored as an OCI 1.1 referrer (cosign v3, Kyverno, policy-controller read it).
+    case bundle
+    /// cosign's legacy simple-signing payload under `sha256-<hex>.sig` (CRI-O/podman policies, OpenShift).
+    case simplesigning
+    /// Both, while the ecosystem moves.
+    case both
+
+    public var writesBundle: Bool { self != .simplesigning }
+    public var writesSimpleSigning: Bool { self != .bundle }
+}
+
+/// Signs manifest digests as cosign v3 does, offline: a Sigstore bundle v0.3 whose DSSE envelope carries an in-toto
+/// statement v1 (predicate type `https://sigstore.dev/cosign/sign/v1`, the manifest digest as its subject), signed
+/// with the cosign key and naming it by hint, with no transparency-log entry (nothing leaves the machine). The
+/// bundle is pushed as a referrer of the manifest: an OCI image manifest with the empty config, the bundle as its one
+/// layer, the bundle's media type as `artifactType`, and the manifest as `subject`; where the registry has no
+/// referrers API, the subject's fallback tag lists it.
+public struct BundleSigner: Sendable {
+    public static let predicateType = "https://sigstore.dev/cosign/sign/v1"
+    public static let statementType = "https://in-toto.io/Statement/v1"
+    public static let payloadType = "application/vnd.in-toto+json"
+    /// The empty config every bundle referrer has (`{}`).
+    static let emptyConfig: [UInt8] = Array("{}".utf8)
+
+    let key: SigningKey
+    let publicKey: PublicKey
+    /// The key's hint in bundles: base64 of the SHA-256 of its DER public key.
+    public let hint: String
+
+    public init(key: SigningKey) throws {
+        self.key = key
+        guard let pub = PublicKey(spki: try key.publicKeyDER()) else { throw SignatureError.openssl("public key") }
+        publicKey = pub
+        hint = Data(SigstoreHash.sha256(pub.der)).base64EncodedString()
+    }
+
+    /// The in-toto statement signed for the manifest `digest` of the image named `name`.
+    public func statement(for digest: Digest, name: String) throws -> [UInt8] {
+        let object: [String: Any] = [
+            "_type": Self.statementType,
+            "subject": [["name": name, "digest": [digest.algorithm.rawValue: digest.hex]]],
+            "predicateType": Self.predicateType,
+            "predicate": [String: Any](),
+        ]
+        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+
+    /// A bundle (JSON) signing the manifest `digest` of the image named `name`.
+    public func bundle(for digest: Digest, name: String) throws -> [UInt8] {
+        let payload = try statement(for: digest, name: name)
+        let pae = Array("DSSEv1 \(Self.payloadType.utf8.count) \(Self.payloadType) \(payload.count) ".utf8) + payload
+        let signature = try key.sign(pae)
+        let object: [String: Any] = [
+            "mediaType": SigstoreBundle.mediaTypeV03,
+            // An empty list rather than none: protobuf-JSON readers accept both, sigstore-python's models only this.
+            "verificationMaterial": ["publicKey": ["hint": hint], "tlogEntries": [Any]()],
+            "dsseEnvelope": [
+                "payload": Data(payload).base64EncodedString(),
+                "payloadType": Self.payloadType,
+                "signatures": [["sig": Data(signature).base64EncodedString()]],
+            ],
+        ]
+        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+
+    /// The referrer manifest holding `bundle` for `subject`.
+    public static func referrer(bundle: [UInt8], subject: Descriptor, created: Date) throws -> RawManifest {
+        let stamp = ISO8601DateFormatter().string(from: created)
+        let object: [String: Any] = [
+            "schemaVersion": 2,
+            "mediaType": MediaType.ociManifest.rawValue,
+            "artifactType": SigstoreBundle.mediaTypeV03,
+            "config": ["mediaType": MediaType.ociEmpty.rawValue, "digest": Digest.sha256(of: emptyConfig).description, "size": emptyConfig.count],
+            "layers": [["mediaType": SigstoreBundle.mediaTypeV03, "digest": Digest.sha256(of: bundle).description, "size": bundle.count]],
+            "subject": ["mediaType": subject.mediaType.rawValue, "digest": subject.digest.description, "size": subject.size],
+            "annotations": [
+                "dev.sigstore.bundle.content": "dsse-envelope",
+                "dev.sigstore.bundle.predicateType": predicateType,
+                "org.opencontainers.image.created": stamp,
+            ],
+        ]
+        let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return try RawManifest(bytes: Array(bytes), mediaType: .ociManifest)
+    }
+
+    /// Whether `bundle` (JSON) is a signature of the manifest `digest` by this key.
+    public func signs(_ bundle: [UInt8], digest: Digest) -> Bool {
+        guard let parsed = try? SigstoreBundle(json: bundle), let bytes = BundleVerifier.bytes(ofHex: digest.hex) else { return false }
+        var verifier = BundleVerifier(trustedRoot: .empty, policy: .key(publicKey))
+        verifier.requiresTransparencyLog = false
+        return (try? verifier.verify(parsed, artifact: .sha256(bytes))) != nil
+    }
+
+    /// Signs the manifest `digest` of `image` at its destination, unless a bundle of this key already signs it there.
+    public func sign(_ digest: Digest, image: Reference, destination: @escaping @Sendable (Reference) -> any ImageDestination,
+                     retry: Retrier) async throws -> Signer.Outcome {
+        let dst = destination(image)
+        let fallbackTag = AttachmentTag.fallback(for: digest)
+        let tagged = destination(image.withTag(fallbackTag))
+        // What is attached already: the referrers API, else the fallback tag.
+        let listed: [Descriptor]
+        switch try await retry.run("\(image.name)@\(digest): referrers", { try await dst.referrers(of: digest, limit: 1000) }) {
+        case .api(let list, _): listed = list
+        case .unsupported:
+            let index = try await retry.run("\(image.name):\(fallbackTag)") { try await tagged.manifestIfPresent(.tag(fallbackTag)) }
+            listed = index.flatMap(ReferrersIndex.entries(of:)) ?? []
+        }
+        for entry in listed where entry.artifactType == SigstoreBundle.mediaTypeV03 {
+            guard let m = try? await dst.manifest(.digest(entry.digest)), case .image(let im)? = try? m.parsed(),
+                  let layer = im.layers.first, layer.size <= 1 << 20,
+                  let bytes = try? await Self.read(layer, from: dst) else { continue }
+            if signs(bytes, digest: digest) { return .alreadySigned }
+        }
+        let subject = try await retry.run("\(image.name)@\(digest)") { try await dst.manifest(.digest(digest)) }
+        let bundle = try bundle(for: digest, name: image.name)
+        let manifest = try Self.referrer(bundle: bundle, subject: Descriptor(mediaType: subject.mediaType, digest: digest,
+                                                                              size: Int64(subject.bytes.count)), created: Date())
+        for (bytes, type) in [(Self.emptyConfig, MediaType.ociEmpty), (bundle, MediaType(rawValue: SigstoreBundle.mediaTypeV03))] {
+            let d = Descriptor(mediaType: type, digest: Digest.sha256(of: bytes), size: Int64(bytes.count))
+            try await retry.run("\(image.name): bundle blob") {
+                if try await dst.blobExists(d) { return }
+                try await dst.putBlob(d, from: MemoryBlobStream(bytes))
+            }
+        }
+        let indexing = try await retry.run("\(image.name)@\(manifest.digest): put bundle") { try await dst.putReferrer(manifest) }
+        if indexing == .notIndexed {
+            _ = try await ReferrersFallback.add([try ReferrersIndex.entry(for: manifest)], subject: digest, tagged: tagged, retry: retry)
+        }
+        return .signed
+    }
+
+    /// A small blob's bytes, its digest checked.
+    static func read(_ d: Descriptor, from dst: any ImageDestination) async throws -> [UInt8] {
+        let stream = try await dst.blob(d)
+        var out: [UInt8] = []
+        while let chunk = try await stream.next() {
+            out += chunk
+            guard out.count <= 1 << 20 else {
+                stream.cancel()
+                throw SignatureError.attachment("\(d.digest): larger than 1 MiB")
+            }
+        }
+        guard Digest.sha256(of: out) == d.digest else { throw SignatureError.attachment("\(d.digest): digest mismatch") }
+        return out
+    }
+}
