@@ -134,6 +134,24 @@ struct BundleSigningCLITests {
         let needsLog = try Dray.run(["verify-bundle", "--bundle", dir.file("bundle.json"), "--key", dir.file("k.pub"), tree.top.digest.description])
         #expect(needsLog.status != 0 && needsLog.stderr.contains("--trusted-root is required"), "\(needsLog.stderr)")
 
+        // dray verify reads both formats and reports each signature; either alone is enough.
+        let verify = try Dray.run(["verify", "--key", dir.file("k.pub"), image, "--report", dir.file("v.json"), "--output", "json"])
+        #expect(verify.status == 0 && verify.stdoutText.contains("PASS \(image)"), "\(verify.stdoutText)\(verify.stderr)")
+        let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("v.json")))) as! [[String: Any]]
+        #expect(Set(rows.compactMap { $0["format"] as? String }) == ["bundle", "simplesigning"] && rows.allSatisfy { $0["result"] as? String == "PASS" },
+                "\(rows)")
+        #expect(rows.contains { ($0["signer"] as? String)?.contains("no log entry: signed offline") == true }, "\(rows)")
+        let bundleOnly = try Dray.run(["verify", "--key", dir.file("k.pub"), "--signature-format", "bundle", image, "--report", dir.file("v.csv"), "--output", "csv"])
+        #expect(bundleOnly.status == 0 && bundleOnly.stdoutText.contains("bundle: referrer"), "\(bundleOnly.stdoutText)")
+        let csv = try String(contentsOfFile: dir.file("v.csv"), encoding: .utf8)
+        #expect(csv.hasPrefix("image,digest,format,signer,result,reason\n") && csv.contains(",bundle,key "), "\(csv)")
+        try SignedMirrorCLITests.keyPair(dir, "k2")
+        let other = try Dray.run(["verify", "--key", dir.file("k2.pub"), image])
+        #expect(other.status == 1 && other.stdoutText.contains("FAIL \(image)") && other.stdoutText.contains("bundle: ")
+                && other.stdoutText.contains("bad signature"), "\(other.stdoutText)")
+        let keyless = try Dray.run(["verify", "--certificate-identity", "x@example.com", "--certificate-oidc-issuer", "https://issuer", image])
+        #expect(keyless.status != 0 && keyless.stderr.contains("needs --trusted-root"), "\(keyless.stderr)")
+
         // Python, independently: sigstore-python's models (sigstore-models) read the bundle; cryptography checks the DSSE signature over the
         // pre-authentication encoding with the cosign public key; the statement names the digest.
         let script = """
@@ -159,5 +177,35 @@ struct BundleSigningCLITests {
         try script.write(toFile: dir.file("check.py"), atomically: false, encoding: .utf8)
         let py = try Shell.run("python3", [dir.file("check.py"), dir.file("bundle.json"), dir.file("k.pub"), tree.top.digest.hex])
         #expect(py.status == 0 && py.stdoutText.contains("python: bundle verified"), "\(py.stdoutText)\(py.stderr)")
+    }
+}
+
+extension BundleSigningCLITests {
+    @Test("a signed mirror (--signature-format both, the default) verifies with dray in both formats; a re-run adds nothing")
+    func signedMirrorBothFormats() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let client = RegistryClient(registry: a.host, options: MirrorCLITests.noAuth)
+        let tree = try SyntheticImage.index(layers: 1, layerSize: 4_000, seed: 541)
+        try await SyntheticImage.push(tree, to: client, repository: "team/app", tag: "1")
+        let dir = try TemporaryDirectory()
+        try SignedMirrorCLITests.keyPair(dir)
+        try "\(a.host)/team/app:1\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let mirror = ["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("f.txt"),
+                      "--sigstore-private-key", dir.file("k.key"), "--sigstore-passphrase-file", dir.file("pass")]
+        let first = try Dray.run(mirror + ["--report", dir.file("r1.json")])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try SignedMirrorCLITests.reportImages(dir.file("r1.json")).first?["signaturesAdded"] as? Int == 8, "index and 3 platforms, 2 formats each")
+        let again = try Dray.run(mirror + ["--report", dir.file("r2.json")])
+        let added = try SignedMirrorCLITests.reportImages(dir.file("r2.json")).first?["signaturesAdded"] as? Int
+        #expect(again.status == 0 && added == 0)
+        let image = "\(b.host)/team/app:1"
+        let verify = try Dray.run(["verify", "--key", dir.file("k.pub"), image, "--report", dir.file("v.json"), "--output", "json"])
+        #expect(verify.status == 0, "\(verify.stdoutText)\(verify.stderr)")
+        let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("v.json")))) as! [[String: Any]]
+        #expect(rows.filter { $0["result"] as? String == "PASS" }.compactMap { $0["format"] as? String }.sorted() == ["bundle", "simplesigning"], "\(rows)")
+        for format in ["bundle", "simplesigning"] {
+            let one = try Dray.run(["verify", "--key", dir.file("k.pub"), "--signature-format", format, image])
+            #expect(one.status == 0, "\(format): \(one.stdoutText)")
+        }
     }
 }

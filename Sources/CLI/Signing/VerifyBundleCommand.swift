@@ -31,7 +31,7 @@ struct VerifyBundleCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The Sigstore trusted root (trusted_root.json); read from the file, never fetched.", valueName: "file"))
     var trustedRoot: String?
 
-    @Flag(name: .long, help: "With --key: accept a bundle with no transparency-log entry or timestamp (signed offline, as dray signs).")
+    @Flag(name: .long, help: "With --key: leave the transparency log and timestamps unchecked (bundles signed offline, as dray signs them, have none).")
     var insecureIgnoreTlog = false
 
     @Argument(help: ArgumentHelp("The signed file, or its digest as sha256:<hex>.", valueName: "file-or-digest"))
@@ -60,7 +60,7 @@ struct VerifyBundleCommand: AsyncParsableCommand {
                 throw CLIError("--trusted-root is required (a trusted_root.json; dray never fetches one), or --key with --insecure-ignore-tlog")
             }
             var verifier = BundleVerifier(trustedRoot: root, policy: policy)
-            verifier.requiresTransparencyLog = !insecureIgnoreTlog
+            verifier.ignoresTransparencyLog = insecureIgnoreTlog
             let verified: BundleVerifier.Verified
             do { verified = try verifier.verify(parsed, artifact: try artifactValue()) } catch {
                 throw CLIError("\(bundle): \(error)")

@@ -4,21 +4,29 @@ import Foundation
 import Signing
 import Transports
 
-/// `dray verify`: check cosign signatures of images in a registry.
+/// `dray verify`: check the signatures of images in a registry, Sigstore bundles and cosign `.sig` tags alike.
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check the cosign signatures of images against public keys; exit 1 if any image fails.",
+        abstract: "Check every signature of images, in both formats, against keys or a keyless identity; exit 1 if any image has no valid one.",
         discussion: """
-            For each image, the manifest its tag (or digest) points at must carry a signature that verifies with \
-            one of the keys over the exact payload, names that manifest's digest, and names the image as the \
-            identity rule requires (containers/image's rules; default repo-digest-or-exact: by digest the \
-            repository must match, by tag the tag too). Reasons: unsigned, bad signature, digest mismatch, \
-            identity mismatch.
+            Both formats are read: Sigstore bundles attached as OCI 1.1 referrers (cosign v3; found through the \
+            referrers API or the sha256-<hex> fallback tag) and cosign's legacy sha256-<hex>.sig tag. Each signature \
+            found is reported with its format, signer and result; an image passes when at least one verifies.
+
+            A bundle verifies with --key (the key is the trust; its transparency-log entries are checked against \
+            --trusted-root when both are there, and a bundle signed offline, as dray signs, has none) or keylessly \
+            with --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] against --trusted-root (a \
+            Sigstore trusted_root.json, read from the file, never fetched). A .sig signature verifies with --key \
+            over the exact payload, naming that manifest's digest and the image as --identity requires \
+            (containers/image's rules; default repo-digest-or-exact). Reasons: unsigned, bad signature, digest \
+            mismatch, identity mismatch, and the bundle verifier's own.
 
             Examples:
               dray verify --key cosign.pub reg.local/app:1.0
-              dray verify --key cosign.pub -f images.txt --identity repository --report verify.json --format json
+              dray verify --trusted-root trusted_root.json --certificate-identity-regexp '^https://github.com/org/' \
+                --certificate-oidc-issuer https://token.actions.githubusercontent.com reg.local/app:1.0
+              dray verify --key cosign.pub -f images.txt --report verify.json --output json
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -28,52 +36,147 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A public key (PEM); repeat for several.", valueName: "file"))
     var key: [String] = []
 
-    @Option(name: .long, help: "exact, repository, repo-digest-or-exact or remap:PREFIX=SIGNED_PREFIX.")
+    @OptionGroup var keyless: CertificateIdentityOptions
+
+    @Option(name: .long, help: ArgumentHelp("The Sigstore trusted root (trusted_root.json) for keyless bundles and log entries.", valueName: "file"))
+    var trustedRoot: String?
+
+    @Option(name: .long, help: "For .sig signatures: exact, repository, repo-digest-or-exact or remap:PREFIX=SIGNED_PREFIX.")
     var identity: String = "repo-digest-or-exact"
+
+    @Option(name: .long, help: "Which signatures count: bundle, simplesigning or both.")
+    var signatureFormat: String = SignatureFormat.both.rawValue
 
     @Option(name: .long, help: ArgumentHelp("Also write the results to this file.", valueName: "file"))
     var report: String?
 
-    @Option(name: .long, help: "Report format: text, json or csv.")
+    @Option(name: [.customLong("output"), .customLong("format")], help: "Report format: text, json or csv.")
     var format: String = "text"
 
+    /// One signature's result (or an image's, when it has none or could not be read).
     struct Row: Sendable, Codable {
         var image: String
         var digest: String?
+        /// bundle or simplesigning; nil when no signature was found.
+        var format: String?
+        /// The key, or the certificate's identity and issuer.
+        var signer: String?
         var result: String
         var reason: String?
     }
 
+    /// What checks bundles: one verifier per key, or the keyless identity.
+    struct BundleChecks: Sendable {
+        var keys: [(name: String, key: PublicKey)]
+        var identity: CertificateIdentity?
+        var root: TrustedRoot?
+
+        /// The result of one bundle: who signed it, or why it does not verify.
+        func check(_ bytes: [UInt8], digest: Digest) -> (signer: String?, failure: String?) {
+            let bundle: SigstoreBundle
+            do { bundle = try SigstoreBundle(json: bytes) } catch { return (nil, "\(error)") }
+            guard let artifact = BundleVerifier.bytes(ofHex: digest.hex) else { return (nil, "not a sha256 digest") }
+            var reasons: [String] = []
+            if case .publicKey = bundle.material.signer {
+                let offline = bundle.material.tlogEntries.isEmpty && bundle.material.timestamps.isEmpty
+                for (name, key) in keys {
+                    var verifier = BundleVerifier(trustedRoot: root ?? .empty, policy: .key(key))
+                    verifier.ignoresTransparencyLog = offline || root == nil
+                    do {
+                        _ = try verifier.verify(bundle, artifact: .sha256(artifact))
+                        let log = offline ? "no log entry: signed offline" : root == nil ? "log not checked: no --trusted-root" : "log checked"
+                        return ("key \(name) (\(log))", nil)
+                    } catch {
+                        reasons.append("\(name): \(error)")
+                    }
+                }
+                if keys.isEmpty { reasons.append("signed with a key; give it with --key") }
+            } else if let identity, let root {
+                do {
+                    let verified = try BundleVerifier(trustedRoot: root, policy: .identity(identity)).verify(bundle, artifact: .sha256(artifact))
+                    return (verified.signer, nil)
+                } catch {
+                    reasons.append("\(error)")
+                }
+            } else {
+                reasons.append("keyless: give --certificate-identity, --certificate-oidc-issuer and --trusted-root")
+            }
+            return (nil, reasons.joined(separator: "; "))
+        }
+    }
+
     func run() async throws {
         try await reportingErrors {
-            guard ["text", "json", "csv"].contains(format) else { throw CLIError("--format: \"\(format.prefix(40))\" is not text, json or csv") }
+            guard ["text", "json", "csv"].contains(format) else { throw CLIError("--output: \"\(format.prefix(40))\" is not text, json or csv") }
+            guard let formats = SignatureFormat(rawValue: signatureFormat) else {
+                throw CLIError("--signature-format: \"\(signatureFormat.prefix(40))\" is not bundle, simplesigning or both")
+            }
             let (refs, listErrors) = try targets.references()
-            let verifier = try VerifierOptions.make(keys: key, identity: identity, keyFlag: "--key")
+            let keylessIdentity = keyless.isEmpty ? nil : try keyless.identity()
+            guard !key.isEmpty || keylessIdentity != nil else {
+                throw CLIError("--key is required (a public key, PEM), or --certificate-identity with --certificate-oidc-issuer and --trusted-root")
+            }
+            if keylessIdentity != nil, trustedRoot == nil { throw CLIError("--certificate-identity needs --trusted-root (a trusted_root.json; dray never fetches one)") }
+            let root: TrustedRoot? = try trustedRoot.map { f in
+                do { return try TrustedRoot(file: f) } catch { throw CLIError("--trusted-root \(error)") }
+            }
+            let legacy = key.isEmpty ? nil : try VerifierOptions.make(keys: key, identity: identity, keyFlag: "--key")
+            let checks = BundleChecks(keys: try key.map { f in
+                guard let data = FileManager.default.contents(atPath: f) else { throw CLIError("--key \(f): cannot be read") }
+                do { return (f, try PublicKey(pem: String(decoding: data, as: UTF8.self), file: f)) } catch { throw CLIError("--key \(error)") }
+            }, identity: keylessIdentity, root: root)
             let logger = global.makeLogger("dray.verify")
             let options = try access.registryOptions()
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: options, destination: options)
-            var rows = listErrors.map { Row(image: $0.line, digest: nil, result: "FAIL", reason: $0.description) }
-            rows += await refs.concurrentMap(limit: targets.concurrency.value(logger: logger)) { ref -> Row in
+            let retry = Retrier(attempts: 3, logger: logger)
+            var rows = listErrors.map { Row(image: $0.line, digest: nil, format: nil, signer: nil, result: "FAIL", reason: $0.description) }
+            let perImage = await refs.concurrentMap(limit: targets.concurrency.value(logger: logger)) { ref -> [Row] in
                 do {
                     guard let digest = try await pool.destination(ref).manifestDigest(ManifestIdentifier(ref)) else {
-                        return Row(image: ref.description, digest: nil, result: "FAIL", reason: "not found")
+                        return [Row(image: ref.description, digest: nil, format: nil, signer: nil, result: "FAIL", reason: "not found")]
                     }
-                    let verdict = try await verifier.verify(digest, image: ref,
-                                                            in: DestinationSignatureStore(image: ref, destination: pool.destination))
-                    switch verdict {
-                    case .pass(let n, let who):
-                        return Row(image: ref.description, digest: digest.description, result: "PASS",
-                                   reason: "\(n) signature\(n == 1 ? "" : "s"), signed as \(who)")
-                    case .fail(let why):
-                        return Row(image: ref.description, digest: digest.description, result: "FAIL", reason: why.description)
+                    var found: [Row] = []
+                    var legacyFailure: String?
+                    if formats.writesSimpleSigning, let legacy {
+                        switch try await legacy.verify(digest, image: ref, in: DestinationSignatureStore(image: ref, destination: pool.destination)) {
+                        case .pass(let n, let who):
+                            found.append(Row(image: ref.description, digest: digest.description, format: "simplesigning", signer: who, result: "PASS",
+                                             reason: "\(n) signature\(n == 1 ? "" : "s"), signed as \(who)"))
+                        case .fail(.unsigned):
+                            break
+                        case .fail(let why):
+                            legacyFailure = why.description
+                            found.append(Row(image: ref.description, digest: digest.description, format: "simplesigning", signer: nil, result: "FAIL",
+                                             reason: why.description))
+                        }
                     }
+                    if formats.writesBundle {
+                        for b in try await BundleReferrers.list(digest, image: ref, destination: pool.destination, retry: retry) {
+                            let (signer, failure) = checks.check(b.bundle, digest: digest)
+                            found.append(Row(image: ref.description, digest: digest.description, format: "bundle", signer: signer,
+                                             result: failure == nil ? "PASS" : "FAIL", reason: failure ?? "referrer \(b.referrer)"))
+                        }
+                    }
+                    if found.isEmpty {
+                        return [Row(image: ref.description, digest: digest.description, format: nil, signer: nil, result: "FAIL",
+                                    reason: legacyFailure ?? "unsigned (no signature in \(formats == .both ? "either format" : formats.rawValue))")]
+                    }
+                    return found
                 } catch {
-                    return Row(image: ref.description, digest: nil, result: "FAIL", reason: "\(error)")
+                    return [Row(image: ref.description, digest: nil, format: nil, signer: nil, result: "FAIL", reason: "\(error)")]
                 }
             }
-            for r in rows { print("\(r.result) \(r.image)\(r.digest.map { " \($0)" } ?? ""): \(r.reason ?? "")") }
-            let failures = rows.filter { $0.result != "PASS" }.count
-            print("\(rows.count - failures) passed, \(failures) failed")
+            var failures = listErrors.count
+            for e in listErrors { print("FAIL \(e.line): \(e.description)") }
+            for image in perImage {
+                rows += image
+                guard let first = image.first else { continue }
+                let passed = image.filter { $0.result == "PASS" }
+                if passed.isEmpty { failures += 1 }
+                let detail = (passed.isEmpty ? image : passed).map { r in "\(r.format.map { "\($0): " } ?? "")\(r.reason ?? "")" }.joined(separator: "; ")
+                print("\(passed.isEmpty ? "FAIL" : "PASS") \(first.image)\(first.digest.map { " \($0)" } ?? ""): \(detail)")
+            }
+            print("\(refs.count + listErrors.count - failures) passed, \(failures) failed")
             if let report { try AtomicFile.write(try Self.render(rows, format: format), to: report) }
             if failures > 0 { throw ExitCode.failure }
         }
@@ -90,10 +193,12 @@ struct VerifyCommand: AsyncParsableCommand {
                 let v = s ?? ""
                 return v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"\(v.replacingOccurrences(of: "\"", with: "\"\""))\"" : v
             }
-            return Array((["image,digest,result,reason"] + rows.map { [$0.image, $0.digest, $0.result, $0.reason].map(field).joined(separator: ",") })
+            return Array((["image,digest,format,signer,result,reason"]
+                          + rows.map { [$0.image, $0.digest, $0.format, $0.signer, $0.result, $0.reason].map(field).joined(separator: ",") })
                 .joined(separator: "\n").utf8) + [0x0a]
         default:
-            return Array(rows.map { "\($0.result) \($0.image)\($0.digest.map { " \($0)" } ?? ""): \($0.reason ?? "")" }.joined(separator: "\n").utf8) + [0x0a]
+            return Array(rows.map { "\($0.result) \($0.image)\($0.digest.map { " \($0)" } ?? "")\($0.format.map { " [\($0)]" } ?? ""): \($0.reason ?? "")" }
+                .joined(separator: "\n").utf8) + [0x0a]
         }
     }
 }

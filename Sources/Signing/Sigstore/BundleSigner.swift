@@ -92,7 +92,7 @@ public struct BundleSigner: Sendable {
     public func signs(_ bundle: [UInt8], digest: Digest) -> Bool {
         guard let parsed = try? SigstoreBundle(json: bundle), let bytes = BundleVerifier.bytes(ofHex: digest.hex) else { return false }
         var verifier = BundleVerifier(trustedRoot: .empty, policy: .key(publicKey))
-        verifier.requiresTransparencyLog = false
+        verifier.ignoresTransparencyLog = true
         return (try? verifier.verify(parsed, artifact: .sha256(bytes))) != nil
     }
 
@@ -100,22 +100,8 @@ public struct BundleSigner: Sendable {
     public func sign(_ digest: Digest, image: Reference, destination: @escaping @Sendable (Reference) -> any ImageDestination,
                      retry: Retrier) async throws -> Signer.Outcome {
         let dst = destination(image)
-        let fallbackTag = AttachmentTag.fallback(for: digest)
-        let tagged = destination(image.withTag(fallbackTag))
-        // What is attached already: the referrers API, else the fallback tag.
-        let listed: [Descriptor]
-        switch try await retry.run("\(image.name)@\(digest): referrers", { try await dst.referrers(of: digest, limit: 1000) }) {
-        case .api(let list, _): listed = list
-        case .unsupported:
-            let index = try await retry.run("\(image.name):\(fallbackTag)") { try await tagged.manifestIfPresent(.tag(fallbackTag)) }
-            listed = index.flatMap(ReferrersIndex.entries(of:)) ?? []
-        }
-        for entry in listed where entry.artifactType == SigstoreBundle.mediaTypeV03 {
-            guard let m = try? await dst.manifest(.digest(entry.digest)), case .image(let im)? = try? m.parsed(),
-                  let layer = im.layers.first, layer.size <= 1 << 20,
-                  let bytes = try? await Self.read(layer, from: dst) else { continue }
-            if signs(bytes, digest: digest) { return .alreadySigned }
-        }
+        let existing = try await BundleReferrers.list(digest, image: image, destination: destination, retry: retry)
+        if existing.contains(where: { signs($0.bundle, digest: digest) }) { return .alreadySigned }
         let subject = try await retry.run("\(image.name)@\(digest)") { try await dst.manifest(.digest(digest)) }
         let bundle = try bundle(for: digest, name: image.name)
         let manifest = try Self.referrer(bundle: bundle, subject: Descriptor(mediaType: subject.mediaType, digest: digest,
@@ -129,23 +115,9 @@ public struct BundleSigner: Sendable {
         }
         let indexing = try await retry.run("\(image.name)@\(manifest.digest): put bundle") { try await dst.putReferrer(manifest) }
         if indexing == .notIndexed {
+            let tagged = destination(image.withTag(AttachmentTag.fallback(for: digest)))
             _ = try await ReferrersFallback.add([try ReferrersIndex.entry(for: manifest)], subject: digest, tagged: tagged, retry: retry)
         }
         return .signed
-    }
-
-    /// A small blob's bytes, its digest checked.
-    static func read(_ d: Descriptor, from dst: any ImageDestination) async throws -> [UInt8] {
-        let stream = try await dst.blob(d)
-        var out: [UInt8] = []
-        while let chunk = try await stream.next() {
-            out += chunk
-            guard out.count <= 1 << 20 else {
-                stream.cancel()
-                throw SignatureError.attachment("\(d.digest): larger than 1 MiB")
-            }
-        }
-        guard Digest.sha256(of: out) == d.digest else { throw SignatureError.attachment("\(d.digest): digest mismatch") }
-        return out
     }
 }

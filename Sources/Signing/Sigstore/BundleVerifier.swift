@@ -43,9 +43,10 @@ public struct BundleVerifier: Sendable {
     public let policy: Policy
     /// Entries whose integrated time is later than this many seconds ahead of the clock are refused.
     public var clockSkew: TimeInterval = 60
-    /// Whether a bundle must carry a transparency-log entry and a verified time. Only with a key policy may this be
-    /// turned off (cosign's `--insecure-ignore-tlog`): bundles signed offline, as dray signs, have neither.
-    public var requiresTransparencyLog = true
+    /// With a key policy, leave the transparency log and timestamps unchecked (cosign's `--insecure-ignore-tlog`):
+    /// the key is the trust, and bundles signed offline, as dray signs them, have neither. Keyless bundles are
+    /// always checked through the log.
+    public var ignoresTransparencyLog = false
 
     public init(trustedRoot: TrustedRoot, policy: Policy) {
         self.trustedRoot = trustedRoot
@@ -92,12 +93,12 @@ public struct BundleVerifier: Sendable {
         case .dsse(let envelope): signature = try LogEntryBody.single(envelope)
         }
 
-        // The transparency log (a key-signed bundle signed offline may have none when the caller allows it).
-        let offline = !requiresTransparencyLog && leaf == nil && bundle.material.tlogEntries.isEmpty && bundle.material.timestamps.isEmpty
+        // The transparency log (left unchecked for a key the caller trusts as it is).
+        let offline = ignoresTransparencyLog && leaf == nil
         guard !bundle.material.tlogEntries.isEmpty || offline else { throw BundleVerificationError("the bundle has no transparency-log entry") }
         var times: [Date] = []
         var indices: [Int64] = []
-        for entry in bundle.material.tlogEntries {
+        for entry in offline ? [] : bundle.material.tlogEntries {
             guard let log = trustedRoot.transparencyLogs.first(where: { $0.logID == entry.logID }) else {
                 throw BundleVerificationError("log entry \(entry.logIndex) is from a log the trusted root does not name")
             }
@@ -147,7 +148,7 @@ public struct BundleVerifier: Sendable {
 
         // RFC 3161 timestamps.
         let tsas = try authorities(trustedRoot.timestampAuthorities)
-        for der in bundle.material.timestamps {
+        for der in offline ? [] : bundle.material.timestamps {
             do {
                 let token = try TimestampToken(der: der)
                 times.append(try token.verify(over: signature, authorities: tsas).time)
