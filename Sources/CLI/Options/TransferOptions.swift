@@ -8,6 +8,8 @@ import Transports
 struct TransferOptions: ParsableArguments {
     @OptionGroup var concurrency: JobsOption<TransferJobs>
 
+    @OptionGroup var verification: GateOptions
+
     @Option(name: .long, help: "Blob transfers in flight at once across the run.")
     var blobJobs: Int = 8
 
@@ -58,6 +60,7 @@ struct TransferOptions: ParsableArguments {
         options.failWhenNoPlatform = noArchOsFail
         options.attachments = try attachments.policy()
         options.referrersMode = try attachments.mode()
+        options.gate = try verification.gate(logger: logger)
         return options
     }
 }

@@ -108,20 +108,32 @@ struct CertificateIdentityOptions: ParsableArguments {
 
     /// The identity these flags name; one of each pair is required.
     func identity() throws -> CertificateIdentity {
-        let subject: CertificateIdentity.Match
-        switch (certificateIdentity, certificateIdentityRegexp) {
-        case (let s?, nil): subject = .exact(s)
-        case (nil, let p?): subject = .pattern(p)
-        case (nil, nil): throw CLIError("give --key, or --certificate-identity (or -regexp) with --certificate-oidc-issuer (or -regexp)")
-        default: throw CLIError("--certificate-identity and --certificate-identity-regexp exclude each other")
+        guard let id = try Self.identity(certificateIdentity, certificateIdentityRegexp, certificateOidcIssuer, certificateOidcIssuerRegexp,
+                                         flags: "--certificate") else {
+            throw CLIError("give --key, or --certificate-identity (or -regexp) with --certificate-oidc-issuer (or -regexp)")
         }
-        let issuer: CertificateIdentity.Match
-        switch (certificateOidcIssuer, certificateOidcIssuerRegexp) {
-        case (let s?, nil): issuer = .exact(s)
-        case (nil, let p?): issuer = .pattern(p)
-        case (nil, nil): throw CLIError("--certificate-oidc-issuer (or -regexp) is required with --certificate-identity")
-        default: throw CLIError("--certificate-oidc-issuer and --certificate-oidc-issuer-regexp exclude each other")
+        return id
+    }
+
+    /// The identity named by an exact or pattern subject and issuer (flags spelled `<flags>-identity[-regexp]`,
+    /// `<flags>-oidc-issuer[-regexp]`), or nil when none is given.
+    static func identity(_ subject: String?, _ subjectPattern: String?, _ issuer: String?, _ issuerPattern: String?,
+                         flags: String) throws -> CertificateIdentity? {
+        if [subject, subjectPattern, issuer, issuerPattern].allSatisfy({ $0 == nil }) { return nil }
+        let s: CertificateIdentity.Match
+        switch (subject, subjectPattern) {
+        case (let v?, nil): s = .exact(v)
+        case (nil, let p?): s = .pattern(p)
+        case (nil, nil): throw CLIError("\(flags)-oidc-issuer needs \(flags)-identity (or -regexp)")
+        default: throw CLIError("\(flags)-identity and \(flags)-identity-regexp exclude each other")
         }
-        do { return try CertificateIdentity(subject: subject, issuer: issuer) } catch { throw CLIError("\(error)") }
+        let i: CertificateIdentity.Match
+        switch (issuer, issuerPattern) {
+        case (let v?, nil): i = .exact(v)
+        case (nil, let p?): i = .pattern(p)
+        case (nil, nil): throw CLIError("\(flags)-oidc-issuer (or -regexp) is required with \(flags)-identity")
+        default: throw CLIError("\(flags)-oidc-issuer and \(flags)-oidc-issuer-regexp exclude each other")
+        }
+        do { return try CertificateIdentity(subject: s, issuer: i) } catch { throw CLIError("\(flags)-identity-regexp or -oidc-issuer-regexp: \(error)") }
     }
 }

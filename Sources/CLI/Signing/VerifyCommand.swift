@@ -65,46 +65,6 @@ struct VerifyCommand: AsyncParsableCommand {
         var reason: String?
     }
 
-    /// What checks bundles: one verifier per key, or the keyless identity.
-    struct BundleChecks: Sendable {
-        var keys: [(name: String, key: PublicKey)]
-        var identity: CertificateIdentity?
-        var root: TrustedRoot?
-
-        /// The result of one bundle: who signed it, or why it does not verify.
-        func check(_ bytes: [UInt8], digest: Digest) -> (signer: String?, failure: String?) {
-            let bundle: SigstoreBundle
-            do { bundle = try SigstoreBundle(json: bytes) } catch { return (nil, "\(error)") }
-            guard let artifact = BundleVerifier.bytes(ofHex: digest.hex) else { return (nil, "not a sha256 digest") }
-            var reasons: [String] = []
-            if case .publicKey = bundle.material.signer {
-                let offline = bundle.material.tlogEntries.isEmpty && bundle.material.timestamps.isEmpty
-                for (name, key) in keys {
-                    var verifier = BundleVerifier(trustedRoot: root ?? .empty, policy: .key(key))
-                    verifier.ignoresTransparencyLog = offline || root == nil
-                    do {
-                        _ = try verifier.verify(bundle, artifact: .sha256(artifact))
-                        let log = offline ? "no log entry: signed offline" : root == nil ? "log not checked: no --trusted-root" : "log checked"
-                        return ("key \(name) (\(log))", nil)
-                    } catch {
-                        reasons.append("\(name): \(error)")
-                    }
-                }
-                if keys.isEmpty { reasons.append("signed with a key; give it with --key") }
-            } else if let identity, let root {
-                do {
-                    let verified = try BundleVerifier(trustedRoot: root, policy: .identity(identity)).verify(bundle, artifact: .sha256(artifact))
-                    return (verified.signer, nil)
-                } catch {
-                    reasons.append("\(error)")
-                }
-            } else {
-                reasons.append("keyless: give --certificate-identity, --certificate-oidc-issuer and --trusted-root")
-            }
-            return (nil, reasons.joined(separator: "; "))
-        }
-    }
-
     func run() async throws {
         try await reportingErrors {
             guard ["text", "json", "csv"].contains(format) else { throw CLIError("--output: \"\(format.prefix(40))\" is not text, json or csv") }
@@ -121,7 +81,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 do { return try TrustedRoot(file: f) } catch { throw CLIError("--trusted-root \(error)") }
             }
             let legacy = key.isEmpty ? nil : try VerifierOptions.make(keys: key, identity: identity, keyFlag: "--key")
-            let checks = BundleChecks(keys: try key.map { f in
+            let checks = BundleCheck(keys: try key.map { f in
                 guard let data = FileManager.default.contents(atPath: f) else { throw CLIError("--key \(f): cannot be read") }
                 do { return (f, try PublicKey(pem: String(decoding: data, as: UTF8.self), file: f)) } catch { throw CLIError("--key \(error)") }
             }, identity: keylessIdentity, root: root)

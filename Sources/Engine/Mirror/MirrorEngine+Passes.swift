@@ -218,6 +218,7 @@ extension MirrorEngine {
         var written: RawManifest
         var platforms: [String]
         var merged: Bool
+        var admittedBy: String?
         var destination: any ImageDestination
         /// Whether the destination tag already holds `written` (only attachments are carried).
         var tagged: Bool
@@ -256,6 +257,8 @@ extension MirrorEngine {
                 (r.status, r.error, r.warning, r.digest, r.sourceDigest) = (.skipped, nil, "\(error); nothing copied", top?.description, top?.description)
                 return .done(r)
             }
+            let admittedBy = try await options.gate?.admit(target, top: graph.sourceDigest, kept: graph.entries, rewritten: graph.rewritten,
+                                                           sources: sources)
             let dst = destinations(target.destination)
             let existing = try await retry.run("\(target.destination): check") { try await dst.manifestDigest(target.destinationIdentifier) }
             let (written, platforms, merged) = try await writing(graph.top, rewritten: graph.rewritten, platforms: graph.platforms.map(\.description),
@@ -275,7 +278,7 @@ extension MirrorEngine {
                 }
             }
             return .image(PassImage(target: target, graph: graph, written: written, platforms: platforms, merged: merged,
-                                    destination: dst, tagged: tagged,
+                                    admittedBy: admittedBy, destination: dst, tagged: tagged,
                                     blobs: blobs.values.sorted { $0.digest < $1.digest }, started: started))
         } catch {
             return .done(failed(target, error, tally: Tally(), started: started))
@@ -297,7 +300,7 @@ extension MirrorEngine {
                                            tally: Tally(), retry: retry, events: events)
         return Outcome(status: image.tagged ? .skipped : .copied, digest: image.written.digest, sourceDigest: image.graph.sourceDigest,
                        platforms: image.platforms, rewritten: image.graph.rewritten, warning: nil, attachments: attachments,
-                       merged: image.merged)
+                       merged: image.merged, admittedBy: image.admittedBy)
     }
 
     // MARK: Placing

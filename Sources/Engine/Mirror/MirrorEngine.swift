@@ -38,6 +38,8 @@ public struct MirrorOptions: Sendable {
     /// What earlier runs mirrored (`--records`): a target whose source digest is recorded is skipped without
     /// asking the destination (unless `force`).
     public var records: MirrorRecords?
+    /// The check every image must pass at its source before anything of it is written (signatures: `--verify-key`).
+    public var gate: (any ImageGate)?
 
     public init() {}
 }
@@ -128,6 +130,8 @@ public struct MirrorEngine: Sendable {
         var attachments = AttachmentOutcome()
         var merged = false
         var recorded = false
+        /// What let the image through the gate.
+        var admittedBy: String?
     }
 
     func mirror(_ target: MirrorTarget, events: @escaping @Sendable (MirrorEvent) -> Void) async -> MirrorResult {
@@ -156,7 +160,7 @@ public struct MirrorEngine: Sendable {
             warning: warnings.isEmpty ? nil : warnings.joined(separator: "; "),
             signaturesCopied: outcome.attachments.copiedSignatures, signaturesAdded: outcome.attachments.signed,
             merged: outcome.merged ? true : nil, recorded: outcome.recorded ? true : nil,
-            attachments: outcome.attachments.results.isEmpty ? nil : outcome.attachments.results)
+            attachments: outcome.attachments.results.isEmpty ? nil : outcome.attachments.results, admittedBy: outcome.admittedBy)
     }
 
     /// The result of an image that failed with `error`.
@@ -245,6 +249,9 @@ public struct MirrorEngine: Sendable {
             selection = chosen
         }
         if let why = selection.notApplied { logger.info("\(target.source): \(why)") }
+        // The gate sees exactly what will be copied: this top manifest (resolved once) and its kept platforms.
+        let admittedBy = try await options.gate?.admit(target, top: top.digest, kept: childDigests, rewritten: selection.rewritten,
+                                                       sources: sources)
         let (written, platforms, merged) = try await writing(selection.written, rewritten: selection.rewritten,
                                                              platforms: selection.platforms.map(\.description), existing: existing,
                                                              at: dst, retry: retry)
@@ -253,7 +260,7 @@ public struct MirrorEngine: Sendable {
             let attachments = try await finish(target, dst: dst, written: written, top: top.digest, entries: childDigests,
                                                discovery: try await found, tagged: true, tally: tally, retry: retry, events: events)
             return Outcome(status: .skipped, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                           rewritten: rewritten, warning: nil, attachments: attachments, merged: merged)
+                           rewritten: rewritten, warning: nil, attachments: attachments, merged: merged, admittedBy: admittedBy)
         }
 
         // The graph: children (each after its blobs), then the tag.
@@ -273,7 +280,7 @@ public struct MirrorEngine: Sendable {
         let attachments = try await finish(target, dst: dst, written: written, top: top.digest, entries: childDigests,
                                            discovery: try await found, tagged: false, tally: tally, retry: retry, events: events)
         return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                       rewritten: rewritten, warning: nil, attachments: attachments, merged: merged)
+                       rewritten: rewritten, warning: nil, attachments: attachments, merged: merged, admittedBy: admittedBy)
     }
 
     /// The end of an image once everything below its top manifest is at the destination: what is attached

@@ -33,12 +33,14 @@ public struct MirrorResult: Sendable, Codable, Hashable {
     public var recorded: Bool?
     /// What happened to each attachment (referrer or cosign tag) of the image; nil when it has none.
     public var attachments: [AttachmentResult]?
+    /// Which signature let the image through the gate (`--verify-key`, `--verify-certificate-identity`); nil without one.
+    public var admittedBy: String?
 
     public init(id: Int, source: String, destination: String, line: String, status: Status, digest: String?,
                 sourceDigest: String?, platforms: [String], rewritten: Bool, bytesCopied: Int64, blobsCopied: Int,
                 blobsMounted: Int, blobsPresent: Int, seconds: Double, error: String?, warning: String?,
                 signaturesCopied: Int = 0, signaturesAdded: Int = 0, merged: Bool? = nil, recorded: Bool? = nil,
-                attachments: [AttachmentResult]? = nil) {
+                attachments: [AttachmentResult]? = nil, admittedBy: String? = nil) {
         self.id = id
         self.source = source
         self.destination = destination
@@ -60,6 +62,7 @@ public struct MirrorResult: Sendable, Codable, Hashable {
         self.merged = merged
         self.recorded = recorded
         self.attachments = attachments
+        self.admittedBy = admittedBy
     }
 }
 

@@ -32,6 +32,11 @@ public enum LayoutArchiver {
         try tar.addDirectory("blobs")
         try tar.addDirectory("blobs/sha256")
         var seen = Set<Digest>()
+        // What attachment entries hold (signature payloads, bundles, SBOMs) comes first, so a reader of the head has
+        // it before any manifest: a load's gate checks signatures before anything streams.
+        for d in try attachmentBlobs(index, manifest: manifest) where seen.insert(d).inserted {
+            try tar.addFile(entryName(d), bytes: try layout.readBlob(d, limit: RawManifest.maxSize))
+        }
         var queue = index.manifests.map(\.digest)
         var configs: [Digest] = []
         while let d = queue.popLast() {
@@ -49,6 +54,22 @@ public enum LayoutArchiver {
             try tar.addFile(entryName(d), bytes: try layout.readBlob(d, limit: 64 << 20))
         }
         return seen
+    }
+
+    /// The layers of the manifests that attachment entries reach (each at most 4 MiB; larger ones stay with the layers).
+    static func attachmentBlobs(_ index: ImageIndex, manifest: (Digest) throws -> [UInt8]) throws -> [Digest] {
+        var out: [Digest] = []
+        var seen = Set<Digest>()
+        var queue = index.manifests.filter { OCILayout.name(of: $0).map(LayoutNaming.isAttachment) ?? false }.map(\.digest)
+        while let d = queue.popLast() {
+            guard seen.insert(d).inserted else { continue }
+            switch try RawManifest(bytes: try manifest(d), mediaType: nil, expecting: d).parsed() {
+            case .index(let i): queue += i.manifests.map(\.digest)
+            case .image(let m): out += m.layers.filter { $0.size <= Int64(RawManifest.maxSize) }.map(\.digest)
+            case .schema1: break
+            }
+        }
+        return out
     }
 
     /// Writes one stored blob, verifying it while it is read unless this process wrote (and checked) it.

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Logging
+import Signing
+
+/// The verify-before-mirroring gate of mirror, sync, save and load: an image is copied only when its source
+/// signatures verify (a Sigstore bundle or a cosign `.sig`), and exactly the digest that was verified is copied.
+struct GateOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Copy only images signed with this public key (PEM); repeat for several.", valueName: "file"))
+    var verifyKey: [String] = []
+
+    @Option(name: .long, help: "Copy only images signed keylessly by this identity (certificate SAN).")
+    var verifyCertificateIdentity: String?
+    @Option(name: .long, help: "… or by an identity matching this regular expression.")
+    var verifyCertificateIdentityRegexp: String?
+    @Option(name: .long, help: "The OIDC issuer the keyless certificate must name.")
+    var verifyCertificateOidcIssuer: String?
+    @Option(name: .long, help: "… or an issuer matching this regular expression.")
+    var verifyCertificateOidcIssuerRegexp: String?
+
+    @Option(name: .long, help: ArgumentHelp("The Sigstore trusted root (trusted_root.json) for keyless signatures and log entries; never fetched.",
+                                            valueName: "file"))
+    var trustedRoot: String?
+
+    @Option(name: .long, help: "any: the image's own signature (an index's stands for its platforms); all-platforms: every kept platform manifest's.")
+    var verifyPolicy: String = SignatureGate.Policy.any.rawValue
+
+    /// The gate these flags ask for, or nil; keys and the trusted root are read now, before anything moves.
+    func gate(logger: Logger) throws -> SignatureGate? {
+        guard let policy = SignatureGate.Policy(rawValue: verifyPolicy) else {
+            throw CLIError("--verify-policy: \"\(verifyPolicy.prefix(40))\" is not any or all-platforms")
+        }
+        let identity = try CertificateIdentityOptions.identity(verifyCertificateIdentity, verifyCertificateIdentityRegexp, verifyCertificateOidcIssuer,
+                                                               verifyCertificateOidcIssuerRegexp, flags: "--verify-certificate")
+        guard !verifyKey.isEmpty || identity != nil else {
+            if trustedRoot != nil { throw CLIError("--trusted-root needs --verify-key or --verify-certificate-identity") }
+            if verifyPolicy != SignatureGate.Policy.any.rawValue { throw CLIError("--verify-policy needs --verify-key or --verify-certificate-identity") }
+            return nil
+        }
+        if identity != nil, trustedRoot == nil { throw CLIError("--verify-certificate-identity needs --trusted-root (a trusted_root.json; dray never fetches one)") }
+        let root: TrustedRoot? = try trustedRoot.map { f in
+            do { return try TrustedRoot(file: f) } catch { throw CLIError("--trusted-root \(error)") }
+        }
+        let keys = try verifyKey.map { f -> (name: String, key: PublicKey) in
+            guard let data = FileManager.default.contents(atPath: f) else { throw CLIError("--verify-key \(f): cannot be read") }
+            do { return (f, try PublicKey(pem: String(decoding: data, as: UTF8.self), file: f)) } catch { throw CLIError("--verify-key \(error)") }
+        }
+        let legacy = verifyKey.isEmpty ? nil : try VerifierOptions.make(keys: verifyKey, identity: "repo-digest-or-exact", keyFlag: "--verify-key")
+        return SignatureGate(bundles: BundleCheck(keys: keys, identity: identity, root: root), legacy: legacy, policy: policy, logger: logger)
+    }
+}

@@ -1,0 +1,98 @@
+import Engine
+import Foundation
+import Testing
+import TestSupport
+import Transports
+
+/// Verify before mirroring: `--verify-key` (and the keyless flags) let through only images whose source signatures
+/// verify, in either format, and the report says which signature let each in.
+@Suite("The verify-before-mirroring gate", .serialized)
+struct GateCLITests {
+    @Test("of six images, three unsigned and one signed by another key, exactly the two signed with the key go through (mirror and load); reasons in the failed list and report")
+    func onlySignedImages() async throws {
+        let a = try RegistryServer(), b = try RegistryServer(), c = try RegistryServer()
+        let client = RegistryClient(registry: a.host, options: MirrorCLITests.noAuth)
+        let dir = try TemporaryDirectory()
+        try SignedMirrorCLITests.keyPair(dir, "k")
+        try SignedMirrorCLITests.keyPair(dir, "other")
+        var lines: [String] = []
+        for i in 0..<6 {
+            let tree = i == 0 ? try SyntheticImage.index(layers: 1, layerSize: 3_000, seed: 560)
+                : try SyntheticImage.single(layers: 1, layerSize: 3_000, seed: 560 + UInt64(i))
+            try await SyntheticImage.push(tree, to: client, repository: "team/app\(i)", tag: "1")
+            lines.append("\(a.host)/team/app\(i):1")
+        }
+        // app0 (an index): both formats; app1: a bundle only; app2: another key; app3-5: unsigned.
+        func sign(_ image: String, key: String, format: String) throws {
+            let r = try Dray.run(["sign", "--key", dir.file("\(key).key"), "--passphrase-file", dir.file("pass"), "--signature-format", format, image])
+            #expect(r.status == 0, "\(r.stdoutText)\(r.stderr)")
+        }
+        try sign(lines[0], key: "k", format: "both")
+        try sign(lines[1], key: "k", format: "bundle")
+        try sign(lines[2], key: "other", format: "both")
+        try lines.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+
+        let mirror = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-o", dir.file("failed.txt"),
+                                   "--verify-key", dir.file("k.pub"), "--report", dir.file("r.json")])
+        #expect(mirror.status == 1, "\(mirror.stderr)")
+        let dst = RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
+        for i in 0..<6 {
+            let there = try await dst.headManifest("team/app\(i)", .tag("1")) != nil
+            #expect(there == (i < 2), "app\(i) \(there ? "was" : "was not") copied")
+        }
+        let failedLines = try String(contentsOfFile: dir.file("failed.txt"), encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(Set(failedLines) == Set(lines[2...]), "\(failedLines)")
+        let images = try SignedMirrorCLITests.reportImages(dir.file("r.json"))
+        func row(_ i: Int) -> [String: Any]? { images.first { ($0["source"] as? String) == lines[i] } }
+        #expect((row(0)?["admittedBy"] as? String)?.hasPrefix("bundle, key ") == true, "\(row(0) ?? [:])")
+        #expect((row(1)?["admittedBy"] as? String)?.contains("bundle, key") == true, "\(row(1) ?? [:])")
+        #expect((row(2)?["error"] as? String)?.contains("not admitted") == true && (row(2)?["error"] as? String)?.contains("bad signature") == true,
+                "\(row(2) ?? [:])")
+        #expect((row(3)?["error"] as? String)?.contains("unsigned") == true, "\(row(3) ?? [:])")
+
+        // The same gate on load: the archive carries the signatures; only the signed images are loaded.
+        let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("all.tar.zst"), "--compress", "zstd", "--all",
+                                 "--cache", dir.file("cache"), "-o", dir.file("save-failed.txt")])
+        #expect(save.status == 0, "\(save.stderr)")
+        let load = try Dray.run(["load", "-s", dir.file("all.tar.zst"), "-d", c.host, "--verify-key", dir.file("k.pub"), "-o", dir.file("load-failed.txt")])
+        #expect(load.status == 1, "\(load.stderr)")
+        let loaded = RegistryClient(registry: c.host, options: MirrorCLITests.noAuth)
+        for i in 0..<6 {
+            let there = try await loaded.headManifest("team/app\(i)", .tag("1")) != nil
+            #expect(there == (i < 2), "load: app\(i) \(there ? "was" : "was not") loaded: \(load.stderr)")
+        }
+    }
+
+    @Test("a filtered index: --verify-policy any takes the original index's signature, all-platforms needs each kept platform's; flags are checked")
+    func filteredIndexPolicy() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let client = RegistryClient(registry: a.host, options: MirrorCLITests.noAuth)
+        let tree = try SyntheticImage.index(layers: 1, layerSize: 3_000, seed: 570)
+        try await SyntheticImage.push(tree, to: client, repository: "team/app", tag: "1")
+        let dir = try TemporaryDirectory()
+        try SignedMirrorCLITests.keyPair(dir, "k")
+        let image = "\(a.host)/team/app:1"
+        // The index and its amd64 manifest are signed; arm64 is not.
+        let sign = try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), "--arch", "amd64", image])
+        #expect(sign.status == 0, "\(sign.stderr)")
+        try "\(image)\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        func mirror(_ arch: String, _ policy: String, project: String) throws -> (Shell.Result, [String: Any]?) {
+            let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--arch", arch, "--os", "linux", "--destination-project", project,
+                                  "-o", dir.file("f.txt"), "--verify-key", dir.file("k.pub"), "--verify-policy", policy, "--report", dir.file("r.json")])
+            return (r, try SignedMirrorCLITests.reportImages(dir.file("r.json")).first)
+        }
+        let (anyArm, anyRow) = try mirror("arm64", "any", project: "any")
+        #expect(anyArm.status == 0 && (anyRow?["admittedBy"] as? String)?.contains("the original index") == true, "\(anyArm.stderr)")
+        let (allArm, allRow) = try mirror("arm64", "all-platforms", project: "allarm")
+        #expect(allArm.status == 1 && (allRow?["error"] as? String)?.contains("platform manifest") == true, "\(allArm.stderr)")
+        let (allAmd, amdRow) = try mirror("amd64", "all-platforms", project: "allamd")
+        #expect(allAmd.status == 0 && (amdRow?["admittedBy"] as? String)?.contains("kept platform") == false
+                && (amdRow?["admittedBy"] as? String)?.contains("on each of 1 manifest") == true, "\(amdRow ?? [:])")
+
+        let noRoot = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--verify-certificate-identity", "x@example.com",
+                                   "--verify-certificate-oidc-issuer", "https://issuer"])
+        #expect(noRoot.status != 0 && noRoot.stderr.contains("--verify-certificate-identity needs --trusted-root"), "\(noRoot.stderr)")
+        let badPolicy = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--verify-key", dir.file("k.pub"), "--verify-policy", "most"])
+        #expect(badPolicy.status != 0 && badPolicy.stderr.contains("--verify-policy: \"most\" is not any or all-platforms"), "\(badPolicy.stderr)")
+    }
+}
