@@ -96,3 +96,52 @@ struct GateCLITests {
         #expect(badPolicy.status != 0 && badPolicy.stderr.contains("--verify-policy: \"most\" is not any or all-platforms"), "\(badPolicy.stderr)")
     }
 }
+
+extension GateCLITests {
+    @Test("save --include-trust carries the key into the archive; load --verify-included-trust lets in only what it signed, from the archive and from its decompressed folder; bad trust files are refused")
+    func includedTrust() async throws {
+        let a = try RegistryServer(), b = try RegistryServer(), c = try RegistryServer()
+        let client = RegistryClient(registry: a.host, options: MirrorCLITests.noAuth)
+        let dir = try TemporaryDirectory()
+        try SignedMirrorCLITests.keyPair(dir, "k")
+        var lines: [String] = []
+        for i in 0..<3 {
+            let tree = try SyntheticImage.single(layers: 1, layerSize: 2_000, seed: 580 + UInt64(i))
+            try await SyntheticImage.push(tree, to: client, repository: "team/app\(i)", tag: "1")
+            lines.append("\(a.host)/team/app\(i):1")
+        }
+        let sign = try Dray.run(["sign", "--key", dir.file("k.key"), "--passphrase-file", dir.file("pass"), lines[0]])
+        #expect(sign.status == 0, "\(sign.stderr)")
+        try lines.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SigningTests/Fixtures/sigstore-conformance/trusted_root.public-good.json").path
+        let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("t.tar.gz"), "--cache", dir.file("cache"),
+                                 "--include-trust", dir.file("k.pub"), root, "-o", dir.file("sf.txt")])
+        #expect(save.status == 0, "\(save.stderr)")
+        let load = try Dray.run(["load", "-s", dir.file("t.tar.gz"), "-d", b.host, "--verify-included-trust", "-o", dir.file("lf.txt")])
+        #expect(load.status == 1, "\(load.stderr)")
+        let dst = RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
+        for i in 0..<3 {
+            let there = try await dst.headManifest("team/app\(i)", .tag("1")) != nil
+            #expect(there == (i == 0), "app\(i): \(load.stderr)")
+        }
+        // The folder decompress makes carries the trust too.
+        #expect(try Dray.run(["decompress", "-f", dir.file("t.tar.gz"), "-d", dir.file("unpacked")]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: dir.file("unpacked/dray-trust/k.pub")))
+        let fromFolder = try Dray.run(["load", "-s", dir.file("unpacked"), "-d", c.host, "--verify-included-trust", "-o", dir.file("lf2.txt")])
+        #expect(fromFolder.status == 1, "\(fromFolder.stderr)")
+        let folderDst = RegistryClient(registry: c.host, options: MirrorCLITests.noAuth)
+        let signedThere = try await folderDst.headManifest("team/app0", .tag("1")) != nil
+        let unsignedThere = try await folderDst.headManifest("team/app1", .tag("1")) != nil
+        #expect(signedThere && !unsignedThere, "\(fromFolder.stderr)")
+
+        // An archive without trust, and trust files that are not keys or roots.
+        let plain = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("p.tar.gz"), "--cache", dir.file("cache"), "-o", dir.file("sf.txt")])
+        #expect(plain.status == 0)
+        let none = try Dray.run(["load", "-s", dir.file("p.tar.gz"), "-d", c.host, "--verify-included-trust"])
+        #expect(none.status != 0 && none.stderr.contains("carries no keys or trusted root"), "\(none.stderr)")
+        let bad = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("x.tar.gz"), "--include-trust", dir.file("list.txt")])
+        #expect(bad.status != 0 && bad.stderr.contains("--include-trust") && bad.stderr.contains("list.txt is neither a PEM public key nor a trusted root"),
+                "\(bad.stderr)")
+    }
+}

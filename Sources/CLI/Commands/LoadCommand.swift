@@ -65,6 +65,9 @@ struct LoadCommand: AsyncParsableCommand {
     @OptionGroup var access: SingleRegistryOptions
     @OptionGroup var transfer: TransferOptions
 
+    @Flag(name: .long, help: "Check signatures with the keys and trusted root the archive carries (save --include-trust), besides any --verify-key.")
+    var verifyIncludedTrust = false
+
     @Flag(name: .long, help: "Replace the destination's index (and signatures) instead of merging into them.")
     var overwrite = false
 
@@ -90,7 +93,9 @@ struct LoadCommand: AsyncParsableCommand {
             let logger = global.makeLogger("dray.load")
 
             let plan = try selection.plan(saved: try layout.names(), source: source, destination: destination, logger: logger)
-            try await mirror(plan, logger: logger, places: .folder(source: source)) { [names = plan.names] in
+            let trust: IncludedTrust
+            do { trust = try IncludedTrust.read(layout: source) } catch { throw CLIError("-s \(source): \(error)") }
+            try await mirror(plan, logger: logger, places: .folder(source: source), trust: trust) { [names = plan.names] in
                 OCILayoutImageSource(layout: layout, name: names[$0] ?? $0.description)
             }
         }
@@ -101,8 +106,13 @@ extension LoadCommand {
     /// Pushes the plan's targets read from `sources` with the mirror engine: every platform of what was saved.
     /// With `passes`, blobs are read in passes over that medium (an archive streamed once) instead of on demand.
     func mirror(_ plan: LoadPlan, logger: Logger, places: LogPlaces, hasSignatures: Bool = true,
-                passes: (any BlobPasses, medium: String)? = nil, sources: @escaping MirrorEngine.SourceFactory) async throws {
+                passes: (any BlobPasses, medium: String)? = nil, trust: IncludedTrust = IncludedTrust(),
+                sources: @escaping MirrorEngine.SourceFactory) async throws {
         var options = try transfer.mirrorOptions(platforms: .all, logger: logger)
+        if verifyIncludedTrust {
+            guard !trust.isEmpty else { throw CLIError("--verify-included-trust: \(places) carries no keys or trusted root (save it with --include-trust)") }
+            options.gate = try transfer.verification.gate(logger: logger, included: trust)
+        }
         options.overwrite = overwrite
         options.signatures = removeSignatures ? .remove : .copy
         // A docker save archive holds nothing attached: nothing to look for.
@@ -151,7 +161,7 @@ extension LoadCommand {
         }
         let plan = try selection.plan(saved: archive.head.catalog.index.manifests.compactMap(OCILayout.name(of:)), source: source,
                                       destination: destination, logger: logger)
-        try await mirror(plan, logger: logger, places: .archive(source: source), passes: (archive, "the archive")) { [names = plan.names] in
+        try await mirror(plan, logger: logger, places: .archive(source: source), passes: (archive, "the archive"), trust: archive.head.trust) { [names = plan.names] in
             archive.source(named: names[$0] ?? $0.description)
         }
     }

@@ -69,9 +69,34 @@ struct SaveCommand: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "Overwrite an existing archive or folder.")
     var yes = false
 
+    @Option(name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp("Public keys (PEM) and a trusted_root.json to carry in the archive, for load --verify-included-trust.", valueName: "file"))
+    var includeTrust: [String] = []
+
+    /// The files `--include-trust` names, checked: PEM public keys and at most one trusted root.
+    func trust() throws -> IncludedTrust {
+        var files: [String: [UInt8]] = [:]
+        for path in includeTrust {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            guard IncludedTrust.isSafe(name), files[name] == nil else { throw CLIError("--include-trust \(path): two files named \(name)") }
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), attributes[.type] as? FileAttributeType == .typeRegular,
+                  (attributes[.size] as? NSNumber)?.intValue ?? 0 <= IncludedTrust.maxSize,
+                  let data = FileManager.default.contents(atPath: path) else {
+                throw CLIError("--include-trust \(path): not a readable file of at most \(IncludedTrust.maxSize >> 20) MiB")
+            }
+            files[name] = Array(data)
+        }
+        let trust = IncludedTrust(files: files)
+        do { _ = try GateOptions.classify(trust) } catch let e as CLIError {
+            throw CLIError("--include-trust: \(e.description.replacingOccurrences(of: "the archive's \(IncludedTrust.folder)/", with: "").replacingOccurrences(of: "the archive carries", with: "given"))")
+        }
+        return trust
+    }
+
     func run() async throws {
         try await reportingErrors {
             let file = try selection.list()
+            let trust = try trust()
             let destination = selection.destination
             let logger = global.makeLogger("dray.save")
             let options = try transfer.mirrorOptions(platforms: selection.platforms.filter, logger: logger)
@@ -91,12 +116,15 @@ struct SaveCommand: AsyncParsableCommand {
                 throw CLIError("-d \(existing) exists; pass -y to overwrite it")
             }
             guard let output else {
+                guard trust.isEmpty else { throw CLIError("--include-trust needs an archive (--compress gzip or zstd)") }
                 try await saveFolder(file, options: options, logger: logger, shard: shard, tags: tagSelection)
                 return
             }
             let run = try await CacheRun(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
                                          http: try transfer.httpOptions(), options: options, logger: logger, shard: shard,
                                          selection: tagSelection)
+            // The cache folder carries this save's trust (none without --include-trust); the archive's head takes it.
+            do { try trust.write(layout: run.layout.path) } catch { throw CLIError("\(cache): \(error)") }
             let saver = ArchiveSaver(layout: run.layout, output: output, options: run.options, sources: run.pool.source,
                                      logger: logger)
             let outcome = Mutex<ArchiveSaver.Archive?>(nil)

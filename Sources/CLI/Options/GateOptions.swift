@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Logging
 import Signing
+import Transports
 
 /// The verify-before-mirroring gate of mirror, sync, save and load: an image is copied only when its source
 /// signatures verify (a Sigstore bundle or a cosign `.sig`), and exactly the digest that was verified is copied.
@@ -27,26 +28,57 @@ struct GateOptions: ParsableArguments {
     var verifyPolicy: String = SignatureGate.Policy.any.rawValue
 
     /// The gate these flags ask for, or nil; keys and the trusted root are read now, before anything moves.
-    func gate(logger: Logger) throws -> SignatureGate? {
+    /// `included`: keys and a trusted root an archive carries (`load --verify-included-trust`), added to the flags'.
+    func gate(logger: Logger, included: IncludedTrust? = nil) throws -> SignatureGate? {
+        let carried = try included.map(Self.classify)
         guard let policy = SignatureGate.Policy(rawValue: verifyPolicy) else {
             throw CLIError("--verify-policy: \"\(verifyPolicy.prefix(40))\" is not any or all-platforms")
         }
         let identity = try CertificateIdentityOptions.identity(verifyCertificateIdentity, verifyCertificateIdentityRegexp, verifyCertificateOidcIssuer,
                                                                verifyCertificateOidcIssuerRegexp, flags: "--verify-certificate")
-        guard !verifyKey.isEmpty || identity != nil else {
+        guard !verifyKey.isEmpty || identity != nil || !(carried?.keys.isEmpty ?? true) else {
             if trustedRoot != nil { throw CLIError("--trusted-root needs --verify-key or --verify-certificate-identity") }
             if verifyPolicy != SignatureGate.Policy.any.rawValue { throw CLIError("--verify-policy needs --verify-key or --verify-certificate-identity") }
             return nil
         }
-        if identity != nil, trustedRoot == nil { throw CLIError("--verify-certificate-identity needs --trusted-root (a trusted_root.json; dray never fetches one)") }
+        if identity != nil, trustedRoot == nil, carried?.root == nil {
+            throw CLIError("--verify-certificate-identity needs --trusted-root (a trusted_root.json; dray never fetches one)")
+        }
         let root: TrustedRoot? = try trustedRoot.map { f in
             do { return try TrustedRoot(file: f) } catch { throw CLIError("--trusted-root \(error)") }
-        }
+        } ?? carried?.root
         let keys = try verifyKey.map { f -> (name: String, key: PublicKey) in
             guard let data = FileManager.default.contents(atPath: f) else { throw CLIError("--verify-key \(f): cannot be read") }
             do { return (f, try PublicKey(pem: String(decoding: data, as: UTF8.self), file: f)) } catch { throw CLIError("--verify-key \(error)") }
         }
-        let legacy = verifyKey.isEmpty ? nil : try VerifierOptions.make(keys: verifyKey, identity: "repo-digest-or-exact", keyFlag: "--verify-key")
-        return SignatureGate(bundles: BundleCheck(keys: keys, identity: identity, root: root), legacy: legacy, policy: policy, logger: logger)
+        let allKeys = keys + (carried?.keys ?? [])
+        let legacyKeys = try verifyKey.map { f in
+            do { return try VerificationKey(file: f) } catch { throw CLIError("--verify-key \(error)") }
+        } + (carried?.legacyKeys ?? [])
+        let legacy = legacyKeys.isEmpty ? nil : Verifier(keys: legacyKeys, identity: .repoDigestOrExact)
+        return SignatureGate(bundles: BundleCheck(keys: allKeys, identity: identity, root: root), legacy: legacy, policy: policy, logger: logger)
+    }
+
+    /// What carried trust holds: PEM public keys, and at most one trusted root.
+    static func classify(_ trust: IncludedTrust) throws -> (keys: [(name: String, key: PublicKey)], legacyKeys: [VerificationKey], root: TrustedRoot?) {
+        var keys: [(name: String, key: PublicKey)] = []
+        var legacy: [VerificationKey] = []
+        var root: TrustedRoot?
+        for (name, bytes) in trust.files.sorted(by: { $0.key < $1.key }) {
+            let text = String(decoding: bytes, as: UTF8.self)
+            if text.contains("-----BEGIN PUBLIC KEY-----") {
+                do { keys.append(("archive:\(name)", try PublicKey(pem: text, file: "archive:\(name)"))) } catch {
+                    throw CLIError("the archive's \(IncludedTrust.folder)/\(name): \(error)")
+                }
+                // A cosign key (ECDSA P-256) checks .sig signatures too.
+                if let k = try? VerificationKey(pem: text, name: "archive:\(name)") { legacy.append(k) }
+            } else if let r = try? TrustedRoot(json: bytes) {
+                guard root == nil else { throw CLIError("the archive carries two trusted roots (\(IncludedTrust.folder)/\(name))") }
+                root = r
+            } else {
+                throw CLIError("the archive's \(IncludedTrust.folder)/\(name) is neither a PEM public key nor a trusted root")
+            }
+        }
+        return (keys, legacy, root)
     }
 }

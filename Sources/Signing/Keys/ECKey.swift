@@ -115,6 +115,13 @@ public final class VerificationKey: @unchecked Sendable {
         try self.init(der: pem.der, file: file)
     }
 
+    /// Reads PEM `PUBLIC KEY` text; `name` says where it came from.
+    public convenience init(pem text: String, name: String) throws {
+        let pem = try PEM(parsing: text, file: name)
+        guard pem.label == "PUBLIC KEY" else { throw KeyError(file: name, reason: "expected a PUBLIC KEY, found \(pem.label)") }
+        try self.init(der: pem.der, file: name)
+    }
+
     /// PEM text of the key.
     public func pem() throws -> String {
         var out: UnsafeMutablePointer<UInt8>?

@@ -86,6 +86,8 @@ public struct ArchiveCatalog: Sendable {
     public struct Head: Sendable {
         public var catalog: ArchiveCatalog
         public var blobs: [Digest: [UInt8]]
+        /// The keys and trusted root saved with the images (`dray-trust/`), if any.
+        public var trust = IncludedTrust()
     }
 
     /// Reads entries until `index.json` and every manifest reachable from it are known, leaving `reader` at the
@@ -110,8 +112,16 @@ public struct ArchiveCatalog: Sendable {
             }
         }
 
+        var trust = IncludedTrust()
         while let entry = try reader.next() {
             guard entry.kind == .file else { continue }
+            if entry.name.hasPrefix("\(IncludedTrust.folder)/") {
+                let name = String(entry.name.dropFirst(IncludedTrust.folder.count + 1))
+                if IncludedTrust.isSafe(name) {
+                    trust.files[name] = try readAll(reader, limit: IncludedTrust.maxSize, name: entry.name)
+                }
+                continue
+            }
             if entry.name == "index.json" {
                 let bytes = try readAll(reader, limit: RawManifest.maxSize, name: "\(path): index.json")
                 do { index = try JSONDecoder().decode(ImageIndex.self, from: Data(bytes)) } catch {
@@ -132,7 +142,7 @@ public struct ArchiveCatalog: Sendable {
             throw LayoutError(path: path, reason: "manifest \(missing) is missing from the archive")
         }
         for d in manifests.keys { small[d] = nil }
-        return Head(catalog: ArchiveCatalog(index: index, manifests: manifests), blobs: small)
+        return Head(catalog: ArchiveCatalog(index: index, manifests: manifests), blobs: small, trust: trust)
     }
 
     /// Why an archive's catalog cannot be read.

@@ -29,6 +29,12 @@ public enum LayoutArchiver {
                           manifest: (Digest) throws -> [UInt8]) throws -> Set<Digest> {
         try tar.addFile("oci-layout", bytes: Array(try Data(contentsOf: URL(fileURLWithPath: "\(layout.path)/oci-layout"))))
         try tar.addFile("index.json", bytes: indexBytes)
+        // Keys and a trusted root saved with the images (save --include-trust), before any blob.
+        let trust = try IncludedTrust.read(layout: layout.path)
+        if !trust.isEmpty {
+            try tar.addDirectory(IncludedTrust.folder)
+            for (name, bytes) in trust.files.sorted(by: { $0.key < $1.key }) { try tar.addFile("\(IncludedTrust.folder)/\(name)", bytes: bytes) }
+        }
         try tar.addDirectory("blobs")
         try tar.addDirectory("blobs/sha256")
         var seen = Set<Digest>()

@@ -1,0 +1,53 @@
+import Foundation
+
+/// Public keys and a Sigstore trusted root carried with saved images (`save --include-trust`), so that the far
+/// side of an air gap can check signatures with them (`load --verify-included-trust`). They sit in the layout
+/// folder's `dray-trust/` and, in an archive, right after `index.json`, before any blob.
+public struct IncludedTrust: Sendable, Equatable {
+    /// The folder (and archive entry prefix) that holds them.
+    public static let folder = "dray-trust"
+    /// The largest file carried.
+    public static let maxSize = 4 << 20
+
+    /// File name → content.
+    public var files: [String: [UInt8]]
+
+    public init(files: [String: [UInt8]] = [:]) { self.files = files }
+
+    public var isEmpty: Bool { files.isEmpty }
+
+    /// What the layout folder at `path` carries (nothing when it has no `dray-trust/`).
+    public static func read(layout path: String) throws -> IncludedTrust {
+        let dir = "\(path)/\(folder)"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return IncludedTrust() }
+        var files: [String: [UInt8]] = [:]
+        for name in names.sorted() where isSafe(name) {
+            let file = "\(dir)/\(name)"
+            let attributes = try FileManager.default.attributesOfItem(atPath: file)
+            guard attributes[.type] as? FileAttributeType == .typeRegular else { continue }
+            guard (attributes[.size] as? NSNumber)?.intValue ?? 0 <= maxSize else {
+                throw LayoutError(path: file, reason: "larger than \(maxSize >> 20) MiB")
+            }
+            files[name] = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+        }
+        return IncludedTrust(files: files)
+    }
+
+    /// Replaces the layout folder's `dray-trust/` with these files (removes it when there are none).
+    public func write(layout path: String) throws {
+        let dir = "\(path)/\(Self.folder)"
+        let staging = "\(path)/.\(Self.folder).\(ProcessInfo.processInfo.processIdentifier)"
+        try? FileManager.default.removeItem(atPath: staging)
+        if !isEmpty {
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            for (name, bytes) in files { try Data(bytes).write(to: URL(fileURLWithPath: "\(staging)/\(name)")) }
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+        if !isEmpty { try FileManager.default.moveItem(atPath: staging, toPath: dir) }
+    }
+
+    /// A plain file name (no folders, no dot files).
+    public static func isSafe(_ name: String) -> Bool {
+        !name.isEmpty && !name.hasPrefix(".") && !name.contains("/") && !name.contains("\0") && name.utf8.count <= 200
+    }
+}
