@@ -102,3 +102,26 @@ struct SigstoreBundleTests {
         #expect(throws: SigstoreFormatError.self) { try TrustedRoot(json: Array("{\"mediaType\":\"something/else\"}".utf8)) }
     }
 }
+
+extension SigstoreBundleTests {
+    @Test("a log entry integrated in the future is refused before anything else is believed")
+    func futureIntegratedTime() throws {
+        var b = try Self.bundleJSON("happy-path-v0.1")
+        var vm = b["verificationMaterial"] as! [String: Any]
+        var entries = vm["tlogEntries"] as! [[String: Any]]
+        entries[0]["integratedTime"] = "4102444800"  // 2100-01-01
+        vm["tlogEntries"] = entries
+        b["verificationMaterial"] = vm
+        let bundle = try SigstoreBundle(json: Array(try JSONSerialization.data(withJSONObject: b)))
+        let root = try TrustedRoot(file: Self.root.appendingPathComponent("trusted_root.public-good.json").path)
+        let identity = try CertificateIdentity(
+            subject: .exact("https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"),
+            issuer: .exact("https://token.actions.githubusercontent.com"))
+        let artifact = Array(try Data(contentsOf: Self.root.appendingPathComponent("a.txt")))
+        #expect {
+            _ = try BundleVerifier(trustedRoot: root, policy: .identity(identity)).verify(bundle, artifact: .bytes(artifact))
+        } throws: { error in
+            "\(error)".contains("integrated in the future")
+        }
+    }
+}

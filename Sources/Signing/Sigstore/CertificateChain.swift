@@ -17,11 +17,7 @@ public struct Authority: Sendable {
     }
 
     /// Whether `time` lies in validFrom...validUntil (both inclusive, a missing bound open).
-    public func isValid(at time: Date) -> Bool {
-        if let validFrom, time < validFrom { return false }
-        if let validUntil, time > validUntil { return false }
-        return true
-    }
+    public func isValid(at time: Date) -> Bool { TrustedRoot.within(time, from: validFrom, until: validUntil) }
 
     /// The trust anchor: the last certificate.
     public var root: Certificate? { certificates.last }

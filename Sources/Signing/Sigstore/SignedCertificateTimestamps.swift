@@ -20,11 +20,7 @@ public struct CTLog: Sendable {
     }
 
     /// Whether `time` lies in validFrom...validUntil (both inclusive, a missing bound open).
-    public func isValid(at time: Date) -> Bool {
-        if let validFrom, time < validFrom { return false }
-        if let validUntil, time > validUntil { return false }
-        return true
-    }
+    public func isValid(at time: Date) -> Bool { TrustedRoot.within(time, from: validFrom, until: validUntil) }
 }
 
 /// Verifying the SCTs embedded in a Fulcio certificate (extension 1.3.6.1.4.1.11129.2.4.2, RFC 6962).
