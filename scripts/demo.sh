@@ -110,6 +110,8 @@ printf 'demo-passphrase\n' > "$work/pass.txt"
 "$dray" mirror -f "$work/images.txt" -d "$dst" --all -j 4 -o "$work/mirror-failed.txt" \
   --sigstore-private-key "$work/mirror.key" --sigstore-passphrase-file "$work/pass.txt"
 "$dray" mirror validate -f "$work/images.txt" -d "$dst" --all --sigstore-public-key "$work/mirror.pub"
+echo "==> dray verify: each image carries a Sigstore bundle referrer and a cosign .sig, both verify"
+"$dray" verify --key "$work/mirror.pub" "$dst/demo/app:1.0" "$dst/library/base:latest"
 
 echo "==> dray save: the image and what is attached to it go into the archive"
 echo "$src/demo/app:1.0" > "$work/app.txt"
