@@ -114,7 +114,7 @@ struct VerifyCommand: AsyncParsableCommand {
                         for b in try await BundleReferrers.list(digest, image: ref, destination: pool.destination, retry: retry) {
                             let (signer, failure) = checks.check(b.bundle, digest: digest)
                             found.append(Row(image: ref.description, digest: digest.description, format: "bundle", signer: signer,
-                                             result: failure == nil ? "PASS" : "FAIL", reason: failure ?? "referrer \(b.referrer)"))
+                                             result: failure == nil ? "PASS" : "FAIL", reason: failure ?? "\(signer ?? "verified"), referrer \(b.referrer)"))
                         }
                     }
                     if found.isEmpty {
