@@ -50,6 +50,14 @@ struct GateCLITests {
                 "\(row(2) ?? [:])")
         #expect((row(3)?["error"] as? String)?.contains("unsigned") == true, "\(row(3) ?? [:])")
 
+        // save's gate: the archive holds only the signed images.
+        let gated = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("gated.tar.zst"), "--compress", "zstd", "--all",
+                                  "--cache", dir.file("gcache"), "-o", dir.file("gated-failed.txt"), "--verify-key", dir.file("k.pub")])
+        #expect(gated.status == 1, "\(gated.stderr)")
+        let ls = try Dray.run(["archive", "ls", dir.file("gated.tar.zst")])
+        #expect(ls.stdoutText.contains("2 images") && ls.stdoutText.contains("team/app0:1") && ls.stdoutText.contains("team/app1:1")
+                && !ls.stdoutText.contains("team/app2:1"), "\(ls.stdoutText)")
+
         // The same gate on load: the archive carries the signatures; only the signed images are loaded.
         let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("all.tar.zst"), "--compress", "zstd", "--all",
                                  "--cache", dir.file("cache"), "-o", dir.file("save-failed.txt")])
