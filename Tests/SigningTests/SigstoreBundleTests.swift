@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Testing
 @testable import Signing
@@ -123,5 +124,79 @@ extension SigstoreBundleTests {
         } throws: { error in
             "\(error)".contains("integrated in the future")
         }
+    }
+}
+
+/// The review's findings on verification, each a case that was accepted before its fix.
+@Suite("Sigstore verification: what a signature must bind")
+struct SigstoreBindingTests {
+    static let root = SigstoreBundleTests.root
+    static let identity = try! CertificateIdentity(
+        subject: .exact("https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"),
+        issuer: .exact("https://token.actions.githubusercontent.com"))
+
+    /// A key-signed DSSE bundle over `payload` of `type`, as dray would write it.
+    static func keyBundle(_ key: SigningKey, payload: [UInt8], type: String) throws -> SigstoreBundle {
+        let pae = Array("DSSEv1 \(type.utf8.count) \(type) \(payload.count) ".utf8) + payload
+        let object: [String: Any] = [
+            "mediaType": SigstoreBundle.mediaTypeV03,
+            "verificationMaterial": ["publicKey": ["hint": "x"], "tlogEntries": [Any]()],
+            "dsseEnvelope": ["payload": Data(payload).base64EncodedString(), "payloadType": type,
+                             "signatures": [["sig": Data(try key.sign(pae)).base64EncodedString()]]],
+        ]
+        return try SigstoreBundle(json: Array(try JSONSerialization.data(withJSONObject: object)))
+    }
+
+    @Test("a DSSE payload that is not an in-toto statement, or a statement of another predicate, does not sign an image")
+    func payloadBinding() throws {
+        let key = try SigningKey.generate()
+        let pub = PublicKey(spki: try key.publicKeyDER())!
+        let digest = [UInt8](repeating: 7, count: 32)
+        var verifier = BundleVerifier(trustedRoot: .empty, policy: .key(pub))
+        verifier.ignoresTransparencyLog = true
+        let plain = try Self.keyBundle(key, payload: Array("anything at all".utf8), type: "text/plain")
+        #expect(throws: BundleVerificationError.self) { try verifier.verify(plain, artifact: .sha256(digest)) }
+        let hex = digest.map { String(format: "%02x", $0) }.joined()
+        let provenance = Array("{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"https://slsa.dev/provenance/v1\",\"subject\":[{\"name\":\"x\",\"digest\":{\"sha256\":\"\(hex)\"}}],\"predicate\":{}}".utf8)
+        let attestation = try Self.keyBundle(key, payload: provenance, type: "application/vnd.in-toto+json")
+        #expect((try? verifier.verify(attestation, artifact: .sha256(digest))) != nil, "any statement naming the artifact, when no predicate is required")
+        verifier.requiredPredicateType = BundleSigner.predicateType
+        #expect(throws: BundleVerificationError.self) { try verifier.verify(attestation, artifact: .sha256(digest)) }
+        let check = BundleCheck(keys: [("k", pub)], identity: nil, root: nil)
+        let bytes = Array(try JSONSerialization.data(withJSONObject: [
+            "mediaType": SigstoreBundle.mediaTypeV03,
+            "verificationMaterial": ["publicKey": ["hint": "x"], "tlogEntries": [Any]()],
+            "dsseEnvelope": ["payload": Data(provenance).base64EncodedString(), "payloadType": "application/vnd.in-toto+json",
+                             "signatures": [["sig": Data(try key.sign(Array("DSSEv1 28 application/vnd.in-toto+json \(provenance.count) ".utf8) + provenance)).base64EncodedString()]]],
+        ]))
+        let sha = try Engine.Digest(parsing: "sha256:\(hex)")
+        #expect(check.check(bytes, digest: sha).failure?.contains("predicate type") == true, "an attestation is not an image signature")
+    }
+
+    @Test("an inclusion proof without the log's promise gives no time: with no timestamp either, the bundle is refused")
+    func unsignedIntegratedTime() throws {
+        var b = try SigstoreBundleTests.bundleJSON("happy-path-v0.3")
+        var vm = b["verificationMaterial"] as! [String: Any]
+        var entries = vm["tlogEntries"] as! [[String: Any]]
+        entries[0]["inclusionPromise"] = nil
+        vm["tlogEntries"] = entries
+        vm["timestampVerificationData"] = nil
+        b["verificationMaterial"] = vm
+        let bundle = try SigstoreBundle(json: Array(try JSONSerialization.data(withJSONObject: b)))
+        let trusted = try TrustedRoot(file: Self.root.appendingPathComponent("trusted_root.public-good.json").path)
+        let artifact = Array(try Data(contentsOf: Self.root.appendingPathComponent("a.txt")))
+        #expect {
+            _ = try BundleVerifier(trustedRoot: trusted, policy: .identity(Self.identity)).verify(bundle, artifact: .bytes(artifact))
+        } throws: { "\($0)".contains("no verified time") }
+    }
+
+    @Test("identity patterns are searched for, as cosign does: a prefix pattern matches a workflow identity")
+    func patternSearch() throws {
+        let prefix = try CertificateIdentity(subject: .pattern("^https://github.com/sigstore-conformance/"), issuer: .pattern("githubusercontent"))
+        #expect(prefix.matches(sans: ["https://github.com/sigstore-conformance/x/.github/workflows/a.yml@refs/heads/main"],
+                               issuer: "https://token.actions.githubusercontent.com"))
+        #expect(!prefix.matches(sans: ["https://github.com/other/x"], issuer: "https://token.actions.githubusercontent.com"))
+        let whole = try CertificateIdentity(subject: .pattern("^a@example\\.com$"), issuer: .exact("https://i"))
+        #expect(!whole.matches(sans: ["a@example.com.evil"], issuer: "https://i"))
     }
 }

@@ -93,8 +93,10 @@ struct LoadCommand: AsyncParsableCommand {
             let logger = global.makeLogger("dray.load")
 
             let plan = try selection.plan(saved: try layout.names(), source: source, destination: destination, logger: logger)
-            let trust: IncludedTrust
-            do { trust = try IncludedTrust.read(layout: source) } catch { throw CLIError("-s \(source): \(error)") }
+            var trust = IncludedTrust()
+            if verifyIncludedTrust {
+                do { trust = try IncludedTrust.read(layout: source) } catch { throw CLIError("-s \(source): \(error)") }
+            }
             try await mirror(plan, logger: logger, places: .folder(source: source), trust: trust) { [names = plan.names] in
                 OCILayoutImageSource(layout: layout, name: names[$0] ?? $0.description)
             }

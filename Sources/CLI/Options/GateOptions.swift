@@ -36,6 +36,9 @@ struct GateOptions: ParsableArguments {
         }
         let identity = try CertificateIdentityOptions.identity(verifyCertificateIdentity, verifyCertificateIdentityRegexp, verifyCertificateOidcIssuer,
                                                                verifyCertificateOidcIssuerRegexp, flags: "--verify-certificate")
+        if carried != nil, carried?.keys.isEmpty ?? true, identity == nil, verifyKey.isEmpty {
+            throw CLIError("--verify-included-trust: the archive carries a trusted root but no key; add --verify-certificate-identity and --verify-certificate-oidc-issuer")
+        }
         guard !verifyKey.isEmpty || identity != nil || !(carried?.keys.isEmpty ?? true) else {
             if trustedRoot != nil { throw CLIError("--trusted-root needs --verify-key or --verify-certificate-identity") }
             if verifyPolicy != SignatureGate.Policy.any.rawValue { throw CLIError("--verify-policy needs --verify-key or --verify-certificate-identity") }
@@ -52,15 +55,17 @@ struct GateOptions: ParsableArguments {
             do { return (f, try PublicKey(pem: String(decoding: data, as: UTF8.self), file: f)) } catch { throw CLIError("--verify-key \(error)") }
         }
         let allKeys = keys + (carried?.keys ?? [])
-        let legacyKeys = try verifyKey.map { f in
-            do { return try VerificationKey(file: f) } catch { throw CLIError("--verify-key \(error)") }
-        } + (carried?.legacyKeys ?? [])
+        // cosign .sig signatures are ECDSA P-256: other keys (Ed25519, RSA, P-384) check bundles only.
+        let legacyKeys = verifyKey.compactMap { try? VerificationKey(file: $0) } + (carried?.legacyKeys ?? [])
         let legacy = legacyKeys.isEmpty ? nil : Verifier(keys: legacyKeys, identity: .repoDigestOrExact)
         return SignatureGate(bundles: BundleCheck(keys: allKeys, identity: identity, root: root), legacy: legacy, policy: policy, logger: logger)
     }
 
     /// What carried trust holds: PEM public keys, and at most one trusted root.
     static func classify(_ trust: IncludedTrust) throws -> (keys: [(name: String, key: PublicKey)], legacyKeys: [VerificationKey], root: TrustedRoot?) {
+        guard trust.files.count <= IncludedTrust.maxFiles else {
+            throw CLIError("\(trust.files.count) trust files; at most \(IncludedTrust.maxFiles)")
+        }
         var keys: [(name: String, key: PublicKey)] = []
         var legacy: [VerificationKey] = []
         var root: TrustedRoot?

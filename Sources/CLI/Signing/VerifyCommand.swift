@@ -80,7 +80,11 @@ struct VerifyCommand: AsyncParsableCommand {
             let root: TrustedRoot? = try trustedRoot.map { f in
                 do { return try TrustedRoot(file: f) } catch { throw CLIError("--trusted-root \(error)") }
             }
-            let legacy = key.isEmpty ? nil : try VerifierOptions.make(keys: key, identity: identity, keyFlag: "--key")
+            // cosign .sig signatures are ECDSA P-256: other keys (Ed25519, RSA, P-384) check bundles only.
+            let rule: IdentityRule
+            do { rule = try IdentityRule(parsing: identity) } catch { throw CLIError("--identity: \(error)") }
+            let legacyKeys = key.compactMap { try? VerificationKey(file: $0) }
+            let legacy = legacyKeys.isEmpty ? nil : Verifier(keys: legacyKeys, identity: rule)
             let checks = BundleCheck(keys: try key.map { f in
                 guard let data = FileManager.default.contents(atPath: f) else { throw CLIError("--key \(f): cannot be read") }
                 do { return (f, try PublicKey(pem: String(decoding: data, as: UTF8.self), file: f)) } catch { throw CLIError("--key \(error)") }

@@ -1,6 +1,8 @@
 import Engine
 
 /// Who may have signed a bundle attached to an image: one of some keys, or a keyless identity under a trusted root.
+/// Only a signature counts (an in-toto statement of predicate type `https://sigstore.dev/cosign/sign/v1`), not any
+/// attestation the same signer made.
 /// A key-signed bundle is checked with the key (its log entries against the trusted root when there is one; a bundle
 /// signed offline, as dray signs, has none); a keyless one always through the log.
 public struct BundleCheck: Sendable {
@@ -25,6 +27,7 @@ public struct BundleCheck: Sendable {
             for (name, key) in keys {
                 var verifier = BundleVerifier(trustedRoot: root ?? .empty, policy: .key(key))
                 verifier.ignoresTransparencyLog = offline || root == nil
+                verifier.requiredPredicateType = BundleSigner.predicateType
                 do {
                     _ = try verifier.verify(bundle, artifact: .sha256(artifact))
                     let log = offline ? "no log entry: signed offline" : root == nil ? "log not checked: no trusted root" : "log checked"
@@ -36,7 +39,9 @@ public struct BundleCheck: Sendable {
             if keys.isEmpty { reasons.append("signed with a key, and no key was given") }
         } else if let identity, let root {
             do {
-                let verified = try BundleVerifier(trustedRoot: root, policy: .identity(identity)).verify(bundle, artifact: .sha256(artifact))
+                var verifier = BundleVerifier(trustedRoot: root, policy: .identity(identity))
+                verifier.requiredPredicateType = BundleSigner.predicateType
+                let verified = try verifier.verify(bundle, artifact: .sha256(artifact))
                 return (verified.signer, nil)
             } catch {
                 reasons.append("\(error)")

@@ -12,6 +12,9 @@ public enum BundleReferrers {
         public var bundle: [UInt8]
     }
 
+    /// The most bundles read for one manifest.
+    public static let maxBundles = 32
+
     /// The bundles attached to the manifest `digest` of `image`, read through `reading` (a repository per reference).
     public static func list(_ digest: Digest, image: Reference, reading: @escaping @Sendable (Reference) -> SignatureReading,
                             retry: Retrier) async throws -> [Found] {
@@ -26,7 +29,8 @@ public enum BundleReferrers {
             listed = index.flatMap(ReferrersIndex.entries(of:)) ?? []
         }
         var out: [Found] = []
-        for entry in listed where entry.artifactType == SigstoreBundle.mediaTypeV03 {
+        // At most `maxBundles` are read (a hostile source could list thousands, each up to 1 MiB).
+        for entry in listed.filter({ $0.artifactType == SigstoreBundle.mediaTypeV03 }).prefix(maxBundles) {
             guard let m = try? await repo.manifestIfPresent(.digest(entry.digest)), case .image(let im)? = try? m.parsed(),
                   let layer = im.layers.first, layer.mediaType.rawValue == SigstoreBundle.mediaTypeV03,
                   let bytes = try? await repo.smallBlob(layer) else { continue }

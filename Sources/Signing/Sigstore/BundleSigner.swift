@@ -93,6 +93,7 @@ public struct BundleSigner: Sendable {
         guard let parsed = try? SigstoreBundle(json: bundle), let bytes = BundleVerifier.bytes(ofHex: digest.hex) else { return false }
         var verifier = BundleVerifier(trustedRoot: .empty, policy: .key(publicKey))
         verifier.ignoresTransparencyLog = true
+        verifier.requiredPredicateType = Self.predicateType
         return (try? verifier.verify(parsed, artifact: .sha256(bytes))) != nil
     }
 

@@ -43,6 +43,9 @@ public struct BundleVerifier: Sendable {
     public let policy: Policy
     /// Entries whose integrated time is later than this many seconds ahead of the clock are refused.
     public var clockSkew: TimeInterval = 60
+    /// The in-toto predicate type a DSSE bundle must have (an image signature: `BundleSigner.predicateType`); nil
+    /// takes any statement naming the artifact.
+    public var requiredPredicateType: String?
     /// With a key policy, leave the transparency log and timestamps unchecked (cosign's `--insecure-ignore-tlog`):
     /// the key is the trust, and bundles signed offline, as dray signs them, have neither. Keyless bundles are
     /// always checked through the log.
@@ -98,6 +101,7 @@ public struct BundleVerifier: Sendable {
         guard !bundle.material.tlogEntries.isEmpty || offline else { throw BundleVerificationError("the bundle has no transparency-log entry") }
         var times: [Date] = []
         var indices: [Int64] = []
+        var untimed: [(index: Int64, log: TrustedRoot.Log)] = []
         for entry in offline ? [] : bundle.material.tlogEntries {
             guard let log = trustedRoot.transparencyLogs.first(where: { $0.logID == entry.logID }) else {
                 throw BundleVerificationError("log entry \(entry.logIndex) is from a log the trusted root does not name")
@@ -127,6 +131,8 @@ public struct BundleVerifier: Sendable {
                 guard TrustedRoot.within(time, from: log.validFrom, until: log.validUntil) else {
                     throw BundleVerificationError("log entry \(entry.logIndex) is outside its log key's validity")
                 }
+                // The integrated time is a verified time only when the log signed it (the inclusion proof covers the
+                // body alone, so without the promise the time is whatever the bundle says).
                 if let set = entry.signedEntryTimestamp {
                     do {
                         try SignedEntryTimestamp.verify(set, body: entry.canonicalizedBodyText, integratedTime: integrated,
@@ -135,13 +141,15 @@ public struct BundleVerifier: Sendable {
                         throw BundleVerificationError("log entry \(entry.logIndex): \(error)")
                     }
                     times.append(time)
-                } else if entry.inclusionProof != nil {
-                    times.append(time)
-                } else {
+                } else if entry.inclusionProof == nil {
                     throw BundleVerificationError("log entry \(entry.logIndex) has neither a signed entry timestamp nor an inclusion proof")
                 }
-            } else if bundle.version == .v01 {
-                throw BundleVerificationError("log entry \(entry.logIndex) has no integrated time (bundle v0.1 needs a signed entry timestamp)")
+            } else {
+                // No time from the log (Rekor v2): its key must have been valid at a time a timestamp proves.
+                untimed.append((entry.logIndex, log))
+            }
+            if bundle.version == .v01, entry.signedEntryTimestamp == nil {
+                throw BundleVerificationError("log entry \(entry.logIndex) has no signed entry timestamp (bundle v0.1 needs one)")
             }
             indices.append(entry.logIndex)
         }
@@ -151,10 +159,18 @@ public struct BundleVerifier: Sendable {
         for der in offline ? [] : bundle.material.timestamps {
             do {
                 let token = try TimestampToken(der: der)
-                times.append(try token.verify(over: signature, authorities: tsas).time)
+                guard ["SHA256", "SHA384", "SHA512"].contains(token.hashAlgorithm.uppercased()) else {
+                    throw BundleVerificationError("its message imprint uses \(token.hashAlgorithm), not SHA-256, SHA-384 or SHA-512")
+                }
+                let time = try token.verify(over: signature, authorities: tsas).time
+                guard time <= Date().addingTimeInterval(clockSkew) else { throw BundleVerificationError("it is dated in the future (\(time))") }
+                times.append(time)
             } catch {
                 throw BundleVerificationError("timestamp: \(error)")
             }
+        }
+        for (index, log) in untimed where !times.contains(where: { TrustedRoot.within($0, from: log.validFrom, until: log.validUntil) }) {
+            throw BundleVerificationError("log entry \(index): its log key is not valid at any verified time")
         }
         // A Rekor v2 entry carries no time: a timestamp must say when.
         guard !times.isEmpty || offline else { throw BundleVerificationError("no verified time: the bundle needs a signed entry timestamp or an RFC 3161 timestamp") }
@@ -205,9 +221,12 @@ public struct BundleVerifier: Sendable {
             guard signerKey.verify(signature, over: envelope.preAuthenticationEncoding) else {
                 throw BundleVerificationError("the DSSE envelope's signature does not verify")
             }
-            if envelope.payloadType == "application/vnd.in-toto+json" {
-                try InTotoStatement.requireSubject(envelope.payload, sha256: artifact.digest)
+            // The envelope must say what it signs: an in-toto statement naming the artifact (and, when asked, of
+            // one predicate type: an image signature is not any attestation).
+            guard envelope.payloadType == "application/vnd.in-toto+json" else {
+                throw BundleVerificationError("the DSSE payload is \(envelope.payloadType.prefix(80)), not an in-toto statement")
             }
+            try InTotoStatement.require(envelope.payload, sha256: artifact.digest, predicateType: requiredPredicateType)
         }
         return Verified(signer: signer, times: times, logIndices: indices)
     }
@@ -242,11 +261,20 @@ public struct BundleVerifier: Sendable {
     }
 }
 
-/// An in-toto statement's subjects.
+/// An in-toto statement's type, predicate and subjects.
 enum InTotoStatement {
-    /// Throws unless the statement names a subject with this SHA-256 digest.
-    static func requireSubject(_ payload: [UInt8], sha256: [UInt8]) throws {
+    static let types: Set<String> = ["https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1"]
+
+    /// Throws unless the payload is an in-toto statement naming a subject with this SHA-256 digest (and of
+    /// `predicateType`, when given).
+    static func require(_ payload: [UInt8], sha256: [UInt8], predicateType: String?) throws {
         let statement = try SigstoreJSON(parsing: payload, limit: SigstoreBundle.maxSize, what: "the in-toto statement")
+        guard let type = try statement.optionalString("_type"), types.contains(type) else {
+            throw BundleVerificationError("the DSSE payload is not an in-toto statement (no known _type)")
+        }
+        if let predicateType, try statement.optionalString("predicateType") != predicateType {
+            throw BundleVerificationError("the statement's predicate type is \((try? statement.optionalString("predicateType")).flatMap { $0 } ?? "none"), not \(predicateType)")
+        }
         let hex = LogEntryBody.hex(sha256)
         for s in try statement.objects("subject") {
             if try s.optionalObject("digest")?.optionalString("sha256")?.lowercased() == hex { return }

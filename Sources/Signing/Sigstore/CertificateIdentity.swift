@@ -2,7 +2,8 @@ import Foundation
 
 /// Who a keyless signature must come from: the certificate's subject alternative name and the OIDC issuer
 /// Fulcio recorded, each given exactly or as a regular expression (cosign's `--certificate-identity[-regexp]`,
-/// `--certificate-oidc-issuer[-regexp]`). A regular expression must match the whole value.
+/// `--certificate-oidc-issuer[-regexp]`). A regular expression is searched for in the value, as cosign does
+/// (anchor it with `^…$` to match the whole value).
 public struct CertificateIdentity: Sendable, CustomStringConvertible {
     /// An exact value or a whole-value pattern.
     public enum Match: Sendable, CustomStringConvertible {
@@ -14,7 +15,7 @@ public struct CertificateIdentity: Sendable, CustomStringConvertible {
             switch self {
             case .exact(let s): return s == value
             case .pattern(let p):
-                guard let re = try? NSRegularExpression(pattern: "^(?:\(p))$") else { return false }
+                guard let re = try? NSRegularExpression(pattern: p) else { return false }
                 return re.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil
             }
         }

@@ -6,8 +6,9 @@ import Foundation
 public struct IncludedTrust: Sendable, Equatable {
     /// The folder (and archive entry prefix) that holds them.
     public static let folder = "dray-trust"
-    /// The largest file carried.
+    /// The largest file carried, and the most files.
     public static let maxSize = 4 << 20
+    public static let maxFiles = 16
 
     /// File name → content.
     public var files: [String: [UInt8]]
@@ -21,7 +22,9 @@ public struct IncludedTrust: Sendable, Equatable {
         let dir = "\(path)/\(folder)"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return IncludedTrust() }
         var files: [String: [UInt8]] = [:]
-        for name in names.sorted() where isSafe(name) {
+        let safe = names.sorted().filter(isSafe)
+        guard safe.count <= maxFiles else { throw LayoutError(path: dir, reason: "more than \(maxFiles) files") }
+        for name in safe {
             let file = "\(dir)/\(name)"
             let attributes = try FileManager.default.attributesOfItem(atPath: file)
             guard attributes[.type] as? FileAttributeType == .typeRegular else { continue }

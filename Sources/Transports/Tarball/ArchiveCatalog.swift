@@ -118,6 +118,9 @@ public struct ArchiveCatalog: Sendable {
             if entry.name.hasPrefix("\(IncludedTrust.folder)/") {
                 let name = String(entry.name.dropFirst(IncludedTrust.folder.count + 1))
                 if IncludedTrust.isSafe(name) {
+                    guard trust.files[name] == nil, trust.files.count < IncludedTrust.maxFiles else {
+                        throw LayoutError(path: "\(path): \(entry.name)", reason: "a repeated trust file, or more than \(IncludedTrust.maxFiles)")
+                    }
                     trust.files[name] = try readAll(reader, limit: IncludedTrust.maxSize, name: entry.name)
                 }
                 continue
