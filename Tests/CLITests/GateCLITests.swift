@@ -146,17 +146,18 @@ extension GateCLITests {
         // An archive without trust, and trust files that are not keys or roots.
         let plain = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("p.tar.gz"), "--cache", dir.file("cache"), "-o", dir.file("sf.txt")])
         #expect(plain.status == 0)
-        let none = try Dray.run(["load", "-s", dir.file("p.tar.gz"), "-d", c.host, "--verify-included-trust"])
+        let none = try Dray.run(["load", "-s", dir.file("p.tar.gz"), "-d", c.host, "--verify-included-trust", "-o", dir.file("lf3.txt")])
         #expect(none.status != 0 && none.stderr.contains("carries no keys or trusted root"), "\(none.stderr)")
         // A trusted root alone names no signer: the flag refuses to load unchecked.
         let rootOnly = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("r.tar.gz"), "--cache", dir.file("cache"),
                                      "--include-trust", root, "-o", dir.file("sf.txt")])
         #expect(rootOnly.status == 0, "\(rootOnly.stderr)")
-        let unchecked = try Dray.run(["load", "-s", dir.file("r.tar.gz"), "-d", c.host, "--verify-included-trust"])
+        let unchecked = try Dray.run(["load", "-s", dir.file("r.tar.gz"), "-d", c.host, "--verify-included-trust", "-o", dir.file("lf4.txt")])
         #expect(unchecked.status != 0 && unchecked.stderr.contains("carries a trusted root but no key"), "\(unchecked.stderr)")
         // An Ed25519 key is a bundle key, not a usage error (cosign .sig keys are P-256).
         #expect(try Shell.run("sh", ["-c", "openssl genpkey -algorithm ed25519 | openssl pkey -pubout -out \(dir.file("ed.pub"))"]).status == 0)
-        let ed = try Dray.run(["load", "-s", dir.file("t.tar.gz"), "-d", c.host, "--verify-key", dir.file("ed.pub"), "--destination-project", "ed"])
+        let ed = try Dray.run(["load", "-s", dir.file("t.tar.gz"), "-d", c.host, "--verify-key", dir.file("ed.pub"), "--destination-project", "ed",
+                                "-o", dir.file("lf5.txt")])
         #expect(ed.status == 1 && ed.stderr.contains("not admitted") && !ed.stderr.contains("ECDSA P-256"), "\(ed.stderr)")
         let bad = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("x.tar.gz"), "--include-trust", dir.file("list.txt")])
         #expect(bad.status != 0 && bad.stderr.contains("--include-trust") && bad.stderr.contains("list.txt is neither a PEM public key nor a trusted root"),
