@@ -58,6 +58,13 @@ struct GateCLITests {
         #expect(ls.stdoutText.contains("2 images") && ls.stdoutText.contains("team/app0:1") && ls.stdoutText.contains("team/app1:1")
                 && !ls.stdoutText.contains("team/app2:1"), "\(ls.stdoutText)")
 
+        // sync's gate: the cache gets only the signed images.
+        let synced = try Dray.run(["sync", "-f", dir.file("list.txt"), "-d", dir.file("scache"), "--all", "-o", dir.file("sync-failed.txt"),
+                                   "--verify-key", dir.file("k.pub")])
+        #expect(synced.status == 1, "\(synced.stderr)")
+        let inCache = try OCILayout(path: dir.file("scache"), create: false).names().filter { !LayoutNaming.isAttachment($0) }
+        #expect(Set(inCache) == Set(lines[0..<2]), "\(inCache)")
+
         // The same gate on load: the archive carries the signatures; only the signed images are loaded.
         let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("all.tar.zst"), "--compress", "zstd", "--all",
                                  "--cache", dir.file("cache"), "-o", dir.file("save-failed.txt")])
@@ -133,6 +140,12 @@ extension GateCLITests {
             let there = try await dst.headManifest("team/app\(i)", .tag("1")) != nil
             #expect(there == (i == 0), "app\(i): \(load.stderr)")
         }
+        // verify takes the same carried key for the loaded image.
+        let verify = try Dray.run(["verify", "--trust-from", dir.file("t.tar.gz"), "\(b.host)/team/app0:1"])
+        #expect(verify.status == 0 && verify.stdoutText.contains("archive:k.pub"), "\(verify.stdoutText)\(verify.stderr)")
+        let noTrust = try Dray.run(["verify", "--trust-from", dir.file("list.txt"), "\(b.host)/team/app0:1"])
+        #expect(noTrust.status != 0 && noTrust.stderr.contains("--trust-from"), "\(noTrust.stderr)")
+
         // The folder decompress makes carries the trust too.
         #expect(try Dray.run(["decompress", "-f", dir.file("t.tar.gz"), "-d", dir.file("unpacked")]).status == 0)
         #expect(FileManager.default.fileExists(atPath: dir.file("unpacked/dray-trust/k.pub")))

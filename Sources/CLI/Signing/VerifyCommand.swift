@@ -47,8 +47,28 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Which signatures count: bundle, simplesigning or both.")
     var signatureFormat: String = SignatureFormat.both.rawValue
 
+    @Option(name: .long, help: ArgumentHelp("Also take the keys and trusted root an archive or saved folder carries (save --include-trust).",
+                                            valueName: "path"))
+    var trustFrom: String?
+
     @Option(name: .long, help: ArgumentHelp("Also write the results to this file.", valueName: "file"))
     var report: String?
+
+    /// The keys and trusted root `--trust-from` names, or none.
+    func carriedTrust() throws -> (keys: [(name: String, key: PublicKey)], legacyKeys: [VerificationKey], root: TrustedRoot?)? {
+        guard let trustFrom else { return nil }
+        var isDir: ObjCBool = false
+        let trust: IncludedTrust
+        do {
+            if FileManager.default.fileExists(atPath: trustFrom, isDirectory: &isDir), isDir.boolValue {
+                trust = try IncludedTrust.read(layout: trustFrom)
+            } else {
+                trust = try ArchiveStream(path: trustFrom).head.trust
+            }
+        } catch { throw CLIError("--trust-from \(trustFrom): \(error)") }
+        guard !trust.isEmpty else { throw CLIError("--trust-from \(trustFrom): carries no keys or trusted root (save it with --include-trust)") }
+        return try GateOptions.classify(trust)
+    }
 
     @Option(name: [.customLong("output"), .customLong("format")], help: "Report format: text, json or csv.")
     var format: String = "text"
@@ -73,22 +93,23 @@ struct VerifyCommand: AsyncParsableCommand {
             }
             let (refs, listErrors) = try targets.references()
             let keylessIdentity = keyless.isEmpty ? nil : try keyless.identity()
-            guard !key.isEmpty || keylessIdentity != nil else {
+            let carried = try carriedTrust()
+            guard !key.isEmpty || keylessIdentity != nil || !(carried?.keys.isEmpty ?? true) else {
                 throw CLIError("--key is required (a public key, PEM), or --certificate-identity with --certificate-oidc-issuer and --trusted-root")
             }
-            if keylessIdentity != nil, trustedRoot == nil { throw CLIError("--certificate-identity needs --trusted-root (a trusted_root.json; dray never fetches one)") }
+            if keylessIdentity != nil, trustedRoot == nil, carried?.root == nil { throw CLIError("--certificate-identity needs --trusted-root (a trusted_root.json; dray never fetches one)") }
             let root: TrustedRoot? = try trustedRoot.map { f in
                 do { return try TrustedRoot(file: f) } catch { throw CLIError("--trusted-root \(error)") }
-            }
+            } ?? carried?.root
             // cosign .sig signatures are ECDSA P-256: other keys (Ed25519, RSA, P-384) check bundles only.
             let rule: IdentityRule
             do { rule = try IdentityRule(parsing: identity) } catch { throw CLIError("--identity: \(error)") }
-            let legacyKeys = key.compactMap { try? VerificationKey(file: $0) }
+            let legacyKeys = key.compactMap { try? VerificationKey(file: $0) } + (carried?.legacyKeys ?? [])
             let legacy = legacyKeys.isEmpty ? nil : Verifier(keys: legacyKeys, identity: rule)
             let checks = BundleCheck(keys: try key.map { f in
                 guard let data = FileManager.default.contents(atPath: f) else { throw CLIError("--key \(f): cannot be read") }
                 do { return (f, try PublicKey(pem: String(decoding: data, as: UTF8.self), file: f)) } catch { throw CLIError("--key \(error)") }
-            }, identity: keylessIdentity, root: root)
+            } + (carried?.keys ?? []), identity: keylessIdentity, root: root)
             let logger = global.makeLogger("dray.verify")
             let options = try access.registryOptions()
             let pool = RegistryPool(http: HTTPClient(logger: logger), source: options, destination: options)
