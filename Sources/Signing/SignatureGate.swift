@@ -67,9 +67,13 @@ public struct SignatureGate: ImageGate {
             if let signer { return ("bundle, \(signer)", "") }
             reasons.append("bundle \(found.referrer): \(failure ?? "does not verify")")
         }
+        let store = ReadOnlySignatureStore(image: target.source, reading: reading)
+        for (signer, failure) in try await bundles.keylessSignatures(of: digest, in: store) {
+            if let signer { return ("simplesigning (keyless), \(signer)", "") }
+            reasons.append(".sig (keyless): \(failure ?? "does not verify")")
+        }
         if let legacy {
-            switch try await legacy.verify(digest, image: target.source,
-                                           in: ReadOnlySignatureStore(image: target.source, reading: reading)) {
+            switch try await legacy.verify(digest, image: target.source, in: store) {
             case .pass(_, let who): return ("simplesigning, signed as \(who)", "")
             case .fail(.unsigned): break
             case .fail(let why): reasons.append(".sig: \(why)")

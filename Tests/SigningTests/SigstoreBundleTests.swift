@@ -200,3 +200,60 @@ struct SigstoreBindingTests {
         #expect(!whole.matches(sans: ["a@example.com.evil"], issuer: "https://i"))
     }
 }
+
+/// cosign v2's keyless `.sig` layers, read as the v0.1 bundles they amount to. The data is real: the conformance
+/// suite's v0.1 bundle (a Fulcio certificate and chain, a Rekor entry with its promise) repackaged as cosign v2
+/// lays it out in layer annotations.
+@Suite("Keyless .sig layers (cosign v2)")
+struct KeylessLayerTests {
+    static func annotations(from name: String) throws -> (annotations: [String: String], signature: [UInt8]) {
+        let b = try SigstoreBundleTests.bundleJSON(name)
+        let vm = b["verificationMaterial"] as! [String: Any]
+        let certs = ((vm["x509CertificateChain"] as! [String: Any])["certificates"] as! [[String: Any]]).map { $0["rawBytes"] as! String }
+        func pem(_ b64: String) -> String {
+            var lines: [String] = []
+            var rest = Substring(b64)
+            while !rest.isEmpty { lines.append(String(rest.prefix(64))); rest = rest.dropFirst(64) }
+            return "-----BEGIN CERTIFICATE-----\n" + lines.joined(separator: "\n") + "\n-----END CERTIFICATE-----\n"
+        }
+        let entry = (vm["tlogEntries"] as! [[String: Any]])[0]
+        let logID = Data(base64Encoded: (entry["logId"] as! [String: Any])["keyId"] as! String)!.map { String(format: "%02x", $0) }.joined()
+        let rekor: [String: Any] = [
+            "SignedEntryTimestamp": (entry["inclusionPromise"] as! [String: Any])["signedEntryTimestamp"] as! String,
+            "Payload": ["body": entry["canonicalizedBody"] as! String, "integratedTime": Int(entry["integratedTime"] as! String)!,
+                        "logIndex": Int(entry["logIndex"] as! String)!, "logID": logID],
+        ]
+        let signature = (b["messageSignature"] as! [String: Any])["signature"] as! String
+        return ([
+            "dev.cosignproject.cosign/signature": signature,
+            KeylessSignatureLayer.certificateAnnotation: pem(certs[0]),
+            KeylessSignatureLayer.chainAnnotation: certs.dropFirst().map(pem).joined(),
+            KeylessSignatureLayer.bundleAnnotation: String(decoding: try JSONSerialization.data(withJSONObject: rekor), as: UTF8.self),
+        ], Array(Data(base64Encoded: signature)!))
+    }
+
+    @Test("a keyless layer verifies through the same checks as a bundle: chain, SCT, promise, entry body, identity, signature")
+    func keylessLayer() throws {
+        let (annotations, signature) = try Self.annotations(from: "happy-path-v0.1")
+        let payload = Array(try Data(contentsOf: SigstoreBundleTests.root.appendingPathComponent("a.txt")))
+        let trusted = try TrustedRoot(file: SigstoreBundleTests.root.appendingPathComponent("trusted_root.public-good.json").path)
+        let bundle = try KeylessSignatureLayer.bundle(annotations: annotations, signature: signature, payload: payload)
+        let verified = try BundleVerifier(trustedRoot: trusted, policy: .identity(SigstoreBindingTests.identity)).verify(bundle, artifact: .bytes(payload))
+        #expect(verified.signer.contains("extremely-dangerous-oidc-beacon"))
+        // Another payload under the same signature: the log entry is for another artifact.
+        let other = try KeylessSignatureLayer.bundle(annotations: annotations, signature: signature, payload: Array("other".utf8))
+        #expect(throws: BundleVerificationError.self) {
+            try BundleVerifier(trustedRoot: trusted, policy: .identity(SigstoreBindingTests.identity)).verify(other, artifact: .bytes(Array("other".utf8)))
+        }
+        // Another identity.
+        let someone = try CertificateIdentity(subject: .exact("someone@example.com"), issuer: .exact("https://token.actions.githubusercontent.com"))
+        #expect(throws: BundleVerificationError.self) { try BundleVerifier(trustedRoot: trusted, policy: .identity(someone)).verify(bundle, artifact: .bytes(payload)) }
+        // A broken Rekor annotation, and two certificates where one belongs.
+        var broken = annotations
+        broken[KeylessSignatureLayer.bundleAnnotation] = "{\"SignedEntryTimestamp\":\"AA==\"}"
+        #expect(throws: SigstoreFormatError.self) { try KeylessSignatureLayer.bundle(annotations: broken, signature: signature, payload: payload) }
+        var two = annotations
+        two[KeylessSignatureLayer.certificateAnnotation] = annotations[KeylessSignatureLayer.certificateAnnotation]! + annotations[KeylessSignatureLayer.certificateAnnotation]!
+        #expect(throws: SigstoreFormatError.self) { try KeylessSignatureLayer.bundle(annotations: two, signature: signature, payload: payload) }
+    }
+}

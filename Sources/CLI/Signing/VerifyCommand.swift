@@ -135,6 +135,14 @@ struct VerifyCommand: AsyncParsableCommand {
                                              reason: why.description))
                         }
                     }
+                    if formats.writesSimpleSigning {
+                        // Keyless .sig signatures (cosign v2), checked as the bundles they amount to.
+                        let store = DestinationSignatureStore(image: ref, destination: pool.destination)
+                        for (signer, failure) in try await checks.keylessSignatures(of: digest, in: store) {
+                            found.append(Row(image: ref.description, digest: digest.description, format: "simplesigning", signer: signer,
+                                             result: failure == nil ? "PASS" : "FAIL", reason: failure ?? "keyless, \(signer ?? "")"))
+                        }
+                    }
                     if formats.writesBundle {
                         for b in try await BundleReferrers.list(digest, image: ref, destination: pool.destination, retry: retry) {
                             let (signer, failure) = checks.check(b.bundle, digest: digest)

@@ -107,7 +107,9 @@ public struct BundleVerifier: Sendable {
                 throw BundleVerificationError("log entry \(entry.logIndex) is from a log the trusted root does not name")
             }
             guard let key = PublicKey(spki: log.publicKey) else { throw BundleVerificationError("the trusted root's log key \(log.baseURL) cannot be read") }
-            try LogEntryBody.check(entry, content: bundle.content, artifactDigest: artifact.digest, signer: entrySigner)
+            do { try LogEntryBody.check(entry, content: bundle.content, artifactDigest: artifact.digest, signer: entrySigner) } catch {
+                throw BundleVerificationError("log entry \(entry.logIndex): \(error)")
+            }
             if bundle.version >= .v02, entry.inclusionProof == nil {
                 throw BundleVerificationError("log entry \(entry.logIndex) has no inclusion proof (required from bundle v0.2)")
             }
