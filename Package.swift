@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "TransportsTests", dependencies: ["Transports", "Engine", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport", "Engine", "Transports",
                                                      .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "SigningTests", dependencies: ["Signing", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SigningTests", dependencies: ["Signing", "Engine", "TestSupport", "Transports"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )
