@@ -13,6 +13,10 @@ public struct SyntheticImage: Sendable {
     public struct Built: Sendable {
         public var manifest: RawManifest
         public var blobs: [(Descriptor, [UInt8])]
+        public init(manifest: RawManifest, blobs: [(Descriptor, [UInt8])]) {
+            self.manifest = manifest
+            self.blobs = blobs
+        }
     }
 
     /// A built image or index with every manifest and blob it needs.

@@ -177,3 +177,53 @@ extension GateCLITests {
                 "\(bad.stderr)")
     }
 }
+
+extension GateCLITests {
+    @Test("keyless cosign v2 .sig signatures (a synthetic Fulcio, CT log and Rekor): verify checks them against the trusted root and identity, and the gate lets in only the image so signed")
+    func keylessLegacySignatures() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let client = RegistryClient(registry: a.host, options: MirrorCLITests.noAuth)
+        let identity = "https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main"
+        let issuer = "https://token.actions.githubusercontent.com"
+        let sigstore = SyntheticSigstore()
+        var lines: [String] = []
+        for i in 0..<2 {
+            let tree = try SyntheticImage.single(layers: 1, layerSize: 2_000, seed: 590 + UInt64(i))
+            try await SyntheticImage.push(tree, to: client, repository: "team/app\(i)", tag: "1")
+            lines.append("\(a.host)/team/app\(i):1")
+            guard i == 0 else { continue }
+            // app0: a keyless .sig as cosign v2 writes it.
+            let payload = Array(#"{"critical":{"identity":{"docker-reference":"\#(a.host)/team/app0"},"image":{"docker-manifest-digest":"\#(tree.top.digest)"},"type":"cosign container image signature"},"optional":null}"#.utf8)
+            let layer = Descriptor(mediaType: SignatureAttachment.layerType, digest: .sha256(of: payload), size: Int64(payload.count),
+                                   annotations: sigstore.keylessLayerAnnotations(payload: payload, identity: identity, issuer: issuer))
+            let (manifest, config) = try SignatureAttachment.build(layers: [layer])
+            let built = SyntheticImage.Built(manifest: manifest, blobs: [
+                (layer, payload), (Descriptor(mediaType: .ociConfig, digest: .sha256(of: config), size: Int64(config.count)), config),
+            ])
+            try await AttachmentFixtures.pushLegacy(built, kind: "sig", subject: tree.top.digest, to: client, repository: "team/app0")
+        }
+        let dir = try TemporaryDirectory()
+        try Data(sigstore.trustedRootJSON()).write(to: URL(fileURLWithPath: dir.file("root.json")))
+        let keyless = ["--trusted-root", dir.file("root.json"), "--certificate-identity", identity, "--certificate-oidc-issuer", issuer]
+
+        let verify = try Dray.run(["verify"] + keyless + lines + ["--report", dir.file("v.json"), "--output", "json"])
+        #expect(verify.status == 1 && verify.stdoutText.contains("PASS \(lines[0])") && verify.stdoutText.contains("FAIL \(lines[1])"),
+                "\(verify.stdoutText)\(verify.stderr)")
+        #expect(verify.stdoutText.contains("keyless") && verify.stdoutText.contains(identity), "\(verify.stdoutText)")
+        let wrong = try Dray.run(["verify", "--trusted-root", dir.file("root.json"), "--certificate-identity-regexp", "^https://github.com/other/",
+                                  "--certificate-oidc-issuer", issuer, lines[0]])
+        #expect(wrong.status == 1, "\(wrong.stdoutText)")
+
+        try lines.joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+        let mirror = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "-o", dir.file("f.txt"), "--report", dir.file("r.json"),
+                                   "--trusted-root", dir.file("root.json"), "--verify-certificate-identity-regexp", "^https://github.com/org/",
+                                   "--verify-certificate-oidc-issuer", issuer])
+        #expect(mirror.status == 1, "\(mirror.stderr)")
+        let dst = RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
+        let signedThere = try await dst.headManifest("team/app0", .tag("1")) != nil
+        let unsignedThere = try await dst.headManifest("team/app1", .tag("1")) != nil
+        #expect(signedThere && !unsignedThere, "\(mirror.stderr)")
+        let row = try SignedMirrorCLITests.reportImages(dir.file("r.json")).first { ($0["source"] as? String) == lines[0] }
+        #expect((row?["admittedBy"] as? String)?.contains("keyless") == true, "\(row ?? [:])")
+    }
+}
