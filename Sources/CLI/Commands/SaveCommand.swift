@@ -87,9 +87,8 @@ struct SaveCommand: AsyncParsableCommand {
             files[name] = Array(data)
         }
         let trust = IncludedTrust(files: files)
-        do { _ = try GateOptions.classify(trust) } catch let e as CLIError {
-            throw CLIError("--include-trust: \(e.description.replacingOccurrences(of: "the archive's \(IncludedTrust.folder)/", with: "").replacingOccurrences(of: "the archive carries", with: "given"))")
-        }
+        let paths = Dictionary(includeTrust.map { (URL(fileURLWithPath: $0).lastPathComponent, $0) }) { first, _ in first }
+        _ = try GateOptions.classify(trust) { "--include-trust \(paths[$0] ?? $0)" }
         return trust
     }
 

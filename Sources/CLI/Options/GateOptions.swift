@@ -30,7 +30,7 @@ struct GateOptions: ParsableArguments {
     /// The gate these flags ask for, or nil; keys and the trusted root are read now, before anything moves.
     /// `included`: keys and a trusted root an archive carries (`load --verify-included-trust`), added to the flags'.
     func gate(logger: Logger, included: IncludedTrust? = nil) throws -> SignatureGate? {
-        let carried = try included.map(Self.classify)
+        let carried = try included.map { try Self.classify($0) }
         guard let policy = SignatureGate.Policy(rawValue: verifyPolicy) else {
             throw CLIError("--verify-policy: \"\(verifyPolicy.prefix(40))\" is not any or all-platforms")
         }
@@ -61,8 +61,11 @@ struct GateOptions: ParsableArguments {
         return SignatureGate(bundles: BundleCheck(keys: allKeys, identity: identity, root: root), legacy: legacy, policy: policy, logger: logger)
     }
 
-    /// What carried trust holds: PEM public keys, and at most one trusted root.
-    static func classify(_ trust: IncludedTrust) throws -> (keys: [(name: String, key: PublicKey)], legacyKeys: [VerificationKey], root: TrustedRoot?) {
+    /// What carried trust holds: PEM public keys, and at most one trusted root. `file` names a file in errors (by
+    /// default as the archive's `dray-trust/` entry).
+    static func classify(_ trust: IncludedTrust, file: (String) -> String = { "the archive's \(IncludedTrust.folder)/\($0)" }) throws
+        -> (keys: [(name: String, key: PublicKey)], legacyKeys: [VerificationKey], root: TrustedRoot?)
+    {
         guard trust.files.count <= IncludedTrust.maxFiles else {
             throw CLIError("\(trust.files.count) trust files; at most \(IncludedTrust.maxFiles)")
         }
@@ -73,15 +76,15 @@ struct GateOptions: ParsableArguments {
             let text = String(decoding: bytes, as: UTF8.self)
             if text.contains("-----BEGIN PUBLIC KEY-----") {
                 do { keys.append(("archive:\(name)", try PublicKey(pem: text, file: "archive:\(name)"))) } catch {
-                    throw CLIError("the archive's \(IncludedTrust.folder)/\(name): \(error)")
+                    throw CLIError("\(file(name)): \(error)")
                 }
                 // A cosign key (ECDSA P-256) checks .sig signatures too.
                 if let k = try? VerificationKey(pem: text, name: "archive:\(name)") { legacy.append(k) }
             } else if let r = try? TrustedRoot(json: bytes) {
-                guard root == nil else { throw CLIError("the archive carries two trusted roots (\(IncludedTrust.folder)/\(name))") }
+                guard root == nil else { throw CLIError("\(file(name)) is a second trusted root; one is used") }
                 root = r
             } else {
-                throw CLIError("the archive's \(IncludedTrust.folder)/\(name) is neither a PEM public key nor a trusted root")
+                throw CLIError("\(file(name)) is neither a PEM public key nor a trusted root")
             }
         }
         return (keys, legacy, root)

@@ -73,23 +73,11 @@ struct VerifyBundleCommand: AsyncParsableCommand {
     func artifactValue() throws -> BundleVerifier.Artifact {
         if artifact.hasPrefix("sha256:") {
             let hex = artifact.dropFirst(7)
-            guard hex.count == 64, let bytes = Self.hexBytes(String(hex)) else { throw CLIError("\(artifact): not sha256:<64 hex>") }
+            guard hex.count == 64, let bytes = BundleVerifier.bytes(ofHex: String(hex)) else { throw CLIError("\(artifact): not sha256:<64 hex>") }
             return .sha256(bytes)
         }
         guard let data = FileManager.default.contents(atPath: artifact) else { throw CLIError("\(artifact): cannot be read") }
         return .bytes(Array(data))
-    }
-
-    static func hexBytes(_ s: String) -> [UInt8]? {
-        var out: [UInt8] = []
-        var i = s.startIndex
-        while i < s.endIndex {
-            let j = s.index(i, offsetBy: 2, limitedBy: s.endIndex) ?? s.endIndex
-            guard let b = UInt8(s[i..<j], radix: 16) else { return nil }
-            out.append(b)
-            i = j
-        }
-        return out
     }
 }
 
@@ -97,11 +85,11 @@ struct VerifyBundleCommand: AsyncParsableCommand {
 struct CertificateIdentityOptions: ParsableArguments {
     @Option(name: .long, help: "The certificate's expected identity (SAN: an email or a URI).")
     var certificateIdentity: String?
-    @Option(name: .long, help: "A regular expression the certificate's identity must match whole.")
+    @Option(name: .long, help: "A regular expression searched for in the certificate's identity, as cosign does (anchor it: ^…$).")
     var certificateIdentityRegexp: String?
     @Option(name: .long, help: "The OIDC issuer the certificate must name.")
     var certificateOidcIssuer: String?
-    @Option(name: .long, help: "A regular expression the OIDC issuer must match whole.")
+    @Option(name: .long, help: "A regular expression searched for in the OIDC issuer (anchor it: ^…$).")
     var certificateOidcIssuerRegexp: String?
 
     var isEmpty: Bool { [certificateIdentity, certificateIdentityRegexp, certificateOidcIssuer, certificateOidcIssuerRegexp].allSatisfy { $0 == nil } }

@@ -122,8 +122,9 @@ struct VerifyCommand: AsyncParsableCommand {
                     }
                     var found: [Row] = []
                     var legacyFailure: String?
+                    let store = DestinationSignatureStore(image: ref, destination: pool.destination)
                     if formats.writesSimpleSigning, let legacy {
-                        switch try await legacy.verify(digest, image: ref, in: DestinationSignatureStore(image: ref, destination: pool.destination)) {
+                        switch try await legacy.verify(digest, image: ref, in: store) {
                         case .pass(let n, let who):
                             found.append(Row(image: ref.description, digest: digest.description, format: "simplesigning", signer: who, result: "PASS",
                                              reason: "\(n) signature\(n == 1 ? "" : "s"), signed as \(who)"))
@@ -137,7 +138,6 @@ struct VerifyCommand: AsyncParsableCommand {
                     }
                     if formats.writesSimpleSigning {
                         // Keyless .sig signatures (cosign v2), checked as the bundles they amount to.
-                        let store = DestinationSignatureStore(image: ref, destination: pool.destination)
                         for (signer, failure) in try await checks.keylessSignatures(of: digest, in: store) {
                             found.append(Row(image: ref.description, digest: digest.description, format: "simplesigning", signer: signer,
                                              result: failure == nil ? "PASS" : "FAIL", reason: failure ?? "keyless, \(signer ?? "")"))
