@@ -27,11 +27,15 @@ public final class MiniHTTPServer: @unchecked Sendable {
         /// Close the connection after sending (with a `Content-Length` header larger than `body`, this is a
         /// response broken mid-body).
         public var closeConnection: Bool
-        public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], closeConnection: Bool = false) {
+        /// A pause between the head and the body, so the client has the head well before the body.
+        public var bodyDelay: Duration?
+        public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], closeConnection: Bool = false,
+                    bodyDelay: Duration? = nil) {
             self.status = status
             self.headers = headers
             self.body = body
             self.closeConnection = closeConnection
+            self.bodyDelay = bodyDelay
         }
     }
 
@@ -129,12 +133,21 @@ public final class MiniHTTPServer: @unchecked Sendable {
             if !hasLength { out += "Content-Length: \(response.body.count)\r\n" }
             out += "\r\n"
             var bytes = Array(out.utf8)
-            if request.method != "HEAD" { bytes += response.body }
-            var sent = 0
-            while sent < bytes.count {
-                let n = bytes[sent...].withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if n <= 0 { return }
-                sent += n
+            let payload = request.method == "HEAD" ? [] : response.body
+            if response.bodyDelay == nil { bytes += payload }
+            func sendAll(_ bytes: [UInt8]) -> Bool {
+                var sent = 0
+                while sent < bytes.count {
+                    let n = bytes[sent...].withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    if n <= 0 { return false }
+                    sent += n
+                }
+                return true
+            }
+            guard sendAll(bytes) else { return }
+            if let delay = response.bodyDelay {
+                Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                guard sendAll(payload) else { return }
             }
             if response.closeConnection { return }
         }

@@ -166,4 +166,30 @@ struct HTTPConnectionReuseTests {
         // running alongside in this process, which may evict this idle connection once or twice under load.
         #expect(server.connections <= 3, "\(server.connections) connections for 20 sequential requests")
     }
+
+    @Test("a discarded short body is read to its end, keeping the connection; a long one closes it")
+    func discardDrainsShortBodies() async throws {
+        // An error document whose body comes 50 ms after its head.
+        let short = try MiniHTTPServer { _ in
+            .init(status: 404, body: Array(repeating: 0x61, count: 40 << 10), bodyDelay: .milliseconds(50))
+        }
+        let http = HTTPClient()
+        for i in 0..<5 {
+            let r = try await http.execute(HTTPRequest(url: URL(string: "http://\(short.host)/e\(i)")!))
+            #expect(r.status == 404)
+            r.discard()
+            // The exchange ends once the server's whole answer is in, as a gate slot needs it to.
+            await withCheckedContinuation { c in r.whenFinished { c.resume() } }
+        }
+        #expect(short.connections <= 3, "\(short.connections) connections for 5 discarded short bodies")
+        let long = try MiniHTTPServer { _ in
+            .init(status: 200, body: Array(repeating: 0x62, count: 8 << 20), bodyDelay: .milliseconds(50))
+        }
+        for i in 0..<3 {
+            let r = try await http.execute(HTTPRequest(url: URL(string: "http://\(long.host)/l\(i)")!))
+            r.discard()
+            await withCheckedContinuation { c in r.whenFinished { c.resume() } }
+        }
+        #expect(long.connections == 3, "a discarded 8 MiB body is cut, not read")
+    }
 }

@@ -22,6 +22,8 @@ final class CurlTransfer: @unchecked Sendable {
         var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
         var recvPaused = false
         var discarded = false
+        /// Bytes a drained body may still deliver before the transfer is cut instead (see `drain(budget:)`).
+        var drainBudget: Int?
 
         var upload = Deque<[UInt8]>()
         var uploadOffset = 0
@@ -217,6 +219,13 @@ final class CurlTransfer: @unchecked Sendable {
         var resumeHead: CheckedContinuation<Void, any Error>?
         let result: Bool? = state.withLock { s in
             if s.discarded { return nil }
+            if let budget = s.drainBudget {
+                // Draining: the bytes are dropped; a body longer than the budget is cut after all.
+                guard bytes.count <= budget else { return nil }
+                s.drainBudget = budget - bytes.count
+                s.received += Int64(bytes.count)
+                return true
+            }
             if !s.headComplete {
                 s.headComplete = true
                 resumeHead = s.headWaiter
@@ -514,6 +523,32 @@ final class CurlTransfer: @unchecked Sendable {
     func abortUpload(_ error: any Error) {
         state.withLock { $0.uploadAborted = true; $0.cancelled = $0.cancelled ?? error }
         cancel(error)
+    }
+
+    /// Reads the rest of the body and drops it, so the connection stays open for the next request and the
+    /// transfer ends when the server has sent its whole answer; a body longer than `budget` is cut instead.
+    func drain(budget: Int) {
+        let unpause = state.withLock { s -> Bool? in
+            if s.done || s.discarded { return false }
+            // Only once the request is all sent: a half-sent upload is aborted, not waited for.
+            let sent = method == "GET" || method == "HEAD" || (s.uploadFinished && s.upload.isEmpty)
+            guard s.body.count <= budget, sent else { return nil }
+            s.drainBudget = budget - s.body.count
+            s.body = []
+            defer { s.recvPaused = false }
+            return s.recvPaused
+        }
+        switch unpause {
+        case .none: cancel(CancellationError())
+        case .some(true): CurlLoop.shared.submit(.unpause(self))
+        case .some(false): break
+        }
+    }
+
+    /// Stops the transfer if it is still running, unless its body is being drained (its owner let go of it).
+    func abandon() {
+        if state.withLock({ $0.drainBudget != nil }) { return }
+        cancel(CancellationError())
     }
 
     /// Stops the transfer if it is still running.

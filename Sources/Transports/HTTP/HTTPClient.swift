@@ -175,7 +175,7 @@ public final class HTTPResponse: BlobStream, @unchecked Sendable {
         self.transfer = transfer
     }
 
-    deinit { transfer.cancel(CancellationError()) }
+    deinit { transfer.abandon() }
 
     /// The next body chunk, nil at the end.
     public func next() async throws -> [UInt8]? { try await transfer.nextChunk() }
@@ -183,8 +183,17 @@ public final class HTTPResponse: BlobStream, @unchecked Sendable {
     /// Abandons the body.
     public func cancel() { transfer.cancel(CancellationError()) }
 
-    /// Abandons the body (the connection is closed if the body was not complete).
-    public func discard() { transfer.cancel(CancellationError()) }
+    /// Abandons the body. A short remainder (an error document, a manifest) is read and dropped, so the
+    /// connection is reused and the exchange ends when the server is done with it; a long one closes the
+    /// connection.
+    public func discard() {
+        let remaining = headers["Content-Length"].flatMap(Int64.init).map { $0 - transfer.counters.received }
+        if let remaining, remaining > Self.drainLimit { return transfer.cancel(CancellationError()) }
+        transfer.drain(budget: Self.drainLimit)
+    }
+
+    /// The longest remainder `discard()` reads rather than closing the connection.
+    static let drainLimit = 64 << 10
 
     /// Runs `handler` once the exchange is over: the body received to its end, discarded, cancelled or broken.
     /// It runs on the HTTP loop's thread and must only hand work off (start a task, signal).
