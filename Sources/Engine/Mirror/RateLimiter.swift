@@ -27,8 +27,7 @@ public actor RateLimiter: RequestGate {
         var waiters: [(id: Int, bulk: Bool, continuation: CheckedContinuation<Void, any Error>)] = []
     }
 
-    private let perHost: [String: Limits]
-    private let defaults: Limits
+    private let limitsFor: @Sendable (String) -> Limits
     private var hosts: [String: Host] = [:]
     private var nextID = 0
     /// Requests started per host (for reports and tests).
@@ -39,13 +38,17 @@ public actor RateLimiter: RequestGate {
     public private(set) var throttled: [String: Int] = [:]
 
     public init(limits: [String: Limits] = [:], defaults: Limits = Limits()) {
-        self.perHost = limits
-        self.defaults = defaults
+        limitsFor = { limits[$0] ?? defaults }
+    }
+
+    /// A limiter whose limits for a host come from `limits(host)` (asked once per host: a registry profile).
+    public init(limits: @escaping @Sendable (String) -> Limits) {
+        limitsFor = limits
     }
 
     private func host(_ name: String) -> Host {
         if let h = hosts[name] { return h }
-        let limits = perHost[name] ?? defaults
+        let limits = limitsFor(name)
         return Host(limits: limits, cap: limits.maxConnections, tokens: max(1, limits.requestsPerSecond ?? 1),
                     lastRefill: .now)
     }

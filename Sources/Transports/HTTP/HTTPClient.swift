@@ -34,7 +34,8 @@ public struct HTTPClient: Sendable {
         }
     }
 
-    /// Sends a request with a streaming body of exactly `bodyLength` bytes written by `body`.
+    /// Sends a request with a streaming body of exactly `bodyLength` bytes written by `body` (-1: a length not
+    /// known in advance, sent with chunked transfer encoding).
     ///
     /// If `body` throws, the upload is aborted (the server never sees a complete body) and that error is
     /// rethrown. If the server answers before the body is complete, the answer is returned.

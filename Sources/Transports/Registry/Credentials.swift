@@ -64,6 +64,8 @@ public struct CredentialStore: Sendable {
     public var authFiles: [String]
     /// Ask `docker-credential-*` helpers.
     public var useHelpers: Bool
+    /// A helper asked before the auth files (a registry profile's `credentialHelper`).
+    public var helper: String?
 
     public init(explicit: Credential? = nil, scoped: [String: Credential] = [:], authFiles: [String]? = nil,
                 useHelpers: Bool = true) {
@@ -93,6 +95,7 @@ public struct CredentialStore: Sendable {
         if let key = scoped.keys.filter({ $0 == registry || name.hasPrefix($0 + "/") }).max(by: { $0.count < $1.count }) {
             return scoped[key]
         }
+        if let helper { return try Self.runHelper(helper, server: Self.serverAddress(registry)) }
         for path in authFiles {
             guard FileManager.default.fileExists(atPath: path) else { continue }
             if let c = try lookup(file: path, registry: registry, repository: repository) { return c }

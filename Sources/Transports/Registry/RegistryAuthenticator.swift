@@ -54,6 +54,8 @@ actor RegistryAuthenticator {
 
     /// Whether the registry asked for credentials when pinged.
     var challenged: Bool { challenge != nil }
+    /// Whether the registry hands out bearer tokens.
+    var bearer: Bool { challenge?.scheme == "bearer" }
 
     private func adopt(_ challenges: [AuthChallenge]) {
         challenge = challenges.first { $0.scheme == "bearer" } ?? challenges.first { $0.scheme == "basic" }

@@ -8,21 +8,45 @@ public enum MountOutcome: Sendable {
     case mounted
     /// The registry refused the mount and opened an upload session instead.
     case uploadSession(URL)
+    /// The registry refused the mount outright (401/403/400/404/405: Harbor answers 401 for a project the token
+    /// cannot read, harbor #17097), or mounts are off at this host: upload instead.
+    case refused
 }
 
 extension RegistryClient {
     private func blobPath(_ repository: String, _ digest: Digest) -> String { "v2/\(repository)/blobs/\(digest)" }
 
-    /// The size of a blob the repository holds, or nil when it holds none.
+    /// The size of a blob the repository holds, or nil when it holds none: a HEAD, or a one-byte GET where the
+    /// profile says HEAD cannot be trusted (`blobCheck: get`). A 404 for a blob this run uploaded moments ago is
+    /// asked again briefly: S3-backed registries are eventually consistent.
     public func headBlob(_ repository: String, _ digest: Digest) async throws -> Int64? {
+        var delay = Duration.milliseconds(100)
+        while true {
+            if let size = try await checkBlob(repository, digest) { return size }
+            guard learned.uploadedRecently(digest), delay <= .seconds(2) else { return nil }
+            logger.debug("\(registry)/\(repository)@\(digest): not found right after its upload; asking again")
+            try await Task.sleep(for: delay)
+            delay *= 2
+        }
+    }
+
+    private func checkBlob(_ repository: String, _ digest: Digest) async throws -> Int64? {
         let url = try await url(blobPath(repository, digest))
-        let response = try await send(request("HEAD", url, followRedirects: true), scope: .pull(repository))
+        let byGet = options.profile.blobCheck == .get
+        let response = try await send(request(byGet ? "GET" : "HEAD", url, headers: byGet ? ["Range": "bytes=0-0"] : [:],
+                                              followRedirects: true), scope: .pull(repository))
         response.discard()
-        if response.status == 404 { return nil }
-        guard response.status == 200 else {
+        let refused = await readRefusedWithToken(response, method: "HEAD")
+        if response.status == 404 || refused { return nil }
+        // An empty blob has no byte 0 to send.
+        if byGet && response.status == 416 { return 0 }
+        guard response.status == 200 || (byGet && response.status == 206) else {
             throw RegistryError.from(status: response.status, headers: response.headers, body: [],
                                      target: "\(registry)/\(repository)@\(digest)",
-                                     request: "HEAD \(HTTPRedaction.url(url))")
+                                     request: "\(byGet ? "GET" : "HEAD") \(HTTPRedaction.url(url))")
+        }
+        if response.status == 206, let total = response.headers["Content-Range"]?.split(separator: "/").last {
+            return Int64(total) ?? -1
         }
         return Int64(response.headers["Content-Length"] ?? "") ?? -1
     }
@@ -60,21 +84,44 @@ extension RegistryClient {
                            attempts: options.resumeAttempts)
     }
 
-    /// Asks the registry to link a blob from another repository.
+    /// Whether mounts are tried at this host: the profile allows them and the host has not been seen answering
+    /// them with upload sessions.
+    public var mountsEnabled: Bool { options.profile.mount != .never && !learned.mountsOff }
+
+    /// Asks the registry to link a blob from another repository (or, from the same repository, whether it is
+    /// there, opening an upload session when not).
+    ///
+    /// A registry that answers cross-repository mounts with an upload session (ECR without BLOB_MOUNTING, Quay's
+    /// anonymous mounts: containers-roadmap #2860) is learned after `LearnedFeatures.mountSessionsToGiveUp`
+    /// such answers; mounts then stop at that host.
     public func mountBlob(_ repository: String, _ digest: Digest, from source: String) async throws -> MountOutcome {
+        guard mountsEnabled || source == repository else { return .refused }
         let url = try await url("v2/\(repository)/blobs/uploads/", query: [
             URLQueryItem(name: "mount", value: digest.description), URLQueryItem(name: "from", value: source),
         ])
         let response = try await send(request("POST", url), scope: .push(repository, mountingFrom: [source]))
-        response.discard()
         switch response.status {
         case 201:
+            response.discard()
             return .mounted
         case 202:
+            response.discard()
+            noteChunkMinLength(response)
+            if source != repository { learned.mountAnsweredWithSession() }
             return .uploadSession(try location(of: response, target: "\(registry)/\(repository)"))
+        case 400, 401, 403, 404, 405:
+            let e = await error(from: response, target: "\(registry)/\(repository)", method: "POST")
+            guard source != repository else { throw e }
+            logger.debug("\(registry)/\(repository): mount of \(digest) from \(source) refused (\(e)); uploading instead")
+            return .refused
         default:
             throw await error(from: response, target: "\(registry)/\(repository)", method: "POST")
         }
+    }
+
+    /// Learns `OCI-Chunk-Min-Length` from an answer that opened an upload session.
+    private func noteChunkMinLength(_ response: HTTPResponse) {
+        if let n = response.headers["OCI-Chunk-Min-Length"].flatMap(Int.init), n > 0 { learned.learnChunkMinLength(n) }
     }
 
     /// Opens an upload session and returns its URL.
@@ -85,6 +132,7 @@ extension RegistryClient {
             throw await error(from: response, target: "\(registry)/\(repository)", method: "POST")
         }
         response.discard()
+        noteChunkMinLength(response)
         return try location(of: response, target: "\(registry)/\(repository)")
     }
 
@@ -95,13 +143,17 @@ extension RegistryClient {
         }
     }
 
-    /// Uploads a blob. `open` supplies the bytes; it is called again if the upload must restart (a monolithic
-    /// PUT the registry does not support falls back to chunked PATCHes). A failed upload's session is deleted.
+    /// Uploads a blob. `open` supplies the bytes; it is called again if the upload must restart (the registry
+    /// refused the upload mode, and the one it takes is learned for the host). A failed upload's session is deleted.
+    ///
+    /// Modes fall back once per host: a refused monolithic PUT goes chunked; a refused streamed PATCH (no
+    /// Content-Length) or chunked PATCH goes monolithic (Google Artifact Registry takes only monolithic uploads,
+    /// crane #1393). Chunks are at least the host's `OCI-Chunk-Min-Length`.
     public func uploadBlob(
         _ repository: String, _ descriptor: Descriptor, session: URL? = nil,
         open: @escaping @Sendable () async throws -> any BlobStream
     ) async throws {
-        var mode = learnedUploadMode.withLock { $0 } ?? options.uploadMode
+        var mode = learned.uploadMode ?? options.uploadMode
         var session = session
         var reauthorized = false
         while true {
@@ -112,9 +164,12 @@ extension RegistryClient {
                 switch mode {
                 case .monolithic:
                     try await putMonolithic(repository, descriptor, location, open: open)
+                case .streamed:
+                    try await putStreamed(repository, descriptor, location, open: open)
                 case .chunked(let size):
-                    try await putChunked(repository, descriptor, location, chunkSize: size, open: open)
+                    try await putChunked(repository, descriptor, location, chunkSize: max(size, learned.chunkMinLength ?? 0), open: open)
                 }
+                learned.uploaded(descriptor.digest)
                 return
             } catch let e as RetryableUploadError where e.staleCredentials && !reauthorized {
                 // The token expired between authorising and sending: once more with a fresh one (the session is
@@ -124,14 +179,52 @@ extension RegistryClient {
                 reauthorized = true
             } catch let e as RegistryError where mode == .monolithic && [405, 411, 413, 415, 501].contains(e.status) {
                 await cancelUpload(repository, location)
+                mode = .chunked(chunkSize: UploadMode.defaultChunkSize)
+                learned.learnUploadMode(mode, because: "a monolithic PUT was refused with HTTP \(e.status)")
                 logger.debug("\(registry): monolithic upload refused (HTTP \(e.status)); falling back to chunked")
-                mode = .chunked(chunkSize: 16 << 20)
-                learnedUploadMode.withLock { $0 = mode }
+            } catch let e as PatchRefused {
+                await cancelUpload(repository, location)
+                mode = .monolithic
+                learned.learnUploadMode(mode, because: "a \(e.streamed ? "streamed" : "chunked") PATCH was refused with HTTP \(e.error.status)")
+                logger.debug("\(registry): \(e.streamed ? "streamed" : "chunked") upload refused (HTTP \(e.error.status)); falling back to monolithic")
             } catch {
                 await cancelUpload(repository, location)
                 throw error
             }
         }
+    }
+
+    /// One PATCH carrying the whole blob without a Content-Length, then the closing PUT.
+    private func putStreamed(_ repository: String, _ d: Descriptor, _ location: URL,
+                             open: @escaping @Sendable () async throws -> any BlobStream) async throws {
+        let target = "\(registry)/\(repository)@\(d.digest)"
+        let stream = try await open()
+        defer { stream.cancel() }
+        let patch = request("PATCH", location, headers: ["Content-Type": "application/octet-stream"])
+        let http = self.http
+        let response = try await authorized(patch, scope: .push(repository), retryUnauthorized: false, gated: .bulk) { req in
+            try await http.execute(req, bodyLength: -1) { writer in
+                while let chunk = try await stream.next() { try await writer.write(chunk) }
+            }
+        }
+        guard response.status == 202 else {
+            let e = await error(from: response, target: target, method: "PATCH")
+            if [400, 405, 411, 413, 415, 501].contains(e.status) { throw PatchRefused(error: e, streamed: true) }
+            throw e
+        }
+        response.discard()
+        try await closeUpload(repository, d, try self.location(of: response, target: target))
+    }
+
+    /// The PUT that ends an upload session with the blob's digest.
+    private func closeUpload(_ repository: String, _ d: Descriptor, _ location: URL) async throws {
+        let url = try Self.appendingDigest(location, d.digest)
+        let response = try await send(request("PUT", url, headers: ["Content-Type": "application/octet-stream"], body: []),
+                                      scope: .push(repository))
+        guard response.status == 201 || response.status == 204 || response.status == 200 else {
+            throw await error(from: response, target: "\(registry)/\(repository)@\(d.digest)", method: "PUT")
+        }
+        response.discard()
     }
 
     private func putMonolithic(_ repository: String, _ d: Descriptor, _ location: URL,
@@ -206,18 +299,16 @@ extension RegistryClient {
             ]
             let response = try await send(request("PATCH", location, headers: headers, body: piece),
                                           scope: .push(repository))
-            guard response.status == 202 else { throw await error(from: response, target: target, method: "PATCH") }
+            guard response.status == 202 else {
+                let e = await error(from: response, target: target, method: "PATCH")
+                if offset == 0, [400, 405, 411, 413, 415, 501].contains(e.status) { throw PatchRefused(error: e, streamed: false) }
+                throw e
+            }
             response.discard()
             location = try self.location(of: response, target: target)
             offset += Int64(piece.count)
         }
-        let url = try Self.appendingDigest(location, d.digest)
-        let response = try await send(request("PUT", url, headers: ["Content-Type": "application/octet-stream"], body: []),
-                                      scope: .push(repository))
-        guard response.status == 201 || response.status == 204 || response.status == 200 else {
-            throw await error(from: response, target: target, method: "PUT")
-        }
-        response.discard()
+        try await closeUpload(repository, d, location)
     }
 
     /// The response's `Location`, resolved against the request URL: HTTP(S) only, never from HTTPS down to plain
@@ -359,6 +450,12 @@ final class RegistryBlobReader: BlobStream, @unchecked Sendable {
         }
         r?.cancel()
     }
+}
+
+/// A registry refused an upload's first PATCH: it takes no streamed or chunked uploads.
+struct PatchRefused: Error {
+    let error: RegistryError
+    let streamed: Bool
 }
 
 /// An upload that failed in a way a fresh attempt can fix (stale credentials, a restart needing the source again).

@@ -14,8 +14,17 @@ extension RegistryClient {
     public func manifest(_ repository: String, _ id: ManifestIdentifier) async throws -> RawManifest {
         let url = try await url(manifestPath(repository, id))
         let target = "\(registry)/\(repository):\(id)"
-        let response = try await send(
-            request("GET", url, headers: ["Accept": Self.manifestAccept]), scope: .pull(repository))
+        // A manifest GET is what pull limits count (Docker Hub): it waits while the host's budget is at its minimum.
+        let budget = learned.rateLimit
+        try await budget.admit(minimum: options.profile.rateLimitMin ?? 10, maxWait: options.rateLimitMaxWait, host: registry)
+        let response: HTTPResponse
+        do {
+            response = try await send(request("GET", url, headers: ["Accept": Self.manifestAccept]), scope: .pull(repository))
+        } catch {
+            budget.answered(nil, counted: true)
+            throw error
+        }
+        budget.answered(response.headers, counted: true)
         guard response.status == 200 else { throw await error(from: response, target: target, method: "GET") }
         let body: [UInt8]
         do { body = try await response.collect(limit: RawManifest.maxSize) } catch is HTTPBodyTooLarge {
@@ -42,7 +51,9 @@ extension RegistryClient {
         let response = try await send(
             request("HEAD", url, headers: ["Accept": Self.manifestAccept]), scope: .pull(repository))
         response.discard()
-        if response.status == 404 { return nil }
+        learned.rateLimit.answered(response.headers, counted: false)
+        let refused = await readRefusedWithToken(response, method: "HEAD")
+        if response.status == 404 || refused { return nil }
         guard response.status == 200 else {
             throw RegistryError.from(status: response.status, headers: response.headers, body: [],
                                      target: "\(registry)/\(repository):\(id)", request: "HEAD \(HTTPRedaction.url(url))")
@@ -120,10 +131,19 @@ extension RegistryClient {
         response.discard()
     }
 
-    /// All tags of a repository, following `Link` pagination.
-    public func tags(_ repository: String, pageSize: Int = 1000) async throws -> [String] {
-        var next: URL? = try await url("v2/\(repository)/tags/list", query: [URLQueryItem(name: "n", value: "\(pageSize)")])
+    /// All tags of a repository, in pages of `pageSize` (the host profile's `tagPageSize`, else 1000).
+    ///
+    /// Pages follow `Link: <…>; rel="next"` when it points at this same URL path; when it points at another host
+    /// or path (Nexus behind a connector port, nexus-public #1011), or is missing although the page is full,
+    /// the next page is asked of the original URL with `?last=<last tag>` (the spec's own continuation). A page
+    /// that brings no new tag ends the listing, so a registry that ignores `last` cannot loop.
+    public func tags(_ repository: String, pageSize: Int? = nil) async throws -> [String] {
+        let n = pageSize ?? options.profile.tagPageSize ?? 1000
+        let path = "v2/\(repository)/tags/list"
+        let first = try await url(path, query: [URLQueryItem(name: "n", value: "\(n)")])
+        var next: URL? = first
         var all: [String] = []
+        var seen = Set<String>()
         var pages = 0
         while let page = next {
             pages += 1
@@ -137,10 +157,30 @@ extension RegistryClient {
             guard let list = try? JSONDecoder().decode(TagList.self, from: Data(body)) else {
                 throw RegistryProtocolError("\(registry)/\(repository): tags/list answered invalid JSON")
             }
-            all += list.tags ?? []
-            next = Self.nextLink(response.headers["Link"], relativeTo: page)
+            let tags = list.tags ?? []
+            let fresh = tags.filter { seen.insert($0).inserted }
+            all += fresh
+            guard !fresh.isEmpty, let last = tags.last else { break }
+            if let link = Self.nextLink(response.headers["Link"], relativeTo: page) {
+                if Self.sameEndpoint(link, first) {
+                    next = link
+                } else {
+                    logger.debug("\(registry)/\(repository): tags/list Link points at \(HTTPRedaction.url(link)); continuing on \(apiHost) with ?last=")
+                    next = try await url(path, query: [URLQueryItem(name: "n", value: "\(n)"), URLQueryItem(name: "last", value: last)])
+                }
+            } else if tags.count >= n {
+                next = try await url(path, query: [URLQueryItem(name: "n", value: "\(n)"), URLQueryItem(name: "last", value: last)])
+            } else {
+                next = nil
+            }
         }
         return all
+    }
+
+    /// Whether two URLs name the same scheme, host, port and path.
+    static func sameEndpoint(_ a: URL, _ b: URL) -> Bool {
+        a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased()
+            && a.port == b.port && a.path == b.path
     }
 
     /// The `rel="next"` target of a `Link` header, resolved against the request URL.

@@ -17,17 +17,19 @@ public final class RegistryClient: Sendable {
     let http: HTTPClient
     let tls: TLSOptions
     let auth: RegistryAuthenticator
-    /// Set once the registry refused a monolithic upload: later uploads go chunked straight away.
-    let learnedUploadMode = Mutex<UploadMode?>(nil)
+    /// What the run learned about this host (shared with the host's other clients).
+    public var learned: LearnedFeatures { options.learned }
     /// Whether the registry serves the referrers API: nil until asked once, then what its answer showed.
     let learnedReferrersAPI = Mutex<Bool?>(nil)
     /// While the first referrers request is out, the others wait for what it shows (asked once per registry).
     let referrersProbe = Mutex<(probing: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
     var logger: Logger { http.logger }
 
+    /// A client for `registry`; the host's profile from `options.profiles` is applied to `options`.
     public init(registry: String, options: RegistryOptions = RegistryOptions(), http: HTTPClient = HTTPClient()) {
+        let options = options.applying(profileOf: registry)
         self.registry = registry
-        self.apiHost = registry == Reference.dockerHub ? "registry-1.docker.io" : registry
+        self.apiHost = options.profile.apiHost ?? (registry == Reference.dockerHub ? "registry-1.docker.io" : registry)
         self.options = options
         self.http = http
         self.tls = CertificateFolder.tlsOptions(host: apiHost, certDir: options.certDir, verify: options.tlsVerify)
@@ -157,11 +159,24 @@ public final class RegistryClient: Sendable {
         try await authorized(request, scope: scope, gated: gated) { try await http.execute($0) }
     }
 
-    /// Reads an error response into a typed error.
+    /// Reads an error response into a typed error. A read refused with 401 although a fresh token was sent is
+    /// "not found": Docker Hub answers so for a repository that does not exist (the message says so).
     func error(from response: HTTPResponse, target: String, method: String) async -> RegistryError {
         let body = (try? await response.collect(limit: 64 * 1024)) ?? []
-        return RegistryError.from(status: response.status, headers: response.headers, body: body, target: target,
-                                  request: "\(method) \(HTTPRedaction.url(response.url))")
+        let e = RegistryError.from(status: response.status, headers: response.headers, body: body, target: target,
+                                   request: "\(method) \(HTTPRedaction.url(response.url))")
+        guard await readRefusedWithToken(response, method: method) else { return e }
+        return RegistryError(status: 404, codes: [.nameUnknown] + e.codes, messages: [Self.missingBehind401] + e.messages,
+                             target: e.target, request: e.request)
+    }
+
+    /// What a 401 to a read with a valid token means.
+    static let missingBehind401 = "the registry answered 401 to a valid token, as Docker Hub does for a repository that does not exist (or that these credentials cannot read)"
+
+    /// Whether `response` is a 401 to a GET or HEAD that carried a bearer token the registry had just issued.
+    func readRefusedWithToken(_ response: HTTPResponse, method: String) async -> Bool {
+        guard response.status == 401, method == "GET" || method == "HEAD" else { return false }
+        return await auth.bearer
     }
 
     /// A request with this registry's TLS settings.

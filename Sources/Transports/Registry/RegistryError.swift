@@ -23,6 +23,8 @@ public struct RegistryErrorCode: RawRepresentable, Hashable, Sendable, CustomStr
     public static let tooManyRequests = Self(rawValue: "TOOMANYREQUESTS")
     public static let unavailable = Self(rawValue: "UNAVAILABLE")
     public static let unknown = Self(rawValue: "UNKNOWN")
+    /// Harbor's non-standard code for anything missing (a project, an artifact).
+    public static let notFound = Self(rawValue: "NOT_FOUND")
 }
 
 /// An error answer from a registry: HTTP status, distribution error codes, and whether retrying may help.
@@ -60,7 +62,7 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible {
     /// Whether the error says the thing asked for does not exist.
     public var isNotFound: Bool {
         status == 404 || codes.contains(.manifestUnknown) || codes.contains(.blobUnknown)
-            || codes.contains(.nameUnknown)
+            || codes.contains(.nameUnknown) || codes.contains(.notFound)
     }
 
     public var description: String {

@@ -17,6 +17,18 @@ public struct RegistryOptions: Sendable {
     public var resumeAttempts: Int
     /// Admits each request (connection caps, pacing, backoff after 429/503), when set.
     public var gate: (any RequestGate)?
+    /// The run's host profiles: a client applies its host's profile to these options when made (see
+    /// `applying`), and the clients of one host made from copies of these options share what is learned.
+    public var profiles = RegistryProfiles()
+    /// `tlsVerify` and `certDir` were given by flags: they win over a profile's values.
+    public var tlsVerifyFromFlag = false
+    public var certDirFromFlag = false
+    /// The host's profile, once applied: mounts, blob checks, tag pages, referrers, rate-limit minimum, API host.
+    public internal(set) var profile = RegistryProfile()
+    /// What the run learns about the host (shared by its clients; see `RegistryProfiles.learned`).
+    public internal(set) var learned = LearnedFeatures()
+    /// A `RateLimit-Remaining` window longer than this is not waited for: counted requests fail instead.
+    public var rateLimitMaxWait: Duration = .seconds(300)
 
     public init(tlsVerify: Bool = true, certDir: String = "/etc/docker/certs.d",
                 credentials: CredentialStore = CredentialStore(), uploadMode: UploadMode = .monolithic,
@@ -33,8 +45,31 @@ public struct RegistryOptions: Sendable {
 public enum UploadMode: Sendable, Hashable {
     /// POST to open a session, then one PUT carrying the whole blob with its Content-Length.
     case monolithic
+    /// POST, then one PATCH streaming the blob without a Content-Length (chunked transfer encoding), then a
+    /// closing PUT (Docker's way).
+    case streamed
     /// POST, then PATCHes of at most `chunkSize` bytes with Content-Range, then a closing PUT.
     case chunked(chunkSize: Int)
+
+    /// The chunk size when none is given.
+    public static let defaultChunkSize = 16 << 20
+}
+
+extension RegistryOptions {
+    /// These options with `registry`'s profile applied: values the caller's flags did not set come from the
+    /// profile; `learned` is the host's shared record.
+    func applying(profileOf registry: String) -> RegistryOptions {
+        var o = self
+        let p = profiles.resolve(registry).profile
+        o.profile = p
+        o.learned = profiles.learned(registry)
+        if !tlsVerifyFromFlag, let v = p.tlsVerify { o.tlsVerify = v }
+        if !certDirFromFlag, let d = p.certDir { o.certDir = d }
+        if let mode = p.upload { o.uploadMode = mode }
+        if let f = p.authFile { o.credentials.authFiles.insert(f, at: 0) }
+        if let h = p.credentialHelper { o.credentials.helper = h }
+        return o
+    }
 }
 
 /// The TLS settings for a registry host from a Docker-style certificate folder.

@@ -62,8 +62,12 @@ public final class RegistryImageDestination: ImageDestination {
     /// blob is here, and otherwise 202 with the upload session the following `putBlob` uses. (A registry that
     /// does not mount answers 202 too; the blob is then uploaded, which is what a HEAD would have led to unless it
     /// was already there.)
+    ///
+    /// Where the host's profile names a check (`blobCheck: head|get`) or mounts are off there, that check is
+    /// asked instead: a self-mount is only as truthful as the registry's mounts.
     public func blobExistsOrPrepareUpload(_ descriptor: Descriptor) async throws -> Bool {
-        try await mountBlob(descriptor, from: repository)
+        if client.options.profile.blobCheck != nil || !client.mountsEnabled { return try await blobExists(descriptor) }
+        return try await mountBlob(descriptor, from: repository)
     }
 
     public func mountBlob(_ descriptor: Descriptor, from repository: String) async throws -> Bool {
@@ -72,6 +76,8 @@ public final class RegistryImageDestination: ImageDestination {
             return true
         case .uploadSession(let url):
             sessions.withLock { $0[descriptor.digest] = url }
+            return false
+        case .refused:
             return false
         }
     }
