@@ -47,7 +47,8 @@ extension RegistryImitation {
         case hubRateLimit(limit: Int, window: Int)
         /// A registry on eventually consistent storage (distribution/distribution #61, openshift/image-registry
         /// #220, project-zot/zot #2910): for this long after a blob upload completes, the blob is 404
-        /// `BLOB_UNKNOWN` in every repository and a manifest naming it is refused 400 `MANIFEST_BLOB_UNKNOWN`.
+        /// `BLOB_UNKNOWN` in every repository, a mount of it falls back to a plain upload (202), and a manifest
+        /// naming it is refused 400 `MANIFEST_BLOB_UNKNOWN`.
         case s3Eventual(Duration)
         /// Artifactory: a blob HEAD is answered 200 (`Content-Length: 1234`, the digest asked for) whatever the
         /// registry holds, while GETs tell the truth (its HEAD is served from metadata, not the stored blob).

@@ -173,7 +173,12 @@ extension RegistryImitation {
 
         init(_ message: ImitationMessage) {
             self.message = message
-            let t = message.head.target
+            // An absolute-form target (`http://host/path`) names the same path as its origin form.
+            var t = message.head.target
+            if let scheme = t.range(of: "://"), t.prefix(upTo: scheme.lowerBound).allSatisfy(\.isLetter) {
+                let afterAuthority = t[scheme.upperBound...].drop { $0 != "/" && $0 != "?" }
+                t = afterAuthority.hasPrefix("/") ? String(afterAuthority) : "/" + afterAuthority
+            }
             path = String(t.prefix { $0 != "?" })
             query = t.firstIndex(of: "?").map { String(t[t.index(after: $0)...]) } ?? ""
             parameters = query.split(separator: "&").map { kv in
@@ -199,7 +204,6 @@ extension RegistryImitation {
                 guard !after.contains("/"), marker == "/blobs/uploads/" || !after.isEmpty else { continue }
                 return (String(inner[..<r.lowerBound]), String(marker.dropFirst()) + after)
             }
-            if inner.hasSuffix("/blobs/uploads") { return (String(inner.dropLast("/blobs/uploads".count)), "blobs/uploads/") }
             return (nil, "")
         }
 
