@@ -16,14 +16,14 @@ struct Dray: AsyncParsableCommand {
               dray --generate-completion-script bash > /etc/bash_completion.d/dray
             """,
         version: DrayVersion.string,
-        subcommands: [CopyCommand.self, MirrorCommand.self, SaveCommand.self, SyncCommand.self, LoadCommand.self, CompressCommand.self, DecompressCommand.self, ArchiveCommand.self, InspectCommand.self, GenerateKeyCommand.self, SignCommand.self, VerifyCommand.self, VerifyBundleCommand.self, BenchCommand.self, ReportCommand.self, LoginCommand.self, LogoutCommand.self, ListTagsCommand.self, DeleteCommand.self, ConvertListCommand.self, VersionCommand.self]
+        subcommands: [CopyCommand.self, MirrorCommand.self, SaveCommand.self, SyncCommand.self, LoadCommand.self, CompressCommand.self, DecompressCommand.self, ArchiveCommand.self, InspectCommand.self, GenerateKeyCommand.self, SignCommand.self, VerifyCommand.self, VerifyBundleCommand.self, BenchCommand.self, ReportCommand.self, LoginCommand.self, LogoutCommand.self, ListTagsCommand.self, DeleteCommand.self, RegistriesCommand.self, ConvertListCommand.self, VersionCommand.self]
     )
 }
 
 /// Rewrites flags that Hangar and skopeo accept bare or with `=BOOL` into the `--flag=BOOL` form the parser takes.
 enum ArgumentNormalizer {
     /// Boolean options that take an optional `=true|false`.
-    static let optionalBooleans: Set<String> = ["--tls-verify", "--src-tls-verify", "--dest-tls-verify"]
+    static let optionalBooleans: Set<String> = ["--tls-verify", "--src-tls-verify", "--dest-tls-verify", "--provenance"]
 
     /// Commands whose `validate` subcommand has a `-j/--jobs` of its own, which the parent's `-j` would take.
     static let validatingParents: Set<String> = ["mirror", "save", "load"]

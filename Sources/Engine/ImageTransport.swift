@@ -89,6 +89,9 @@ public protocol ImageDestination: Sendable {
     /// Whether the destination refuses a blob whose bytes do not match its digest (registries do, as the
     /// distribution spec requires), so a copier need only check lengths. The default is false.
     var checksBlobDigests: Bool { get }
+    /// How referrers are written here when the medium says (a registry profile's `referrers:`); nil: the run's
+    /// `--referrers-mode`.
+    var referrersMode: ReferrersMode? { get }
     /// Whether the destination already holds the blob.
     func blobExists(_ descriptor: Descriptor) async throws -> Bool
     /// Whether the destination already holds the blob; when it does not, the destination may get ready to receive
@@ -125,6 +128,7 @@ public protocol ImageDestination: Sendable {
 
 extension ImageDestination {
     public var checksBlobDigests: Bool { false }
+    public var referrersMode: ReferrersMode? { nil }
 
     public func manifestIfPresent(_ identifier: ManifestIdentifier) async throws -> RawManifest? {
         guard let d = try await manifestDigest(identifier) else { return nil }

@@ -15,12 +15,14 @@ public enum IndexSelection {
     }
 
     /// The kept entries, in index order. Platform entries are kept when the filter matches them; attestation
-    /// entries follow the platform entry they reference; entries without a platform pass.
+    /// entries follow the platform entry they reference (none are kept without `provenance`); entries without a
+    /// platform pass.
     public static func select(_ index: ImageIndex, _ filter: PlatformFilter) -> [Descriptor] {
-        if filter.isAll { return index.manifests }
+        if filter.isAll && filter.provenance { return index.manifests }
         let kept = Set(index.manifests.filter { !isAttestation($0) && filter.matches($0.platform) }.map(\.digest))
         return index.manifests.filter { d in
             if isAttestation(d) {
+                guard filter.provenance else { return false }
                 return d.annotations?[referenceDigest].flatMap { try? Digest(parsing: $0) }.map(kept.contains) ?? false
             }
             return kept.contains(d.digest)

@@ -38,6 +38,9 @@ public struct PlatformFilter: Sendable, Hashable, CustomStringConvertible {
     public let architectures: [String]?
     /// Operating systems; nil means any.
     public let oses: [String]?
+    /// Keep BuildKit attestation manifests (SLSA provenance, SBOMs) of the kept platforms (Hangar's
+    /// `--provenance`, default true); false drops them from the index.
+    public var provenance = true
 
     public init(architectures: [String]?, oses: [String]?) {
         self.architectures = architectures?.map { $0.lowercased() }
@@ -78,7 +81,8 @@ public struct PlatformFilter: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        if isAll { return "all platforms" }
-        return "os=\(oses?.joined(separator: ",") ?? "*") arch=\(architectures?.joined(separator: ",") ?? "*")"
+        let platforms = isAll ? "all platforms"
+            : "os=\(oses?.joined(separator: ",") ?? "*") arch=\(architectures?.joined(separator: ",") ?? "*")"
+        return provenance ? platforms : platforms + ", no provenance"
     }
 }

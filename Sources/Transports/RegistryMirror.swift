@@ -28,11 +28,25 @@ public final class RegistryMirror: Sendable {
 
     /// A mirror with `options`, reaching source registries with `source` and destination ones with `destination`
     /// (credentials, TLS, certificate folder; by default the user's auth files and verified HTTPS).
+    /// Both sides share `profiles` (per-host settings and what is learned; by default the source options') and
+    /// one host-wide gate (the options' own, else a `RateLimiter` whose caps and pacing come from the profiles).
     public init(options: MirrorOptions = MirrorOptions(), source: RegistryOptions = RegistryOptions(),
-                destination: RegistryOptions = RegistryOptions(), logger: Logger = Logger(label: "dray.mirror")) {
+                destination: RegistryOptions = RegistryOptions(), profiles: RegistryProfiles? = nil,
+                logger: Logger = Logger(label: "dray.mirror")) {
         self.options = options
         self.logger = logger
-        clients = RegistryClientPool(http: HTTPClient(logger: logger)) { _, side in side == .source ? source : destination }
+        let profiles = profiles ?? source.profiles
+        let gate: any RequestGate = source.gate ?? destination.gate ?? RateLimiter { host in
+            let p = profiles.resolve(host).profile
+            return RateLimiter.Limits(maxConnections: p.maxConnections, requestsPerSecond: p.requestsPerSecond)
+        }
+        var (source, destination) = (source, destination)
+        source.profiles = profiles
+        destination.profiles = profiles
+        source.gate = source.gate ?? gate
+        destination.gate = destination.gate ?? gate
+        let (s, d) = (source, destination)
+        clients = RegistryClientPool(http: HTTPClient(logger: logger)) { _, side in side == .source ? s : d }
     }
 
     /// The registry client this mirror uses for `registry` on one side (`source: true`) or the other.

@@ -15,7 +15,7 @@ struct LoadSelectionOptions: ParsableArguments {
     @Option(name: [.short, .long], help: ArgumentHelp("Only the images of this list (Default format).", valueName: "file"))
     var file: String?
 
-    @Option(name: .long, help: ArgumentHelp("Replace the project of every destination image.", valueName: "project"))
+    @Option(name: [.customLong("destination-project"), .customLong("project")], help: ArgumentHelp("Replace the project of every destination image (--project is Hangar's spelling).", valueName: "project"))
     var destinationProject: String?
 
     @Option(name: .long, help: ArgumentHelp("The registry the images were saved under (save -s), put in front of the list's names to match them.", valueName: "registry"))
@@ -64,6 +64,11 @@ struct LoadCommand: AsyncParsableCommand {
     @OptionGroup var selection: LoadSelectionOptions
     @OptionGroup var access: SingleRegistryOptions
     @OptionGroup var transfer: TransferOptions
+    @OptionGroup var platforms: ArchivePlatformOptions
+    @OptionGroup var harbor: HarborOptions
+
+    @Flag(name: .long, help: "Do not check that the registry answers and accepts the credentials before starting.")
+    var skipLogin = false
 
     @Flag(name: .long, help: "Check signatures with the keys and trusted root the archive carries (save --include-trust), besides any --verify-key.")
     var verifyIncludedTrust = false
@@ -110,7 +115,7 @@ extension LoadCommand {
     func mirror(_ plan: LoadPlan, logger: Logger, places: LogPlaces, hasSignatures: Bool = true,
                 passes: (any BlobPasses, medium: String)? = nil, trust: IncludedTrust = IncludedTrust(),
                 sources: @escaping MirrorEngine.SourceFactory) async throws {
-        var options = try transfer.mirrorOptions(platforms: .all, logger: logger)
+        var options = try transfer.mirrorOptions(platforms: platforms.filter, logger: logger)
         if verifyIncludedTrust {
             guard !trust.isEmpty else { throw CLIError("--verify-included-trust: \(places) carries no keys or trusted root (save it with --include-trust)") }
             options.gate = try transfer.verification.gate(logger: logger, included: trust)
@@ -131,7 +136,7 @@ extension LoadCommand {
     /// reported first, as failed images.
     func run(_ plan: LoadPlan, logger: Logger, limiter: RateLimiter, places: LogPlaces,
              execute: @escaping @Sendable (@escaping @Sendable (MirrorEvent) -> Void) async -> [MirrorResult]) async throws {
-        try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, failedPath: failed, reportPath: report, places: places)
+        try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, profiles: try access.registryOptions().profiles, failedPath: failed, reportPath: report, places: places)
             .run(count: plan.count, listErrors: plan.listErrors) { events in
                 for r in plan.missing { events(.finished(r)) }
                 return plan.missing + (await execute(events))
@@ -140,12 +145,14 @@ extension LoadCommand {
 
     /// The registry the images go to, with one rate limiter for the run; checked (TLS, credentials) before any image.
     func destinationPool(_ plan: LoadPlan, _ logger: Logger) async throws -> (RateLimiter, RegistryPool) {
-        var registry = try access.registryOptions()
-        let limiter = RateLimiter()
-        registry.gate = limiter
+        let registry = try access.registryOptions()
+        let limiter = (registry.gate as? RateLimiter) ?? RateLimiter()
         let pool = RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: registry, destination: registry)
-        try await DestinationCheck.run(plan.targets.map(\.destination), credentialFlags: ["--creds", "--authfile"],
-                                       otherwise: "check -d, --cert-dir and --tls-verify") { pool.client($0, .destination) }
+        if !skipLogin {
+            try await DestinationCheck.run(plan.targets.map(\.destination), credentialFlags: ["--creds", "--authfile"],
+                                           otherwise: "check -d, --cert-dir and --tls-verify, or use --skip-login") { pool.client($0, .destination) }
+        }
+        try await HarborProjectCheck.run(plan.targets.map(\.destination), options: harbor, logger: logger) { pool.client($0, .destination) }
         return (limiter, pool)
     }
 

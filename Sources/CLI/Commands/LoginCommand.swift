@@ -60,8 +60,11 @@ struct LoginCommand: AsyncParsableCommand {
             let credential = Credential(username: user, password: secret)
 
             let logger = global.makeLogger("dray.login")
-            let options = RegistryOptions(tlsVerify: tls.tlsVerify ?? true, certDir: tls.certDir,
+            var options = RegistryOptions(tlsVerify: tls.tlsVerify ?? true, certDir: tls.certDir ?? "/etc/docker/certs.d",
                                           credentials: CredentialStore(explicit: credential, authFiles: []))
+            options.tlsVerifyFromFlag = tls.tlsVerify != nil
+            options.certDirFromFlag = tls.certDir != nil
+            try tls.hosts.run().apply(to: &options)
             let client = RegistryClient(registry: registry, options: options, http: HTTPClient(logger: logger))
             let needed: Bool
             do { needed = try await client.checkCredentials() } catch let e as RegistryError where e.status == 401 || e.status == 403 {

@@ -120,6 +120,7 @@ struct MirrorCommand: AsyncParsableCommand {
     @OptionGroup var transfer: TransferOptions
     @OptionGroup var signatures: MirrorSignatureOptions
     @OptionGroup var sharding: ShardOptions
+    @OptionGroup var harbor: HarborOptions
 
     @Option(name: [.customShort("o"), .customLong("failed")], help: ArgumentHelp("Where the lines of failed images are written (only when something failed).", valueName: "file"))
     var failed: String = "mirror-failed.txt"
@@ -142,12 +143,6 @@ struct MirrorCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("image-syncer's records: read what earlier runs mirrored (an image whose source digest is unchanged is skipped without asking the destination) and write this run's at the end.", valueName: "file"))
     var records: String?
 
-    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Start at most N requests per second to HOST (repeatable).", valueName: "host=N/s"))
-    var rateLimit: [String] = []
-
-    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Keep at most N requests in flight to HOST (repeatable).", valueName: "host=N"))
-    var maxConnections: [String] = []
-
     func run() async throws {
         try await reportingErrors {
             let logger = global.makeLogger("dray.mirror")
@@ -158,16 +153,10 @@ struct MirrorCommand: AsyncParsableCommand {
             if let records { options.records = try MirrorRecords.load(records) }
             let signer = try signatures.signer()
             let shard = try sharding.parsed()
-            let limits: [String: RateLimiter.Limits]
-            do { limits = try RateLimiter.Limits.parse(rateLimits: rateLimit, maxConnections: maxConnections) } catch {
-                throw CLIError("\(error)")
-            }
-            // One limiter for every registry of the run: caps and pacing per host, backoff after 429/503.
-            let limiter = RateLimiter(limits: limits)
-            var sourceOptions = try access.registryOptions(.source)
-            var destinationOptions = try access.registryOptions(.destination)
-            sourceOptions.gate = limiter
-            destinationOptions.gate = limiter
+            // One gate for every registry of the run: caps and pacing per host (profiles), backoff after 429/503.
+            let limiter = try access.hosts.run().limiter
+            let sourceOptions = try access.registryOptions(.source)
+            let destinationOptions = try access.registryOptions(.destination)
             let pool = RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: sourceOptions,
                                     destination: destinationOptions, sync: try selection.syncConfig())
             var (targets, listErrors) = try await selection.load(pool: pool)
@@ -185,8 +174,9 @@ struct MirrorCommand: AsyncParsableCommand {
             if !skipLogin {
                 try await DestinationCheck.run(targets.map(\.destination)) { pool.client($0, .destination) }
             }
+            try await HarborProjectCheck.run(targets.map(\.destination), options: harbor, logger: logger) { pool.client($0, .destination) }
 
-            try await MirrorRunner(logger: logger, limiter: limiter, failedPath: failed, reportPath: report, shard: shard,
+            try await MirrorRunner(logger: logger, limiter: limiter, profiles: sourceOptions.profiles, failedPath: failed, reportPath: report, shard: shard,
                                    recordsPath: records)
                 .run(targets, listErrors: listErrors, options: options, sources: pool.source,
                      destinations: pool.destination, signer: signer)

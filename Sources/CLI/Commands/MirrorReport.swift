@@ -8,6 +8,11 @@ struct MirrorReport: Codable {
         var requests: Int
         var peakConcurrent: Int
         var throttled: Int
+        /// What the run learned about the registry (mounts off, an upload mode, Harbor, …), one line each.
+        var learned: [String]? = nil
+        /// The last `RateLimit-Remaining` / `RateLimit-Limit` the registry announced.
+        var rateLimitRemaining: Int? = nil
+        var rateLimitLimit: Int? = nil
     }
 
     var summary: MirrorSummary

@@ -11,6 +11,8 @@ struct MirrorRunner {
     var verb = "Mirrored"
     let logger: Logger
     let limiter: RateLimiter?
+    /// The run's host profiles, for what was learned about each host.
+    var profiles: RegistryProfiles? = nil
     let failedPath: String
     let reportPath: String?
     /// The slice of the list this process ran (`--shard`), recorded in the report.
@@ -75,6 +77,17 @@ struct MirrorRunner {
                 registries[host] = MirrorReport.RegistryStats(requests: started[host] ?? 0, peakConcurrent: peak[host] ?? 0,
                                                               throttled: throttled[host] ?? 0)
             }
+        }
+        for (host, learned) in profiles?.learnedHosts ?? [:] {
+            let notes = learned.notes
+            let reading = learned.rateLimit.last
+            guard !notes.isEmpty || reading != nil else { continue }
+            var stats = registries[host] ?? MirrorReport.RegistryStats(requests: 0, peakConcurrent: 0, throttled: 0)
+            stats.learned = notes.isEmpty ? nil : notes
+            stats.rateLimitRemaining = reading?.remaining
+            stats.rateLimitLimit = reading?.limit
+            registries[host] = stats
+            for note in notes { logger.info("\(host): learned \(note)") }
         }
         let failedLines = listErrors.map(\.line) + results.filter { $0.status == .failed }.map(\.line)
         if !failedLines.isEmpty {

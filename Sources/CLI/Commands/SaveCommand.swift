@@ -130,7 +130,7 @@ struct SaveCommand: AsyncParsableCommand {
             // A failed image still leaves an archive of the others, as in Hangar.
             var someFailed = false
             do {
-                try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, failedPath: failed, reportPath: report,
+                try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, profiles: run.profiles, failedPath: failed, reportPath: report,
                                        shard: shard, places: .folder(destination: cache))
                     .run(count: run.targets.count, listErrors: run.listErrors) { events in
                         let (results, archive) = await saver.run(run.targets, events: events)
@@ -179,7 +179,7 @@ struct SaveCommand: AsyncParsableCommand {
         let saved = Mutex<Set<String>>([])
         var someFailed = false
         do {
-            try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, failedPath: failed, reportPath: report,
+            try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, profiles: run.profiles, failedPath: failed, reportPath: report,
                                    shard: shard, places: .folder(destination: cache))
                 .run(count: run.targets.count, listErrors: run.listErrors) { [engine = run.engine(logger), targets = run.targets] events in
                     let results = await engine.run(targets, events: events)

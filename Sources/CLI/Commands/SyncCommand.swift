@@ -62,7 +62,7 @@ struct SyncCommand: AsyncParsableCommand {
                      verb: String = "Synced", shard: Shard? = nil, selection: TagSelection? = nil) async throws {
         let run = try await CacheRun(path, list: list, sourceRegistry: sourceRegistry, registry: registry, http: http,
                                      options: options, logger: logger, shard: shard, selection: selection)
-        try await MirrorRunner(verb: verb, logger: logger, limiter: run.limiter, failedPath: failedPath, reportPath: reportPath,
+        try await MirrorRunner(verb: verb, logger: logger, limiter: run.limiter, profiles: run.profiles, failedPath: failedPath, reportPath: reportPath,
                                shard: shard, places: .folder(destination: path))
             .run(count: run.targets.count, listErrors: run.listErrors) { [engine = run.engine(logger), targets = run.targets] events in
                 await engine.run(targets, events: events)
@@ -114,15 +114,17 @@ struct CacheRun {
     let listErrors: [ImageListError]
     let layout: OCILayout
     let limiter: RateLimiter
+    let profiles: RegistryProfiles
     let pool: RegistryPool
     let options: MirrorOptions
 
     init(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions, http: HTTPClientOptions,
          options: MirrorOptions,
          logger: Logger, shard: Shard? = nil, selection: TagSelection? = nil) async throws {
-        var sourceOptions = registry
-        limiter = RateLimiter()
-        sourceOptions.gate = limiter
+        let sourceOptions = registry
+        // The gate the registry options carry (the run's; see `HostOptions.run`).
+        limiter = (registry.gate as? RateLimiter) ?? RateLimiter()
+        profiles = registry.profiles
         pool = RegistryPool(http: HTTPClient(options: http, logger: logger), source: sourceOptions, destination: sourceOptions)
         var (targets, listErrors) = try await SyncCommand.targets(file: list, sourceRegistry: sourceRegistry, selection: selection, pool: pool)
         if let shard { (targets, listErrors) = shard.narrow(targets, listErrors, logger: logger) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Synchronization
 import Transports
 
 /// Per-host settings for every command that talks to registries: the profile file, connection caps, pacing and
@@ -57,19 +58,32 @@ struct HostOptions: ParsableArguments {
         }
     }
 
-    /// The run's profiles and its host-wide gate: connection caps and pacing per host from the profiles, backoff
-    /// after 429/503 for every host.
-    func gate() throws -> (RegistryProfiles, RateLimiter) {
+    /// The run's profiles and its host-wide gate (connection caps and pacing per host from the profiles, backoff
+    /// after 429/503 for every host): made once per process, so both sides of a command and every client share
+    /// one gate and what is learned about each host.
+    func run() throws -> RegistryRun {
+        let key = [registriesConfig ?? "", rateLimit.joined(separator: ","), maxConnections.joined(separator: ","),
+                   ratelimitMin.map { "\($0)" } ?? ""].joined(separator: "\n")
+        if let made = Self.runs.withLock({ $0[key] }) { return made }
         let profiles = try profiles()
         let limiter = RateLimiter { host in
             let p = profiles.resolve(host).profile
             return RateLimiter.Limits(maxConnections: p.maxConnections, requestsPerSecond: p.requestsPerSecond)
         }
-        return (profiles, limiter)
+        let run = RegistryRun(profiles: profiles, limiter: limiter)
+        return Self.runs.withLock { $0[key] = $0[key] ?? run; return $0[key]! }
     }
 
-    /// `options` set up for the run: its profiles and gate.
-    static func apply(_ profiles: RegistryProfiles, _ limiter: RateLimiter, to options: inout RegistryOptions) {
+    private static let runs = Mutex<[String: RegistryRun]>([:])
+}
+
+/// One run's registry settings: the host profiles (with what is learned) and the host-wide gate.
+struct RegistryRun: Sendable {
+    let profiles: RegistryProfiles
+    let limiter: RateLimiter
+
+    /// `options` set up for the run.
+    func apply(to options: inout RegistryOptions) {
         options.profiles = profiles
         options.gate = limiter
     }

@@ -15,8 +15,10 @@ struct RegistryAccessOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("TLS verification for the destination only.", valueName: "bool"))
     var destTlsVerify: Bool?
 
-    @Option(name: .long, help: ArgumentHelp("Folder of per-registry certificate folders (<dir>/<host[:port]>/*.crt, *.cert, *.key).", valueName: "dir"))
-    var certDir: String = "/etc/docker/certs.d"
+    @Option(name: .long, help: ArgumentHelp("Folder of per-registry certificate folders (<dir>/<host[:port]>/*.crt, *.cert, *.key) (default: /etc/docker/certs.d).", valueName: "dir"))
+    var certDir: String?
+
+    @OptionGroup var hosts: HostOptions
 
     @Option(name: .long, help: ArgumentHelp("Source registry credentials.", valueName: "user:password"))
     var srcCreds: String?
@@ -37,24 +39,24 @@ struct RegistryAccessOptions: ParsableArguments {
 
     /// Registry options for one side.
     func registryOptions(_ side: Side) throws -> RegistryOptions {
-        let verify: Bool
+        let verify: Bool?
         let inline: String?
         let file: String?
         let flag: String
         switch side {
         case .source:
-            verify = srcTlsVerify ?? tlsVerify ?? true
+            verify = srcTlsVerify ?? tlsVerify
             inline = srcCreds
             file = srcCredsFile
             flag = srcCreds != nil ? "--src-creds" : "--src-creds-file"
         case .destination:
-            verify = destTlsVerify ?? tlsVerify ?? true
+            verify = destTlsVerify ?? tlsVerify
             inline = destCreds
             file = destCredsFile
             flag = destCreds != nil ? "--dest-creds" : "--dest-creds-file"
         }
         return try makeRegistryOptions(verify: verify, inline: inline, file: file, flag: flag, certDir: certDir,
-                                       authfile: authfile)
+                                       authfile: authfile, run: try hosts.run())
     }
 }
 
@@ -63,8 +65,10 @@ struct RegistryTLSOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Require HTTPS and verify certificates; false allows plain HTTP and self-signed certificates.", valueName: "bool"))
     var tlsVerify: Bool?
 
-    @Option(name: .long, help: ArgumentHelp("Folder of per-registry certificate folders.", valueName: "dir"))
-    var certDir: String = "/etc/docker/certs.d"
+    @Option(name: .long, help: ArgumentHelp("Folder of per-registry certificate folders (default: /etc/docker/certs.d).", valueName: "dir"))
+    var certDir: String?
+
+    @OptionGroup var hosts: HostOptions
 }
 
 /// TLS and credential options for a command that talks to one registry (skopeo inspect's spellings).
@@ -78,14 +82,15 @@ struct SingleRegistryOptions: ParsableArguments {
     var authfile: String?
 
     func registryOptions() throws -> RegistryOptions {
-        try makeRegistryOptions(verify: tls.tlsVerify ?? true, inline: creds, file: nil, flag: "--creds",
-                                certDir: tls.certDir, authfile: authfile)
+        try makeRegistryOptions(verify: tls.tlsVerify, inline: creds, file: nil, flag: "--creds",
+                                certDir: tls.certDir, authfile: authfile, run: try tls.hosts.run())
     }
 }
 
-/// Registry options from parsed flags; `flag` names the credential flag in errors.
-func makeRegistryOptions(verify: Bool, inline: String?, file: String?, flag: String, certDir: String,
-                         authfile: String?) throws -> RegistryOptions {
+/// Registry options from parsed flags, set up for the run (`run`: profiles and gate); `flag` names the credential
+/// flag in errors. TLS settings not given by flags come from each host's profile, else the defaults.
+func makeRegistryOptions(verify: Bool?, inline: String?, file: String?, flag: String, certDir: String?,
+                         authfile: String?, run: RegistryRun) throws -> RegistryOptions {
     var explicit: Credential?
     do {
         if let inline {
@@ -102,8 +107,12 @@ func makeRegistryOptions(verify: Bool, inline: String?, file: String?, flag: Str
     }
     var files = CredentialStore.defaultAuthFiles()
     if let authfile { files.insert(authfile, at: 0) }
-    return RegistryOptions(tlsVerify: verify, certDir: certDir,
-                           credentials: CredentialStore(explicit: explicit, authFiles: files))
+    var options = RegistryOptions(tlsVerify: verify ?? true, certDir: certDir ?? "/etc/docker/certs.d",
+                                  credentials: CredentialStore(explicit: explicit, authFiles: files))
+    options.tlsVerifyFromFlag = verify != nil
+    options.certDirFromFlag = certDir != nil
+    run.apply(to: &options)
+    return options
 }
 
 /// Platform selection for `copy`: `--all` (the default), or `-a/--arch` and `--os` lists.
@@ -160,14 +169,20 @@ struct DefaultedPlatformOptions<Defaults: PlatformDefaults>: ParsableArguments {
             help: ArgumentHelp("Operating systems: a comma list or repeated flags (default: \(Defaults.os)).", valueName: "list"))
     var os: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Copy the BuildKit attestation manifests (SLSA provenance, SBOMs) of the kept platforms; false drops them (Hangar's --provenance).", valueName: "bool"))
+    var provenance: Bool = true
+
     /// The filter, with the family's defaults for `--arch`/`--os` when neither is given.
     var filter: PlatformFilter { filter(everyPlatformByDefault: false) }
 
     /// The filter. A flag not given means any value when `everyPlatformByDefault` (image-syncer keeps every
     /// platform unless `--os`/`--arch` filter), else the family's default (Hangar's).
     func filter(everyPlatformByDefault: Bool) -> PlatformFilter {
-        if everyPlatformByDefault { return platformFilter(all: all || (arch.isEmpty && os.isEmpty), arch: arch, os: os) }
-        return platformFilter(all: all, arch: arch.isEmpty ? [Defaults.arch] : arch, os: os.isEmpty ? [Defaults.os] : os)
+        var f = everyPlatformByDefault
+            ? platformFilter(all: all || (arch.isEmpty && os.isEmpty), arch: arch, os: os)
+            : platformFilter(all: all, arch: arch.isEmpty ? [Defaults.arch] : arch, os: os.isEmpty ? [Defaults.os] : os)
+        f.provenance = provenance
+        return f
     }
 }
 

@@ -123,7 +123,7 @@ extension MirrorEngine {
                                 dst: any ImageDestination, tally: Tally, retry: Retrier,
                                 events: @escaping @Sendable (MirrorEvent) -> Void) async -> [AttachmentResult]
     {
-        let mode = options.referrersMode
+        let mode = dst.referrersMode ?? options.referrersMode
         let fallbackTag = AttachmentTag.fallback(for: subject)
         let tagged = destinations(target.destination.withTag(fallbackTag))
         // What the destination lists for the subject already.

@@ -12,6 +12,7 @@ public struct ObservedDestination: ImageDestination {
 
     public var location: RepositoryLocation { inner.location }
     public var checksBlobDigests: Bool { inner.checksBlobDigests }
+    public var referrersMode: ReferrersMode? { inner.referrersMode }
 
     public func blobExists(_ descriptor: Descriptor) async throws -> Bool {
         let found = try await inner.blobExists(descriptor)

@@ -23,7 +23,7 @@ extension RegistryClient {
         var delay = Duration.milliseconds(100)
         while true {
             if let size = try await checkBlob(repository, digest) { return size }
-            guard learned.uploadedRecently(digest), delay <= .seconds(2) else { return nil }
+            guard learned.uploadedRecently(digest, to: repository), delay <= .seconds(2) else { return nil }
             logger.debug("\(registry)/\(repository)@\(digest): not found right after its upload; asking again")
             try await Task.sleep(for: delay)
             delay *= 2
@@ -111,7 +111,6 @@ extension RegistryClient {
             return .uploadSession(try location(of: response, target: "\(registry)/\(repository)"))
         case 400, 401, 403, 404, 405:
             let e = await error(from: response, target: "\(registry)/\(repository)", method: "POST")
-            guard source != repository else { throw e }
             logger.debug("\(registry)/\(repository): mount of \(digest) from \(source) refused (\(e)); uploading instead")
             return .refused
         default:
@@ -169,7 +168,7 @@ extension RegistryClient {
                 case .chunked(let size):
                     try await putChunked(repository, descriptor, location, chunkSize: max(size, learned.chunkMinLength ?? 0), open: open)
                 }
-                learned.uploaded(descriptor.digest)
+                learned.uploaded(descriptor.digest, to: repository)
                 return
             } catch let e as RetryableUploadError where e.staleCredentials && !reauthorized {
                 // The token expired between authorising and sending: once more with a fresh one (the session is

@@ -87,11 +87,22 @@ extension RegistryClient {
         }
         let url = try await url(manifestPath(repository, id))
         let target = "\(registry)/\(repository):\(id)"
-        let response = try await send(
-            request("PUT", url, headers: ["Content-Type": manifest.mediaType.rawValue], body: manifest.bytes),
-            scope: .push(repository))
-        guard response.status == 201 || response.status == 200 || response.status == 202 else {
-            throw await error(from: response, target: target, method: "PUT")
+        var delay = Duration.milliseconds(250)
+        var response: HTTPResponse
+        while true {
+            response = try await send(
+                request("PUT", url, headers: ["Content-Type": manifest.mediaType.rawValue], body: manifest.bytes),
+                scope: .push(repository))
+            if response.status == 201 || response.status == 200 || response.status == 202 { break }
+            let e = await error(from: response, target: target, method: "PUT")
+            // A blob this run has just uploaded may not be visible yet on an eventually consistent (S3-backed)
+            // registry: ask again briefly before failing.
+            guard e.status == 400, e.codes.contains(.manifestBlobUnknown) || e.codes.contains(.blobUnknown),
+                  learned.uploadedAnyRecently, delay <= .seconds(2)
+            else { throw e }
+            logger.debug("\(target): \(e); blobs uploaded moments ago may not be visible yet, asking again in \(delay)")
+            try await Task.sleep(for: delay)
+            delay *= 2
         }
         response.discard()
         if let h = response.headers["Docker-Content-Digest"], let d = try? Digest(parsing: h), d != manifest.digest {

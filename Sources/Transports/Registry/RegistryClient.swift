@@ -166,7 +166,8 @@ public final class RegistryClient: Sendable {
         let e = RegistryError.from(status: response.status, headers: response.headers, body: body, target: target,
                                    request: "\(method) \(HTTPRedaction.url(response.url))")
         guard await readRefusedWithToken(response, method: method) else { return e }
-        return RegistryError(status: 404, codes: [.nameUnknown] + e.codes, messages: [Self.missingBehind401] + e.messages,
+        // The registry's own words ("authentication required") would send the user after credentials.
+        return RegistryError(status: 404, codes: [.nameUnknown], messages: [Self.missingBehind401],
                              target: e.target, request: e.request)
     }
 

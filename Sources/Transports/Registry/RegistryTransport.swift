@@ -54,6 +54,9 @@ public final class RegistryImageDestination: ImageDestination {
     /// A registry hashes what it receives and refuses a blob whose digest does not match (`DIGEST_INVALID`).
     public var checksBlobDigests: Bool { true }
 
+    /// The host profile's `referrers:`, when it names one.
+    public var referrersMode: ReferrersMode? { client.options.profile.referrers }
+
     public func blobExists(_ descriptor: Descriptor) async throws -> Bool {
         try await client.headBlob(repository, descriptor.digest) != nil
     }
@@ -67,7 +70,16 @@ public final class RegistryImageDestination: ImageDestination {
     /// asked instead: a self-mount is only as truthful as the registry's mounts.
     public func blobExistsOrPrepareUpload(_ descriptor: Descriptor) async throws -> Bool {
         if client.options.profile.blobCheck != nil || !client.mountsEnabled { return try await blobExists(descriptor) }
-        return try await mountBlob(descriptor, from: repository)
+        switch try await client.mountBlob(repository, descriptor.digest, from: repository) {
+        case .mounted:
+            return true
+        case .uploadSession(let url):
+            sessions.withLock { $0[descriptor.digest] = url }
+            return false
+        case .refused:
+            // A registry that refuses mounts outright (even from the same repository) is asked plainly.
+            return try await blobExists(descriptor)
+        }
     }
 
     public func mountBlob(_ descriptor: Descriptor, from repository: String) async throws -> Bool {

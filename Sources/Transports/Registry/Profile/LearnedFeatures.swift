@@ -12,8 +12,8 @@ public final class LearnedFeatures: Sendable {
         var mountsOff = false
         var harbor: Bool?
         var notes: [String] = []
-        /// Blobs this run finished uploading, with when (for eventually consistent registries).
-        var uploads: [Digest: ContinuousClock.Instant] = [:]
+        /// Blobs this run finished uploading (by repository), with when (for eventually consistent registries).
+        var uploads: [String: ContinuousClock.Instant] = [:]
     }
 
     private let state = Mutex(State())
@@ -63,17 +63,22 @@ public final class LearnedFeatures: Sendable {
     }
 
     /// Records a finished upload.
-    func uploaded(_ digest: Digest) {
+    func uploaded(_ digest: Digest, to repository: String) {
         state.withLock { s in
             let now = ContinuousClock.now
             if s.uploads.count > 4096 { s.uploads = s.uploads.filter { now - $0.value < .seconds(30) } }
-            s.uploads[digest] = now
+            s.uploads["\(repository)@\(digest)"] = now
         }
     }
 
-    /// Whether `digest` was uploaded here in the last 30 seconds.
-    func uploadedRecently(_ digest: Digest) -> Bool {
-        state.withLock { s in s.uploads[digest].map { ContinuousClock.now - $0 < .seconds(30) } ?? false }
+    /// Whether `digest` was uploaded to `repository` in the last 30 seconds.
+    func uploadedRecently(_ digest: Digest, to repository: String) -> Bool {
+        state.withLock { s in s.uploads["\(repository)@\(digest)"].map { ContinuousClock.now - $0 < .seconds(30) } ?? false }
+    }
+
+    /// Whether any blob was uploaded here in the last 30 seconds.
+    var uploadedAnyRecently: Bool {
+        state.withLock { s in s.uploads.values.contains { ContinuousClock.now - $0 < .seconds(30) } }
     }
 
     /// Whether the host is a Harbor (`GET /api/v2.0/ping` answered 200), once asked.
