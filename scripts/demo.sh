@@ -119,7 +119,7 @@ echo "$src/demo/app:1.0" > "$work/app.txt"
 "$dray" archive ls "$work/app.tar.zst"
 
 echo "==> dray load: the archive into the mirror's airgap/ project, attachments before the tag"
-"$dray" load -s "$work/app.tar.zst" -d "$dst" --destination-project airgap -o "$work/load-failed.txt"
+"$dray" load -s "$work/app.tar.zst" -d "$dst" --all --destination-project airgap -o "$work/load-failed.txt"
 "$dray" load validate -s "$work/app.tar.zst" -d "$dst" --destination-project airgap
 
 echo "==> dray copy with a platform filter (linux/amd64 and linux/arm64 only)"

@@ -19,7 +19,7 @@ struct ArchiveLogCLITests {
         let save = try Dray.run(["save", "-f", dir.file("l.txt"), "-d", archive, "--cache", cache, "--all", "-o", dir.file("f.txt")])
         #expect(save.status == 0 && save.stderr.contains("[IMG:1] Copying [\(name)] => [oci:\(cache):\(name)]"), "\(save.stderr.suffix(800))")
 
-        let load = try Dray.run(["load", "-s", archive, "-d", b.host, "--report", dir.file("r.json"), "-o", dir.file("f.txt")])
+        let load = try Dray.run(["load", "--all", "-s", archive, "-d", b.host, "--report", dir.file("r.json"), "-o", dir.file("f.txt")])
         #expect(load.status == 0, "\(load.stderr.suffix(800))")
         let pushed = "\(b.host)/\(corpus[0].name):v0"
         #expect(load.stderr.contains("[IMG:1] Copying [oci-archive:\(archive):\(name)] => [\(pushed)]"), "\(load.stderr.suffix(800))")
@@ -28,7 +28,7 @@ struct ArchiveLogCLITests {
         #expect(image["blobsCopied"] as? Int == tree.blobs.count, "\(image)")
 
         let c = try RegistryServer()
-        let folder = try Dray.run(["load", "-s", cache, "-d", c.host, "-o", dir.file("f.txt")])
+        let folder = try Dray.run(["load", "--all", "-s", cache, "-d", c.host, "-o", dir.file("f.txt")])
         #expect(folder.status == 0 && folder.stderr.contains("[IMG:1] Copying [oci:\(cache):\(name)] => [\(c.host)/\(corpus[0].name):v0]"),
                 "\(folder.stderr.suffix(800))")
 

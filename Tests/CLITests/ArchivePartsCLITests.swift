@@ -32,7 +32,7 @@ struct ArchivePartsCLITests {
             #expect(try Dray.run(["archive", "ls", out]).status != 0)
             // load and archive ls name the damaged part too.
             let target = try RegistryServer()
-            let load = try Dray.run(["load", "-s", base, "-d", target.host, "-o", dir.file("f.txt")])
+            let load = try Dray.run(["load", "--all", "-s", base, "-d", target.host, "-o", dir.file("f.txt")])
             #expect(load.status == 1 && load.stderr.contains(damaged), "\(load.stderr.suffix(800))")
             try original.write(to: URL(fileURLWithPath: damaged))
         }

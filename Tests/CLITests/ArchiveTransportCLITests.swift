@@ -99,7 +99,7 @@ struct ArchiveTransportCLITests {
         #expect(sk.status == 0, "\(sk.stderr)")
 
         // dray load takes the whole docker save archive: every RepoTag, into the registry.
-        let load = try Dray.run(["load", "-s", dir.file("docker.tar"), "-d", b.host, "-o", dir.file("load-failed.txt")])
+        let load = try Dray.run(["load", "--all", "-s", dir.file("docker.tar"), "-d", b.host, "-o", dir.file("load-failed.txt")])
         #expect(load.status == 0, "\(load.stderr)")
         for (repo, tag) in [("library/busybox", "1"), ("other", "2")] {
             #expect(try await regClient.headManifest(repo, .tag(tag)) != nil, "\(repo):\(tag)")
@@ -132,7 +132,7 @@ struct ArchiveTransportCLITests {
         let save = try Dray.run(["save", "-f", dir.file("l.txt"), "-d", dir.file("big.tar.zst"), "--compress", "zstd",
                                  "--cache", dir.file("cache")])
         #expect(save.status == 0, "\(save.stderr)")
-        let load = try Dray.run(["load", "-s", dir.file("big.tar.zst"), "-d", b.host, "--report", dir.file("r.json")])
+        let load = try Dray.run(["load", "--all", "-s", dir.file("big.tar.zst"), "-d", b.host, "--report", dir.file("r.json")])
         #expect(load.status == 0, "\(load.stderr)")
         let bc = RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
         for repo in ["big/one", "big/two"] {
@@ -153,7 +153,7 @@ struct ArchiveTransportCLITests {
             let from = r.target.replacingOccurrences(of: "%2F", with: "/")
             return r.method == "POST" && from.contains("from=\(other)") ? .status(403) : .pass
         }
-        let again = try Dray.run(["load", "-s", dir.file("big.tar.zst"), "-d", refusing.host, "--report", dir.file("r2.json")])
+        let again = try Dray.run(["load", "--all", "-s", dir.file("big.tar.zst"), "-d", refusing.host, "--report", dir.file("r2.json")])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(refusing.faults >= 1, "a mount was asked for and refused")
         let cc = RegistryClient(registry: c.host, options: MirrorCLITests.noAuth)
@@ -211,7 +211,7 @@ struct DiskFullCLITests {
         #expect(!(try FileManager.default.contentsOfDirectory(atPath: fs)).contains { $0.hasSuffix(".partial") })
         // The first archive is untouched, and the cache still loads what it holds.
         #expect(try Dray.run(["archive", "ls", "\(fs)/one.tar.gz"]).status == 0)
-        let load = try Dray.run(["load", "-s", cache, "-d", b.host, "-o", dir.file("load-failed.txt")])
+        let load = try Dray.run(["load", "--all", "-s", cache, "-d", b.host, "-o", dir.file("load-failed.txt")])
         #expect(load.status == 0, "\(load.stderr)")
         #expect(try await RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
             .headManifest("full/small", .tag("1"))?.digest == small.top.digest)

@@ -355,7 +355,7 @@ struct AttachmentsCLITests {
 
         let saveValidate = try Dray.run(["save", "validate", "-f", dir.file("list.txt"), "-d", archive, "--all"])
         #expect(saveValidate.status == 0, "\(saveValidate.stdoutText)\(saveValidate.stderr)")
-        let load = try Dray.run(["load", "-s", archive, "-d", b.host, "-o", dir.file("f.txt"), "--report", dir.file("r1.json")])
+        let load = try Dray.run(["load", "--all", "-s", archive, "-d", b.host, "-o", dir.file("f.txt"), "--report", dir.file("r1.json")])
         #expect(load.status == 0, "\(load.stderr)")
         let dst = RegistryClient(registry: b.host, options: Self.noAuth)
         try await Self.expectCarried(s, to: dst, "team/app")
@@ -366,13 +366,13 @@ struct AttachmentsCLITests {
         try await dst.deleteManifest("team/app", s.legacy["\(s.index.dashed).sig"]!)
         let loadInvalid = try Dray.run(["load", "validate", "-s", archive, "-d", b.host])
         #expect(loadInvalid.status != 0 && loadInvalid.stdoutText.contains("cosign .sig of \(s.index) is missing"), "\(loadInvalid.stdoutText)")
-        let again = try Dray.run(["load", "-s", archive, "-d", b.host, "-o", dir.file("f.txt"), "--report", dir.file("r2.json")])
+        let again = try Dray.run(["load", "--all", "-s", archive, "-d", b.host, "-o", dir.file("f.txt"), "--report", dir.file("r2.json")])
         #expect(again.status == 0, "\(again.stderr)")
         let reloaded = try Self.attachmentStatuses(dir.file("r2.json"))
         #expect(reloaded[s.legacy["\(s.index.dashed).sig"]!.description]?.status == "copied", "the deleted .sig is loaded again")
         #expect(reloaded.values.filter { $0.status == "present" }.count == s.attachments.count - 1, "\(reloaded)")
 
-        let folder = try Dray.run(["load", "-s", cache, "-d", c.host, "-o", dir.file("f.txt")])
+        let folder = try Dray.run(["load", "--all", "-s", cache, "-d", c.host, "-o", dir.file("f.txt")])
         #expect(folder.status == 0, "\(folder.stderr)")
         try await Self.expectCarried(s, to: RegistryClient(registry: c.host, options: Self.noAuth), "team/app")
     }

@@ -98,7 +98,7 @@ struct CrashCLITests {
 
         // The archive loads into an empty registry with every digest.
         let b = try RegistryServer()
-        let load = try Dray.run(["load", "-s", archive, "-d", b.host, "-o", dir.file("load-failed.txt")])
+        let load = try Dray.run(["load", "--all", "-s", archive, "-d", b.host, "-o", dir.file("load-failed.txt")])
         #expect(load.status == 0, "\(load.stderr.suffix(1500))")
         let dst = RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
         for (i, image) in images.enumerated() {

@@ -69,7 +69,7 @@ struct GateCLITests {
         let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("all.tar.zst"), "--compress", "zstd", "--all",
                                  "--cache", dir.file("cache"), "-o", dir.file("save-failed.txt")])
         #expect(save.status == 0, "\(save.stderr)")
-        let load = try Dray.run(["load", "-s", dir.file("all.tar.zst"), "-d", c.host, "--verify-key", dir.file("k.pub"), "-o", dir.file("load-failed.txt")])
+        let load = try Dray.run(["load", "--all", "-s", dir.file("all.tar.zst"), "-d", c.host, "--verify-key", dir.file("k.pub"), "-o", dir.file("load-failed.txt")])
         #expect(load.status == 1, "\(load.stderr)")
         let loaded = RegistryClient(registry: c.host, options: MirrorCLITests.noAuth)
         for i in 0..<6 {
@@ -133,7 +133,7 @@ extension GateCLITests {
         let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("t.tar.gz"), "--cache", dir.file("cache"),
                                  "--include-trust", dir.file("k.pub"), root, "-o", dir.file("sf.txt")])
         #expect(save.status == 0, "\(save.stderr)")
-        let load = try Dray.run(["load", "-s", dir.file("t.tar.gz"), "-d", b.host, "--verify-included-trust", "-o", dir.file("lf.txt")])
+        let load = try Dray.run(["load", "--all", "-s", dir.file("t.tar.gz"), "-d", b.host, "--verify-included-trust", "-o", dir.file("lf.txt")])
         #expect(load.status == 1, "\(load.stderr)")
         let dst = RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
         for i in 0..<3 {
@@ -149,7 +149,7 @@ extension GateCLITests {
         // The folder decompress makes carries the trust too.
         #expect(try Dray.run(["decompress", "-f", dir.file("t.tar.gz"), "-d", dir.file("unpacked")]).status == 0)
         #expect(FileManager.default.fileExists(atPath: dir.file("unpacked/dray-trust/k.pub")))
-        let fromFolder = try Dray.run(["load", "-s", dir.file("unpacked"), "-d", c.host, "--verify-included-trust", "-o", dir.file("lf2.txt")])
+        let fromFolder = try Dray.run(["load", "--all", "-s", dir.file("unpacked"), "-d", c.host, "--verify-included-trust", "-o", dir.file("lf2.txt")])
         #expect(fromFolder.status == 1, "\(fromFolder.stderr)")
         let folderDst = RegistryClient(registry: c.host, options: MirrorCLITests.noAuth)
         let signedThere = try await folderDst.headManifest("team/app0", .tag("1")) != nil
@@ -159,17 +159,17 @@ extension GateCLITests {
         // An archive without trust, and trust files that are not keys or roots.
         let plain = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("p.tar.gz"), "--cache", dir.file("cache"), "-o", dir.file("sf.txt")])
         #expect(plain.status == 0)
-        let none = try Dray.run(["load", "-s", dir.file("p.tar.gz"), "-d", c.host, "--verify-included-trust", "-o", dir.file("lf3.txt")])
+        let none = try Dray.run(["load", "--all", "-s", dir.file("p.tar.gz"), "-d", c.host, "--verify-included-trust", "-o", dir.file("lf3.txt")])
         #expect(none.status != 0 && none.stderr.contains("carries no keys or trusted root"), "\(none.stderr)")
         // A trusted root alone names no signer: the flag refuses to load unchecked.
         let rootOnly = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("r.tar.gz"), "--cache", dir.file("cache"),
                                      "--include-trust", root, "-o", dir.file("sf.txt")])
         #expect(rootOnly.status == 0, "\(rootOnly.stderr)")
-        let unchecked = try Dray.run(["load", "-s", dir.file("r.tar.gz"), "-d", c.host, "--verify-included-trust", "-o", dir.file("lf4.txt")])
+        let unchecked = try Dray.run(["load", "--all", "-s", dir.file("r.tar.gz"), "-d", c.host, "--verify-included-trust", "-o", dir.file("lf4.txt")])
         #expect(unchecked.status != 0 && unchecked.stderr.contains("carries a trusted root but no key"), "\(unchecked.stderr)")
         // An Ed25519 key is a bundle key, not a usage error (cosign .sig keys are P-256).
         #expect(try Shell.run("sh", ["-c", "openssl genpkey -algorithm ed25519 | openssl pkey -pubout -out \(dir.file("ed.pub"))"]).status == 0)
-        let ed = try Dray.run(["load", "-s", dir.file("t.tar.gz"), "-d", c.host, "--verify-key", dir.file("ed.pub"), "--destination-project", "ed",
+        let ed = try Dray.run(["load", "--all", "-s", dir.file("t.tar.gz"), "-d", c.host, "--verify-key", dir.file("ed.pub"), "--destination-project", "ed",
                                 "-o", dir.file("lf5.txt")])
         #expect(ed.status == 1 && ed.stderr.contains("not admitted") && !ed.stderr.contains("ECDSA P-256"), "\(ed.stderr)")
         let bad = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("x.tar.gz"), "--include-trust", dir.file("list.txt")])

@@ -105,8 +105,8 @@ struct HostileArchiveCLITests {
                 .write(toFile: "\(cache)/index.json", atomically: false, encoding: .utf8)
             #expect(try Dray.run(["compress", "-f", cache, "-d", dir.file("evil.tar"), "--compress", "none", "-y"]).status != 0)
             try Shell.check("tar", ["-cf", dir.file("evil.tar"), "-C", cache, "oci-layout", "index.json", "blobs"])
-            for args in [["load", "-s", cache, "-d", target.host, "-o", dir.file("f.txt")],
-                         ["load", "-s", dir.file("evil.tar"), "-d", target.host, "-o", dir.file("f.txt")],
+            for args in [["load", "--all", "-s", cache, "-d", target.host, "-o", dir.file("f.txt")],
+                         ["load", "--all", "-s", dir.file("evil.tar"), "-d", target.host, "-o", dir.file("f.txt")],
                          ["archive", "ls", dir.file("evil.tar")]] {
                 let r = try Dray.run(args)
                 #expect(r.status != 0, "\(evil) \(args[0]) \(args[2]): \(r.stderr)")
@@ -136,7 +136,7 @@ struct HostileArchiveCLITests {
                 #expect(d.status != 0, "\(compress) \(label): decompress succeeded")
                 #expect(d.stderr.split(separator: "\n").count == 1, "\(d.stderr)")
                 let target = try RegistryServer()
-                let l = try Dray.run(["load", "-s", base, "-d", target.host, "-o", dir.file("f.txt")])
+                let l = try Dray.run(["load", "--all", "-s", base, "-d", target.host, "-o", dir.file("f.txt")])
                 #expect(l.status != 0, "\(compress) \(label): load succeeded")
                 // Whatever decompress managed before the error stayed inside its target folder.
                 let outside = try FileManager.default.contentsOfDirectory(atPath: dir.path)

@@ -321,7 +321,7 @@ struct AirGapCLITests {
             let target = try RegistryServer()
             let folder = dir.file("unpacked-\(i)")
             #expect(try Dray.run(["decompress", "-f", dir.file(archive), "-d", folder]).status == 0)
-            let load = try Dray.run(["load", "-s", folder, "-d", target.host, "-j", "4", "-o", dir.file("load-failed.txt")])
+            let load = try Dray.run(["load", "--all", "-s", folder, "-d", target.host, "-j", "4", "-o", dir.file("load-failed.txt")])
             #expect(load.status == 0, "\(archive): \(load.stderr.suffix(1500))")
             let dst = RegistryClient(registry: target.host, options: MirrorCLITests.noAuth)
             for (j, c) in corpus.enumerated() {
@@ -333,7 +333,7 @@ struct AirGapCLITests {
                 let ok = try Dray.run(["load", "validate", "-s", dir.file(archive), "-d", target.host])
                 #expect(ok.status == 0 && ok.stdoutText.contains("11 passed, 0 failed"), "\(ok.stdoutText)\(ok.stderr)")
                 // Loading again changes nothing.
-                let again = try Dray.run(["load", "-s", folder, "-d", target.host, "--report", dir.file("again.json")])
+                let again = try Dray.run(["load", "--all", "-s", folder, "-d", target.host, "--report", dir.file("again.json")])
                 let s = try MirrorCLITests.report(dir.file("again.json"))["summary"] as! [String: Any]
                 #expect(again.status == 0 && s["skipped"] as? Int == 11)
                 try await dst.deleteManifest(corpus[5].name, corpus[5].tree.top.digest)
@@ -346,7 +346,7 @@ struct AirGapCLITests {
         // Straight from the archives, streamed once without extracting: every digest arrives.
         for archive in ["all.tar.gz", "all.tar.zst", "parts.tar.gz", "saved.tar.zst"] {
             let target = try RegistryServer()
-            let load = try Dray.run(["load", "-s", dir.file(archive), "-d", target.host, "-o", dir.file("sfail.txt"),
+            let load = try Dray.run(["load", "--all", "-s", dir.file(archive), "-d", target.host, "-o", dir.file("sfail.txt"),
                                      "--report", dir.file("stream.json")])
             #expect(load.status == 0, "\(archive): \(load.stderr.suffix(1500))")
             let dst = RegistryClient(registry: target.host, options: MirrorCLITests.noAuth)
@@ -356,7 +356,7 @@ struct AirGapCLITests {
             }
             #expect(try await dst.headManifest("corpus/late", .tag("1"))?.digest == lateTree.top.digest)
             if archive == "all.tar.gz" {
-                let again = try Dray.run(["load", "-s", dir.file(archive), "-d", target.host, "--report", dir.file("s2.json")])
+                let again = try Dray.run(["load", "--all", "-s", dir.file(archive), "-d", target.host, "--report", dir.file("s2.json")])
                 let s2 = try MirrorCLITests.report(dir.file("s2.json"))["summary"] as! [String: Any]
                 #expect(again.status == 0 && s2["skipped"] as? Int == 11 && (s2["bytesCopied"] as? NSNumber)?.int64Value == 0)
             }
@@ -372,7 +372,7 @@ struct AirGapCLITests {
             tar[at + 200] ^= 0x01
             try Data(tar).write(to: URL(fileURLWithPath: dir.file("flipped.tar")))
             let target = try RegistryServer()
-            let r = try Dray.run(["load", "-s", dir.file("flipped.tar"), "-d", target.host, "-o", dir.file("ffail.txt")])
+            let r = try Dray.run(["load", "--all", "-s", dir.file("flipped.tar"), "-d", target.host, "-o", dir.file("ffail.txt")])
             #expect(r.status == 1)
             #expect(r.stderr.contains(layer.digest.description) && r.stderr.contains("digest mismatch"), "\(r.stderr.suffix(1500))")
             #expect(try String(contentsOfFile: dir.file("ffail.txt"), encoding: .utf8) == names[4] + "\n")
@@ -390,7 +390,7 @@ struct AirGapCLITests {
         bytes[bytes.count - 3] ^= 0x10
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let fresh = try RegistryServer()
-        let bad = try Dray.run(["load", "-s", folder, "-d", fresh.host, "-j", "4", "-o", dir.file("bad-failed.txt")])
+        let bad = try Dray.run(["load", "--all", "-s", folder, "-d", fresh.host, "-j", "4", "-o", dir.file("bad-failed.txt")])
         #expect(bad.status == 1)
         // Refused by the registry's digest check (dray's own hash with --blob-check always).
         #expect(bad.stderr.contains(layer.digest.description) && bad.stderr.contains("DIGEST_INVALID"), "\(bad.stderr.suffix(2000))")

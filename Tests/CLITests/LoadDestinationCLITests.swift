@@ -24,20 +24,20 @@ struct LoadDestinationCLITests {
         try FileManager.default.copyItem(atPath: ca.caCertificate, toPath: "\(certs)/\(tls.host)/ca.crt")
         let basic = try RegistryServer(auth: .basic(username: "ann", password: "Right-Pass-77"))
         for source in [dir.file("s.tar.gz"), dir.file("cache")] {
-            let untrusted = try Dray.run(["load", "-s", source, "-d", tls.host, "-o", dir.file("f.txt")])
+            let untrusted = try Dray.run(["load", "--all", "-s", source, "-d", tls.host, "-o", dir.file("f.txt")])
             #expect(untrusted.status == 1, "\(untrusted.stderr)")
             #expect(untrusted.stderr.hasPrefix("dray: error: destination registry \(tls.host)")
                         && untrusted.stderr.split(separator: "\n").count == 1, "\(untrusted.stderr)")
             #expect(untrusted.stderr.contains("--cert-dir") && untrusted.stderr.contains("--tls-verify=false")
                         && !untrusted.stderr.contains("--skip-login"), "\(untrusted.stderr)")
-            let trusted = try Dray.run(["load", "-s", source, "-d", tls.host, "--cert-dir", certs, "-o", dir.file("f.txt")])
+            let trusted = try Dray.run(["load", "--all", "-s", source, "-d", tls.host, "--cert-dir", certs, "-o", dir.file("f.txt")])
             #expect(trusted.status == 0, "\(trusted.stderr.suffix(800))")
 
-            let refused = try Dray.run(["load", "-s", source, "-d", basic.host, "--creds", "ann:Wrong-Pass-78", "-o", dir.file("f.txt")])
+            let refused = try Dray.run(["load", "--all", "-s", source, "-d", basic.host, "--creds", "ann:Wrong-Pass-78", "-o", dir.file("f.txt")])
             #expect(refused.status == 1, "\(refused.stderr)")
             #expect(refused.stderr.hasPrefix("dray: error: destination registry \(basic.host) refused the password of ann")
                         && refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
-            let accepted = try Dray.run(["load", "-s", source, "-d", basic.host, "--creds", "ann:Right-Pass-77", "-o", dir.file("f.txt")])
+            let accepted = try Dray.run(["load", "--all", "-s", source, "-d", basic.host, "--creds", "ann:Right-Pass-77", "-o", dir.file("f.txt")])
             #expect(accepted.status == 0, "\(accepted.stderr.suffix(800))")
         }
     }

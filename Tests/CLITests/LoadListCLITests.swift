@@ -21,7 +21,7 @@ struct LoadListCLITests {
 
         for (source, extra) in [(dir.file("s.tar.gz"), [String]()), (dir.file("cache"), ["--source-registry", a.host])] {
             let b = try RegistryServer()
-            let load = try Dray.run(["load", "-s", source, "-d", b.host, "-f", dir.file("list.txt"), "-o", dir.file("failed.txt")] + extra)
+            let load = try Dray.run(["load", "--all", "-s", source, "-d", b.host, "-f", dir.file("list.txt"), "-o", dir.file("failed.txt")] + extra)
             #expect(load.status == 0, "\(source): \(load.stderr.suffix(1500))")
             let dst = RegistryClient(registry: b.host, options: MirrorCLITests.noAuth)
             for (i, c) in corpus.enumerated() {
@@ -35,7 +35,7 @@ struct LoadListCLITests {
         try "\(lines[0])\ncorpus/absent:1\n".write(toFile: dir.file("two.txt"), atomically: false, encoding: .utf8)
         for source in [dir.file("s.tar.gz"), dir.file("cache")] {
             let b = try RegistryServer()
-            let load = try Dray.run(["load", "-s", source, "-d", b.host, "-f", dir.file("two.txt"), "--source-registry", a.host,
+            let load = try Dray.run(["load", "--all", "-s", source, "-d", b.host, "-f", dir.file("two.txt"), "--source-registry", a.host,
                                      "-o", dir.file("failed.txt"), "--report", dir.file("r.json")])
             #expect(load.status == 1, "\(load.stderr.suffix(1500))")
             #expect(load.stderr.contains("\(dir.file("two.txt")):2: \(a.host)/corpus/absent:1 is not in \(source)"), "\(load.stderr.suffix(1500))")

@@ -109,9 +109,9 @@ struct RegistryKindsCLITests {
         #expect(robot.stderr.split(separator: "\n").filter { $0.contains("error") }.count == 1)
     }
 
-    @Test("ecr-no-mount: mounts answered with upload sessions are given up after 3; no mount is tried after that")
+    @Test("ecr-no-mount: mounts answered with upload sessions are given up after 3; the later images try none")
     func ecrNoMount() async throws {
-        let s = try await Scene(.ecrNoMount, count: 7)
+        let s = try await Scene(.ecrNoMount, count: 10)
         let r = try s.mirror()
         #expect(r.status == 0, "\(r.stderr.suffix(2000))")
         try await s.expectCopied()
@@ -122,15 +122,15 @@ struct RegistryKindsCLITests {
             let from = x.query.split(separator: "&").first { $0.hasPrefix("from=") }.map { String($0.dropFirst(5)) }
             return (from?.removingPercentEncoding ?? from) != repository
         }
-        // After the third cross-repository mount answered 202, no POST carries mount= at all.
-        var sessions = 0
-        var after = 0
-        for x in mounts {
-            if sessions >= 3 { after += 1 }
-            if x.status == 202, crossRepository(x) { sessions += 1 }
+        let cross = mounts.filter(crossRepository)
+        // Each image after the first could mount the shared base: 9 chances, 3 taken before learning (a mount
+        // already on its way when the third answer came may still arrive).
+        #expect((3...5).contains(cross.count), "\(cross.count) cross-repository mounts: \(cross)")
+        // The last images send no mount at all: existence is asked with HEAD instead.
+        for i in 6..<10 {
+            #expect(!mounts.contains { $0.path.hasPrefix("/v2/team/app\(i)/") }, "app\(i) still mounted: \(mounts)")
         }
-        #expect(sessions == 3, "\(mounts)")
-        #expect(after == 0, "\(after) mounts after learning: \(mounts)")
+        #expect(s.imitation.count(.headBlob) > 0)
         let learned = ((s.report["registries"] as? [String: Any])?[s.imitation.host] as? [String: Any])?["learned"] as? [String]
         #expect(learned?.contains { $0.hasPrefix("mount: never") } == true, "\(s.report["registries"] ?? "")")
     }

@@ -87,7 +87,7 @@ struct ReusedConnectionCLITests {
             let save = try Dray.run(["save", "-f", dir.file("list.txt"), "-d", dir.file("images.tar.gz"), "--all",
                                      "--cache", dir.file("cache"), "-o", dir.file("save-failed.txt")])
             try #require(save.status == 0, "\(save.stderr.suffix(2000))")
-            let r = try Dray.run(["load", "-s", dir.file("images.tar.gz"), "-d", proxy.host, "-j", "2",
+            let r = try Dray.run(["load", "--all", "-s", dir.file("images.tar.gz"), "-d", proxy.host, "-j", "2",
                                   "--retries", "1", "-o", dir.file("load-failed.txt")])
             result = (r.status, r.stderr)
         }

@@ -186,7 +186,7 @@ struct SignedMirrorCLITests {
         #expect(!ls.stdoutText.contains("team/app:sha256-"), "attachment entries are not listed as images: \(ls.stdoutText)")
 
         // Streamed from the archive: images and their signatures, same digests.
-        let load = try Dray.run(["load", "-s", dir.file("out.tar.gz"), "-d", b.host, "--report", dir.file("load.json"),
+        let load = try Dray.run(["load", "--all", "-s", dir.file("out.tar.gz"), "-d", b.host, "--report", dir.file("load.json"),
                                  "-o", dir.file("failed.txt")])
         #expect(load.status == 0 && load.stderr.contains("Loaded 2 images"), "signatures are not counted as images: \(load.stderr)")
         let sigTag = SignatureAttachment.tag(for: app.top.digest)
@@ -198,13 +198,13 @@ struct SignedMirrorCLITests {
         #expect(unsigned.status == 1 && unsigned.stdoutText.contains("unsigned"))
 
         // From the cache folder, through the mirror engine, into another project; and --remove-signatures.
-        let folder = try Dray.run(["load", "-s", dir.file("cache"), "-d", b.host, "--destination-project", "fromdir",
+        let folder = try Dray.run(["load", "--all", "-s", dir.file("cache"), "-d", b.host, "--destination-project", "fromdir",
                                    "-o", dir.file("failed.txt")])
         #expect(folder.status == 0 && folder.stderr.contains("4 signatures copied"), "\(folder.stderr)")
         let remapped = try Dray.run(["verify", "--key", dir.file("k.pub"), "\(b.host)/fromdir/app:1",
                                      "--identity", "remap:\(b.host)/fromdir=\(a.host)/team"])
         #expect(remapped.status == 0, "\(remapped.stdoutText)")
-        let without = try Dray.run(["load", "-s", dir.file("out.tar.gz"), "-d", b.host, "--destination-project", "nosig",
+        let without = try Dray.run(["load", "--all", "-s", dir.file("out.tar.gz"), "-d", b.host, "--destination-project", "nosig",
                                     "--remove-signatures", "-o", dir.file("failed.txt")])
         #expect(without.status == 0, "\(without.stderr)")
         #expect(try await Self.signatureCount(dst, "nosig/app", app.top.digest) == nil)

@@ -188,7 +188,7 @@ final class Bench {
         }
         if scenarios.contains("load") {
             let d = try freshDestination()
-            measure("load", "dray", d) { Runner.run([dray, "load", "-s", archive, "-d", d.host, "-o", "\(work)/failed.txt"], log: log) }
+            measure("load", "dray", d) { Runner.run([dray, "load", "--all", "-s", archive, "-d", d.host, "-o", "\(work)/failed.txt"], log: log) }
             if peers {
                 let s = try freshDestination()
                 measure("load", "skopeo ×4", s) {
