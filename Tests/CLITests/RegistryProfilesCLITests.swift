@@ -77,6 +77,27 @@ struct RegistryProfilesCLITests {
         #expect(scopes.contains(2))
     }
 
+    @Test("a profile's authFile and apiHost are used: credentials from the profile's auth file, requests to the API host")
+    func profileCredentialsAndAPIHost() async throws {
+        let reg = try RegistryServer(auth: .basic(username: "pia", password: "Profile-Pass-81"))
+        let client = RegistryClient(registry: reg.host, options: RegistryOptions(credentials: CredentialStore(
+            explicit: Credential(username: "pia", password: "Profile-Pass-81"), authFiles: [])))
+        let tree = try SyntheticImage.single(layers: 1, layerSize: 500, seed: 5600)
+        try await SyntheticImage.push(tree, to: client, repository: "prof/app", tag: "7")
+        let dir = try TemporaryDirectory()
+        let auth = Data("pia:Profile-Pass-81".utf8).base64EncodedString()
+        // The reference names a host that does not resolve; the profile sends its requests to the real one.
+        let alias = "registry.profile-test.invalid:\(reg.port)"
+        try "{\"auths\":{\"\(alias)\":{\"auth\":\"\(auth)\"}}}".write(toFile: dir.file("auth.json"), atomically: false, encoding: .utf8)
+        try "registries:\n  \"\(alias)\":\n    apiHost: \"\(reg.host)\"\n    authFile: \(dir.file("auth.json"))\n"
+            .write(toFile: dir.file("r.yaml"), atomically: false, encoding: .utf8)
+        let r = try Dray.run(["list-tags", "\(alias)/prof/app", "--registries-config", dir.file("r.yaml")])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdoutText == "7\n")
+        let without = try Dray.run(["list-tags", "\(alias)/prof/app"])
+        #expect(without.status != 0)
+    }
+
     @Test("dray registries prints each value with where it came from; --probe finds a Harbor")
     func registriesCommand() async throws {
         let registry = try RegistryServer()

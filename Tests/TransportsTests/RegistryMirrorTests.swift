@@ -37,6 +37,30 @@ struct RegistryMirrorTests {
     }
 }
 
+extension RegistryMirrorTests {
+    @Test("the library takes registry profiles: a file's maxConnections holds at the registry, and what is learned is shared by both sides")
+    func profiles() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let proxy = try FaultProxy(target: b.port)
+        let noAuth = RegistryOptions(credentials: CredentialStore(authFiles: []))
+        let source = RegistryClient(registry: a.host, options: noAuth)
+        var pairs: [(String, String)] = []
+        for i in 0..<6 {
+            let tree = try SyntheticImage.index(layers: 2, layerSize: 20_000, seed: UInt64(4600 + i))
+            try await SyntheticImage.push(tree, to: source, repository: "lib/p\(i)", tag: "1")
+            pairs.append(("\(a.host)/lib/p\(i):1", "\(proxy.host)/copy/p\(i)"))
+        }
+        let file = try RegistryProfileFile.parse("registries:\n  \"\(proxy.host)\":\n    maxConnections: 2\n", path: "inline.yaml")
+        var options = MirrorOptions()
+        options.jobs = 6
+        let mirror = RegistryMirror(options: options, source: noAuth, destination: noAuth, profiles: RegistryProfiles(file: file))
+        let results = try await mirror.mirror(pairs)
+        #expect(results.allSatisfy { $0.status == .copied }, "\(results.compactMap(\.error))")
+        #expect(proxy.maxInFlight <= 2 && proxy.requests > 20, "\(proxy.maxInFlight) in flight of \(proxy.requests)")
+        #expect(mirror.client(proxy.host, source: false).learned === mirror.client(proxy.host, source: true).learned)
+    }
+}
+
 /// A thread-safe counter for event callbacks.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
