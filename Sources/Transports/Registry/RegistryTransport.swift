@@ -70,19 +70,18 @@ public final class RegistryImageDestination: ImageDestination {
     /// asked instead: a self-mount is only as truthful as the registry's mounts.
     public func blobExistsOrPrepareUpload(_ descriptor: Descriptor) async throws -> Bool {
         if client.options.profile.blobCheck != nil || !client.mountsEnabled { return try await blobExists(descriptor) }
-        switch try await client.mountBlob(repository, descriptor.digest, from: repository) {
-        case .mounted:
-            return true
-        case .uploadSession(let url):
-            sessions.withLock { $0[descriptor.digest] = url }
-            return false
-        case .refused:
-            // A registry that refuses mounts outright (even from the same repository) is asked plainly.
-            return try await blobExists(descriptor)
-        }
+        // A registry that refuses mounts outright (even from the same repository) is asked plainly.
+        if let found = try await mount(descriptor, from: repository) { return found }
+        return try await blobExists(descriptor)
     }
 
     public func mountBlob(_ descriptor: Descriptor, from repository: String) async throws -> Bool {
+        try await mount(descriptor, from: repository) ?? false
+    }
+
+    /// Asks for a mount: true when mounted, false when an upload session was opened (kept for `putBlob`), nil
+    /// when the registry refused.
+    private func mount(_ descriptor: Descriptor, from repository: String) async throws -> Bool? {
         switch try await client.mountBlob(self.repository, descriptor.digest, from: repository) {
         case .mounted:
             return true
@@ -90,7 +89,7 @@ public final class RegistryImageDestination: ImageDestination {
             sessions.withLock { $0[descriptor.digest] = url }
             return false
         case .refused:
-            return false
+            return nil
         }
     }
 
