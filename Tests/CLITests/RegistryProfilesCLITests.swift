@@ -98,6 +98,28 @@ struct RegistryProfilesCLITests {
         #expect(without.status != 0)
     }
 
+    @Test("a host's referrers: tag keeps the fallback tag where the registry serves the API; without it the API alone is used")
+    func referrersModePerHost() async throws {
+        let a = try RegistryServer(), b = try RegistryServer()
+        let api = try ReferrersProxy(target: b.port)
+        let src = RegistryClient(registry: a.host, options: Self.noAuth)
+        let tree = try SyntheticImage.single(layers: 1, layerSize: 800, seed: 5700)
+        try await SyntheticImage.push(tree, to: src, repository: "ref/app", tag: "1")
+        let bundle = try AttachmentFixtures.bundle(of: tree.top)
+        try await AttachmentFixtures.pushReferrer(bundle, subject: tree.top.digest, to: src, repository: "ref/app")
+        let dir = try TemporaryDirectory()
+        try "\(a.host)/ref/app \(api.host)/tagged/app 1\n".write(toFile: dir.file("tagged.txt"), atomically: false, encoding: .utf8)
+        try "\(a.host)/ref/app \(api.host)/plain/app 1\n".write(toFile: dir.file("plain.txt"), atomically: false, encoding: .utf8)
+        try "registries:\n  \"\(api.host)\":\n    referrers: tag\n".write(toFile: dir.file("r.yaml"), atomically: false, encoding: .utf8)
+        let tagged = try Dray.run(["mirror", "-f", dir.file("tagged.txt"), "--all", "--registries-config", dir.file("r.yaml"), "-o", dir.file("f.txt")])
+        let plain = try Dray.run(["mirror", "-f", dir.file("plain.txt"), "--all", "-o", dir.file("f.txt")])
+        #expect(tagged.status == 0 && plain.status == 0, "\(tagged.stderr.suffix(1000)) \(plain.stderr.suffix(1000))")
+        let dst = RegistryClient(registry: b.host, options: Self.noAuth)
+        #expect(try await AttachmentFixtures.fallbackList(dst, "tagged/app", tree.top.digest) == [bundle.manifest.digest])
+        #expect(try await AttachmentFixtures.fallbackList(dst, "plain/app", tree.top.digest) == nil)
+        #expect(api.referrers("plain/app", of: tree.top.digest).map(\.digest) == [bundle.manifest.digest])
+    }
+
     @Test("dray registries prints each value with where it came from; --probe finds a Harbor")
     func registriesCommand() async throws {
         let registry = try RegistryServer()

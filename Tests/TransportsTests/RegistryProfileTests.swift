@@ -81,4 +81,20 @@ struct RegistryProfileTests {
         budget.answered(h, counted: true)
         await #expect(throws: RateLimitExhausted.self) { try await budget.admit(minimum: 10, maxWait: .seconds(300), host: "h") }
     }
+
+    @Test("an eventually consistent registry: a blob HEAD right after its upload is asked again until it shows, not reported missing")
+    func headAfterUpload() async throws {
+        let registry = try RegistryServer()
+        let s3 = try RegistryImitation(target: registry.port, mode: .s3Eventual(.milliseconds(700)))
+        let client = RegistryClient(registry: s3.host, options: RegistryOptions(credentials: CredentialStore(authFiles: [])))
+        let bytes = Array(repeating: UInt8(7), count: 3000)
+        let d = Descriptor(mediaType: .ociLayer, digest: Digest.sha256(of: bytes), size: 3000)
+        try await client.uploadBlob("s3/app", d) { MemoryBlobStream(bytes) }
+        #expect(try await client.headBlob("s3/app", d.digest) == 3000)
+        #expect(s3.exchanges.filter { $0.kind == .headBlob && $0.status == 404 }.count >= 1, "the imitation never said 404")
+        // A blob never uploaded here is missing at once, without waiting.
+        let started = ContinuousClock.now
+        #expect(try await client.headBlob("s3/app", Digest.sha256(of: [1, 2, 3])) == nil)
+        #expect(ContinuousClock.now - started < .milliseconds(500))
+    }
 }
