@@ -244,6 +244,17 @@ struct RegistryKindsCLITests {
             #expect(r.status == 0, "\(link): \(r.stderr.suffix(1000))")
             #expect(Set(r.stdoutText.split(separator: "\n").map(String.init)) == expected, "\(link): \(r.stdoutText.split(separator: "\n").count) tags")
             #expect(imitation.count(.tagsPage) == 3, "\(link): \(imitation.count(.tagsPage)) pages")
+            guard link == .otherHost else { continue }
+            // A mirror of the repository's last ten tags (only the third page holds them) through the same listing.
+            let destination = try RegistryServer()
+            let dir = try TemporaryDirectory()
+            try "\(imitation.host)/many/tags\n".write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
+            let m = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", destination.host, "--all", "-j", "4",
+                                  "--exclude-tag", "^t([0-9]{1,3}|1[0-9]{3}|2[0-3][0-9]{2}|24[0-8][0-9])$", "-o", dir.file("f.txt")])
+            #expect(m.status == 0, "\(m.stderr.suffix(2000))")
+            let dst = RegistryClient(registry: destination.host, options: Self.noAuth)
+            #expect(Set(try await dst.tags("many/tags")) == Set((2490..<2500).map { "t\($0)" }))
+            #expect(try await dst.manifest("many/tags", .tag("t2499")).bytes == tree.top.bytes)
         }
         let quay = try RegistryImitation(target: registry.port, mode: .quayPageLimit(100))
         let dir = try TemporaryDirectory()
