@@ -110,7 +110,7 @@ struct LoadCommand: AsyncParsableCommand {
 }
 
 extension LoadCommand {
-    /// Pushes the plan's targets read from `sources` with the mirror engine: every platform of what was saved.
+    /// Pushes the plan's targets read from `sources` with the mirror engine: the platforms -a/--os choose (Hangar's defaults; --all for every one saved).
     /// With `passes`, blobs are read in passes over that medium (an archive streamed once) instead of on demand.
     func mirror(_ plan: LoadPlan, logger: Logger, places: LogPlaces, hasSignatures: Bool = true,
                 passes: (any BlobPasses, medium: String)? = nil, trust: IncludedTrust = IncludedTrust(),
