@@ -140,6 +140,12 @@ struct MirrorCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write a JSON report of every image and the totals.", valueName: "file"))
     var report: String?
 
+    @Option(name: .long, help: ArgumentHelp("Tags this regular expression finds never move (e.g. '^v?[0-9]+\\.[0-9]+\\.[0-9]+$'): one recorded in --state as mirrored is skipped with no request at all.", valueName: "regex"))
+    var immutableTags: String?
+
+    @Option(name: .long, help: ArgumentHelp("The state file of --immutable-tags (default: mirror-state.json beside the failed list); written atomically as images finish.", valueName: "file"))
+    var state: String?
+
     @Option(name: .long, help: ArgumentHelp("image-syncer's records: read what earlier runs mirrored (an image whose source digest is unchanged is skipped without asking the destination) and write this run's at the end.", valueName: "file"))
     var records: String?
 
@@ -151,6 +157,22 @@ struct MirrorCommand: AsyncParsableCommand {
             options.overwrite = overwrite
             options.signatures = signatures.handling
             if let records { options.records = try MirrorRecords.load(records) }
+            var journal: StateJournal?
+            if immutableTags != nil || state != nil {
+                let path = state ?? StateJournal.defaultPath(besideFailedList: failed)
+                let recorded: MirrorRecords
+                do { recorded = try MirrorRecords.load(path) } catch {
+                    throw CLIError("--state \(path): not a state file written by dray (remove it to start afresh)")
+                }
+                if let immutableTags {
+                    let pattern: NSRegularExpression
+                    do { pattern = try NSRegularExpression(pattern: immutableTags) } catch {
+                        throw CLIError("--immutable-tags: \"\(immutableTags.prefix(80))\" is not a regular expression")
+                    }
+                    options.immutable = ImmutableTags(pattern: pattern, state: recorded)
+                }
+                journal = StateJournal(path: path, records: recorded, platforms: options.platforms)
+            }
             let signer = try signatures.signer()
             let shard = try sharding.parsed()
             // One gate for every registry of the run: caps and pacing per host (profiles), backoff after 429/503.
@@ -171,13 +193,15 @@ struct MirrorCommand: AsyncParsableCommand {
                 return
             }
 
+            // Images an immutable tag answers for ask nothing of their registries, not even the pre-run checks.
+            let asking = force ? targets : targets.filter { options.immutable?.recorded($0, platforms: options.platforms) == nil }
             if !skipLogin {
-                try await DestinationCheck.run(targets.map(\.destination)) { pool.client($0, .destination) }
+                try await DestinationCheck.run(asking.map(\.destination)) { pool.client($0, .destination) }
             }
-            try await HarborProjectCheck.run(targets.map(\.destination), options: harbor, logger: logger) { pool.client($0, .destination) }
+            try await HarborProjectCheck.run(asking.map(\.destination), options: harbor, logger: logger) { pool.client($0, .destination) }
 
             try await MirrorRunner(logger: logger, limiter: limiter, profiles: sourceOptions.profiles, failedPath: failed, reportPath: report, shard: shard,
-                                   recordsPath: records)
+                                   recordsPath: records, state: journal)
                 .run(targets, listErrors: listErrors, options: options, sources: pool.source,
                      destinations: pool.destination, signer: signer)
         }

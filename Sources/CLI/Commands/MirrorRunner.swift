@@ -21,6 +21,8 @@ struct MirrorRunner {
     var places = LogPlaces()
     /// Where the run's records go (`--records`), updated from the records the options carry.
     var recordsPath: String? = nil
+    /// The `--immutable-tags` state, written as images finish.
+    var state: StateJournal? = nil
 
     func run(_ targets: [MirrorTarget], listErrors: [ImageListError], options: MirrorOptions,
              sources: @escaping MirrorEngine.SourceFactory, destinations: @escaping MirrorEngine.DestinationFactory,
@@ -46,11 +48,12 @@ struct MirrorRunner {
         let started = ContinuousClock.now
         let progress = ProgressDisplay(total: count)
         progress.start()
-        let (logger, places) = (self.logger, self.places)
+        let (logger, places, state) = (self.logger, self.places, self.state)
         let run = Task {
             await execute { event in
                 progress.record(event)
                 MirrorLog.event(event, logger: logger, places: places)
+                if case .finished(let r) = event { state?.record(r) }
             }
         }
         let interrupted = InterruptFlag()
@@ -99,6 +102,7 @@ struct MirrorRunner {
                              registries: registries, shard: shard?.description).write(to: reportPath)
         }
         try finish(results)
+        try state?.flush()
         if interrupted.isSet { throw ExitCode(130) }
         if failedCount > 0 { throw ExitCode.failure }
     }

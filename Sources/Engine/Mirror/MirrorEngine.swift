@@ -38,6 +38,9 @@ public struct MirrorOptions: Sendable {
     /// What earlier runs mirrored (`--records`): a target whose source digest is recorded is skipped without
     /// asking the destination (unless `force`).
     public var records: MirrorRecords?
+    /// `--immutable-tags` with its state: a target whose immutable tag is recorded is skipped with no request
+    /// (unless `force`).
+    public var immutable: ImmutableTags?
     /// The check every image must pass at its source before anything of it is written (signatures: `--verify-key`).
     public var gate: (any ImageGate)?
 
@@ -89,9 +92,17 @@ public struct MirrorEngine: Sendable {
         await withTaskGroup(of: MirrorResult.self) { group in
             var pending = targets[...]
             func admit() {
-                guard !Task.isCancelled, let t = pending.popFirst() else { return }
-                events(.started(t))
-                group.addTask { await self.mirror(t, events: events) }
+                while !Task.isCancelled, let t = pending.popFirst() {
+                    events(.started(t))
+                    // An immutable tag recorded as mirrored: answered here, without a request or a job slot.
+                    if !options.force, let r = options.immutable?.recorded(t, platforms: options.platforms) {
+                        results[r.id] = r
+                        events(.finished(r))
+                        continue
+                    }
+                    group.addTask { await self.mirror(t, events: events) }
+                    return
+                }
             }
             for _ in 0..<max(1, options.jobs) { admit() }
             while let r = await group.next() {
