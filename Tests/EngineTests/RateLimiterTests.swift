@@ -77,28 +77,48 @@ struct RateLimiterTests {
         #expect(ContinuousClock.now - other < .milliseconds(100), "other hosts are not paced")
     }
 
-    @Test("a 429 with Retry-After pauses the whole host and halves its concurrency")
+    @Test("a 429 with Retry-After pauses the whole host exactly that long and halves its concurrency, which successes bring back")
     func backoff() async throws {
         let limiter = RateLimiter(limits: ["reg": .init(maxConnections: 8)])
         try await limiter.enter(host: "reg", admission: .request)
         await limiter.leave(host: "reg", admission: .request, status: 429, retryAfter: .seconds(1))
         let start = ContinuousClock.now
         try await limiter.enter(host: "reg", admission: .request)
-        #expect(ContinuousClock.now - start >= .milliseconds(900))
-        await limiter.leave(host: "reg", admission: .request, status: 200, retryAfter: nil)
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(950) && waited < .milliseconds(1500), "waited \(waited)")
         #expect(await limiter.throttled["reg"] == 1)
-        // Concurrency now capped at 4 until successes raise it again.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<12 {
-                group.addTask {
-                    try await limiter.enter(host: "reg", admission: .request)
-                    try await Task.sleep(for: .milliseconds(20))
-                    await limiter.leave(host: "reg", admission: .request, status: 200, retryAfter: nil)
-                }
-            }
-            try await group.waitForAll()
+        #expect(await limiter.pauses["reg"] == 1)
+        // Concurrency is halved to 4: with one in flight, three more enter and a fifth waits for a slot.
+        for _ in 0..<3 { try await limiter.enter(host: "reg", admission: .request) }
+        let fifth = Task { try await limiter.enter(host: "reg", admission: .request); return ContinuousClock.now }
+        try await Task.sleep(for: .milliseconds(100))
+        let freed = ContinuousClock.now
+        await limiter.leave(host: "reg", admission: .request, status: 200, retryAfter: nil)
+        #expect(try await fifth.value >= freed)
+        // Each success gives a slot back: after four more, eight run at once again.
+        for _ in 0..<4 { await limiter.leave(host: "reg", admission: .request, status: 200, retryAfter: nil) }
+        for _ in 0..<8 { try await limiter.enter(host: "reg", admission: .request) }
+        #expect(await limiter.peak["reg"] == 8)
+    }
+
+    @Test("an isolated 503 pauses nothing; three 503s within a second pause the host")
+    func isolatedVersusBurst() async throws {
+        let limiter = RateLimiter()
+        try await limiter.enter(host: "reg", admission: .request)
+        await limiter.leave(host: "reg", admission: .request, status: 503, retryAfter: nil)
+        var start = ContinuousClock.now
+        try await limiter.enter(host: "reg", admission: .request)
+        #expect(ContinuousClock.now - start < .milliseconds(100))
+        await limiter.leave(host: "reg", admission: .request, status: 200, retryAfter: nil)
+        #expect(await limiter.pauses["reg"] == nil)
+        for _ in 0..<3 {
+            try await limiter.enter(host: "burst", admission: .request)
+            await limiter.leave(host: "burst", admission: .request, status: 503, retryAfter: nil)
         }
-        #expect(await limiter.peak["reg"]! <= 5)
+        #expect(await limiter.pauses["burst"] == 1)
+        start = ContinuousClock.now
+        try await limiter.enter(host: "burst", admission: .request)
+        #expect(ContinuousClock.now - start >= .milliseconds(350))
     }
 
     @Test("limit flags parse, and bad ones are named")

@@ -58,6 +58,7 @@ extension MirrorReport {
                 var sum = registries[host] ?? RegistryStats(requests: 0, peakConcurrent: 0, throttled: 0)
                 sum.requests += stats.requests
                 sum.throttled += stats.throttled
+                if let p = stats.pauses { sum.pauses = (sum.pauses ?? 0) + p }
                 sum.peakConcurrent = max(sum.peakConcurrent, stats.peakConcurrent)
                 registries[host] = sum
             }

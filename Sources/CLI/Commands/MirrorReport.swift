@@ -8,6 +8,8 @@ struct MirrorReport: Codable {
         var requests: Int
         var peakConcurrent: Int
         var throttled: Int
+        /// Host-wide pauses (a 429, `Retry-After`, or a burst of 503s); isolated 503s are retried alone.
+        var pauses: Int? = nil
         /// What the run learned about the registry (mounts off, an upload mode, Harbor, …), one line each.
         var learned: [String]? = nil
         /// The last `RateLimit-Remaining` / `RateLimit-Limit` the registry announced.

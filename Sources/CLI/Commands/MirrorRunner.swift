@@ -72,13 +72,14 @@ struct MirrorRunner {
             """)
         var registries: [String: MirrorReport.RegistryStats] = [:]
         if let limiter {
-            let (started, peak, throttled) = (await limiter.started, await limiter.peak, await limiter.throttled)
+            let (started, peak, throttled, pauses) = (await limiter.started, await limiter.peak, await limiter.throttled, await limiter.pauses)
             for (host, n) in throttled.sorted(by: { $0.key < $1.key }) {
-                logger.warning("\(host) throttled \(n) request\(n == 1 ? "" : "s") (429/503); dray backed off")
+                let p = pauses[host] ?? 0
+                logger.warning("\(host) throttled \(n) request\(n == 1 ? "" : "s") (429/503); dray retried them\(p > 0 ? " and paused the host \(p) time\(p == 1 ? "" : "s")" : "")")
             }
             for host in started.keys {
                 registries[host] = MirrorReport.RegistryStats(requests: started[host] ?? 0, peakConcurrent: peak[host] ?? 0,
-                                                              throttled: throttled[host] ?? 0)
+                                                              throttled: throttled[host] ?? 0, pauses: pauses[host])
             }
         }
         for (host, learned) in profiles?.learnedHosts ?? [:] {

@@ -1,8 +1,10 @@
 /// Per-registry caps and pacing for a run: at most `maxConnections` requests in flight per host (bulk transfers
 /// leave one slot to small requests, so existence checks and manifests are never starved), at most
-/// `requestsPerSecond` started per host, and a host-wide pause after 429 or 503 that honours `Retry-After`
-/// (exponential with jitter otherwise) and then recovers gradually: the connection cap halves and grows back
-/// by one after each run of successes.
+/// `requestsPerSecond` started per host, and a host-wide pause when the host says "slow down".
+///
+/// A host says so with a 429, with `Retry-After` (honoured exactly), or with a burst of 503s (3 within a second).
+/// An isolated 503 pauses nothing: that request is retried with its own backoff while the others go on. A pause
+/// halves the connection cap, which grows back by one with each success after it.
 public actor RateLimiter: RequestGate {
     /// Limits for one host; nil means unlimited.
     public struct Limits: Sendable, Hashable {
@@ -23,7 +25,10 @@ public actor RateLimiter: RequestGate {
         var lastRefill: ContinuousClock.Instant
         var pausedUntil: ContinuousClock.Instant?
         var strikes = 0
-        var successes = 0
+        /// When recent 503s came, for telling a burst from an isolated failure.
+        var recent503: [ContinuousClock.Instant] = []
+        /// The cap before the last pause, what successes grow it back to when no cap is configured.
+        var capBeforePause: Int?
         var waiters: [(id: Int, bulk: Bool, continuation: CheckedContinuation<Void, any Error>)] = []
     }
 
@@ -36,6 +41,8 @@ public actor RateLimiter: RequestGate {
     public private(set) var peak: [String: Int] = [:]
     /// Throttling answers (429/503) seen per host.
     public private(set) var throttled: [String: Int] = [:]
+    /// Host-wide pauses per host.
+    public private(set) var pauses: [String: Int] = [:]
 
     public init(limits: [String: Limits] = [:], defaults: Limits = Limits()) {
         limitsFor = { limits[$0] ?? defaults }
@@ -81,23 +88,40 @@ public actor RateLimiter: RequestGate {
         var h = host(name)
         if status == 429 || status == 503 {
             throttled[name, default: 0] += 1
-            // Requests in flight when the host pushed back answer alike: they are one strike, not many, or a
-            // burst of parallel 429s would escalate the pause to minutes.
-            if h.pausedUntil.map({ $0 <= .now }) ?? true { h.strikes += 1 }
-            h.successes = 0
-            let backoff = retryAfter
-                ?? .milliseconds(Int64(500 * (1 << min(h.strikes - 1, 7))) ) * Double.random(in: 0.8...1.2)
-            let until = ContinuousClock.now + min(backoff, .seconds(120))
-            h.pausedUntil = max(h.pausedUntil ?? until, until)
-            // Halve the concurrency in force (at least 1); with no configured cap, start from what was running.
-            h.cap = max(1, (h.cap ?? max(h.active, 2)) / 2)
+            let now = ContinuousClock.now
+            if status == 503 {
+                h.recent503 = h.recent503.filter { now - $0 < .seconds(1) } + [now]
+            }
+            // An isolated 503 is that request's failure (its retry backs off); a 429, Retry-After or a burst of
+            // 503s is the host asking everyone to slow down.
+            if status == 429 || retryAfter != nil || h.recent503.count >= 3 {
+                // Requests in flight when the host pushed back answer alike: they are one strike, not many, or a
+                // burst of parallel 429s would escalate the pause to minutes.
+                let fresh = h.pausedUntil.map { $0 <= now } ?? true
+                if fresh {
+                    h.strikes += 1
+                    pauses[name, default: 0] += 1
+                }
+                let backoff = retryAfter
+                    ?? .milliseconds(Int64(500 * (1 << min(h.strikes - 1, 7))) ) * Double.random(in: 0.8...1.2)
+                let until = now + min(backoff, .seconds(120))
+                h.pausedUntil = max(h.pausedUntil ?? until, until)
+                // Halve the concurrency in force (at least 1); with no configured cap, start from what was running.
+                if fresh { h.capBeforePause = h.cap ?? max(h.active, 2) }
+                h.cap = max(1, (h.cap ?? max(h.active, 2)) / 2)
+                h.recent503 = []
+            }
         } else if let status, status < 500 {
             h.strikes = 0
-            h.successes += 1
-            if let cap = h.cap, h.successes >= 8 {
-                h.successes = 0
-                let limit = h.limits.maxConnections ?? Int.max
-                h.cap = cap + 1 >= limit ? h.limits.maxConnections : cap + 1
+            // Concurrency comes back as soon as requests succeed: one more slot per success, up to the cap in
+            // force before the pause (or the configured one).
+            if let cap = h.cap {
+                if let limit = h.limits.maxConnections {
+                    h.cap = min(cap + 1, limit)
+                } else {
+                    // Unlimited again once back where it was.
+                    h.cap = cap + 1 >= (h.capBeforePause ?? cap) ? nil : cap + 1
+                }
             }
         }
         hosts[name] = h
