@@ -22,6 +22,11 @@ struct Corpus {
     /// Repositories, as `bench/appN:1`.
     var imageNames: [String] { (0..<images).map { "bench/app\($0):1" } }
     var smallNames: [String] { (0..<smallImages).map { "small/s\($0):1" } }
+    /// Tags per corpus image for the wide no-op (200 images from 20) and for the immutable no-op (1,000).
+    static let wideTags = 10
+    static let immutableTags = 50
+    var wideNames: [String] { (0..<Self.wideTags).flatMap { k in (0..<images).map { "bench/app\($0):w\(k)" } } }
+    var immutableNames: [String] { (0..<Self.immutableTags).flatMap { k in (0..<images).map { "bench/app\($0):v1.0.\(k)" } } }
     let bigName = "big/layer:1"
 
     /// Unique blob bytes of the multi-platform corpus (layers and configs; manifests aside).
@@ -30,12 +35,19 @@ struct Corpus {
     /// Pushes everything the scenarios need; returns the unique bytes of the corpus.
     mutating func seed(_ client: RegistryClient, scenarios: Set<String>, scratch: String) async throws {
         var seen = Set<Digest>()
-        if !scenarios.isDisjoint(with: ["cold", "noop", "save", "load"]) {
+        if !scenarios.isDisjoint(with: ["cold", "noop", "save", "load", "faults", "noop200", "immutable"]) {
             for i in 0..<images {
                 let tree = try SyntheticImage.index(format: i % 2 == 0 ? .oci : .docker, layers: 1, layerSize: layerSize,
                                                     seed: 1000 + UInt64(i), sharedBase: [Self.base], baseLayerSize: baseSize)
                 for (d, _) in tree.blobs.values where seen.insert(d.digest).inserted { uniqueBytes += d.size }
                 try await SyntheticImage.push(tree, to: client, repository: "bench/app\(i)", tag: "1")
+                // More tags of the same image: a wide list of distinct references without more bytes.
+                if scenarios.contains("noop200") {
+                    for k in 0..<Self.wideTags { try await client.putManifest("bench/app\(i)", .tag("w\(k)"), tree.top) }
+                }
+                if scenarios.contains("immutable") {
+                    for k in 0..<Self.immutableTags { try await client.putManifest("bench/app\(i)", .tag("v1.0.\(k)"), tree.top) }
+                }
                 if attached {
                     for b in [try AttachmentFixtures.bundle(of: tree.top), try AttachmentFixtures.sbom(of: tree.top)] {
                         try await AttachmentFixtures.pushReferrer(b, subject: tree.top.digest, to: client, repository: "bench/app\(i)")

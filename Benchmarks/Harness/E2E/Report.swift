@@ -77,6 +77,8 @@ struct Report {
                 out += "\(gb > 0.01 ? String(format: "%.2f", r.cpu / gb) : "") | \(Self.mb(r.peakRSS)) | "
                 out += "\(Self.mb(r.bytesToDestination)) | \(r.requests) | \(ratioText) | \(targetText) |\n"
             }
+            let notes = rows.filter { $0.latency == latency && $0.note != nil }
+            if !notes.isEmpty { out += "\n" + notes.map { "- \($0.scenario): \($0.note!)\n" }.joined() }
         }
         return out
     }

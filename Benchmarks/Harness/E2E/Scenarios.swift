@@ -15,6 +15,8 @@ struct Row: Codable, Sendable {
     /// Requests both registries logged.
     var requests: Int
     var failures: [String]
+    /// What else the scenario reports (faults injected, retries, pauses; a target met or not).
+    var note: String? = nil
 }
 
 /// The registries and proxies of one latency setting, and the scenarios run against them.
@@ -84,8 +86,9 @@ final class Bench {
 
     // MARK: Tools
 
-    func drayMirror(_ list: String, to dst: Destination, jobs: Int? = nil) -> Cost {
-        Runner.run([dray, "mirror", "-f", list, "-d", dst.host, "--all", "-j", "\(jobs ?? self.jobs)", "-o", "\(work)/failed.txt"], log: log)
+    func drayMirror(_ list: String, to dst: Destination, jobs: Int? = nil, extra: [String] = []) -> Cost {
+        Runner.run([dray, "mirror", "-f", list, "-d", dst.host, "--all", "-j", "\(jobs ?? self.jobs)", "-o", "\(work)/failed.txt"] + extra,
+                   log: log)
     }
 
     /// `skopeo copy --all`; digests are preserved between registries (an OCI layout cannot hold a Docker
@@ -164,6 +167,7 @@ final class Bench {
                 measure("small", "skopeo ×4", s) { skopeoParallel(names, to: s) }
             }
         }
+        try runRound3(scenarios, list: list, images: images)
         let archive = "\(work)/dray.tar.zst"
         let layouts = "\(work)/peer-layouts"
         if scenarios.contains("save") || scenarios.contains("load") {
