@@ -2,9 +2,9 @@ import Logging
 
 /// Retries temporary failures with exponential backoff and jitter; permanent ones fail at once.
 ///
-/// A wait is at most `maxDelay` (with jitter): this retries one failed request, while a registry that asks a
-/// whole host to slow down (429, 503) is paused by the rate limiter, which honours `Retry-After` and backs off
-/// further. Waits that kept doubling left a run idle at its tail for 8 s and more after a few unlucky failures.
+/// A wait is at most `maxDelay` (with jitter), or exactly the `Retry-After` the server gave: this retries one
+/// failed request, while a registry that asks a whole host to slow down (a burst of 429/503) is paused by the
+/// rate limiter. Waits that kept doubling left a run idle at its tail for 8 s and more after a few unlucky failures.
 public struct Retrier: Sendable {
     public var attempts: Int
     public var firstDelay: Duration
@@ -31,7 +31,12 @@ public struct Retrier: Sendable {
                 attempt += 1
                 let base = min(firstDelay * (1 << min(attempt - 1, 16)), max(maxDelay, firstDelay))
                 logger.info("\(what()): \(error); retry \(attempt) of \(attempts)")
-                try await Task.sleep(for: base * Double.random(in: 0.8...1.2))
+                // A server's Retry-After is honoured exactly (up to two minutes); otherwise backoff with jitter.
+                if let asked = (error as? any TemporaryError)?.retryAfter {
+                    try await Task.sleep(for: min(asked, .seconds(120)))
+                } else {
+                    try await Task.sleep(for: base * Double.random(in: 0.8...1.2))
+                }
             }
         }
     }

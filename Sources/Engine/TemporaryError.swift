@@ -3,6 +3,12 @@
 public protocol TemporaryError: Error {
     /// Whether a retry may succeed (network failures, 5xx, 429).
     var isTemporary: Bool { get }
+    /// How long the server asked to wait before trying again (`Retry-After`), when it said.
+    var retryAfter: Duration? { get }
+}
+
+extension TemporaryError {
+    public var retryAfter: Duration? { nil }
 }
 
 /// An error that asks for an operation to be started again at once, as a step of the operation rather than a

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Logging
 import Testing
 
 @Suite("Per-registry rate limiter", .timeLimit(.minutes(1)))
@@ -77,16 +78,16 @@ struct RateLimiterTests {
         #expect(ContinuousClock.now - other < .milliseconds(100), "other hosts are not paced")
     }
 
-    @Test("a 429 with Retry-After pauses the whole host exactly that long and halves its concurrency, which successes bring back")
+    @Test("a burst of 429s with Retry-After pauses the whole host exactly that long and halves its concurrency, which successes bring back")
     func backoff() async throws {
         let limiter = RateLimiter(limits: ["reg": .init(maxConnections: 8)])
-        try await limiter.enter(host: "reg", admission: .request)
-        await limiter.leave(host: "reg", admission: .request, status: 429, retryAfter: .seconds(1))
+        for _ in 0..<3 { try await limiter.enter(host: "reg", admission: .request) }
+        for _ in 0..<3 { await limiter.leave(host: "reg", admission: .request, status: 429, retryAfter: .seconds(1)) }
         let start = ContinuousClock.now
         try await limiter.enter(host: "reg", admission: .request)
         let waited = ContinuousClock.now - start
         #expect(waited >= .milliseconds(950) && waited < .milliseconds(1500), "waited \(waited)")
-        #expect(await limiter.throttled["reg"] == 1)
+        #expect(await limiter.throttled["reg"] == 3)
         #expect(await limiter.pauses["reg"] == 1)
         // Concurrency is halved to 4: with one in flight, three more enter and a fifth waits for a slot.
         for _ in 0..<3 { try await limiter.enter(host: "reg", admission: .request) }
@@ -101,9 +102,12 @@ struct RateLimiterTests {
         #expect(await limiter.peak["reg"] == 8)
     }
 
-    @Test("an isolated 503 pauses nothing; three 503s within a second pause the host")
+    @Test("an isolated 429 or 503 pauses nothing (its own retry waits); three 503s within a second pause the host")
     func isolatedVersusBurst() async throws {
         let limiter = RateLimiter()
+        try await limiter.enter(host: "reg", admission: .request)
+        await limiter.leave(host: "reg", admission: .request, status: 429, retryAfter: .seconds(5))
+        try await Task.sleep(for: .milliseconds(1100))
         try await limiter.enter(host: "reg", admission: .request)
         await limiter.leave(host: "reg", admission: .request, status: 503, retryAfter: nil)
         var start = ContinuousClock.now
@@ -119,6 +123,20 @@ struct RateLimiterTests {
         start = ContinuousClock.now
         try await limiter.enter(host: "burst", admission: .request)
         #expect(ContinuousClock.now - start >= .milliseconds(350))
+    }
+
+    @Test("a request's own retry waits exactly the Retry-After its answer gave")
+    func retryAfterPerRequest() async throws {
+        struct Throttled: TemporaryError { var isTemporary: Bool { true }; var retryAfter: Duration? { .milliseconds(600) } }
+        var calls = 0
+        let start = ContinuousClock.now
+        let value = try await Retrier(attempts: 2, firstDelay: .milliseconds(10), logger: Logger(label: "t")).run("x") {
+            calls += 1
+            if calls == 1 { throw Throttled() }
+            return 7
+        }
+        #expect(value == 7 && calls == 2)
+        #expect(ContinuousClock.now - start >= .milliseconds(580))
     }
 
     @Test("limit flags parse, and bad ones are named")

@@ -1,10 +1,11 @@
 /// Per-registry caps and pacing for a run: at most `maxConnections` requests in flight per host (bulk transfers
 /// leave one slot to small requests, so existence checks and manifests are never starved), at most
-/// `requestsPerSecond` started per host, and a host-wide pause when the host says "slow down".
+/// `requestsPerSecond` started per host, and a host-wide pause when the host is overloaded.
 ///
-/// A host says so with a 429, with `Retry-After` (honoured exactly), or with a burst of 503s (3 within a second).
-/// An isolated 503 pauses nothing: that request is retried with its own backoff while the others go on. A pause
-/// halves the connection cap, which grows back by one with each success after it.
+/// Overload is a burst of throttling answers across requests: 3 429s or 503s within a second. The pause honours
+/// the largest `Retry-After` given exactly (exponential backoff with jitter otherwise) and halves the connection
+/// cap, which grows back by one with each success after it. An isolated 429 or 503 pauses nothing: that request
+/// is retried on its own (after exactly its `Retry-After`, when given) while the others go on.
 public actor RateLimiter: RequestGate {
     /// Limits for one host; nil means unlimited.
     public struct Limits: Sendable, Hashable {
@@ -25,8 +26,8 @@ public actor RateLimiter: RequestGate {
         var lastRefill: ContinuousClock.Instant
         var pausedUntil: ContinuousClock.Instant?
         var strikes = 0
-        /// When recent 503s came, for telling a burst from an isolated failure.
-        var recent503: [ContinuousClock.Instant] = []
+        /// Throttling answers of the last second (with their Retry-After), telling a burst from an isolated one.
+        var recentThrottles: [(at: ContinuousClock.Instant, retryAfter: Duration?)] = []
         /// The cap before the last pause, what successes grow it back to when no cap is configured.
         var capBeforePause: Int?
         var waiters: [(id: Int, bulk: Bool, continuation: CheckedContinuation<Void, any Error>)] = []
@@ -41,7 +42,7 @@ public actor RateLimiter: RequestGate {
     public private(set) var peak: [String: Int] = [:]
     /// Throttling answers (429/503) seen per host.
     public private(set) var throttled: [String: Int] = [:]
-    /// Host-wide pauses per host.
+    /// Host-wide pauses per host (bursts of throttling answers).
     public private(set) var pauses: [String: Int] = [:]
 
     public init(limits: [String: Limits] = [:], defaults: Limits = Limits()) {
@@ -89,12 +90,9 @@ public actor RateLimiter: RequestGate {
         if status == 429 || status == 503 {
             throttled[name, default: 0] += 1
             let now = ContinuousClock.now
-            if status == 503 {
-                h.recent503 = h.recent503.filter { now - $0 < .seconds(1) } + [now]
-            }
-            // An isolated 503 is that request's failure (its retry backs off); a 429, Retry-After or a burst of
-            // 503s is the host asking everyone to slow down.
-            if status == 429 || retryAfter != nil || h.recent503.count >= 3 {
+            h.recentThrottles = h.recentThrottles.filter { now - $0.at < .seconds(1) } + [(now, retryAfter)]
+            // An isolated answer is that request's (its retry waits); a burst across requests is the host.
+            if h.recentThrottles.count >= 3 {
                 // Requests in flight when the host pushed back answer alike: they are one strike, not many, or a
                 // burst of parallel 429s would escalate the pause to minutes.
                 let fresh = h.pausedUntil.map { $0 <= now } ?? true
@@ -102,14 +100,15 @@ public actor RateLimiter: RequestGate {
                     h.strikes += 1
                     pauses[name, default: 0] += 1
                 }
-                let backoff = retryAfter
+                let asked = h.recentThrottles.compactMap(\.retryAfter).max()
+                let backoff = asked
                     ?? .milliseconds(Int64(500 * (1 << min(h.strikes - 1, 7))) ) * Double.random(in: 0.8...1.2)
                 let until = now + min(backoff, .seconds(120))
                 h.pausedUntil = max(h.pausedUntil ?? until, until)
                 // Halve the concurrency in force (at least 1); with no configured cap, start from what was running.
                 if fresh { h.capBeforePause = h.cap ?? max(h.active, 2) }
                 h.cap = max(1, (h.cap ?? max(h.active, 2)) / 2)
-                h.recent503 = []
+                h.recentThrottles = []
             }
         } else if let status, status < 500 {
             h.strikes = 0
