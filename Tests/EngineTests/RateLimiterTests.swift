@@ -120,6 +120,13 @@ struct RateLimiterTests {
             await limiter.leave(host: "burst", admission: .request, status: 503, retryAfter: nil)
         }
         #expect(await limiter.pauses["burst"] == 1)
+        // 3 503s among 60 answers within a second are a background, not a burst.
+        for i in 0..<60 {
+            try await limiter.enter(host: "busy", admission: .request)
+            await limiter.leave(host: "busy", admission: .request, status: i % 20 == 19 ? 503 : 200, retryAfter: nil)
+        }
+        #expect(await limiter.throttled["busy"] == 3)
+        #expect(await limiter.pauses["busy"] == nil)
         start = ContinuousClock.now
         try await limiter.enter(host: "burst", admission: .request)
         #expect(ContinuousClock.now - start >= .milliseconds(350))

@@ -2,7 +2,8 @@
 /// leave one slot to small requests, so existence checks and manifests are never starved), at most
 /// `requestsPerSecond` started per host, and a host-wide pause when the host is overloaded.
 ///
-/// Overload is a burst of throttling answers across requests: 3 429s or 503s within a second. The pause honours
+/// Overload is a burst of throttling answers across requests: within the last second, at least 3 429s or 503s
+/// making at least a quarter of the host's answers (a 5 % background of 503s at 50 requests a second is not one). The pause honours
 /// the largest `Retry-After` given exactly (exponential backoff with jitter otherwise) and halves the connection
 /// cap, which grows back by one with each success after it. An isolated 429 or 503 pauses nothing: that request
 /// is retried on its own (after exactly its `Retry-After`, when given) while the others go on.
@@ -28,6 +29,8 @@ public actor RateLimiter: RequestGate {
         var strikes = 0
         /// Throttling answers of the last second (with their Retry-After), telling a burst from an isolated one.
         var recentThrottles: [(at: ContinuousClock.Instant, retryAfter: Duration?)] = []
+        /// When the host's answers of the last second came (every status).
+        var recentAnswers: [ContinuousClock.Instant] = []
         /// The cap before the last pause, what successes grow it back to when no cap is configured.
         var capBeforePause: Int?
         var waiters: [(id: Int, bulk: Bool, continuation: CheckedContinuation<Void, any Error>)] = []
@@ -87,12 +90,16 @@ public actor RateLimiter: RequestGate {
 
     public func leave(host name: String, admission: Admission, status: Int?, retryAfter: Duration?) {
         var h = host(name)
+        let now = ContinuousClock.now
+        if status != nil {
+            if let first = h.recentAnswers.first, now - first >= .seconds(1) { h.recentAnswers.removeAll { now - $0 >= .seconds(1) } }
+            h.recentAnswers.append(now)
+        }
         if status == 429 || status == 503 {
             throttled[name, default: 0] += 1
-            let now = ContinuousClock.now
             h.recentThrottles = h.recentThrottles.filter { now - $0.at < .seconds(1) } + [(now, retryAfter)]
             // An isolated answer is that request's (its retry waits); a burst across requests is the host.
-            if h.recentThrottles.count >= 3 {
+            if h.recentThrottles.count >= 3 && h.recentThrottles.count * 4 >= h.recentAnswers.count {
                 // Requests in flight when the host pushed back answer alike: they are one strike, not many, or a
                 // burst of parallel 429s would escalate the pause to minutes.
                 let fresh = h.pausedUntil.map { $0 <= now } ?? true
