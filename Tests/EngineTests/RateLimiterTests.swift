@@ -86,7 +86,7 @@ struct RateLimiterTests {
         let start = ContinuousClock.now
         try await limiter.enter(host: "reg", admission: .request)
         let waited = ContinuousClock.now - start
-        #expect(waited >= .milliseconds(950) && waited < .milliseconds(1500), "waited \(waited)")
+        #expect(waited >= .milliseconds(950), "waited \(waited)")
         #expect(await limiter.throttled["reg"] == 3)
         #expect(await limiter.pauses["reg"] == 1)
         // Concurrency is halved to 4: with one in flight, three more enter and a fifth waits for a slot.

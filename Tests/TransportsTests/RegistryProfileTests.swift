@@ -85,7 +85,7 @@ struct RegistryProfileTests {
     @Test("an eventually consistent registry: a blob HEAD right after its upload is asked again until it shows, not reported missing")
     func headAfterUpload() async throws {
         let registry = try RegistryServer()
-        let s3 = try RegistryImitation(target: registry.port, mode: .s3Eventual(.milliseconds(700)))
+        let s3 = try RegistryImitation(target: registry.port, mode: .s3Eventual(.milliseconds(2500)))
         let client = RegistryClient(registry: s3.host, options: RegistryOptions(credentials: CredentialStore(authFiles: [])))
         let bytes = Array(repeating: UInt8(7), count: 3000)
         let d = Descriptor(mediaType: .ociLayer, digest: Digest.sha256(of: bytes), size: 3000)
