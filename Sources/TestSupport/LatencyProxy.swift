@@ -13,9 +13,11 @@ public final class LatencyProxy: @unchecked Sendable {
     private let listener: LoopbackListener
     private let counters = Mutex((up: Int64(0), down: Int64(0), connections: 0))
 
+    /// The address it listens on (127.0.0.1 unless told otherwise).
+    public let address: String
     public var port: Int { listener.port }
-    /// `127.0.0.1:PORT`.
-    public var host: String { "127.0.0.1:\(port)" }
+    /// `ADDRESS:PORT`.
+    public var host: String { "\(address):\(port)" }
     /// Bytes sent from clients to the target so far.
     public var bytesUp: Int64 { counters.withLock { $0.up } }
     /// Bytes sent from the target to clients so far.
@@ -23,11 +25,13 @@ public final class LatencyProxy: @unchecked Sendable {
     /// Connections accepted so far.
     public var connections: Int { counters.withLock { $0.connections } }
 
-    /// Starts a proxy to `127.0.0.1:target` adding `delay` in each direction.
-    public init(target: Int, delay: Duration) throws {
+    /// Starts a proxy to `127.0.0.1:target` adding `delay` in each direction, listening on `address` (another
+    /// interface's address puts a link such as a veth pair in front of it).
+    public init(target: Int, delay: Duration, address: String = "127.0.0.1") throws {
         self.target = target
         self.delay = delay
-        listener = try LoopbackListener(name: "latency-proxy", backlog: 512)
+        self.address = address
+        listener = try LoopbackListener(name: "latency-proxy", backlog: 512, address: address)
         listener.start { [self] client in accepted(client) }
     }
 

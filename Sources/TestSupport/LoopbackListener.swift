@@ -12,9 +12,10 @@ final class LoopbackListener: @unchecked Sendable {
     /// Whether `stop` was called.
     var isStopped: Bool { stopped.load(ordering: .relaxed) }
 
-    init(name: String, backlog: Int32) throws {
+    /// Listens on a free port of `address` (127.0.0.1 unless told otherwise).
+    init(name: String, backlog: Int32, address: String = "127.0.0.1") throws {
         self.name = name
-        (fd, port) = try LoopbackSocket.bind(listen: backlog)
+        (fd, port) = try LoopbackSocket.bind(address, listen: backlog)
     }
 
     deinit { stop() }

@@ -35,7 +35,7 @@ struct Corpus {
     /// Pushes everything the scenarios need; returns the unique bytes of the corpus.
     mutating func seed(_ client: RegistryClient, scenarios: Set<String>, scratch: String) async throws {
         var seen = Set<Digest>()
-        if !scenarios.isDisjoint(with: ["cold", "noop", "save", "load", "faults", "noop200", "immutable"]) {
+        if !scenarios.isDisjoint(with: ["cold", "noop", "save", "load", "faults", "noop200", "immutable", "wan"]) {
             for i in 0..<images {
                 let tree = try SyntheticImage.index(format: i % 2 == 0 ? .oci : .docker, layers: 1, layerSize: layerSize,
                                                     seed: 1000 + UInt64(i), sharedBase: [Self.base], baseLayerSize: baseSize)
@@ -63,7 +63,7 @@ struct Corpus {
                 try await SyntheticImage.push(tree, to: client, repository: "small/s\(i)", tag: "1")
             }
         }
-        if scenarios.contains("big") { try await seedBig(client, scratch: scratch) }
+        if scenarios.contains("big") || scenarios.contains("wan-big") { try await seedBig(client, scratch: scratch) }
     }
 
     /// One image with a single layer of `bigSize` random bytes, generated into a file and streamed up.

@@ -90,3 +90,50 @@ final class Coin: @unchecked Sendable {
         return Double(state % 1_000_000) / 1_000_000 < p
     }
 }
+
+extension Bench {
+    /// The `wan` scenario: the corpus mirrored across a 200 Mbit/s link with 40 ms round trips and a 50 Mbit/s
+    /// one with 100 ms (`WANLink`), dray (and skopeo ×4 with peers) running on the far side of the link; with
+    /// `wan-big` also the 1 GB layer across the first link. The target is 1.15× the link's time for the bytes.
+    func runWAN(_ scenarios: [String]) throws {
+        guard scenarios.contains("wan") || scenarios.contains("wan-big") else { return }
+        for (i, (rate, oneWay)) in [(200, 20), (50, 50)].enumerated() {
+            let link = try WANLink(index: i + 1, rateMbit: rate)
+            defer { link.close() }
+            let sourceLine = try LatencyProxy(target: source.port, delay: .milliseconds(oneWay), address: link.hostAddress)
+            func destination() throws -> Destination {
+                let r = try RegistryServer(accessLog: true)
+                return Destination(registry: r, proxy: try LatencyProxy(target: r.port, delay: .milliseconds(oneWay), address: link.hostAddress))
+            }
+            func mirror(_ names: [String], _ label: String, bytes: Int64) throws {
+                let list = "\(work)/wan.txt"
+                try names.map { "\(sourceLine.host)/\($0)" }.joined(separator: "\n").appending("\n")
+                    .write(toFile: list, atomically: false, encoding: .utf8)
+                let d = try destination()
+                let row = measure(label, "dray", d) {
+                    Runner.run(link.run([dray, "mirror", "-f", list, "-d", d.host, "--all", "-j", "\(jobs)", "--tls-verify=false",
+                                         "-o", "\(work)/failed.txt"]), log: log)
+                }
+                let linkTime = Double(bytes) * 8 / (Double(rate) * 1e6)
+                let ratio = row.wall / linkTime
+                note(label, String(format: "%d Mbit/s, %d ms round trips: the link carries the %.1f MB in %.2f s; dray %.2f× that (target ≤ 1.15× %@)",
+                                   rate, 2 * oneWay, Double(bytes) / 1e6, linkTime, ratio, ratio <= 1.15 && row.failures.isEmpty ? "✅" : "❌"))
+                if peers {
+                    let s = try destination()
+                    measure(label, "skopeo ×4", s) {
+                        Runner.runAll(names.map { name in
+                            link.run(["skopeo", "copy", "--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false",
+                                      "docker://\(sourceLine.host)/\(name)", "docker://\(s.host)/\(name)"])
+                        }, parallel: 4, log: log)
+                    }
+                }
+            }
+            if scenarios.contains("wan") {
+                try mirror(corpus.imageNames, "wan \(rate)M", bytes: corpus.uniqueBytes)
+            }
+            if scenarios.contains("wan-big"), i == 0 {
+                try mirror([corpus.bigName], "wan-big \(rate)M", bytes: corpus.bigSize)
+            }
+        }
+    }
+}

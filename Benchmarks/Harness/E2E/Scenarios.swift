@@ -168,6 +168,7 @@ final class Bench {
             }
         }
         try runRound3(scenarios, list: list, images: images)
+        try runWAN(scenarios)
         let archive = "\(work)/dray.tar.zst"
         let layouts = "\(work)/peer-layouts"
         if scenarios.contains("save") || scenarios.contains("load") {
