@@ -36,10 +36,7 @@ public final class RegistryMirror: Sendable {
         self.options = options
         self.logger = logger
         let profiles = profiles ?? source.profiles
-        let gate: any RequestGate = source.gate ?? destination.gate ?? RateLimiter { host in
-            let p = profiles.resolve(host).profile
-            return RateLimiter.Limits(maxConnections: p.maxConnections, requestsPerSecond: p.requestsPerSecond)
-        }
+        let gate: any RequestGate = source.gate ?? destination.gate ?? RateLimiter(limits: profiles.limits)
         var (source, destination) = (source, destination)
         source.profiles = profiles
         destination.profiles = profiles

@@ -124,9 +124,9 @@ extension LoadCommand {
         options.signatures = removeSignatures ? .remove : .copy
         // A docker save archive holds nothing attached: nothing to look for.
         if !hasSignatures { options.attachments.scope = .none }
-        let (limiter, pool) = try await destinationPool(plan, logger)
+        let pool = try await destinationPool(plan, logger)
         let engine = MirrorEngine(options: options, sources: sources, destinations: pool.destination, logger: logger)
-        try await run(plan, logger: logger, limiter: limiter, places: places) { events in
+        try await run(plan, logger: logger, places: places) { events in
             if let (passes, medium) = passes { return await engine.run(plan.targets, passes: passes, medium: medium, events: events) }
             return await engine.run(plan.targets, events: events)
         }
@@ -134,26 +134,25 @@ extension LoadCommand {
 
     /// Runs `execute` for the plan's targets with the runner; the list lines that name no saved image are
     /// reported first, as failed images.
-    func run(_ plan: LoadPlan, logger: Logger, limiter: RateLimiter, places: LogPlaces,
+    func run(_ plan: LoadPlan, logger: Logger, places: LogPlaces,
              execute: @escaping @Sendable (@escaping @Sendable (MirrorEvent) -> Void) async -> [MirrorResult]) async throws {
-        try await MirrorRunner(verb: "Loaded", logger: logger, limiter: limiter, profiles: try access.registryOptions().profiles, failedPath: failed, reportPath: report, places: places)
+        try await MirrorRunner(verb: "Loaded", logger: logger, registryRun: try access.tls.hosts.run(), failedPath: failed, reportPath: report, places: places)
             .run(count: plan.count, listErrors: plan.listErrors) { events in
                 for r in plan.missing { events(.finished(r)) }
                 return plan.missing + (await execute(events))
             }
     }
 
-    /// The registry the images go to, with one rate limiter for the run; checked (TLS, credentials) before any image.
-    func destinationPool(_ plan: LoadPlan, _ logger: Logger) async throws -> (RateLimiter, RegistryPool) {
+    /// The registry the images go to (behind the run's gate); checked (TLS, credentials) before any image.
+    func destinationPool(_ plan: LoadPlan, _ logger: Logger) async throws -> RegistryPool {
         let registry = try access.registryOptions()
-        let limiter = (registry.gate as? RateLimiter) ?? RateLimiter()
         let pool = RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: registry, destination: registry)
         if !skipLogin {
             try await DestinationCheck.run(plan.targets.map(\.destination), credentialFlags: ["--creds", "--authfile"],
                                            otherwise: "check -d, --cert-dir and --tls-verify, or use --skip-login") { pool.client($0, .destination) }
         }
         try await HarborProjectCheck.run(plan.targets.map(\.destination), options: harbor, logger: logger) { pool.client($0, .destination) }
-        return (limiter, pool)
+        return pool
     }
 
     /// Loads straight from an archive (parts found automatically), streaming it once, without extracting it.

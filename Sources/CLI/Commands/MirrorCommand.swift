@@ -176,7 +176,7 @@ struct MirrorCommand: AsyncParsableCommand {
             let signer = try signatures.signer()
             let shard = try sharding.parsed()
             // One gate for every registry of the run: caps and pacing per host (profiles), backoff after 429/503.
-            let limiter = try access.hosts.run().limiter
+            let registryRun = try access.hosts.run()
             let sourceOptions = try access.registryOptions(.source)
             let destinationOptions = try access.registryOptions(.destination)
             let pool = RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: sourceOptions,
@@ -200,7 +200,7 @@ struct MirrorCommand: AsyncParsableCommand {
             }
             try await HarborProjectCheck.run(asking.map(\.destination), options: harbor, logger: logger) { pool.client($0, .destination) }
 
-            try await MirrorRunner(logger: logger, limiter: limiter, profiles: sourceOptions.profiles, failedPath: failed, reportPath: report, shard: shard,
+            try await MirrorRunner(logger: logger, registryRun: registryRun, failedPath: failed, reportPath: report, shard: shard,
                                    recordsPath: records, state: journal)
                 .run(targets, listErrors: listErrors, options: options, sources: pool.source,
                      destinations: pool.destination, signer: signer)

@@ -10,9 +10,8 @@ struct MirrorRunner {
     /// The summary's verb: "Mirrored", "Synced".
     var verb = "Mirrored"
     let logger: Logger
-    let limiter: RateLimiter?
-    /// The run's host profiles, for what was learned about each host.
-    var profiles: RegistryProfiles? = nil
+    /// The run's gate and host profiles: requests, throttling and pauses per host, and what was learned.
+    let registryRun: RegistryRun
     let failedPath: String
     let reportPath: String?
     /// The slice of the list this process ran (`--shard`), recorded in the report.
@@ -71,18 +70,17 @@ struct MirrorRunner {
             (\(Int64(summary.throughput).humanBytes)/s)
             """)
         var registries: [String: MirrorReport.RegistryStats] = [:]
-        if let limiter {
-            let (started, peak, throttled, pauses) = (await limiter.started, await limiter.peak, await limiter.throttled, await limiter.pauses)
-            for (host, n) in throttled.sorted(by: { $0.key < $1.key }) {
-                let p = pauses[host] ?? 0
-                logger.warning("\(host) throttled \(n) request\(n == 1 ? "" : "s") (429/503); dray retried them\(p > 0 ? " and paused the host \(p) time\(p == 1 ? "" : "s")" : "")")
-            }
-            for host in started.keys {
-                registries[host] = MirrorReport.RegistryStats(requests: started[host] ?? 0, peakConcurrent: peak[host] ?? 0,
-                                                              throttled: throttled[host] ?? 0, pauses: pauses[host])
-            }
+        let limiter = registryRun.limiter
+        let (requests, peak, throttled, pauses) = (await limiter.started, await limiter.peak, await limiter.throttled, await limiter.pauses)
+        for (host, n) in throttled.sorted(by: { $0.key < $1.key }) {
+            let p = pauses[host] ?? 0
+            logger.warning("\(host) throttled \(n) request\(n == 1 ? "" : "s") (429/503); dray retried them\(p > 0 ? " and paused the host \(p) time\(p == 1 ? "" : "s")" : "")")
         }
-        for (host, learned) in profiles?.learnedHosts ?? [:] {
+        for host in requests.keys {
+            registries[host] = MirrorReport.RegistryStats(requests: requests[host] ?? 0, peakConcurrent: peak[host] ?? 0,
+                                                          throttled: throttled[host] ?? 0, pauses: pauses[host])
+        }
+        for (host, learned) in registryRun.profiles.learnedHosts {
             let notes = learned.notes
             let reading = learned.rateLimit.last
             guard !notes.isEmpty || reading != nil else { continue }

@@ -120,7 +120,7 @@ struct SaveCommand: AsyncParsableCommand {
                 return
             }
             let run = try await CacheRun(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
-                                         http: try transfer.httpOptions(), options: options, logger: logger, shard: shard,
+                                         registryRun: try access.tls.hosts.run(), http: try transfer.httpOptions(), options: options, logger: logger, shard: shard,
                                          selection: tagSelection)
             // The cache folder carries this save's trust (none without --include-trust); the archive's head takes it.
             do { try trust.write(layout: run.layout.path) } catch { throw CLIError("\(cache): \(error)") }
@@ -130,7 +130,7 @@ struct SaveCommand: AsyncParsableCommand {
             // A failed image still leaves an archive of the others, as in Hangar.
             var someFailed = false
             do {
-                try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, profiles: run.profiles, failedPath: failed, reportPath: report,
+                try await MirrorRunner(verb: "Saved", logger: logger, registryRun: run.registryRun, failedPath: failed, reportPath: report,
                                        shard: shard, places: .folder(destination: cache))
                     .run(count: run.targets.count, listErrors: run.listErrors) { events in
                         let (results, archive) = await saver.run(run.targets, events: events)
@@ -174,12 +174,12 @@ struct SaveCommand: AsyncParsableCommand {
             throw CLIError("-d \(selection.destination) is the cache folder or holds it, or lies in it; with --compress dir give another folder")
         }
         let run = try await CacheRun(cache, list: file, sourceRegistry: selection.source, registry: try access.registryOptions(),
-                                     http: try transfer.httpOptions(), options: options, logger: logger, shard: shard,
+                                     registryRun: try access.tls.hosts.run(), http: try transfer.httpOptions(), options: options, logger: logger, shard: shard,
                                      selection: tags)
         let saved = Mutex<Set<String>>([])
         var someFailed = false
         do {
-            try await MirrorRunner(verb: "Saved", logger: logger, limiter: run.limiter, profiles: run.profiles, failedPath: failed, reportPath: report,
+            try await MirrorRunner(verb: "Saved", logger: logger, registryRun: run.registryRun, failedPath: failed, reportPath: report,
                                    shard: shard, places: .folder(destination: cache))
                 .run(count: run.targets.count, listErrors: run.listErrors) { [engine = run.engine(logger), targets = run.targets] events in
                     let results = await engine.run(targets, events: events)

@@ -50,19 +50,19 @@ struct SyncCommand: AsyncParsableCommand {
             let shard = try sharding.parsed()
             let selection = try tags.selection()
             try await Self.fill(destination, list: file, sourceRegistry: source, registry: try access.registryOptions(),
-                                http: try transfer.httpOptions(), options: options, logger: logger, failedPath: failed,
+                                registryRun: try access.tls.hosts.run(), http: try transfer.httpOptions(), options: options, logger: logger, failedPath: failed,
                                 reportPath: report, shard: shard, selection: selection)
         }
     }
 
     /// Downloads the listed images into the layout at `path` (created when missing), naming each by its full
     /// source reference. Throws `ExitCode.failure` after writing the failed list when some image failed.
-    static func fill(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions,
+    static func fill(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions, registryRun: RegistryRun,
                      http: HTTPClientOptions, options: MirrorOptions, logger: Logger, failedPath: String, reportPath: String?,
                      verb: String = "Synced", shard: Shard? = nil, selection: TagSelection? = nil) async throws {
-        let run = try await CacheRun(path, list: list, sourceRegistry: sourceRegistry, registry: registry, http: http,
+        let run = try await CacheRun(path, list: list, sourceRegistry: sourceRegistry, registry: registry, registryRun: registryRun, http: http,
                                      options: options, logger: logger, shard: shard, selection: selection)
-        try await MirrorRunner(verb: verb, logger: logger, limiter: run.limiter, profiles: run.profiles, failedPath: failedPath, reportPath: reportPath,
+        try await MirrorRunner(verb: verb, logger: logger, registryRun: run.registryRun, failedPath: failedPath, reportPath: reportPath,
                                shard: shard, places: .folder(destination: path))
             .run(count: run.targets.count, listErrors: run.listErrors) { [engine = run.engine(logger), targets = run.targets] events in
                 await engine.run(targets, events: events)
@@ -113,19 +113,18 @@ struct CacheRun {
     let targets: [MirrorTarget]
     let listErrors: [ImageListError]
     let layout: OCILayout
-    let limiter: RateLimiter
-    let profiles: RegistryProfiles
+    /// The run's gate and host profiles.
+    let registryRun: RegistryRun
     let pool: RegistryPool
     let options: MirrorOptions
 
-    init(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions, http: HTTPClientOptions,
+    /// `registry` carries `registryRun`'s profiles and gate (see `HostOptions.run`).
+    init(_ path: String, list: String, sourceRegistry: String?, registry: RegistryOptions, registryRun: RegistryRun,
+         http: HTTPClientOptions,
          options: MirrorOptions,
          logger: Logger, shard: Shard? = nil, selection: TagSelection? = nil) async throws {
-        let sourceOptions = registry
-        // The gate the registry options carry (the run's; see `HostOptions.run`).
-        limiter = (registry.gate as? RateLimiter) ?? RateLimiter()
-        profiles = registry.profiles
-        pool = RegistryPool(http: HTTPClient(options: http, logger: logger), source: sourceOptions, destination: sourceOptions)
+        self.registryRun = registryRun
+        pool = RegistryPool(http: HTTPClient(options: http, logger: logger), source: registry, destination: registry)
         var (targets, listErrors) = try await SyncCommand.targets(file: list, sourceRegistry: sourceRegistry, selection: selection, pool: pool)
         if let shard { (targets, listErrors) = shard.narrow(targets, listErrors, logger: logger) }
         (self.targets, self.listErrors) = (targets, listErrors)

@@ -66,11 +66,7 @@ struct HostOptions: ParsableArguments {
                    ratelimitMin.map { "\($0)" } ?? ""].joined(separator: "\n")
         if let made = Self.runs.withLock({ $0[key] }) { return made }
         let profiles = try profiles()
-        let limiter = RateLimiter { host in
-            let p = profiles.resolve(host).profile
-            return RateLimiter.Limits(maxConnections: p.maxConnections, requestsPerSecond: p.requestsPerSecond)
-        }
-        let run = RegistryRun(profiles: profiles, limiter: limiter)
+        let run = RegistryRun(profiles: profiles, limiter: RateLimiter(limits: profiles.limits))
         return Self.runs.withLock { $0[key] = $0[key] ?? run; return $0[key]! }
     }
 

@@ -176,7 +176,7 @@ extension RegistryClient {
                 await cancelUpload(repository, location)
                 logger.debug("\(e.message)")
                 reauthorized = true
-            } catch let e as RegistryError where mode == .monolithic && [405, 411, 413, 415, 501].contains(e.status) {
+            } catch let e as RegistryError where mode == .monolithic && Self.refusesUploadMode(e.status, patch: false) {
                 await cancelUpload(repository, location)
                 mode = .chunked(chunkSize: UploadMode.defaultChunkSize)
                 learned.learnUploadMode(mode, because: "a monolithic PUT was refused with HTTP \(e.status)")
@@ -191,6 +191,13 @@ extension RegistryClient {
                 throw error
             }
         }
+    }
+
+    /// Whether an answer to an upload's first PUT (or PATCH) refuses the upload mode rather than the blob: the
+    /// method or the framing is not supported there. A PATCH answered 400 counts too (registries that take no
+    /// PATCH at all say so).
+    static func refusesUploadMode(_ status: Int, patch: Bool) -> Bool {
+        [405, 411, 413, 415, 501].contains(status) || (patch && status == 400)
     }
 
     /// One PATCH carrying the whole blob without a Content-Length, then the closing PUT.
@@ -208,7 +215,7 @@ extension RegistryClient {
         }
         guard response.status == 202 else {
             let e = await error(from: response, target: target, method: "PATCH")
-            if [400, 405, 411, 413, 415, 501].contains(e.status) { throw PatchRefused(error: e, streamed: true) }
+            if Self.refusesUploadMode(e.status, patch: true) { throw PatchRefused(error: e, streamed: true) }
             throw e
         }
         response.discard()
@@ -300,7 +307,7 @@ extension RegistryClient {
                                           scope: .push(repository))
             guard response.status == 202 else {
                 let e = await error(from: response, target: target, method: "PATCH")
-                if offset == 0, [400, 405, 411, 413, 415, 501].contains(e.status) { throw PatchRefused(error: e, streamed: false) }
+                if offset == 0, Self.refusesUploadMode(e.status, patch: true) { throw PatchRefused(error: e, streamed: false) }
                 throw e
             }
             response.discard()

@@ -172,14 +172,13 @@ extension RegistryClient {
             let fresh = tags.filter { seen.insert($0).inserted }
             all += fresh
             guard !fresh.isEmpty, let last = tags.last else { break }
-            if let link = Self.nextLink(response.headers["Link"], relativeTo: page) {
-                if Self.sameEndpoint(link, first) {
-                    next = link
-                } else {
+            let link = Self.nextLink(response.headers["Link"], relativeTo: page)
+            if let link, Self.sameEndpoint(link, first) {
+                next = link
+            } else if link != nil || tags.count >= n {
+                if let link {
                     logger.debug("\(registry)/\(repository): tags/list Link points at \(HTTPRedaction.url(link)); continuing on \(apiHost) with ?last=")
-                    next = try await url(path, query: [URLQueryItem(name: "n", value: "\(n)"), URLQueryItem(name: "last", value: last)])
                 }
-            } else if tags.count >= n {
                 next = try await url(path, query: [URLQueryItem(name: "n", value: "\(n)"), URLQueryItem(name: "last", value: last)])
             } else {
                 next = nil

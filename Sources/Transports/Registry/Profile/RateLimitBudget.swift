@@ -23,7 +23,6 @@ public final class RateLimitBudget: Sendable {
         var estimate: Int?
         var inFlight = 0
         var pausedUntil: ContinuousClock.Instant?
-        var pauses = 0
     }
 
     private let state = Mutex(State())
@@ -32,8 +31,6 @@ public final class RateLimitBudget: Sendable {
 
     /// The last reading, nil when the host never sent the headers.
     public var last: Reading? { state.withLock { $0.last } }
-    /// How many times counted requests waited for the window to refill.
-    public var pauses: Int { state.withLock { $0.pauses } }
 
     /// Parses `RateLimit-Limit` and `RateLimit-Remaining` (`N` or `N;w=S`).
     static func reading(_ headers: HTTPHeaders) -> Reading? {
@@ -71,7 +68,6 @@ public final class RateLimitBudget: Sendable {
                     throw RateLimitExhausted(host: host, reading: last, minimum: minimum)
                 }
                 s.pausedUntil = now + window
-                s.pauses += 1
                 return window
             }
             guard let wait else { return }

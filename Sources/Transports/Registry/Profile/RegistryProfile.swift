@@ -69,12 +69,19 @@ public struct RegistryProfile: Sendable, Equatable {
 
     /// This profile with every unset field taken from `other`; `origins` records where each taken value came from.
     func filled(from other: RegistryProfile, origin: ProfileOrigin, into origins: inout [Field: ProfileOrigin]) -> RegistryProfile {
+        filled(from: other, origin: { _ in origin }, into: &origins)
+    }
+
+    /// This profile with every unset field taken from `other`, each field's origin given by `origin(field)` (a
+    /// file names a line per key).
+    func filled(from other: RegistryProfile, origin: (Field) -> ProfileOrigin,
+                into origins: inout [Field: ProfileOrigin]) -> RegistryProfile {
         var p = self
         func take<T>(_ path: WritableKeyPath<RegistryProfile, T?>, _ field: Field) {
             if p[keyPath: path] == nil, let v = other[keyPath: path] {
                 p[keyPath: path] = v
-                origins[field] = origin
-                if field == .upload, case .chunked = v as? UploadMode { origins[.chunkSize] = origin }
+                origins[field] = origin(field)
+                if field == .upload, case .chunked = v as? UploadMode { origins[.chunkSize] = origin(.chunkSize) }
             }
         }
         take(\.kind, .kind)
@@ -116,7 +123,6 @@ public enum ProfileOrigin: Sendable, Equatable, CustomStringConvertible {
     case flag(String)
     case file(String, line: Int?)
     case builtIn(RegistryKind)
-    case learned
     case `default`
 
     public var description: String {
@@ -124,7 +130,6 @@ public enum ProfileOrigin: Sendable, Equatable, CustomStringConvertible {
         case .flag(let f): "flag \(f)"
         case .file(let path, let line): "\(path)\(line.map { ":\($0)" } ?? "")"
         case .builtIn(let kind): "built in (\(kind.rawValue))"
-        case .learned: "learned"
         case .default: "default"
         }
     }

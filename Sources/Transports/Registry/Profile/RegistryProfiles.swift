@@ -7,7 +7,6 @@ import Synchronization
 public final class RegistryProfiles: Sendable {
     /// A host's profile with where each value came from.
     public struct Resolved: Sendable {
-        public var host: String
         public var profile: RegistryProfile
         public var origins: [RegistryProfile.Field: ProfileOrigin]
     }
@@ -45,19 +44,20 @@ public final class RegistryProfiles: Sendable {
             }
             p = p.filled(from: kind.defaults, origin: .builtIn(kind), into: &origins)
         }
-        return Resolved(host: host, profile: p, origins: origins)
+        return Resolved(profile: p, origins: origins)
     }
 
+    /// The settings of a file entry, each from the line that set it (a chunk size set by its `upload:` line alone
+    /// comes from that line).
     private static func fill(_ p: RegistryProfile, _ e: RegistryProfileFile.Entry, _ path: String,
                              _ origins: inout [RegistryProfile.Field: ProfileOrigin]) -> RegistryProfile {
-        var out = p
-        for field in e.profile.fieldsSet where field != .chunkSize {
-            out = out.filled(from: e.profile.only(field), origin: .file(path, line: e.lines[field]), into: &origins)
-        }
-        if case .chunked = out.upload, origins[.upload] == .file(path, line: e.lines[.upload]) {
-            origins[.chunkSize] = .file(path, line: e.lines[.chunkSize] ?? e.lines[.upload])
-        }
-        return out
+        p.filled(from: e.profile, origin: { .file(path, line: e.lines[$0] ?? e.lines[.upload]) }, into: &origins)
+    }
+
+    /// A host's connection cap and pacing, as the rate limiter takes them.
+    public func limits(_ host: String) -> RateLimiter.Limits {
+        let p = resolve(host).profile
+        return RateLimiter.Limits(maxConnections: p.maxConnections, requestsPerSecond: p.requestsPerSecond)
     }
 
     /// What has been learned about `host` in this run (one value per host, shared by its clients).
@@ -72,28 +72,4 @@ public final class RegistryProfiles: Sendable {
 
     /// Every host something was learned about, with what.
     public var learnedHosts: [String: LearnedFeatures] { learnedByHost.withLock { $0 } }
-}
-
-extension RegistryProfile {
-    /// A profile with only `field` of this one.
-    func only(_ field: Field) -> RegistryProfile {
-        var p = RegistryProfile()
-        switch field {
-        case .kind: p.kind = kind
-        case .apiHost: p.apiHost = apiHost
-        case .tlsVerify: p.tlsVerify = tlsVerify
-        case .certDir: p.certDir = certDir
-        case .authFile: p.authFile = authFile
-        case .credentialHelper: p.credentialHelper = credentialHelper
-        case .maxConnections: p.maxConnections = maxConnections
-        case .requestsPerSecond: p.requestsPerSecond = requestsPerSecond
-        case .upload, .chunkSize: p.upload = upload
-        case .mount: p.mount = mount
-        case .referrers: p.referrers = referrers
-        case .tagPageSize: p.tagPageSize = tagPageSize
-        case .blobCheck: p.blobCheck = blobCheck
-        case .rateLimitMin: p.rateLimitMin = rateLimitMin
-        }
-        return p
-    }
 }
