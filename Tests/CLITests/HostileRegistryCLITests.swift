@@ -205,15 +205,12 @@ struct HostileRegistryCLITests {
         }
         let source = try StubRegistry(tree: Self.tree)
         for tlsVerify in ["true", "false"] {
-            let started = ContinuousClock.now
             let r = try Dray.run(["copy", "--retries", "0", "--dest-tls-verify=\(tlsVerify)", "--dest-creds", "bob:hunter2-pw",
                                   "docker://\(source.reference)", "\(destination.host)/copy/app:1"])
             #expect(r.status != 0)
             #expect(r.stderr.contains("refusing to send credentials"), "\(r.stderr)")
             #expect(r.stderr.contains("198.51.100.7"))
             #expect(!r.stderr.contains("hunter2"))
-            // Refused before any connection: no connect timeout was waited for.
-            #expect(ContinuousClock.now - started < .seconds(20))
         }
         realm.withLock { $0 = "http://169.254.169.254/token" }
         let r = try Dray.run(["copy", "--retries", "0", "docker://\(source.reference)", "\(destination.host)/copy/app:1"])

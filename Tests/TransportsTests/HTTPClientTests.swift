@@ -120,9 +120,9 @@ struct HTTPClientTests {
     @Test("an unreachable host fails fast with a clear transport error")
     func unreachable() async throws {
         let port = try freeLoopbackPort()
-        let started = ContinuousClock.now
-        // A refused connection must fail at once, not after the (here 60 s) connect timeout; the bound is loose
-        // because the suite runs many tests at once on two cores.
+        // A refused connection must fail with curl's "could not connect" (7), not wait for the connect timeout
+        // and fail with "timed out" (28). The code tells the two apart; a wall-clock bound would be flaky on a
+        // loaded machine (it was: 31 s once, while the suite started 300 tests on two cores).
         var request = HTTPRequest(url: URL(string: "http://127.0.0.1:\(port)/v2/")!)
         request.connectTimeout = .seconds(60)
         do {
@@ -133,7 +133,6 @@ struct HTTPClientTests {
             #expect(e.isTemporary)
             #expect("\(e)".contains("127.0.0.1"))
         }
-        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test("many concurrent requests share the loop")

@@ -47,6 +47,11 @@ public actor RateLimiter: RequestGate {
     public private(set) var throttled: [String: Int] = [:]
     /// Host-wide pauses per host (bursts of throttling answers).
     public private(set) var pauses: [String: Int] = [:]
+    /// Entries per host that had to wait: for a pause, a connection slot or a pacing token.
+    public private(set) var waited: [String: Int] = [:]
+
+    /// Entries waiting for a connection slot at a host now.
+    public func waiting(host name: String) -> Int { hosts[name]?.waiters.count ?? 0 }
 
     public init(limits: [String: Limits] = [:], defaults: Limits = Limits()) {
         limitsFor = { limits[$0] ?? defaults }
@@ -67,7 +72,9 @@ public actor RateLimiter: RequestGate {
     public func enter(host name: String, admission: Admission) async throws {
         // Wait out a host-wide pause, then for a connection slot (a continuation takes one at once), then for a
         // pacing token.
+        var didWait = false
         while let until = host(name).pausedUntil, until > .now {
+            didWait = true
             try await Task.sleep(until: until, clock: .continuous)
         }
         if admission == .continuation {
@@ -75,14 +82,15 @@ public actor RateLimiter: RequestGate {
             h.active += 1
             hosts[name] = h
         } else {
-            try await acquireSlot(name, bulk: admission == .bulk)
+            if try await acquireSlot(name, bulk: admission == .bulk) { didWait = true }
         }
         do {
-            try await takeToken(name)
+            if try await takeToken(name) { didWait = true }
         } catch {
             releaseSlot(name)
             throw error
         }
+        if didWait { waited[name, default: 0] += 1 }
         started[name, default: 0] += 1
         let active = hosts[name]!.active
         peak[name] = max(peak[name] ?? 0, active)
@@ -143,12 +151,13 @@ public actor RateLimiter: RequestGate {
         return h.active < usable
     }
 
-    private func acquireSlot(_ name: String, bulk: Bool) async throws {
+    /// Takes a connection slot; true when it had to wait for one.
+    private func acquireSlot(_ name: String, bulk: Bool) async throws -> Bool {
         var h = host(name)
         if h.waiters.isEmpty || !bulk, canStart(h, bulk: bulk) {
             h.active += 1
             hosts[name] = h
-            return
+            return false
         }
         let id = nextID
         nextID += 1
@@ -165,6 +174,7 @@ public actor RateLimiter: RequestGate {
         } onCancel: {
             Task { await self.cancelWaiter(name, id) }
         }
+        return true
     }
 
     private func cancelWaiter(_ name: String, _ id: Int) {
@@ -189,19 +199,22 @@ public actor RateLimiter: RequestGate {
 
     // MARK: Pacing
 
-    private func takeToken(_ name: String) async throws {
+    /// Takes a pacing token; true when it had to wait for one.
+    private func takeToken(_ name: String) async throws -> Bool {
+        var slept = false
         while true {
             var h = host(name)
-            guard let rate = h.limits.requestsPerSecond, rate > 0 else { return }
+            guard let rate = h.limits.requestsPerSecond, rate > 0 else { return slept }
             let now = ContinuousClock.now
             h.tokens = min(max(1, rate), h.tokens + (now - h.lastRefill).inSeconds * rate)
             h.lastRefill = now
             if h.tokens >= 1 {
                 h.tokens -= 1
                 hosts[name] = h
-                return
+                return slept
             }
             hosts[name] = h
+            slept = true
             try await Task.sleep(for: .milliseconds(Int64(((1 - h.tokens) / rate * 1000).rounded(.up))))
         }
     }
