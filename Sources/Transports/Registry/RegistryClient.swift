@@ -127,6 +127,7 @@ public final class RegistryClient: Sendable {
         send: (HTTPRequest) async throws -> HTTPResponse
     ) async throws -> HTTPResponse {
         var request = request
+        request.bulk = request.bulk || gated != .request
         var retried = false
         // Credentials go only to the registry's own host (an upload Location may name another).
         let base = try await baseURL()
