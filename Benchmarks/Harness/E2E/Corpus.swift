@@ -35,7 +35,7 @@ struct Corpus {
     /// Pushes everything the scenarios need; returns the unique bytes of the corpus.
     mutating func seed(_ client: RegistryClient, scenarios: Set<String>, scratch: String) async throws {
         var seen = Set<Digest>()
-        if !scenarios.isDisjoint(with: ["cold", "noop", "save", "load", "faults", "noop200", "immutable", "wan"]) {
+        if !scenarios.isDisjoint(with: ["cold", "noop", "save", "load", "faults", "noop200", "immutable", "wan", "memory"]) {
             for i in 0..<images {
                 let tree = try SyntheticImage.index(format: i % 2 == 0 ? .oci : .docker, layers: 1, layerSize: layerSize,
                                                     seed: 1000 + UInt64(i), sharedBase: [Self.base], baseLayerSize: baseSize)

@@ -23,7 +23,7 @@ struct E2E: AsyncParsableCommand {
     @Option(help: "Bytes of the big scenario's single layer.") var bigSize: Int64 = 1_000_000_000
     @Option(help: "Images in the small scenario.") var smallImages: Int = 200
     @Option(help: "Added one-way latencies to run, ms, comma-separated (10 = 20 ms round trips).") var latency: String = "0,10"
-    @Option(help: "Scenarios, comma-separated.") var scenarios: String = "cold,noop,big,small,save,load"
+    @Option(help: "Scenarios, comma-separated.") var scenarios: String = "cold,noop,big,small,save,load,memory,noop200,immutable,faults,wan,wan-big"
     @Option(help: "dray's -j for the corpus scenarios.") var jobs: Int = 20
     @Flag(help: "Run dray only.") var noPeers = false
     @Flag(help: "Attach to every corpus image a Sigstore bundle and an SBOM (referrers, by the fallback tag) and a cosign .sig tag, so cold and noop carry attachments.")
@@ -60,10 +60,11 @@ struct E2E: AsyncParsableCommand {
         }
 
         var rows: [Row] = []
-        for l in latencies {
+        for (i, l) in latencies.enumerated() {
             Bench.say("Added latency \(l) ms each way (\(2 * l) ms round trips):")
             let bench = try Bench(dray: dray, corpus: corpus, latency: l, jobs: jobs, peers: !noPeers, work: work.path, source: source,
                                   log: "\(out)/commands.log")
+            bench.last = i == latencies.count - 1
             try bench.run(chosen)
             rows += bench.rows
         }

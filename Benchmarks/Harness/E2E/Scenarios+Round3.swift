@@ -12,6 +12,22 @@ extension Bench {
         if let i = rows.lastIndex(where: { $0.scenario == scenario && $0.tool == "dray" }) { rows[i].note = text }
     }
 
+    /// The `memory` scenario: peak RSS of a run with nothing to do (an empty list: start-up, parsing, the
+    /// registry client and the engine set up) and of a cold mirror of the corpus at -j 4 and -j 20.
+    func runMemory(_ scenarios: [String], list: String) throws {
+        guard scenarios.contains("memory") else { return }
+        let empty = writeList("empty.txt", [])
+        let idle = try freshDestination()
+        let rest = measure("rest", "dray", idle) { drayMirror(empty, to: idle) }
+        note("rest", String(format: "peak RSS of a run with an empty list; target ≤ 16 MB %@", rest.peakRSS <= 16_000_000 ? "✅" : "❌"))
+        for (jobs, target) in [(4, 32), (20, 40)] {
+            let d = try freshDestination()
+            let row = measure("memory -j \(jobs)", "dray", d) { drayMirror(list, to: d, jobs: jobs) }
+            note("memory -j \(jobs)", String(format: "cold mirror of the corpus at -j %d; peak RSS target ≤ %d MB %@", jobs, target,
+                                             row.peakRSS <= Int64(target) * 1_000_000 && row.failures.isEmpty ? "✅" : "❌"))
+        }
+    }
+
     func runRound3(_ scenarios: [String], list: String, images: [String]) throws {
         if scenarios.contains("noop200") {
             // 200 three-platform images (the corpus under 10 tags each) at -j 20: a cold run, then the no-op.
