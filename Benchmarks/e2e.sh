@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The end-to-end benchmark in one command: builds dray (release) and the harness, starts local registries,
 # seeds a synthetic corpus, and runs dray and skopeo side by side (see `--help` for the flags).
-#   bash Benchmarks/e2e.sh                                  # the full default run (about 10 minutes)
+#   bash Benchmarks/e2e.sh                                  # the full default run (about 20 minutes; wan needs root)
 #   bash Benchmarks/e2e.sh --latency 10 --scenarios cold,noop --no-peers
 # Results: Benchmarks/results/results.md, results.svg, results.json.
 set -euo pipefail
