@@ -37,24 +37,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Starts a registry named $1 and sets the variable named $2 to its host:port. (Not in a command substitution:
-# a subshell's copy of `pids` would never reach cleanup, and the registry would outlive the demo.)
-start_registry() {
-  local name=$1 port
-  port=$("$testkit" free-port)
-  mkdir -p "$work/$name"
-  cat > "$work/$name/config.yml" <<YAML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/$name/data}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:$port, secret: demo}
-YAML
-  docker-registry serve "$work/$name/config.yml" >"$work/$name/log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-  printf -v "$2" '127.0.0.1:%s' "$port"
-}
-
+source scripts/registries.sh
 start_registry source src
 start_registry mirror dst
 echo "==> registries: source $src, mirror $dst"

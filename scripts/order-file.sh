@@ -30,21 +30,7 @@ trap 'exit 143' TERM
 # valgrind cannot read the DWARF 5 debug information swiftc writes: profile a copy without it (same symbols).
 strip --strip-debug -o "$work/dray" "$bin/dray"
 
-start_registry() {
-  local name=$1 port
-  port=$("$testkit" free-port)
-  mkdir -p "$work/$name"
-  cat > "$work/$name/config.yml" <<YAML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/$name/data}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:$port, secret: order}
-YAML
-  docker-registry serve "$work/$name/config.yml" >"$work/$name/log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-  printf -v "$2" '127.0.0.1:%s' "$port"
-}
+source scripts/registries.sh
 start_registry source src
 start_registry mirror dst
 start_registry loaded dst2
