@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 /// dray — a container-image transfer engine.
@@ -15,17 +16,20 @@ import PackageDescription
 /// executed in the workloads of `scripts/order-file.sh`) first, in that order: a run then touches about 2 MB of
 /// code pages instead of 8–17 MB spread over the 19 MB of text. Relative relocations are packed (RELR): 2 MB of
 /// `.rela.dyn` the loader read at every start become 16 KB. A stale order file costs memory, never correctness.
+/// Without lld on the PATH (Swift toolchains ship it next to swiftc) the build links as before, without the layout.
 let packageDirectory = String(#filePath.dropLast("/Package.swift".count))
-let releaseLayout: [SwiftSetting] = [
+let hasLLD = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+    .contains { FileManager.default.isExecutableFile(atPath: "\($0)/ld.lld") }
+let releaseLayout: [SwiftSetting] = hasLLD ? [
     .unsafeFlags(["-Xfrontend", "-function-sections"], .when(platforms: [.linux], configuration: .release)),
-]
-let releaseLinking: [LinkerSetting] = [
+] : []
+let releaseLinking: [LinkerSetting] = hasLLD ? [
     .unsafeFlags(["-use-ld=lld",
                   "-Xlinker", "--symbol-ordering-file=\(packageDirectory)/Sources/CLI/dray.order",
                   "-Xlinker", "--no-warn-symbol-ordering",
                   "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
                  .when(platforms: [.linux], configuration: .release)),
-]
+] : []
 
 let package = Package(
     name: "dray",
