@@ -195,6 +195,12 @@ struct MirrorCommand: AsyncParsableCommand {
 
             // Images an immutable tag answers for ask nothing of their registries, not even the pre-run checks.
             let asking = force ? targets : targets.filter { options.immutable?.recorded($0, platforms: options.platforms) == nil }
+            // Each source registry's first round trip (its /v2/ ping, which every later request there waits for)
+            // goes out while the destinations are checked: one round trip less before the first image moves.
+            for registry in Set(asking.map(\.source.registry)) {
+                let client = pool.client(registry, .source)
+                Task { _ = try? await client.baseURL() }
+            }
             if !skipLogin {
                 try await DestinationCheck.run(asking.map(\.destination)) { pool.client($0, .destination) }
             }
