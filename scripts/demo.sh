@@ -26,18 +26,9 @@ fi
 dray="$bin/dray"
 testkit="$bin/dray-testkit"
 
-work=$(mktemp -d /tmp/dray-demo-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 source scripts/registries.sh
+make_work dray-demo
+
 start_registry source src
 start_registry mirror dst
 echo "==> registries: source $src, mirror $dst"

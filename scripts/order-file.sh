@@ -16,21 +16,12 @@ swift build -c release --static-swift-stdlib --product dray-testkit >/dev/null
 bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 testkit="$bin/dray-testkit"
 
-work=$(mktemp -d /tmp/dray-order-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+source scripts/registries.sh
+make_work dray-order
 
 # valgrind cannot read the DWARF 5 debug information swiftc writes: profile a copy without it (same symbols).
 strip --strip-debug -o "$work/dray" "$bin/dray"
 
-source scripts/registries.sh
 start_registry source src
 start_registry mirror dst
 start_registry loaded dst2

@@ -1,5 +1,21 @@
 # Local docker-registry instances for the scripts (sourced, not run). The caller sets `testkit` (the dray-testkit
-# binary) and `work` (a folder it removes at exit), declares `pids=()`, and stops every PID in it at exit.
+# binary) and calls make_work first.
+
+# Makes the work folder $work (/tmp/$1-XXXXXX); at exit, on Ctrl-C and on SIGTERM every registry started is
+# stopped and the folder removed.
+make_work() {
+  work=$(mktemp -d "/tmp/$1-XXXXXX")
+  pids=()
+  trap cleanup_work EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+cleanup_work() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 
 # Starts a registry named $1 and sets the variable named $2 to its host:port. (Not in a command substitution:
 # a subshell's copy of `pids` would never reach cleanup, and the registry would outlive the script.)
