@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Synchronization
 
 #if os(Linux)
 /// glibc's `mallopt` (in <malloc.h>, which the Glibc module does not export).
@@ -23,11 +24,6 @@ _ = mallopt(mallocMmapThreshold, 192 * 1024)
 /// Runs an async command through its async `run()`.
 func runAsync<C: AsyncParsableCommand>(_ command: inout C) async throws { try await command.run() }
 
-/// How the command ended, handed from its task to the main thread.
-final class Outcome: @unchecked Sendable {
-    var error: (any Error)?
-}
-
 // Entry point: normalise Hangar/skopeo-style boolean flags, then parse and run the command tree.
 //
 // The main thread waits for the command's task instead of being an async main: an async main ends the main
@@ -35,7 +31,7 @@ final class Outcome: @unchecked Sendable {
 // nothing). No code here runs on the main actor.
 /// Parses and runs the command on the task pool while the calling thread waits; returns how it failed.
 func runCommand(_ arguments: [String]) -> (any Error)? {
-    let outcome = Outcome()
+    let failure = Mutex<(any Error)?>(nil)
     let finished = DispatchSemaphore(value: 0)
     Task.detached {
         do {
@@ -46,12 +42,12 @@ func runCommand(_ arguments: [String]) -> (any Error)? {
                 try command.run()
             }
         } catch {
-            outcome.error = error
+            failure.withLock { $0 = error }
         }
         finished.signal()
     }
     finished.wait()
-    return outcome.error
+    return failure.withLock { $0 }
 }
 
 if let error = runCommand(ArgumentNormalizer.normalize(Array(CommandLine.arguments.dropFirst()))) {

@@ -303,8 +303,10 @@ extension RegistryClient {
                 "Content-Type": "application/octet-stream",
                 "Content-Range": "\(offset)-\(offset + Int64(piece.count) - 1)",
             ]
-            let response = try await send(request("PATCH", location, headers: headers, body: piece),
-                                          scope: .push(repository))
+            // A chunk is a blob's body: curl's large upload buffer, though it enters the host gate as a request.
+            var patch = request("PATCH", location, headers: headers, body: piece)
+            patch.bulk = true
+            let response = try await send(patch, scope: .push(repository))
             guard response.status == 202 else {
                 let e = await error(from: response, target: target, method: "PATCH")
                 if offset == 0, Self.refusesUploadMode(e.status, patch: true) { throw PatchRefused(error: e, streamed: false) }
