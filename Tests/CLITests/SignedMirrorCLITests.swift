@@ -7,10 +7,14 @@ import Transports
 /// Signatures across mirror, save and load, against real registries.
 @Suite("Signed mirroring: mirror signs and carries .sig attachments; save/load keep them", .serialized)
 struct SignedMirrorCLITests {
+    /// The passphrase of the test keys: long enough that no random temporary path contains it by chance ("pw"
+    /// did: /tmp/dray-test-iU2pwc failed the check that the passphrase never appears).
+    static let passphrase = "hunter2-passphrase"
+
     /// A key pair in `dir` (k.key, k.pub, passphrase in `pass`).
     static func keyPair(_ dir: TemporaryDirectory, _ prefix: String = "k") throws {
         if !FileManager.default.fileExists(atPath: dir.file("pass")) {
-            try "pw\n".write(toFile: dir.file("pass"), atomically: false, encoding: .utf8)
+            try "\(passphrase)\n".write(toFile: dir.file("pass"), atomically: false, encoding: .utf8)
         }
         let gen = try Dray.run(["generate-key", "--prefix", dir.file(prefix), "--passphrase-file", dir.file("pass")])
         #expect(gen.status == 0, "\(gen.stderr)")
@@ -92,7 +96,7 @@ struct SignedMirrorCLITests {
         let badKey = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--sigstore-private-key", dir.file("k.pub"),
                                    "--sigstore-passphrase-file", dir.file("pass"), "--signature-format", "simplesigning"])
         #expect(badKey.status != 0 && badKey.stderr.contains("--sigstore-private-key"), "\(badKey.stderr)")
-        #expect(!badKey.stderr.contains("pw"), "the passphrase never appears")
+        #expect(!badKey.stderr.contains(Self.passphrase), "the passphrase never appears")
     }
 
     @Test("mirror copies the source's signatures (same digests), merges into ones already there, leaves them with --remove-signatures, warns for a filtered index")
