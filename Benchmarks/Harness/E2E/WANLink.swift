@@ -16,8 +16,9 @@ final class WANLink {
     /// Creates the namespace, the veth pair (`10.77.<n>.1` here, `.2` inside) and a `tbf` of `rateMbit` on each end.
     init(index: Int, rateMbit: Int) throws {
         name = "dray-wan-\(getpid())-\(index)"
-        hostSide = "dwh\(getpid() % 100_000)\(index)"
-        let inside = "dwn\(getpid() % 100_000)\(index)"
+        // At most 15 characters: "dwh", a pid of up to 7 digits, "x", the index.
+        hostSide = "dwh\(getpid())x\(index)"
+        let inside = "dwn\(getpid())x\(index)"
         hostAddress = "10.77.\(index).1"
         self.rateMbit = rateMbit
         Self.removeStale()
@@ -36,6 +37,7 @@ final class WANLink {
              "burst", "\(burst)kb", "latency", "100ms"],
         ]
         WANLink.live.insert(name)
+        WANLink.liveLinks.insert(hostSide)
         for step in steps {
             let r = Runner.run(step, log: "/dev/null")
             if !r.failures.isEmpty {
@@ -54,31 +56,53 @@ final class WANLink {
         _ = Runner.run(["ip", "link", "del", hostSide], log: "/dev/null")
         _ = Runner.run(["ip", "netns", "del", name], log: "/dev/null")
         WANLink.live.remove(name)
+        WANLink.liveLinks.remove(hostSide)
     }
 
     deinit { close() }
 
     /// Namespaces this process made and has not removed yet.
     nonisolated(unsafe) static var live = Set<String>()
+    /// Host ends of this process's veth pairs (a namespace still held by a process keeps its pair alive after
+    /// the namespace's name is gone, and with it the host end's address).
+    nonisolated(unsafe) static var liveLinks = Set<String>()
 
-    /// Namespaces of runs that were killed.
-    static func removeStale() {
-        let list = Process()
-        list.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        list.arguments = ["netns", "list"]
+    /// Output lines of a command, or none.
+    private static func lines(_ command: [String]) -> [Substring] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: command[0])
+        p.arguments = Array(command.dropFirst())
         let pipe = Pipe()
-        list.standardOutput = pipe
-        list.standardError = FileHandle.nullDevice
-        guard (try? list.run()) != nil else { return }
-        list.waitUntilExit()
-        let names = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return [] }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n")
+    }
+
+    /// Whether a run of process `pid` (not this one) is still going.
+    private static func isRunning(_ pid: Int32) -> Bool { pid > 0 && (pid == getpid() || kill(pid, 0) == 0) }
+
+    /// Namespaces and host-side links of runs that were killed.
+    static func removeStale() {
+        let names = lines(["/usr/sbin/ip", "netns", "list"]).compactMap { $0.split(separator: " ").first.map(String.init) }
         for n in names where n.hasPrefix("dray-wan-") {
             let pid = n.split(separator: "-").dropFirst(2).first.flatMap { Int32($0) } ?? 0
-            // Still running: not stale.
-            if pid > 0, pid != getpid(), kill(pid, 0) == 0 { continue }
-            if pid == getpid() { continue }
+            if isRunning(pid) { continue }
             _ = Runner.run(["ip", "netns", "del", n], log: "/dev/null")
+        }
+        // "7: dwh1234x1@if6: <...>": links named dwh<pid>x<index>.
+        let links = lines(["/usr/sbin/ip", "-o", "link", "show"]).compactMap { line -> String? in
+            let fields = line.split(separator: ":", maxSplits: 2)
+            guard fields.count > 1 else { return nil }
+            let name = fields[1].trimmingCharacters(in: .whitespaces).split(separator: "@").first.map(String.init) ?? ""
+            return name.hasPrefix("dwh") ? name : nil
+        }
+        for link in links {
+            let pid = link.dropFirst(3).split(separator: "x").first.flatMap { Int32($0) } ?? 0
+            if isRunning(pid) { continue }
+            _ = Runner.run(["ip", "link", "del", link], log: "/dev/null")
         }
     }
 
@@ -99,7 +123,9 @@ final class WANLink {
     }
 
     static func removeLive() {
+        for link in liveLinks { _ = Runner.run(["ip", "link", "del", link], log: "/dev/null") }
         for n in live { _ = Runner.run(["ip", "netns", "del", n], log: "/dev/null") }
+        liveLinks.removeAll()
         live.removeAll()
     }
 }

@@ -113,6 +113,7 @@ struct BenchCommand: AsyncParsableCommand {
                 var options = MirrorOptions()
                 options.jobs = jobs
                 options.blobJobs = strategy.blobJobs
+                options.adaptsBlobJobs = false
                 options.mount = strategy.mount
                 options.spool = strategy.spool ? spoolDirectory : nil
                 options.signatures = .remove

@@ -26,8 +26,10 @@ struct CopyCommand: AsyncParsableCommand {
     @OptionGroup var access: RegistryAccessOptions
     @OptionGroup var platforms: PlatformOptions
 
-    @Option(name: .long, help: "Blob transfers in flight at once.")
-    var blobJobs: Int = 6
+    @Option(name: .long, help: ArgumentHelp(
+        "Blob transfers in flight at once (default: 6, doubling while each transfer gets under 8 MB/s of a slow link; a value given here stays fixed).",
+        valueName: "n"))
+    var blobJobs: Int?
 
     @Option(name: .long, help: "Retries after a temporary failure (network, 5xx, 429).")
     var retries: Int = 3
@@ -44,7 +46,7 @@ struct CopyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
+            guard (1...64).contains(blobJobs ?? 6) else { throw CLIError("--blob-jobs must be between 1 and 64") }
             guard (0...20).contains(retries) else { throw CLIError("--retries must be between 0 and 20") }
             let logger = global.makeLogger("dray.copy")
             let factory = TransportFactory(logger: logger)
@@ -58,7 +60,8 @@ struct CopyCommand: AsyncParsableCommand {
             var options = MirrorOptions()
             options.platforms = platforms.filter
             options.failWhenNoPlatform = true
-            options.blobJobs = blobJobs
+            options.blobJobs = blobJobs ?? 6
+            options.adaptsBlobJobs = blobJobs == nil
             options.retries = retries
             options.blobCheck = try blobCheck.value()
             options.attachments = try attachments.policy()

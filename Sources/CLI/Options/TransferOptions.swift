@@ -10,8 +10,10 @@ struct TransferOptions: ParsableArguments {
 
     @OptionGroup var verification: GateOptions
 
-    @Option(name: .long, help: "Blob transfers in flight at once across the run.")
-    var blobJobs: Int = 8
+    @Option(name: .long, help: ArgumentHelp(
+        "Blob transfers in flight at once across the run (default: 8, doubling while each transfer gets under 8 MB/s of a slow link; a value given here stays fixed).",
+        valueName: "n"))
+    var blobJobs: Int?
 
     @Option(name: .long, help: "Retries after a temporary failure (network, 5xx, 429).")
     var retries: Int = 3
@@ -42,7 +44,7 @@ struct TransferOptions: ParsableArguments {
     /// Engine options from these flags, checked; `platforms` is the command's platform filter. An out-of-range
     /// `-j` is warned about through `logger` and replaced, as Hangar does.
     func mirrorOptions(platforms: PlatformFilter, logger: Logger) throws -> MirrorOptions {
-        guard (1...64).contains(blobJobs) else { throw CLIError("--blob-jobs must be between 1 and 64") }
+        guard (1...64).contains(blobJobs ?? 8) else { throw CLIError("--blob-jobs must be between 1 and 64") }
         guard (0...20).contains(retries) else { throw CLIError("--retries must be between 0 and 20") }
         let negative = timeout.hasPrefix("-")
         guard let limit = GoDuration.parse(negative ? String(timeout.dropFirst()) : timeout) else {
@@ -53,7 +55,8 @@ struct TransferOptions: ParsableArguments {
         var options = MirrorOptions()
         options.blobCheck = try blobCheck.value()
         options.jobs = concurrency.value(logger: logger)
-        options.blobJobs = blobJobs
+        options.blobJobs = blobJobs ?? 8
+        options.adaptsBlobJobs = blobJobs == nil
         options.retries = retries
         options.timeout = limit
         options.platforms = platforms

@@ -8,6 +8,9 @@ public struct MirrorOptions: Sendable {
     public var jobs: Int = 1
     /// Blob transfers in flight at once across the run.
     public var blobJobs: Int = 8
+    /// Whether the bound on blob transfers may double while flows are slow, as behind a slow link (`FlowShare`);
+    /// off when `--blob-jobs` is given.
+    public var adaptsBlobJobs = true
     public var platforms: PlatformFilter = .all
     public var retries: Int = 3
     public var retryDelay: Duration = .milliseconds(500)
@@ -79,7 +82,11 @@ public struct MirrorEngine: Sendable {
         self.destinations = destinations
         self.signer = signer
         self.logger = logger
-        self.pool = TransferScheduler(limit: options.blobJobs)
+        self.pool = TransferScheduler(limit: options.blobJobs, ceiling: options.adaptsBlobJobs ? 2 * options.blobJobs : nil) {
+            [logger] limit, rate in
+            let mb = (rate / 1e5).rounded() / 10
+            logger.info("blob transfers in flight: \(limit) (each recent transfer moved a median \(mb) MB/s)")
+        }
         self.table = BlobTable()
     }
 

@@ -211,6 +211,7 @@ extension RegistryClient {
         let response = try await authorized(patch, scope: .push(repository), retryUnauthorized: false, gated: .bulk) { req in
             try await http.execute(req, bodyLength: -1) { writer in
                 while let chunk = try await stream.next() { try await writer.write(chunk) }
+                await TransferScheduler.bodySent()
             }
         }
         guard response.status == 202 else {
@@ -263,6 +264,7 @@ extension RegistryClient {
                     } else {
                         while let chunk = try await stream.next() { try await writer.write(chunk) }
                     }
+                    await TransferScheduler.bodySent()
                 }
             }
         } catch {
@@ -316,6 +318,7 @@ extension RegistryClient {
             location = try self.location(of: response, target: target)
             offset += Int64(piece.count)
         }
+        await TransferScheduler.bodySent()
         try await closeUpload(repository, d, location)
     }
 
