@@ -92,16 +92,15 @@ final class CurlTransfer: @unchecked Sendable {
         set(CURLOPT_CONNECTTIMEOUT_MS, Int((connectTimeout.inSeconds * 1000).rounded()))
         set(CURLOPT_LOW_SPEED_LIMIT, 1)
         set(CURLOPT_LOW_SPEED_TIME, Int(options.lowSpeedTime.components.seconds))
-        // curl's own buffers, per transfer: 128 KiB each for blobs keeps 20 of them in flight under 96 MB of RSS
-        // (256 KiB took it to 90-105 MB) at the same throughput. Everything else (manifests, HEADs, tokens, tag
-        // lists) keeps curl's 16 KiB: with -j 20 dozens of them are in flight, and 128 KiB buffers for them
-        // raised a cold mirror's peak by 2-3 MB for nothing.
+        // curl's own buffers, per transfer: 64 KiB each for blobs. 128 KiB cost 1.5-3 MB more at the peak of a
+        // cold mirror (-j 4 and -j 20) for the same wall time and CPU; 256 KiB more again. Everything else
+        // (manifests, HEADs, tokens, tag lists) keeps curl's 16 KiB: with -j 20 dozens of them are in flight.
         // A blob goes one way: an upload's answer is small, and a download sends nothing.
         if request.bulk {
             if bodyLength == nil {
-                set(CURLOPT_BUFFERSIZE, 128 * 1024)
+                set(CURLOPT_BUFFERSIZE, 64 * 1024)
             } else {
-                set(CURLOPT_UPLOAD_BUFFERSIZE, 128 * 1024)
+                set(CURLOPT_UPLOAD_BUFFERSIZE, 64 * 1024)
             }
         }
         set(CURLOPT_TCP_KEEPALIVE, 1)
