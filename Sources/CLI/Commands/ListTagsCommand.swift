@@ -31,9 +31,9 @@ struct ListTagsCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let selection = try tags.selection()
-            var pattern: NSRegularExpression?
+            var pattern: TextPattern?
             if let filter {
-                do { pattern = try NSRegularExpression(pattern: filter) } catch {
+                do { pattern = try TextPattern(filter) } catch {
                     throw CLIError("--filter: \"\(filter.prefix(80))\" is not a regular expression")
                 }
             }

@@ -165,8 +165,8 @@ struct MirrorCommand: AsyncParsableCommand {
                     throw CLIError("--state \(path): not a state file written by dray (remove it to start afresh)")
                 }
                 if let immutableTags {
-                    let pattern: NSRegularExpression
-                    do { pattern = try NSRegularExpression(pattern: immutableTags) } catch {
+                    let pattern: TextPattern
+                    do { pattern = try TextPattern(immutableTags) } catch {
                         throw CLIError("--immutable-tags: \"\(immutableTags.prefix(80))\" is not a regular expression")
                     }
                     options.immutable = ImmutableTags(pattern: pattern, state: recorded)

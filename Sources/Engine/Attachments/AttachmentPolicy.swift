@@ -52,12 +52,12 @@ public struct AttachmentPolicy: Sendable {
 /// A regular expression over attachment types, kept with its source for messages.
 public struct TypePattern: Sendable {
     public let source: String
-    private let regex: NSRegularExpression
+    private let regex: TextPattern
 
     /// Compiles `source`; throws a one-line error naming `flag` when it is not a valid expression.
     public init(_ source: String, flag: String) throws {
         self.source = source
-        do { regex = try NSRegularExpression(pattern: source) } catch {
+        do { regex = try TextPattern(source) } catch {
             throw AttachmentPolicyError("\(flag) \(source): not a valid regular expression")
         }
     }

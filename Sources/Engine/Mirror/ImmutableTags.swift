@@ -3,13 +3,13 @@ import Foundation
 /// `--immutable-tags REGEX` with `--state FILE`: tags that never move once published (`v1.2.3`), skipped with no
 /// request at all when an earlier run recorded them as mirrored (source and destination digests, per target and
 /// platform filter, in `MirrorRecords`' format).
-public struct ImmutableTags: @unchecked Sendable {
+public struct ImmutableTags: Sendable {
     /// Tags this pattern finds are treated as immutable.
-    public let pattern: NSRegularExpression
+    public let pattern: TextPattern
     /// What earlier runs mirrored.
     public let state: MirrorRecords
 
-    public init(pattern: NSRegularExpression, state: MirrorRecords) {
+    public init(pattern: TextPattern, state: MirrorRecords) {
         self.pattern = pattern
         self.state = state
     }

@@ -27,7 +27,7 @@ extension SyncConfig {
             case .all, .regex:
                 do {
                     var tags = try await listTags(rule.source)
-                    if case .regex(let pattern) = rule.selector, let re = try? NSRegularExpression(pattern: pattern) {
+                    if case .regex(let pattern) = rule.selector, let re = try? TextPattern(pattern) {
                         tags = tags.filter { re.finds(in: $0) }
                     }
                     tags.sort()

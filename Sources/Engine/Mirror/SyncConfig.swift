@@ -233,7 +233,7 @@ extension SyncConfig {
         // `:/` must open a regex that the final `/` closes: in `repo:/` the two are the same character.
         if key.hasSuffix("/"), let r = key.range(of: ":/"), r.upperBound < key.endIndex {
             let pattern = String(key[r.upperBound..<key.index(before: key.endIndex)])
-            guard (try? NSRegularExpression(pattern: pattern)) != nil else { throw fail("invalid tag regex /\(pattern)/") }
+            guard (try? TextPattern(pattern)) != nil else { throw fail("invalid tag regex /\(pattern)/") }
             selector = .regex(pattern)
             repo = String(key[..<r.lowerBound])
         } else if let at = key.firstIndex(of: "@") {

@@ -12,13 +12,13 @@ public struct TagSelection: Sendable {
     /// Regular expressions; a tag any of them finds (anywhere: anchor with ^…$) is left out.
     public let excluded: [String]
     /// `excluded`, compiled once.
-    private let patterns: [NSRegularExpression]
+    private let patterns: [TextPattern]
 
     public init(range: SemverRange? = nil, latest: Int? = nil, excluded: [String] = []) throws(TagSelectionError) {
         if let latest, latest < 1 { throw .invalid("--latest must be at least 1") }
-        var patterns: [NSRegularExpression] = []
+        var patterns: [TextPattern] = []
         for pattern in excluded {
-            guard let re = try? NSRegularExpression(pattern: pattern) else {
+            guard let re = try? TextPattern(pattern) else {
                 throw .invalid("--exclude-tag: \"\(pattern.prefix(80))\" is not a regular expression")
             }
             patterns.append(re)

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Who a keyless signature must come from: the certificate's subject alternative name and the OIDC issuer
@@ -15,8 +16,8 @@ public struct CertificateIdentity: Sendable, CustomStringConvertible {
             switch self {
             case .exact(let s): return s == value
             case .pattern(let p):
-                guard let re = try? NSRegularExpression(pattern: p) else { return false }
-                return re.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil
+                guard let re = try? TextPattern(p) else { return false }
+                return re.finds(in: value)
             }
         }
 
@@ -34,7 +35,7 @@ public struct CertificateIdentity: Sendable, CustomStringConvertible {
     /// Checks that the patterns compile.
     public init(subject: Match, issuer: Match) throws {
         for m in [subject, issuer] {
-            if case .pattern(let p) = m, (try? NSRegularExpression(pattern: p)) == nil {
+            if case .pattern(let p) = m, (try? TextPattern(p)) == nil {
                 throw SigstoreFormatError("\"\(p.prefix(80))\" is not a valid regular expression")
             }
         }
