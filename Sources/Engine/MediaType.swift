@@ -20,7 +20,7 @@ public struct MediaType: RawRepresentable, Hashable, Sendable, Codable, CustomSt
             return
         }
         let base = rawValue.split(separator: ";", maxSplits: 1).first.map(String.init) ?? rawValue
-        self.rawValue = base.trimmingCharacters(in: .whitespaces)
+        self.rawValue = base.trimmingSpaces()
     }
 
     public init(stringLiteral value: String) { self.init(rawValue: value) }

@@ -26,7 +26,7 @@ enum Schema1Signatures {
 
     /// Decodes unpadded base64url (RFC 4648 §5), as JWS writes it.
     static func base64URLDecode(_ s: String) -> [UInt8]? {
-        var b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var b = s.replacing("-", with: "+").replacing("_", with: "/")
         while b.count % 4 != 0 { b += "=" }
         return Data(base64Encoded: b).map(Array.init)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A blob downloaded in full to a temporary file before it is uploaded (`dray bench`'s spool strategy, and for
 /// registries that are slow to accept while the source is fast). The file is removed when the stream ends or is
@@ -6,7 +7,7 @@ import Foundation
 final class SpooledBlob: BlobStream, @unchecked Sendable {
     private let path: String
     private let handle: FileHandle
-    private let lock = NSLock()
+    private let lock = Mutex(())
 
     /// Reads `stream` to its end into a new file under `directory`.
     init(_ stream: any BlobStream, in directory: String) async throws {
@@ -32,7 +33,7 @@ final class SpooledBlob: BlobStream, @unchecked Sendable {
     }
 
     func next() async throws -> [UInt8]? {
-        let data = try lock.withLock { try handle.read(upToCount: 1 << 20) } ?? Data()
+        let data = try lock.withLock { _ in try handle.read(upToCount: 1 << 20) } ?? Data()
         return data.isEmpty ? nil : Array(data)
     }
 

@@ -138,16 +138,20 @@ struct BenchCommand: AsyncParsableCommand {
             }
 
             print("")
-            print("strategy".padding(toLength: 16, withPad: " ", startingAt: 0) + "    wall s      MB/s  requests  failed")
+            print("strategy".padded(to: 16) + "    wall s      MB/s  requests  failed")
             for o in outcomes {
                 let rate = o.seconds > 0 ? Double(o.bytes) / o.seconds / 1e6 : 0
-                print(o.strategy.padding(toLength: 16, withPad: " ", startingAt: 0)
-                      + String(format: "  %8.2f  %8.1f  %8d  %6d", o.seconds, rate, o.requests, o.failed))
+                let columns: [String] = [
+                    o.strategy.padded(to: 16), o.seconds.fixed(2).padded(to: 8, left: true),
+                    rate.fixed(1).padded(to: 8, left: true), String(o.requests).padded(to: 8, left: true),
+                    String(o.failed).padded(to: 6, left: true),
+                ]
+                print(columns.joined(separator: "  "))
             }
             let clean = outcomes.filter { $0.failed == 0 }
             if let best = clean.min(by: { $0.seconds < $1.seconds }) {
                 let base = outcomes.first { $0.strategy == "default" }
-                let versus = base.map { String(format: " (%.2f× the default's time)", best.seconds / max($0.seconds, 0.001)) } ?? ""
+                let versus = base.map { " (\((best.seconds / max($0.seconds, 0.001)).fixed(2))× the default's time)" } ?? ""
                 print("Fastest from \(source ?? "the list's registries") to \(registry): \(best.strategy)\(versus)")
             }
             if !keep { await cleanUp(scratch, logger: logger) }

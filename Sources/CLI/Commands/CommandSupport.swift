@@ -20,7 +20,7 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     } catch let e as ValidationError {
         throw e
     } catch {
-        let text = Secrets.redact(String(describing: error).replacingOccurrences(of: "\n", with: " ")).escapingControlCharacters
+        let text = Secrets.redact(String(describing: error).replacing("\n", with: " ")).escapingControlCharacters
         FileHandle.standardError.write(Data("dray: error: \(text)\n".utf8))
         throw ExitCode.failure
     }
@@ -145,6 +145,15 @@ extension Int64 {
             i += 1
         }
         return i == 0 ? "\(self) B" : "\(v.fixed(1)) \(units[i])"
+    }
+}
+
+extension String {
+    /// The text padded with spaces to `width` characters, on the right (or the left, for numbers in a column);
+    /// longer text is kept whole.
+    func padded(to width: Int, left: Bool = false) -> String {
+        let pad = String(repeating: " ", count: max(0, width - count))
+        return left ? pad + self : self + pad
     }
 }
 

@@ -9,7 +9,7 @@ extension ArchiveCompression: ExpressibleByArgument {}
 enum ByteSize {
     /// The size `s` gives (zero and negative sizes included, for the caller to refuse), or nil when it is not one.
     static func parse(_ s: String) -> Int64? {
-        let t = s.trimmingCharacters(in: .whitespaces).uppercased()
+        let t = s.trimmingSpaces().uppercased()
         let units: [(String, Int64)] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10),
                                         ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("B", 1)]
         for (suffix, scale) in units where t.hasSuffix(suffix) {
@@ -66,7 +66,7 @@ struct CompressCommand: AsyncParsableCommand {
             }
             let started = ContinuousClock.now
             let written = try output.write(layout)
-            print("Wrote \(written.summary) (\(try layout.names().count) images) in \(String(format: "%.2f", (ContinuousClock.now - started).inSeconds)) s")
+            print("Wrote \(written.summary) (\(try layout.names().count) images) in \((ContinuousClock.now - started).inSeconds.fixed(2)) s")
         } catch let e as CLIError {
             throw e
         } catch {

@@ -44,7 +44,7 @@ struct DecompressCommand: AsyncParsableCommand {
             let started = ContinuousClock.now
             let files = try LayoutExtractor.extractFolder(file, into: dir, merging: yes)
             let layout = try OCILayout(path: dir, create: false)
-            print("Extracted \(files) files (\(try layout.names().count) images) into \(dir) in \(String(format: "%.2f", (ContinuousClock.now - started).inSeconds)) s")
+            print("Extracted \(files) files (\(try layout.names().count) images) into \(dir) in \((ContinuousClock.now - started).inSeconds.fixed(2)) s")
         } catch let e as CLIError {
             throw e
         } catch {

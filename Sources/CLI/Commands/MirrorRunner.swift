@@ -4,6 +4,7 @@ import Engine
 import Foundation
 import Logging
 import Transports
+import Synchronization
 
 /// Runs the engine for a command (mirror, sync): progress, Ctrl-C, summary, failed list, report, exit status.
 struct MirrorRunner {
@@ -164,11 +165,10 @@ enum MirrorLog {
 }
 
 /// Set once by the signal handler.
-final class InterruptFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+final class InterruptFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// Turns SIGINT into `handler` (once) instead of killing the process; returns the source to cancel afterwards.

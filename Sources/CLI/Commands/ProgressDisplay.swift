@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Synchronization
 
 /// A one-line live progress display on standard error (images done/total, bytes, throughput, ETA), shown only
 /// when standard error is a terminal (and logs are text, without --quiet); log lines clear it before they print,
@@ -8,7 +9,7 @@ final class ProgressDisplay: @unchecked Sendable {
     /// Whether standard error is a terminal.
     static let isTerminal = isatty(STDERR_FILENO) != 0
 
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private let total: Int
     private let started = ContinuousClock.now
     private var done = 0
@@ -20,7 +21,7 @@ final class ProgressDisplay: @unchecked Sendable {
 
     /// Counts an engine event.
     func record(_ event: MirrorEvent) {
-        lock.withLock {
+        lock.withLock { _ in
             switch event {
             case .started: break
             case .bytes(let n): bytes += n
@@ -50,7 +51,7 @@ final class ProgressDisplay: @unchecked Sendable {
 
     /// The status text, e.g. `[12/20 images, 1 failed] 340.2 MB at 85.1 MB/s, ETA 4s`.
     func line() -> String {
-        let (done, failed, bytes) = lock.withLock { (self.done, self.failed, self.bytes) }
+        let (done, failed, bytes) = lock.withLock { _ in (self.done, self.failed, self.bytes) }
         let elapsed = (ContinuousClock.now - started).inSeconds
         var s = "[\(done)/\(total) images\(failed > 0 ? ", \(failed) failed" : "")] \(bytes.humanBytes)"
         if elapsed > 0 { s += " at \(Int64(Double(bytes) / elapsed).humanBytes)/s" }

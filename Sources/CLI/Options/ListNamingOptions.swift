@@ -31,7 +31,7 @@ struct ListNamingOptions: ParsableArguments {
     static func checkRegistry(_ flag: String, _ value: String?, project: String? = nil) throws {
         guard let value, !value.isEmpty else { return }
         if let project, let slash = value.firstIndex(of: "/"), !value.contains("://") {
-            let namespace = value[value.index(after: slash)...].trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            let namespace = value[value.index(after: slash)...].trimming { $0 == "/" }
             throw CLIError("\(flag) takes a registry (host[:port]), not \"\(value.prefix(200))\"; use \(project) \(namespace.prefix(100)) for the namespace")
         }
         if (try? Reference(parsing: "\(value)/x/y")) == nil {

@@ -100,7 +100,7 @@ func makeRegistryOptions(verify: Bool?, inline: String?, file: String?, flag: St
             do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
                 throw CLIError("\(flag) \(file): cannot read the file")
             }
-            explicit = try Credential(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))
+            explicit = try Credential(parsing: text.trimmingWhitespace())
         }
     } catch let e as CredentialError {
         throw CLIError("\(flag): \(e)")
@@ -193,7 +193,7 @@ typealias ArchivePlatformOptions = DefaultedPlatformOptions<ArchivePlatformDefau
 func platformFilter(all: Bool, arch: [String], os: [String]) -> PlatformFilter {
     if all { return .all }
     func list(_ values: [String]) -> [String]? {
-        let items = values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        let items = values.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces() }
             .filter { !$0.isEmpty }
         return items.isEmpty ? nil : items
     }

@@ -184,7 +184,7 @@ struct VerifyCommand: AsyncParsableCommand {
         case "csv":
             func field(_ s: String?) -> String {
                 let v = s ?? ""
-                return v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"\(v.replacingOccurrences(of: "\"", with: "\"\""))\"" : v
+                return v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"\(v.replacing("\"", with: "\"\""))\"" : v
             }
             return Array((["image,digest,format,signer,result,reason"]
                           + rows.map { [$0.image, $0.digest, $0.format, $0.signer, $0.result, $0.reason].map(field).joined(separator: ",") })

@@ -72,7 +72,7 @@ public struct TypePattern: Sendable {
     public var literalType: String? {
         guard source.hasPrefix("^"), source.hasSuffix("$"), source.count > 2 else { return nil }
         var inner = String(source.dropFirst().dropLast())
-        for c in [".", "+", "-", "/"] { inner = inner.replacingOccurrences(of: "\\" + c, with: c) }
+        for c in [".", "+", "-", "/"] { inner = inner.replacing("\\" + c, with: c) }
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./+-_")
         guard inner.filter({ $0 == "/" }).count == 1, inner.allSatisfy(allowed.contains), !inner.hasPrefix("/"), !inner.hasSuffix("/")
         else { return nil }

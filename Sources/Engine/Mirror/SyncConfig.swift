@@ -231,7 +231,7 @@ extension SyncConfig {
         var repo = key
         var selector = TagSelector.all
         // `:/` must open a regex that the final `/` closes: in `repo:/` the two are the same character.
-        if key.hasSuffix("/"), let r = key.range(of: ":/"), r.upperBound < key.endIndex {
+        if key.hasSuffix("/"), let r = key.firstRange(of: ":/"), r.upperBound < key.endIndex {
             let pattern = String(key[r.upperBound..<key.index(before: key.endIndex)])
             guard (try? TextPattern(pattern)) != nil else { throw fail("invalid tag regex /\(pattern)/") }
             selector = .regex(pattern)
@@ -240,7 +240,7 @@ extension SyncConfig {
             do { selector = .digest(try Digest(parsing: String(key[key.index(after: at)...]))) } catch { throw fail("\(error)") }
             repo = String(key[..<at])
         } else if let colon = key.lastIndex(of: ":"), !key[key.index(after: colon)...].contains("/") {
-            let tags = key[key.index(after: colon)...].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let tags = key[key.index(after: colon)...].split(separator: ",").map { $0.trimmingSpaces() }
             guard !tags.isEmpty, tags.allSatisfy(Reference.isValidTag) else { throw fail("invalid tag list") }
             selector = .tags(tags)
             repo = String(key[..<colon])

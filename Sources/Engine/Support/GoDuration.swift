@@ -3,7 +3,7 @@ import Foundation
 /// Parses durations as Go (and so Hangar) writes them: `10m0s`, `1h30m`, `45s`, `500ms`, `1.5h`.
 public enum GoDuration {
     public static func parse(_ s: String) -> Duration? {
-        var rest = Substring(s.trimmingCharacters(in: .whitespaces))
+        var rest = Substring(s.trimmingSpaces())
         guard !rest.isEmpty else { return nil }
         if rest == "0" { return .zero }
         var total = 0.0

@@ -7,7 +7,7 @@ struct PEM {
 
     /// The first PEM block of `text`.
     init(parsing text: String, file: String) throws {
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingSpaces() }
         guard let begin = lines.firstIndex(where: { $0.hasPrefix("-----BEGIN ") && $0.hasSuffix("-----") }) else {
             throw KeyError(file: file, reason: "not a PEM file (no BEGIN line)")
         }

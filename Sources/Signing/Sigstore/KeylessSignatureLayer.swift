@@ -56,7 +56,7 @@ public enum KeylessSignatureLayer {
     static func pemCertificates(_ text: String) throws -> [[UInt8]] {
         var out: [[UInt8]] = []
         var body: String?
-        for line in text.split(whereSeparator: \.isNewline).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+        for line in text.split(whereSeparator: \.isNewline).map({ $0.trimmingSpaces() }) {
             if line == "-----BEGIN CERTIFICATE-----" { body = "" } else if line == "-----END CERTIFICATE-----" {
                 guard let b = body, let der = SigstoreJSON.base64(b) else { throw SigstoreFormatError("a PEM certificate is not valid base64") }
                 out.append(der)

@@ -110,7 +110,7 @@ enum LogEntryBody {
         guard let der, der == signer.der else { throw LogEntryError("the entry was signed by another \(signer.kind)") }
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 }
 
 extension LogEntryBody.Signer {

@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import Synchronization
 
 /// An RFC 3161 timestamp: a TimeStampResp or a bare TimeStampToken (CMS ContentInfo), as a bundle carries it.
 ///
@@ -10,7 +11,7 @@ public final class TimestampToken: @unchecked Sendable {
     let token: UnsafeMutablePointer<PKCS7>
     let info: OpaquePointer  // TS_TST_INFO
     /// Serializes OpenSSL's walk over the shared token during verification.
-    private let lock = NSLock()
+    private let lock = Mutex(())
     /// The time the TSA asserts (TSTInfo genTime, fractional seconds included).
     public let genTime: Date
     /// The message imprint: the hashed data.
@@ -93,9 +94,7 @@ public final class TimestampToken: @unchecked Sendable {
         var reason = ""
         for authority in candidates {
             do {
-                lock.lock()
-                defer { lock.unlock() }
-                try verifySignature(with: authority)
+                try lock.withLock { _ throws(CertificateError) in try verifySignature(with: authority) }
                 return (genTime, authority)
             } catch {
                 reason = error.description

@@ -204,7 +204,7 @@ public struct LayoutError: Error, Sendable, CustomStringConvertible {
 public final class FileBlobStream: BlobStream, @unchecked Sendable {
     private let file: FileSource
     private let chunkSize: Int
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var cancelled = false
 
     public init(path: String, chunkSize: Int = 256 * 1024) throws {
@@ -214,11 +214,11 @@ public final class FileBlobStream: BlobStream, @unchecked Sendable {
     }
 
     public func next() async throws -> [UInt8]? {
-        try lock.withLock {
+        try lock.withLock { _ in
             if cancelled { throw CancellationError() }
             return try file.read(max: chunkSize)
         }
     }
 
-    public func cancel() { lock.withLock { cancelled = true } }
+    public func cancel() { lock.withLock { _ in cancelled = true } }
 }

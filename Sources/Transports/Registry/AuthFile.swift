@@ -88,7 +88,7 @@ public struct AuthFile: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return [:] }
         let text: String
         do { text = try TextFile.read(path, limit: 16 << 20) } catch { throw .unreadable(path, "\(error)") }
-        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return [:] }
+        if text.trimmingWhitespace().isEmpty { return [:] }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw .unreadable(path, "not a JSON object; fix or remove it first")
         }

@@ -141,7 +141,7 @@ actor RegistryAuthenticator {
             ] + (challenge.parameters["service"].map { [URLQueryItem(name: "service", value: $0)] } ?? [])
               + (scope.entries.isEmpty ? [] : [URLQueryItem(name: "scope", value: scope.entries.joined(separator: " "))])
             // Form encoding: URLComponents leaves "+" alone, which a form decoder reads as a space.
-            let body = (form.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+            let body = (form.percentEncodedQuery ?? "").replacing("+", with: "%2B")
             request.method = "POST"
             request.headers.set("Content-Type", "application/x-www-form-urlencoded")
             request.body = Array(body.utf8)

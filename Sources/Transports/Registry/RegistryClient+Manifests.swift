@@ -197,7 +197,7 @@ extension RegistryClient {
     static func nextLink(_ header: String?, relativeTo base: URL) -> URL? {
         guard let header else { return nil }
         for part in header.split(separator: ",") {
-            let s = part.trimmingCharacters(in: .whitespaces)
+            let s = part.trimmingSpaces()
             guard s.contains("rel=\"next\"") || s.contains("rel=next"),
                   let open = s.firstIndex(of: "<"), let close = s.firstIndex(of: ">"), open < close
             else { continue }

@@ -103,7 +103,7 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible {
 
     /// `Retry-After` as seconds or an HTTP date.
     static func parseRetryAfter(_ value: String?) -> Duration? {
-        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        guard let value = value?.trimmingSpaces(), !value.isEmpty else { return nil }
         if let s = Int(value) { return .seconds(max(0, min(s, 3600))) }
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Synchronization
 
 /// An OCI archive read as it streams, without extracting it: its head (`index.json`, every manifest, and the small
 /// blobs dray writes before the layers) read once, a source for each named entry over that head, and passes over
@@ -10,7 +11,7 @@ public final class ArchiveStream: BlobPasses, @unchecked Sendable {
     public let path: String
     /// The reader left just after the head, which the first pass goes on with (guarded by `lock`).
     private var resume: TarReader?
-    private let lock = NSLock()
+    private let lock = Mutex(())
 
     /// Reads the head of the archive at `path` (parts found automatically). Throws `ArchiveCatalog.ReadError.notOCI`
     /// for an archive without `index.json` (a `docker save` archive).
@@ -29,7 +30,7 @@ public final class ArchiveStream: BlobPasses, @unchecked Sendable {
     public var preread: [Digest: [UInt8]] { head.blobs }
 
     public func pass(wanting wanted: Set<Digest>) throws -> any BlobPass {
-        let reader = lock.withLock { () -> TarReader? in
+        let reader = lock.withLock { _ -> TarReader? in
             defer { resume = nil }
             return resume
         }

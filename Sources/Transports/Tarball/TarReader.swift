@@ -148,7 +148,7 @@ public final class TarReader {
             // GNU base-256 for large sizes.
             return field.dropFirst().reduce(Int64(first & 0x7f)) { ($0 << 8) | Int64($1) }
         }
-        let text = string(field).trimmingCharacters(in: .whitespaces)
+        let text = string(field).trimmingSpaces()
         if text.isEmpty { return 0 }
         guard let v = Int64(text, radix: 8), v >= 0 else { throw LayoutError(path: "tar", reason: "corrupted tar header") }
         return v

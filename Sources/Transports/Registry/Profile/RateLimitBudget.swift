@@ -36,7 +36,7 @@ public final class RateLimitBudget: Sendable {
     static func reading(_ headers: HTTPHeaders) -> Reading? {
         func parse(_ v: String?) -> (Int, Int?)? {
             guard let v else { return nil }
-            let parts = v.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = v.split(separator: ";").map { $0.trimmingSpaces() }
             guard let first = parts.first, let n = Int(first.split(separator: ",").first ?? "") else { return nil }
             let w = parts.dropFirst().first { $0.hasPrefix("w=") }.flatMap { Int($0.dropFirst(2)) }
             return (n, w)

@@ -67,7 +67,7 @@ public struct RegistryProfileFile: Sendable {
                     throw RegistryProfileError(file: path, line: v.mark?.line, reason: "registries must map hosts to settings")
                 }
                 for (h, settings) in hosts {
-                    guard let host = h.string?.trimmingCharacters(in: .whitespaces), !host.isEmpty,
+                    guard let host = h.string?.trimmingSpaces(), !host.isEmpty,
                           !host.contains("/"), !host.contains(" ")
                     else {
                         throw RegistryProfileError(file: path, line: h.mark?.line, reason: "\"\(h.string ?? "?")\" is not a host, host:port or *.domain")
@@ -190,11 +190,11 @@ public struct RegistryProfileError: Error, Sendable, CustomStringConvertible {
 /// Sizes written as `16MiB`, `512KiB`, `1GiB`, `20MB` or a byte count.
 enum ByteSize {
     static func parse(_ text: String) -> Int? {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmingSpaces()
         let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("GB", 1_000_000_000),
                                       ("MB", 1_000_000), ("KB", 1000), ("B", 1)]
         for (suffix, factor) in units where t.hasSuffix(suffix) {
-            guard let n = Int(t.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), n >= 0 else { return nil }
+            guard let n = Int(t.dropLast(suffix.count).trimmingSpaces()), n >= 0 else { return nil }
             return n.multipliedReportingOverflow(by: factor).overflow ? nil : n * factor
         }
         return Int(t)
