@@ -21,7 +21,7 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
         throw e
     } catch {
         let text = Secrets.redact(String(describing: error).replacing("\n", with: " ")).escapingControlCharacters
-        FileHandle.standardError.write(Data("dray: error: \(text)\n".utf8))
+        OutputFile.standardError.write("dray: error: \(text)\n")
         throw ExitCode.failure
     }
 }

@@ -55,7 +55,7 @@ struct InspectCommand: AsyncParsableCommand {
     private func inspect(_ name: String, _ source: any ImageSource, _ id: ManifestIdentifier) async throws {
         let top = try await source.manifest(id)
         if raw {
-            FileHandle.standardOutput.write(Data(top.bytes))
+            OutputFile.standardOutput.write(bytes: top.bytes)
             return
         }
         // The single image to describe: the manifest itself, or the chosen platform of an index.
@@ -74,7 +74,7 @@ struct InspectCommand: AsyncParsableCommand {
         if let m = manifest, m.config.size <= 16 << 20 {
             let bytes = try await source.smallBlob(m.config, limit: 16 << 20)
             if config {
-                FileHandle.standardOutput.write(Data(bytes))
+                OutputFile.standardOutput.write(bytes: bytes)
                 return
             }
             configJSON = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]

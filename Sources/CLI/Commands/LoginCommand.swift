@@ -46,13 +46,13 @@ struct LoginCommand: AsyncParsableCommand {
             if password != nil && passwordStdin { throw CLIError("-p/--password and --password-stdin: give one") }
             if passwordStdin && username == nil { throw CLIError("--password-stdin needs -u/--username") }
             if password != nil {
-                FileHandle.standardError.write(Data("WARNING: a password on the command line is visible to other users; prefer --password-stdin\n".utf8))
+                OutputFile.standardError.write("WARNING: a password on the command line is visible to other users; prefer --password-stdin\n")
             }
             let user = try username ?? Terminal.ask("Username: ", secret: false, otherwise: "a username is needed (-u)")
             guard !user.isEmpty else { throw CLIError("the username is empty") }
             let secret: String
             if let password { secret = password } else if passwordStdin {
-                secret = Self.stripNewline(String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self))
+                secret = Self.stripNewline(String(decoding: OutputFile.readStandardInput(), as: UTF8.self))
             } else {
                 secret = try Terminal.ask("Password: ", secret: true, otherwise: "a password is needed (--password-stdin)")
             }

@@ -176,7 +176,7 @@ func installInterruptHandler(_ handler: @escaping @Sendable () -> Void) -> any D
     signal(SIGINT, SIG_IGN)
     let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
     source.setEventHandler {
-        FileHandle.standardError.write(Data("\ninterrupted: stopping; unfinished images go to the failed list\n".utf8))
+        OutputFile.standardError.write("\ninterrupted: stopping; unfinished images go to the failed list\n")
         handler()
     }
     source.resume()

@@ -46,7 +46,7 @@ final class ProgressDisplay: @unchecked Sendable {
     /// Stops and clears the line.
     func stop() {
         ticker?.cancel()
-        if ticker != nil { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
+        if ticker != nil { OutputFile.standardError.write("\r\u{1b}[K") }
     }
 
     /// The status text, e.g. `[12/20 images, 1 failed] 340.2 MB at 85.1 MB/s, ETA 4s`.
@@ -62,6 +62,6 @@ final class ProgressDisplay: @unchecked Sendable {
     }
 
     private func draw() {
-        FileHandle.standardError.write(Data("\r\u{1b}[K\(line())".utf8))
+        OutputFile.standardError.write("\r\u{1b}[K\(line())")
     }
 }

@@ -79,8 +79,7 @@ struct SaveCommand: AsyncParsableCommand {
         for path in includeTrust {
             let name = URL(fileURLWithPath: path).lastPathComponent
             guard IncludedTrust.isSafe(name), files[name] == nil else { throw CLIError("--include-trust \(path): two files named \(name)") }
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), attributes[.type] as? FileAttributeType == .typeRegular,
-                  (attributes[.size] as? NSNumber)?.intValue ?? 0 <= IncludedTrust.maxSize,
+            guard let status = FileStatus(path: path), status.isRegular, status.size <= IncludedTrust.maxSize,
                   let data = FileManager.default.contents(atPath: path) else {
                 throw CLIError("--include-trust \(path): not a readable file of at most \(IncludedTrust.maxSize >> 20) MiB")
             }

@@ -9,7 +9,7 @@ enum Terminal {
     /// with `otherwise` when standard input is not a terminal (a script must pass the value as a flag or on stdin).
     static func ask(_ prompt: String, secret: Bool, otherwise: String) throws -> String {
         guard isatty(STDIN_FILENO) == 1 else { throw CLIError("\(otherwise): standard input is not a terminal") }
-        FileHandle.standardError.write(Data(prompt.utf8))
+        OutputFile.standardError.write(prompt)
         var saved = termios()
         let hide = secret && tcgetattr(STDIN_FILENO, &saved) == 0
         if hide {
@@ -20,7 +20,7 @@ enum Terminal {
         defer {
             if hide {
                 tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
-                FileHandle.standardError.write(Data("\n".utf8))
+                OutputFile.standardError.write("\n")
             }
         }
         return readLine(strippingNewline: true) ?? ""

@@ -16,7 +16,7 @@ enum LogSettings {
     nonisolated(unsafe) static var format: LogFormat = .text
     nonisolated(unsafe) static var quiet = false
     /// Where log lines go: standard error, or the `--log` file.
-    nonisolated(unsafe) static var output: FileHandle = .standardError
+    nonisolated(unsafe) static var output: OutputFile = .standardError
     /// Whether `--log` sends the lines to a file.
     nonisolated(unsafe) static var toFile = false
 
@@ -55,10 +55,10 @@ struct GlobalOptions: ParsableArguments {
         if let log, !LogSettings.toFile {
             let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
-                FileHandle.standardError.write(Data("dray: error: --log \(log): \(String(cString: strerror(errno)))\n".utf8))
+                OutputFile.standardError.write("dray: error: --log \(log): \(String(cString: strerror(errno)))\n")
                 Foundation.exit(1)
             }
-            LogSettings.output = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            LogSettings.output = OutputFile(fd: fd)
             LogSettings.toFile = true
         }
         LoggingSystem.bootstrapOnce(level: level)
@@ -111,7 +111,7 @@ struct PlainLogHandler: LogHandler {
             if LogSettings.colours, let colour = Self.colour[event.level] { level = "\u{1b}[\(colour)m\(level)\u{1b}[0m" }
             line = "\(clear)[\(Self.clock())] [\(level)] \(message)\n"
         }
-        LogSettings.output.write(Data(line.utf8))
+        LogSettings.output.write(line)
     }
 
     /// SGR colours of the level names that deserve attention.

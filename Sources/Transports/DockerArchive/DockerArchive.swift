@@ -46,7 +46,8 @@ public final class DockerArchive: Sendable {
             case .directory:
                 continue
             case .symlink(let target):
-                let base = (name as NSString).deletingLastPathComponent
+                // The link's folder (`name` is normalised: no trailing or doubled slashes).
+                let base = name.lastIndex(of: "/").map { String(name[..<$0]) } ?? ""
                 let resolved = Self.normalize(target.hasPrefix("/") ? target : "\(base)/\(target)")
                 guard !resolved.hasPrefix("../"), resolved != "..", !target.hasPrefix("/") else {
                     throw LayoutError(path: "\(path): \(entry.name)", reason: "a link that leaves the archive")

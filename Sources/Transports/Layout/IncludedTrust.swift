@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Public keys and a Sigstore trusted root carried with saved images (`save --include-trust`), so that the far
@@ -26,9 +27,9 @@ public struct IncludedTrust: Sendable, Equatable {
         guard safe.count <= maxFiles else { throw LayoutError(path: dir, reason: "more than \(maxFiles) files") }
         for name in safe {
             let file = "\(dir)/\(name)"
-            let attributes = try FileManager.default.attributesOfItem(atPath: file)
-            guard attributes[.type] as? FileAttributeType == .typeRegular else { continue }
-            guard (attributes[.size] as? NSNumber)?.intValue ?? 0 <= maxSize else {
+            guard let status = FileStatus(path: file) else { throw LayoutError(path: file, reason: "cannot read it") }
+            guard status.isRegular else { continue }
+            guard status.size <= maxSize else {
                 throw LayoutError(path: file, reason: "larger than \(maxSize >> 20) MiB")
             }
             files[name] = Array(try Data(contentsOf: URL(fileURLWithPath: file)))

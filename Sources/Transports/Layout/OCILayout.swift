@@ -46,10 +46,7 @@ public final class OCILayout: Sendable {
 
     /// The size of a stored blob, or nil when absent.
     public func blobSize(_ digest: Digest) -> Int64? {
-        guard let attrs = try? FileManager.default.attributesOfItem(atPath: blobPath(digest)),
-              let size = attrs[.size] as? NSNumber
-        else { return nil }
-        return size.int64Value
+        FileStatus(path: blobPath(digest))?.size
     }
 
     // MARK: index.json

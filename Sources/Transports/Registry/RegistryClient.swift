@@ -101,17 +101,33 @@ public final class RegistryClient: Sendable {
     // MARK: Sending
 
     /// The URL of an API path (e.g. `v2/library/nginx/manifests/latest`) with optional query items.
+    /// `text` percent-encoded for a query: every UTF-8 byte but ASCII letters, digits and `-._~:/@` (so `+`
+    /// and spaces, which a Go registry reads alike, stay apart).
+    static func queryEncoded(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for b in text.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "@"):
+                out.append(b)
+            default:
+                out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0x0f)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     func url(_ path: String, query: [URLQueryItem] = []) async throws -> URL {
         let base = try await baseURL()
         var c = URLComponents(url: base, resolvingAgainstBaseURL: false)!
         c.percentEncodedPath = "/" + path
         // Strictly encoded: a Go registry reads a '+' in a query as a space (artifactType=application/spdx+json).
         if !query.isEmpty {
-            let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~:/@"))
             c.percentEncodedQuery = query.map { q in
-                let name = q.name.addingPercentEncoding(withAllowedCharacters: allowed) ?? q.name
+                let name = Self.queryEncoded(q.name)
                 guard let v = q.value else { return name }
-                return "\(name)=\(v.addingPercentEncoding(withAllowedCharacters: allowed) ?? v)"
+                return "\(name)=\(Self.queryEncoded(v))"
             }.joined(separator: "&")
         }
         guard let u = c.url else { throw RegistryProtocolError("cannot build a URL for \(path)") }

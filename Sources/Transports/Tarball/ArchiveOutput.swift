@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Synchronization
 
@@ -98,7 +99,6 @@ public struct ArchiveSink: @unchecked Sendable {
 
     /// Their total size.
     public var bytes: Int64 {
-        files.compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber }
-            .reduce(Int64(0)) { $0 + $1.int64Value }
+        files.compactMap { FileStatus(path: $0)?.size }.reduce(0, +)
     }
 }

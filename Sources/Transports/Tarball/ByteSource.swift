@@ -53,7 +53,7 @@ public final class FileSource: ByteSource {
     /// last may be smaller): a part truncated by an incomplete copy.
     private func checkPartSizes() throws {
         guard files.count > 1 else { return }
-        let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber)?.int64Value ?? 0 }
+        let sizes = files.map { FileStatus(path: $0)?.size ?? 0 }
         for (i, size) in sizes.enumerated() where i < sizes.count - 1 ? size != sizes[0] : size > sizes[0] {
             throw LayoutError(path: files[i], reason: "\(size) bytes where every part but the last has \(sizes[0]): truncated or damaged part")
         }
