@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Synchronization
 
@@ -6,35 +9,59 @@ import Synchronization
 /// released.
 final class SpooledBlob: BlobStream, @unchecked Sendable {
     private let path: String
-    private let handle: FileHandle
+    /// The spool file, open for reading from its start (guarded by `lock`).
+    private let fd: Int32
     private let lock = Mutex(())
 
     /// Reads `stream` to its end into a new file under `directory`.
     init(_ stream: any BlobStream, in directory: String) async throws {
         path = "\(directory)/.dray-spool-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: path, contents: nil), let writer = FileHandle(forWritingAtPath: path) else {
-            throw SpoolError(path: path)
-        }
+        let writer = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard writer >= 0 else { throw SpoolError(path: path) }
         do {
-            while let chunk = try await stream.next() { try writer.write(contentsOf: chunk) }
-            try writer.close()
+            while let chunk = try await stream.next() { try Self.write(chunk, to: writer, path: path) }
+            close(writer)
         } catch {
-            try? writer.close()
-            try? FileManager.default.removeItem(atPath: path)
+            close(writer)
+            unlink(path)
             throw error
         }
-        guard let reader = FileHandle(forReadingAtPath: path) else { throw SpoolError(path: path) }
-        handle = reader
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            unlink(path)
+            throw SpoolError(path: path)
+        }
     }
 
     deinit {
-        try? handle.close()
-        try? FileManager.default.removeItem(atPath: path)
+        close(fd)
+        unlink(path)
+    }
+
+    private static func write(_ bytes: [UInt8], to fd: Int32, path: String) throws {
+        try bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw SpoolError(path: path) }
+                offset += n
+            }
+        }
     }
 
     func next() async throws -> [UInt8]? {
-        let data = try lock.withLock { _ in try handle.read(upToCount: 1 << 20) } ?? Data()
-        return data.isEmpty ? nil : Array(data)
+        try lock.withLock { _ throws(SpoolError) -> [UInt8]? in
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                guard n >= 0 else { throw SpoolError(path: path) }
+                if n == 0 { return nil }
+                chunk.removeSubrange(n...)
+                return chunk
+            }
+        }
     }
 
     func cancel() {}

@@ -70,7 +70,7 @@ public struct BundleSigner: Sendable {
 
     /// The referrer manifest holding `bundle` for `subject`.
     public static func referrer(bundle: [UInt8], subject: Descriptor, created: Date) throws -> RawManifest {
-        let stamp = ISO8601DateFormatter().string(from: created)
+        let stamp = InternetTime.rfc3339(created)
         let object: [String: Any] = [
             "schemaVersion": 2,
             "mediaType": MediaType.ociManifest.rawValue,

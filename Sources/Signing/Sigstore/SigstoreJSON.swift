@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Strict reading of the protobuf-JSON that Sigstore bundles and trusted roots are written in: every field is
@@ -104,14 +105,7 @@ struct SigstoreJSON {
         return d
     }
 
-    static func time(_ s: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        if let d = plain.date(from: s) { return d }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: s)
-    }
+    static func time(_ s: String) -> Date? { InternetTime.parseRFC3339(s) }
 
     /// Strict standard base64 (URL-safe characters refused; padding may be left out; line breaks skipped).
     static func base64(_ text: String) -> [UInt8]? {

@@ -105,11 +105,7 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible {
     static func parseRetryAfter(_ value: String?) -> Duration? {
         guard let value = value?.trimmingSpaces(), !value.isEmpty else { return nil }
         if let s = Int(value) { return .seconds(max(0, min(s, 3600))) }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "GMT")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        if let d = f.date(from: value) { return .seconds(max(0, min(Int(d.timeIntervalSinceNow), 3600))) }
+        if let d = InternetTime.parseHTTPDate(value) { return .seconds(max(0, min(Int(d.timeIntervalSinceNow), 3600))) }
         return nil
     }
 }
