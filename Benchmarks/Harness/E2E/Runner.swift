@@ -75,7 +75,25 @@ enum Runner {
         return cost
     }
 
+    /// Process groups of the commands running now.
+    private static let running = Mutex(Set<pid_t>())
+    /// At the harness's exit (also on Ctrl-C and SIGTERM, which end it through `exit`), the commands still
+    /// running are ended with their children: a dray left inside a removed WAN namespace would otherwise wait
+    /// out its stall timeouts.
+    private static let cleanup: Void = { atexit { Runner.killRunning() } }()
+
+    private static func killRunning() {
+        for group in running.withLock({ $0 }) { kill(-group, SIGTERM) }
+    }
+
     private static func spawn(_ argv: [String], log: String) -> Cost {
+        _ = cleanup
+        // Each command leads a process group of its own, so it can be ended with everything it started.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -85,11 +103,13 @@ enum Runner {
         var cargs = argv.map { strdup($0) } + [nil]
         defer { for p in cargs { free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], &actions, nil, &cargs, environ)
+        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, &cargs, environ)
         guard rc == 0 else { return Cost(failures: ["\(argv[0]): spawn failed (\(rc))"]) }
+        running.withLock { _ = $0.insert(pid) }
         var status: Int32 = 0
         var usage = rusage()
         while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        running.withLock { _ = $0.remove(pid) }
         let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         let exited = (status & 0x7f) == 0 && ((status >> 8) & 0xff) == 0
         return Cost(wall: 0, cpu: cpu, peakRSS: Int64(usage.ru_maxrss) * 1024,

@@ -6,7 +6,7 @@ import Foundation
 /// reaches the registries' delay lines on the host end's address, so every byte crosses the link.
 ///
 /// Needs root. Namespaces are named `dray-wan-*`: ones left by a killed run are removed at the next start, and
-/// this one is removed when the harness exits, is interrupted, or is terminated.
+/// this one is removed when the harness exits, is interrupted, or is terminated (see `installCleanup`).
 final class WANLink {
     let name: String
     let hostAddress: String
@@ -108,18 +108,13 @@ final class WANLink {
 
     nonisolated(unsafe) private static var installed = false
 
-    /// At exit, on Ctrl-C and on SIGTERM: the namespaces this process made are removed.
+    /// At exit the namespaces and links this process made are removed. Ctrl-C and SIGTERM end the harness
+    /// through `exit` too: TestSupport's registries catch them (killing the registries first), so the links
+    /// go at that exit. (A handler of its own here replaced theirs, and a killed run left its registries.)
     static func installCleanup() {
         guard !installed else { return }
         installed = true
         atexit { WANLink.removeLive() }
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig) { s in
-                WANLink.removeLive()
-                signal(s, SIG_DFL)
-                raise(s)
-            }
-        }
     }
 
     static func removeLive() {
