@@ -19,7 +19,9 @@ final class SpooledBlob: BlobStream, @unchecked Sendable {
         let writer = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard writer >= 0 else { throw SpoolError(path: path) }
         do {
-            while let chunk = try await stream.next() { try Self.write(chunk, to: writer, path: path) }
+            while let chunk = try await stream.next() {
+                guard FileDescriptorIO.writeAll(writer, chunk) else { throw SpoolError(path: path) }
+            }
             close(writer)
         } catch {
             close(writer)
@@ -38,29 +40,10 @@ final class SpooledBlob: BlobStream, @unchecked Sendable {
         unlink(path)
     }
 
-    private static func write(_ bytes: [UInt8], to fd: Int32, path: String) throws {
-        try bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw SpoolError(path: path) }
-                offset += n
-            }
-        }
-    }
-
     func next() async throws -> [UInt8]? {
         try lock.withLock { _ throws(SpoolError) -> [UInt8]? in
-            var chunk = [UInt8](repeating: 0, count: 1 << 20)
-            while true {
-                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                guard n >= 0 else { throw SpoolError(path: path) }
-                if n == 0 { return nil }
-                chunk.removeSubrange(n...)
-                return chunk
-            }
+            guard let chunk = FileDescriptorIO.read(fd, max: 1 << 20) else { throw SpoolError(path: path) }
+            return chunk.isEmpty ? nil : chunk
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A bandwidth-limited link for the `wan` scenario: a network namespace joined to this one by a veth pair, with
 /// a `tbf` qdisc on each end (the kernel here has `tbf` and `htb`, not `netem`; delay comes from the harness's
@@ -69,16 +70,7 @@ final class WANLink {
 
     /// Output lines of a command, or none.
     private static func lines(_ command: [String]) -> [Substring] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: command[0])
-        p.arguments = Array(command.dropFirst())
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return [] }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n")
+        (try? Shell.run(command[0], Array(command.dropFirst())))?.stdoutText.split(separator: "\n") ?? []
     }
 
     /// Whether a run of process `pid` (not this one) is still going.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Engine
 
 /// A file descriptor written to in whole (standard output, standard error, the `--log` file), without
 /// Foundation's `FileHandle`. A write that fails (a closed pipe, a full disk) is dropped: a log line or a prompt
@@ -14,33 +12,18 @@ struct OutputFile: Sendable {
     /// Writes `text` as UTF-8.
     func write(_ text: String) {
         var text = text
-        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+        _ = text.withUTF8 { FileDescriptorIO.writeAll(fd, UnsafeRawBufferPointer($0)) }
     }
 
     /// Writes `bytes`.
     func write(bytes: [UInt8]) {
-        bytes.withUnsafeBytes { write($0) }
-    }
-
-    private func write(_ buffer: UnsafeRawBufferPointer) {
-        var offset = 0
-        while offset < buffer.count {
-            let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
+        FileDescriptorIO.writeAll(fd, bytes)
     }
 
     /// Everything standard input holds, to its end.
     static func readStandardInput() -> [UInt8] {
         var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return out }
-            out.append(contentsOf: chunk[0..<n])
-        }
+        while let chunk = FileDescriptorIO.read(0, max: 64 * 1024), !chunk.isEmpty { out += chunk }
+        return out
     }
 }

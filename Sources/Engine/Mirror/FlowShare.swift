@@ -1,10 +1,10 @@
 /// Whether blob flows are slow because they share a slow link, from the rates of the transfers that finish.
 ///
-/// On loopback, a LAN or a fast link each flow of a cold mirror moves tens of MB/s and more flows in flight only
-/// cost memory (about 0.4 MB each: the splice ring and curl's buffers). Behind a slow link, say 200 Mbit/s or
-/// 50 Mbit/s with 40–100 ms round trips, each of 8 flows gets 0.8–3 MB/s (on loopback at 20 ms round trips, 16–33 MB/s); the round trips between one blob and
-/// the next, and a flow backing off after a loss at the link's queue, then leave part of the link unused that
-/// the other flows do not take up in time. Twice the flows kept such links within 1.13× of their time for the
+/// On loopback, a LAN or a fast link each flow of a cold mirror moves tens of MB/s (16–33 MB/s on loopback at
+/// 20 ms round trips) and more flows in flight only cost memory (about 0.4 MB each: the splice ring and curl's
+/// buffers). Behind a slow link, say 200 Mbit/s or 50 Mbit/s with 40–100 ms round trips, each of 8 flows gets
+/// 0.8–3 MB/s; the round trips between one blob and the next, and a flow backing off after a loss at the link's
+/// queue, then leave part of the link unused that the other flows do not take up in time. Twice the flows kept such links within 1.13× of their time for the
 /// bytes, against 1.17–1.22× (the `wan` benchmark).
 ///
 /// Only transfers of at least `minimumBytes` count (small ones are round trips, not flows). The verdict is the

@@ -44,7 +44,7 @@ public enum ImageList {
         // Split on the scalar: as Characters, a Windows "\r\n" is one grapheme that is not "\n".
         for raw in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             number += 1
-            let line = String(raw).trimming { (c: Character) in (c.isWhitespace && !c.isNewline) || c == "\r" || c == "\u{200B}" }
+            let line = String(raw).trimming { $0.isSpace || $0 == "\r" }
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("//") { continue }
             func fail(_ reason: String) {
                 errors.append(ImageListError(file: file, lineNumber: number, line: String(line.prefix(1000)), reason: reason))

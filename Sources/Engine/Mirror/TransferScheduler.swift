@@ -122,13 +122,8 @@ public actor TransferScheduler {
             limit = slow ? ceiling : base
             changed?(limit, share.median)
         }
-        if active > limit || waiters.isEmpty {
-            active -= 1
-        } else {
-            // The slot passes straight to the largest waiting transfer.
-            waiters.removeFirst().continuation.resume()
-        }
-        // A raised bound lets more waiting transfers start now.
+        // The freed slot (and, after the bound rose, the new ones) go to the largest waiting transfers.
+        active -= 1
         while active < limit, !waiters.isEmpty {
             active += 1
             waiters.removeFirst().continuation.resume()

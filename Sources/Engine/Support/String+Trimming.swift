@@ -6,10 +6,15 @@ extension StringProtocol {
         return String(self[first...last])
     }
 
-    /// The text without leading and trailing spaces and tabs (white space that is not a line break, and the
-    /// zero-width space: Foundation's `.whitespaces`).
-    public func trimmingSpaces() -> String { trimming { ($0.isWhitespace && !$0.isNewline) || $0 == "\u{200B}" } }
+    /// The text without leading and trailing spaces and tabs (`Character.isSpace`: Foundation's `.whitespaces`).
+    public func trimmingSpaces() -> String { trimming(while: \.isSpace) }
 
     /// The text without leading and trailing white space and line breaks (Foundation's `.whitespacesAndNewlines`).
-    public func trimmingWhitespace() -> String { trimming { $0.isWhitespace || $0 == "\u{200B}" } }
+    public func trimmingWhitespace() -> String { trimming { $0.isSpace || $0.isNewline } }
+}
+
+extension Character {
+    /// White space that is not a line break, or the zero-width space: the characters of Foundation's
+    /// `.whitespaces`.
+    public var isSpace: Bool { (isWhitespace && !isNewline) || self == "\u{200B}" }
 }

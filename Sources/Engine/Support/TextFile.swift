@@ -38,15 +38,10 @@ public enum TextFile {
         guard kind == S_IFREG || kind == S_IFIFO else { throw .notRegular }
         if kind == S_IFREG && Int(st.st_size) > limit { throw .tooLarge(limit) }
         var bytes = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .unreadable(String(cString: strerror(errno)))
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
+            guard let chunk = FileDescriptorIO.read(fd, max: 1 << 16) else { throw .unreadable(String(cString: strerror(errno))) }
+            if chunk.isEmpty { break }
+            bytes += chunk
             if bytes.count > limit { throw .tooLarge(limit) }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Engine
 import Foundation
 
 /// glibc's `pipe2` (behind `_GNU_SOURCE` in <unistd.h>, which the Glibc module does not define).
@@ -44,12 +45,8 @@ enum CredentialHelper {
             throw Failure(why: "cannot make pipes: \(String(cString: strerror(errno)))")
         }
         // The request goes into the pipe first (it fits: a pipe holds 64 KiB), then its write end is closed.
-        var written = 0
-        while written < request.count {
-            let n = request.withUnsafeBytes { write(stdin[1], $0.baseAddress! + written, request.count - written) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw Failure(why: "cannot write the request: \(String(cString: strerror(errno)))") }
-            written += n
+        guard FileDescriptorIO.writeAll(stdin[1], request) else {
+            throw Failure(why: "cannot write the request: \(String(cString: strerror(errno)))")
         }
         close(stdin[1])
         stdin[1] = -1
@@ -87,22 +84,20 @@ enum CredentialHelper {
         var out: ([UInt8], [UInt8]) = ([], [])
         var fds = [pollfd(fd: a, events: Int16(POLLIN), revents: 0), pollfd(fd: b, events: Int16(POLLIN), revents: 0)]
         var open = 2
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         while open > 0 {
             if poll(&fds, 2, -1) < 0 {
                 if errno == EINTR { continue }
                 break
             }
             for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
-                let n = chunk.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 {
+                let chunk = FileDescriptorIO.read(fds[i].fd, max: 16 * 1024) ?? []
+                if chunk.isEmpty {
                     fds[i].fd = -1
                     open -= 1
                 } else if i == 0 {
-                    out.0 += chunk[0..<n]
+                    out.0 += chunk
                 } else {
-                    out.1 += chunk[0..<n]
+                    out.1 += chunk
                 }
             }
         }
