@@ -88,11 +88,20 @@ enum Runner {
 
     private static func spawn(_ argv: [String], log: String) -> Cost {
         _ = cleanup
-        // Each command leads a process group of its own, so it can be ended with everything it started.
+        // Each command leads a process group of its own, so it can be ended with everything it started. It starts
+        // with no signal blocked and SIGINT/SIGTERM at their defaults: the spawning thread's mask and the
+        // handlers TestSupport installs here would otherwise pass to it, and a SIGTERM would wait forever.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        var none = sigset_t(), defaults = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGINT)
+        sigaddset(&defaults, SIGTERM)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
