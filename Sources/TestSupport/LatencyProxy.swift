@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 
 /// A TCP proxy on 127.0.0.1 that delays every byte by a fixed time in each direction, as a network link with
-/// that one-way latency would, without limiting bandwidth; it also counts the bytes each way.
+/// that one-way latency would; it also counts the bytes each way. Bandwidth is not limited unless
+/// `bytesPerSecond` caps each direction of each connection (a flow's share of a slow link).
 ///
 /// Each direction of each connection is a delay line: a reader thread stamps chunks with `now + delay` and a
 /// writer thread sends them when due, so a stream keeps its throughput and only gains latency. The queue of a
@@ -10,6 +11,8 @@ import Synchronization
 public final class LatencyProxy: @unchecked Sendable {
     public let target: Int
     public let delay: Duration
+    /// Bytes per second at most in each direction of each connection (nil: no cap).
+    public let bytesPerSecond: Int?
     private let listener: LoopbackListener
     private let counters = Mutex((up: Int64(0), down: Int64(0), connections: 0))
 
@@ -27,9 +30,10 @@ public final class LatencyProxy: @unchecked Sendable {
 
     /// Starts a proxy to `127.0.0.1:target` adding `delay` in each direction, listening on `address` (another
     /// interface's address puts a link such as a veth pair in front of it).
-    public init(target: Int, delay: Duration, address: String = "127.0.0.1") throws {
+    public init(target: Int, delay: Duration, address: String = "127.0.0.1", bytesPerSecond: Int? = nil) throws {
         self.target = target
         self.delay = delay
+        self.bytesPerSecond = bytesPerSecond
         self.address = address
         listener = try LoopbackListener(name: "latency-proxy", backlog: 512, address: address)
         listener.start { [self] client in accepted(client) }
@@ -49,8 +53,8 @@ public final class LatencyProxy: @unchecked Sendable {
         for fd in [client, upstream] { setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size)) }
         counters.withLock { $0.connections += 1 }
         let pair = SocketPair(a: client, b: upstream)
-        DelayLine(from: client, to: upstream, delay: delay, pair: pair) { [self] n in counters.withLock { $0.up += n } }.start()
-        DelayLine(from: upstream, to: client, delay: delay, pair: pair) { [self] n in counters.withLock { $0.down += n } }.start()
+        DelayLine(from: client, to: upstream, delay: delay, rate: bytesPerSecond, pair: pair) { [self] n in counters.withLock { $0.up += n } }.start()
+        DelayLine(from: upstream, to: client, delay: delay, rate: bytesPerSecond, pair: pair) { [self] n in counters.withLock { $0.down += n } }.start()
     }
 }
 
@@ -77,6 +81,7 @@ private final class SocketPair: @unchecked Sendable {
 private final class DelayLine: @unchecked Sendable {
     let from: Int32, to: Int32
     let delay: Duration
+    let rate: Int?
     let pair: SocketPair
     let count: @Sendable (Int64) -> Void
     private let cond = NSCondition()
@@ -86,12 +91,12 @@ private final class DelayLine: @unchecked Sendable {
     private var failed = false
     static let limit = 32 << 20
 
-    init(from: Int32, to: Int32, delay: Duration, pair: SocketPair, count: @escaping @Sendable (Int64) -> Void) {
-        (self.from, self.to, self.delay, self.pair, self.count) = (from, to, delay, pair, count)
+    init(from: Int32, to: Int32, delay: Duration, rate: Int?, pair: SocketPair, count: @escaping @Sendable (Int64) -> Void) {
+        (self.from, self.to, self.delay, self.rate, self.pair, self.count) = (from, to, delay, rate, pair, count)
     }
 
     func start() {
-        if delay == .zero {
+        if delay == .zero && rate == nil {
             Thread { [self] in pumpDirect() }.start()
         } else {
             Thread { [self] in readLoop() }.start()
@@ -134,6 +139,8 @@ private final class DelayLine: @unchecked Sendable {
     }
 
     private func writeLoop() {
+        let started = ContinuousClock.now
+        var sent = 0
         while true {
             cond.lock()
             while queue.isEmpty && !ended { cond.wait() }
@@ -143,9 +150,13 @@ private final class DelayLine: @unchecked Sendable {
             }
             let (due, bytes) = queue.removeFirst()
             cond.unlock()
-            let wait = due - ContinuousClock.now
+            // Due after its delay, and, under a cap, not before the bytes already sent have had their time.
+            var when = due
+            if let rate { when = max(when, started + .seconds(Double(sent) / Double(rate))) }
+            let wait = when - ContinuousClock.now
             if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)) }
             let ok = Self.writeAll(to, bytes, bytes.count)
+            sent += bytes.count
             cond.lock()
             queued -= bytes.count
             if !ok { failed = true }
