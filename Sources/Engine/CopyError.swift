@@ -1,5 +1,3 @@
-import Foundation
-
 /// Why an image cannot be copied.
 public enum CopyError: Error, Sendable, CustomStringConvertible {
     case noMatchingPlatform(PlatformFilter, available: [String])
@@ -21,13 +19,16 @@ extension RawManifest {
     /// An index with only the given entries of `manifests`; every other field is kept as it was. This is a
     /// deliberate rewrite: the result has a new digest.
     public func filteringIndex(keeping digests: Set<Digest>) throws -> RawManifest {
-        guard var object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let entries = object["manifests"] as? [[String: Any]]
+        guard case .object(var object) = try? JSONValue(parsing: bytes), let entries = object["manifests"]?.array
         else { throw ManifestError.invalidJSON("index has no manifests array") }
-        object["manifests"] = entries.filter { e in
-            (e["digest"] as? String).flatMap { try? Digest(parsing: $0) }.map(digests.contains) ?? false
-        }
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return try RawManifest(bytes: Array(data), mediaType: mediaType)
+        object["manifests"] = .array(entries.filter { $0.listsDigest(in: digests) })
+        return try RawManifest(bytes: JSONValue.object(object).serialized(), mediaType: mediaType)
+    }
+}
+
+extension JSONValue {
+    /// Whether this (an index entry) names one of `digests`.
+    func listsDigest(in digests: Set<Digest>) -> Bool {
+        self["digest"]?.string.flatMap { try? Digest(parsing: $0) }.map(digests.contains) ?? false
     }
 }

@@ -13,9 +13,8 @@ enum Schema1Signatures {
 
     /// The signed payload of `bytes`, or nil when they carry no usable signature.
     static func payload(of bytes: [UInt8]) -> [UInt8]? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let signatures = object["signatures"] as? [[String: Any]],
-              let protected = signatures.first?["protected"] as? String,
+        guard let object = try? JSONValue(parsing: bytes),
+              let protected = object["signatures"]?.array?.first?["protected"]?.string,
               let header = base64URLDecode(protected),
               let format = try? JSONDecoder().decode(Protected.self, from: Data(header)),
               format.formatLength >= 0, format.formatLength <= bytes.count,

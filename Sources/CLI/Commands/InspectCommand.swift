@@ -70,14 +70,14 @@ struct InspectCommand: AsyncParsableCommand {
         }
         var manifest: ImageManifest?
         if case .image(let m) = try image.parsed() { manifest = m }
-        var configJSON: [String: Any]?
+        var configJSON: JSONValue?
         if let m = manifest, m.config.size <= 16 << 20 {
             let bytes = try await source.smallBlob(m.config, limit: 16 << 20)
             if config {
                 OutputFile.standardOutput.write(bytes: bytes)
                 return
             }
-            configJSON = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+            configJSON = try? JSONValue(parsing: bytes)
         } else if config {
             throw CLIError("inspect \(name): no config blob to print")
         }
@@ -95,9 +95,9 @@ struct InspectCommand: AsyncParsableCommand {
 
 
     private func summary(_ name: String, top: RawManifest, index: ImageIndex?, image: RawManifest,
-                         manifest: ImageManifest?, config: [String: Any]?) -> String {
+                         manifest: ImageManifest?, config: JSONValue?) -> String {
         var lines: [String] = []
-        func field(_ name: String, _ value: String) { lines.append(name.padding(toLength: 12, withPad: " ", startingAt: 0) + value) }
+        func field(_ name: String, _ value: String) { lines.append(name.padded(to: 12) + value) }
         field("Name:", name)
         field("Digest:", top.digest.description)
         field("MediaType:", top.mediaType.rawValue)
@@ -106,7 +106,7 @@ struct InspectCommand: AsyncParsableCommand {
             lines.append("Platforms:")
             for d in index.manifests {
                 let p = d.platform?.description ?? (d.annotations?["vnd.docker.reference.type"] ?? "(no platform)")
-                lines.append("  \(p.padding(toLength: 22, withPad: " ", startingAt: 0)) \(d.digest)  \(d.mediaType.rawValue)")
+                lines.append("  \(p.padded(to: 22)) \(d.digest)  \(d.mediaType.rawValue)")
             }
             if let a = index.annotations, !a.isEmpty {
                 lines.append("Annotations:")
@@ -118,18 +118,18 @@ struct InspectCommand: AsyncParsableCommand {
         }
         if let manifest {
             if let config {
-                let os = config["os"] as? String ?? "?", arch = config["architecture"] as? String ?? "?"
-                let variant = (config["variant"] as? String).map { "/\($0)" } ?? ""
+                let os = config["os"]?.string ?? "?", arch = config["architecture"]?.string ?? "?"
+                let variant = config["variant"]?.string.map { "/\($0)" } ?? ""
                 field("OS/Arch:", "\(os)/\(arch)\(variant)")
-                if let created = config["created"] as? String { field("Created:", created) }
+                if let created = config["created"]?.string { field("Created:", created) }
             }
             field("Config:", "\(manifest.config.digest) \(manifest.config.mediaType.rawValue)")
             let total = manifest.layers.reduce(Int64(0)) { $0 + $1.size }
             lines.append("Layers:     \(manifest.layers.count), \(total.humanBytes)")
             for l in manifest.layers {
-                lines.append("  \(l.digest)  \(l.size.humanBytes.padding(toLength: 9, withPad: " ", startingAt: 0))  \(l.mediaType.rawValue)")
+                lines.append("  \(l.digest)  \(l.size.humanBytes.padded(to: 9))  \(l.mediaType.rawValue)")
             }
-            if let labels = (config?["config"] as? [String: Any])?["Labels"] as? [String: String], !labels.isEmpty {
+            if let labels = config?["config"]?["Labels"]?.object?.compactMapValues(\.string), !labels.isEmpty {
                 lines.append("Labels:")
                 for (k, v) in labels.sorted(by: { $0.key < $1.key }) { lines.append("  \(k)=\(v)") }
             }

@@ -43,42 +43,46 @@ struct RegistriesCommand: AsyncParsableCommand {
             guard !names.isEmpty else {
                 throw CLIError("name a host (dray registries HOST), or give a --registries-config file that names some")
             }
-            var out: [[String: Any]] = []
+            var out: [(host: String, settings: [(key: String, value: String, from: String)], probe: [String: String]?)] = []
             for host in names {
                 guard (try? Reference(parsing: "\(host)/x/y"))?.registry == host || host.hasPrefix("*.") else {
                     throw CLIError("\"\(host.prefix(200))\" is not a registry host")
                 }
                 let resolved = profiles.resolve(host)
-                var fields: [[String: String]] = []
+                var fields: [(key: String, value: String, from: String)] = []
                 for field in RegistryProfile.Field.allCases {
                     let (value, origin) = Self.shown(field, resolved, host: host)
-                    fields.append(["key": field.rawValue, "value": value, "from": origin])
+                    fields.append((field.rawValue, value, origin))
                 }
-                var entry: [String: Any] = ["host": host, "settings": fields]
+                var probed: [String: String]?
                 if probe, !host.hasPrefix("*.") {
-                    entry["probe"] = await Self.probe(host, options: options, logger: global.makeLogger("dray.registries"))
+                    probed = await Self.probe(host, options: options, logger: global.makeLogger("dray.registries"))
                 }
-                out.append(entry)
+                out.append((host, fields, probed))
             }
             if output == "json" {
-                let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                print(String(decoding: data, as: UTF8.self))
+                let json = JSONValue.array(out.map { entry in
+                    var o: [String: JSONValue] = [
+                        "host": .string(entry.host),
+                        "settings": .array(entry.settings.map { ["key": .string($0.key), "value": .string($0.value), "from": .string($0.from)] }),
+                    ]
+                    if let p = entry.probe { o["probe"] = .object(p.mapValues(JSONValue.string)) }
+                    return .object(o)
+                })
+                print(json.serializedText(.pretty))
                 return
             }
             for entry in out {
-                print(entry["host"] as! String)
-                for f in entry["settings"] as! [[String: String]] {
-                    print("  \(Self.pad(f["key"]!, 18)) \(Self.pad(f["value"]!, 22)) \(f["from"]!)")
+                print(entry.host)
+                for f in entry.settings {
+                    print("  \(f.key.padded(to: 18)) \(f.value.padded(to: 22)) \(f.from)")
                 }
-                if let probe = entry["probe"] as? [String: String] {
+                if let probe = entry.probe {
                     for (k, v) in probe.sorted(by: { $0.key < $1.key }) { print("  probe: \(k) = \(v)") }
                 }
             }
         }
     }
-
-    /// `s` padded to `width` (never cut).
-    static func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
 
     /// A field's value in force and where it came from (defaults spelled out).
     static func shown(_ field: RegistryProfile.Field, _ r: RegistryProfiles.Resolved, host: String) -> (String, String) {

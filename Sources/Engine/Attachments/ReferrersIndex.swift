@@ -39,26 +39,26 @@ public enum ReferrersIndex {
     /// `existing` (a fallback index, or nil for none) with `added` appended, keeping every entry already there
     /// byte for byte; nil when it already lists them all. An `existing` that is not an index is replaced.
     public static func adding(_ added: [Descriptor], to existing: RawManifest?) throws -> RawManifest? {
-        var object: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex.rawValue, "manifests": [Any]()]
+        var object: [String: JSONValue] = ["schemaVersion": 2, "mediaType": .string(MediaType.ociIndex.rawValue), "manifests": []]
         var listed = Set<Digest>()
         if let existing, entries(of: existing) != nil,
-           let old = try JSONSerialization.jsonObject(with: Data(existing.bytes)) as? [String: Any],
-           let entries = old["manifests"] as? [[String: Any]]
+           case .object(let old)? = try? JSONValue(parsing: existing.bytes),
+           let entries = old["manifests"]?.array
         {
             object = old
-            for e in entries { if let d = (e["digest"] as? String).flatMap({ try? Digest(parsing: $0) }) { listed.insert(d) } }
+            for e in entries { if let d = e["digest"]?.string.flatMap({ try? Digest(parsing: $0) }) { listed.insert(d) } }
         }
-        var manifests = object["manifests"] as? [Any] ?? []
+        var manifests = object["manifests"]?.array ?? []
         var changed = false
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         for d in added where listed.insert(d.digest).inserted {
-            manifests.append(try JSONSerialization.jsonObject(with: encoder.encode(d)))
+            manifests.append(try JSONValue(parsing: encoder.encode(d)))
             changed = true
         }
         guard changed else { return nil }
-        object["manifests"] = manifests
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        object["manifests"] = .array(manifests)
+        let data = JSONValue.object(object).serialized()
         return try RawManifest(bytes: Array(data), mediaType: .ociIndex)
     }
 }

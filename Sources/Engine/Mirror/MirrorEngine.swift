@@ -415,16 +415,10 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () 
 extension RawManifest {
     /// This index with entries of `other` (an index) appended; a deliberate rewrite with a new digest.
     func appendingIndexEntries(from other: RawManifest, digests: Set<Digest>) throws -> RawManifest {
-        guard var object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              var entries = object["manifests"] as? [[String: Any]],
-              let otherObject = try JSONSerialization.jsonObject(with: Data(other.bytes)) as? [String: Any],
-              let otherEntries = otherObject["manifests"] as? [[String: Any]]
+        guard case .object(var object) = try? JSONValue(parsing: bytes), let entries = object["manifests"]?.array,
+              let otherEntries = (try? JSONValue(parsing: other.bytes))?["manifests"]?.array
         else { throw ManifestError.invalidJSON("index has no manifests array") }
-        entries += otherEntries.filter { e in
-            (e["digest"] as? String).flatMap { try? Digest(parsing: $0) }.map(digests.contains) ?? false
-        }
-        object["manifests"] = entries
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return try RawManifest(bytes: Array(data), mediaType: mediaType)
+        object["manifests"] = .array(entries + otherEntries.filter { $0.listsDigest(in: digests) })
+        return try RawManifest(bytes: JSONValue.object(object).serialized(), mediaType: mediaType)
     }
 }

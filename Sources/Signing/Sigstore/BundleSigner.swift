@@ -41,13 +41,13 @@ public struct BundleSigner: Sendable {
 
     /// The in-toto statement signed for the manifest `digest` of the image named `name`.
     public func statement(for digest: Digest, name: String) throws -> [UInt8] {
-        let object: [String: Any] = [
-            "_type": Self.statementType,
-            "subject": [["name": name, "digest": [digest.algorithm.rawValue: digest.hex]]],
-            "predicateType": Self.predicateType,
-            "predicate": [String: Any](),
+        let object: JSONValue = [
+            "_type": .string(Self.statementType),
+            "subject": [["name": .string(name), "digest": .object([digest.algorithm.rawValue: .string(digest.hex)])]],
+            "predicateType": .string(Self.predicateType),
+            "predicate": .object([:]),
         ]
-        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+        return object.serialized()
     }
 
     /// A bundle (JSON) signing the manifest `digest` of the image named `name`.
@@ -55,37 +55,39 @@ public struct BundleSigner: Sendable {
         let payload = try statement(for: digest, name: name)
         let pae = Array("DSSEv1 \(Self.payloadType.utf8.count) \(Self.payloadType) \(payload.count) ".utf8) + payload
         let signature = try key.sign(pae)
-        let object: [String: Any] = [
-            "mediaType": SigstoreBundle.mediaTypeV03,
+        let object: JSONValue = [
+            "mediaType": .string(SigstoreBundle.mediaTypeV03),
             // An empty list rather than none: protobuf-JSON readers accept both, sigstore-python's models only this.
-            "verificationMaterial": ["publicKey": ["hint": hint], "tlogEntries": [Any]()],
+            "verificationMaterial": ["publicKey": ["hint": .string(hint)], "tlogEntries": []],
             "dsseEnvelope": [
-                "payload": Data(payload).base64EncodedString(),
-                "payloadType": Self.payloadType,
-                "signatures": [["sig": Data(signature).base64EncodedString()]],
+                "payload": .string(Data(payload).base64EncodedString()),
+                "payloadType": .string(Self.payloadType),
+                "signatures": [["sig": .string(Data(signature).base64EncodedString())]],
             ],
         ]
-        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+        return object.serialized()
     }
 
     /// The referrer manifest holding `bundle` for `subject`.
     public static func referrer(bundle: [UInt8], subject: Descriptor, created: Date) throws -> RawManifest {
         let stamp = InternetTime.rfc3339(created)
-        let object: [String: Any] = [
+        let object: JSONValue = [
             "schemaVersion": 2,
-            "mediaType": MediaType.ociManifest.rawValue,
-            "artifactType": SigstoreBundle.mediaTypeV03,
-            "config": ["mediaType": MediaType.ociEmpty.rawValue, "digest": Digest.sha256(of: emptyConfig).description, "size": emptyConfig.count],
-            "layers": [["mediaType": SigstoreBundle.mediaTypeV03, "digest": Digest.sha256(of: bundle).description, "size": bundle.count]],
-            "subject": ["mediaType": subject.mediaType.rawValue, "digest": subject.digest.description, "size": subject.size],
+            "mediaType": .string(MediaType.ociManifest.rawValue),
+            "artifactType": .string(SigstoreBundle.mediaTypeV03),
+            "config": ["mediaType": .string(MediaType.ociEmpty.rawValue), "digest": .string(Digest.sha256(of: emptyConfig).description),
+                       "size": JSONValue(emptyConfig.count)],
+            "layers": [["mediaType": .string(SigstoreBundle.mediaTypeV03), "digest": .string(Digest.sha256(of: bundle).description),
+                        "size": JSONValue(bundle.count)]],
+            "subject": ["mediaType": .string(subject.mediaType.rawValue), "digest": .string(subject.digest.description),
+                        "size": JSONValue(subject.size)],
             "annotations": [
                 "dev.sigstore.bundle.content": "dsse-envelope",
-                "dev.sigstore.bundle.predicateType": predicateType,
-                "org.opencontainers.image.created": stamp,
+                "dev.sigstore.bundle.predicateType": .string(predicateType),
+                "org.opencontainers.image.created": .string(stamp),
             ],
         ]
-        let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return try RawManifest(bytes: Array(bytes), mediaType: .ociManifest)
+        return try RawManifest(bytes: object.serialized(), mediaType: .ociManifest)
     }
 
     /// Whether `bundle` (JSON) is a signature of the manifest `digest` by this key.

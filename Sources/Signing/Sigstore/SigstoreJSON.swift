@@ -5,11 +5,11 @@ import Foundation
 /// checked for its type, base64 is decoded strictly, 64-bit integers may be strings (as protobuf-JSON writes
 /// them), and each failure names the field's path.
 struct SigstoreJSON {
-    let object: [String: Any]
+    let object: [String: JSONValue]
     /// Where this object sits in the document (`verificationMaterial.tlogEntries[0]`), for errors.
     let path: String
 
-    init(_ object: [String: Any], path: String) {
+    init(_ object: [String: JSONValue], path: String) {
         self.object = object
         self.path = path
     }
@@ -17,17 +17,17 @@ struct SigstoreJSON {
     /// Parses `bytes` as a JSON object of at most `limit` bytes.
     init(parsing bytes: [UInt8], limit: Int, what: String) throws {
         guard bytes.count <= limit else { throw SigstoreFormatError("\(what) is larger than \(limit >> 20) MiB") }
-        let value: Any
-        do { value = try JSONSerialization.jsonObject(with: Data(bytes)) } catch {
+        let value: JSONValue
+        do { value = try JSONValue(parsing: bytes) } catch {
             throw SigstoreFormatError("\(what) is not valid JSON")
         }
-        guard let object = value as? [String: Any] else { throw SigstoreFormatError("\(what) is not a JSON object") }
+        guard let object = value.object else { throw SigstoreFormatError("\(what) is not a JSON object") }
         self.init(object, path: "")
     }
 
     func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    func has(_ key: String) -> Bool { object[key] != nil && !(object[key] is NSNull) }
+    func has(_ key: String) -> Bool { object[key].map { !$0.isNull } ?? false }
 
     func string(_ key: String) throws -> String {
         guard let s = try optionalString(key) else { throw SigstoreFormatError("\(name(key)) is missing") }
@@ -36,7 +36,7 @@ struct SigstoreJSON {
 
     func optionalString(_ key: String) throws -> String? {
         guard has(key) else { return nil }
-        guard let s = object[key] as? String else { throw SigstoreFormatError("\(name(key)) is not a string") }
+        guard let s = object[key]?.string else { throw SigstoreFormatError("\(name(key)) is not a string") }
         return s
     }
 
@@ -60,15 +60,11 @@ struct SigstoreJSON {
 
     func optionalInt64(_ key: String) throws -> Int64? {
         guard has(key) else { return nil }
-        if let s = object[key] as? String {
+        if let s = object[key]?.string {
             guard let v = Int64(s) else { throw SigstoreFormatError("\(name(key)) is not an integer") }
             return v
         }
-        if let n = object[key] as? NSNumber {
-            let d = n.doubleValue
-            guard d == d.rounded(), abs(d) < 9.0e15 else { throw SigstoreFormatError("\(name(key)) is not an integer") }
-            return n.int64Value
-        }
+        if let v = object[key]?.integer { return v }
         throw SigstoreFormatError("\(name(key)) is not an integer")
     }
 
@@ -79,22 +75,22 @@ struct SigstoreJSON {
 
     func optionalObject(_ key: String) throws -> SigstoreJSON? {
         guard has(key) else { return nil }
-        guard let o = object[key] as? [String: Any] else { throw SigstoreFormatError("\(name(key)) is not an object") }
+        guard let o = object[key]?.object else { throw SigstoreFormatError("\(name(key)) is not an object") }
         return SigstoreJSON(o, path: name(key))
     }
 
     func objects(_ key: String) throws -> [SigstoreJSON] {
         guard has(key) else { return [] }
-        guard let list = object[key] as? [Any] else { throw SigstoreFormatError("\(name(key)) is not a list") }
+        guard let list = object[key]?.array else { throw SigstoreFormatError("\(name(key)) is not a list") }
         return try list.enumerated().map { i, v in
-            guard let o = v as? [String: Any] else { throw SigstoreFormatError("\(name(key))[\(i)] is not an object") }
+            guard let o = v.object else { throw SigstoreFormatError("\(name(key))[\(i)] is not an object") }
             return SigstoreJSON(o, path: "\(name(key))[\(i)]")
         }
     }
 
     func strings(_ key: String) throws -> [String] {
         guard has(key) else { return [] }
-        guard let list = object[key] as? [String] else { throw SigstoreFormatError("\(name(key)) is not a list of strings") }
+        guard let list = object[key]?.strings else { throw SigstoreFormatError("\(name(key)) is not a list of strings") }
         return list
     }
 

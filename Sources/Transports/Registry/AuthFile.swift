@@ -31,17 +31,16 @@ public struct AuthFile: Sendable {
     public func store(_ credential: Credential, for registry: String) throws(AuthFileError) -> Place {
         var json = try read()
         if let helper = Self.helper(in: json, for: registry) {
-            let request: [String: String] = ["ServerURL": CredentialStore.serverAddress(registry),
-                                             "Username": credential.username, "Secret": credential.password]
-            let input = (try? JSONSerialization.data(withJSONObject: request, options: [.withoutEscapingSlashes])) ?? Data()
-            try Self.runHelper(helper, action: "store", input: String(decoding: input, as: UTF8.self))
+            let request: JSONValue = ["ServerURL": .string(CredentialStore.serverAddress(registry)),
+                                      "Username": .string(credential.username), "Secret": .string(credential.password)]
+            try Self.runHelper(helper, action: "store", input: request.serializedText())
             return .helper(helper)
         }
-        var auths = json["auths"] as? [String: Any] ?? [:]
+        var auths = json["auths"]?.object ?? [:]
         // One entry per registry: drop the other spellings of its key so a stale one cannot win a lookup.
         for k in CredentialStore.registryKeys(registry) { auths[k] = nil }
-        auths[CredentialStore.serverAddress(registry)] = ["auth": Data("\(credential.username):\(credential.password)".utf8).base64EncodedString()]
-        json["auths"] = auths
+        auths[CredentialStore.serverAddress(registry)] = ["auth": .string(Data("\(credential.username):\(credential.password)".utf8).base64EncodedString())]
+        json["auths"] = .object(auths)
         try write(json)
         return .file
     }
@@ -50,12 +49,12 @@ public struct AuthFile: Sendable {
     public func remove(_ registry: String) throws(AuthFileError) -> Bool {
         guard FileManager.default.fileExists(atPath: path) else { return false }
         var json = try read()
-        var auths = json["auths"] as? [String: Any] ?? [:]
+        var auths = json["auths"]?.object ?? [:]
         let keys = CredentialStore.registryKeys(registry).filter { auths[$0] != nil }
         var removed = !keys.isEmpty
         if removed {
             for k in keys { auths[k] = nil }
-            json["auths"] = auths
+            json["auths"] = .object(auths)
             try write(json)
         }
         if let helper = Self.helper(in: json, for: registry) {
@@ -69,42 +68,41 @@ public struct AuthFile: Sendable {
     public func removeAll() throws(AuthFileError) -> [String] {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         var json = try read()
-        let keys = (json["auths"] as? [String: Any] ?? [:]).keys.sorted()
+        let keys = (json["auths"]?.object ?? [:]).keys.sorted()
         guard !keys.isEmpty else { return [] }
-        json["auths"] = [String: Any]()
+        json["auths"] = .object([:])
         try write(json)
         return keys
     }
 
     /// The helper the file names for `registry`.
-    static func helper(in json: [String: Any], for registry: String) -> String? {
-        let helpers = json["credHelpers"] as? [String: String] ?? [:]
-        if let h = CredentialStore.registryKeys(registry).lazy.compactMap({ helpers[$0] }).first, !h.isEmpty { return h }
-        if let store = json["credsStore"] as? String, !store.isEmpty { return store }
+    static func helper(in json: [String: JSONValue], for registry: String) -> String? {
+        let helpers = json["credHelpers"]?.object ?? [:]
+        if let h = CredentialStore.registryKeys(registry).lazy.compactMap({ helpers[$0]?.string }).first, !h.isEmpty { return h }
+        if let store = json["credsStore"]?.string, !store.isEmpty { return store }
         return nil
     }
 
-    private func read() throws(AuthFileError) -> [String: Any] {
+    private func read() throws(AuthFileError) -> [String: JSONValue] {
         guard FileManager.default.fileExists(atPath: path) else { return [:] }
         let text: String
         do { text = try TextFile.read(path, limit: 16 << 20) } catch { throw .unreadable(path, "\(error)") }
         if text.trimmingWhitespace().isEmpty { return [:] }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        guard case .object(let object)? = try? JSONValue(parsing: text) else {
             throw .unreadable(path, "not a JSON object; fix or remove it first")
         }
-        if let auths = object["auths"], !(auths is [String: Any]) { throw .unreadable(path, "\"auths\" is not an object") }
+        if let auths = object["auths"], auths.object == nil { throw .unreadable(path, "\"auths\" is not an object") }
         return object
     }
 
-    private func write(_ json: [String: Any]) throws(AuthFileError) {
+    private func write(_ json: [String: JSONValue]) throws(AuthFileError) {
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
             if !FileManager.default.fileExists(atPath: dir) {
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o700])
             }
-            let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            try AtomicFile.write(Array(data) + [0x0a], to: path, mode: 0o600)
+            try AtomicFile.write(JSONValue.object(json).serialized(.pretty) + [0x0a], to: path, mode: 0o600)
         } catch {
             throw .unwritable(path, "\(error)")
         }
