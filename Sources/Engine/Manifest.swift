@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// A manifest exactly as it travels: its bytes, its media type and the digest of those bytes.

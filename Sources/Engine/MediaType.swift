@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A content media type, as found in descriptors, manifests and `Content-Type` headers.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a copy takes of an image under a platform filter: the one decision that mirror, save and copy share.
 ///

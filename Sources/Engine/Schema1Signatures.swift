@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The signatures of a Docker schema 1 manifest (`application/vnd.docker.distribution.manifest.v1+prettyjws`): a
 /// libtrust "pretty" JWS, where the manifest JSON carries a `signatures` array and each signature's protected

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// A blob downloaded in full to a temporary file before it is uploaded (`dray bench`'s spool strategy, and for

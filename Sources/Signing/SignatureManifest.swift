@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// cosign's signature attachment as the signer and verifier read it; the format itself (tag, layer type,
 /// building and merging) is `SignatureAttachment` in Engine, which carries attachments with images.

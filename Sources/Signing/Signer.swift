@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// Signs manifest digests cosign's way, appending to the `.sig` attachment of the image's repository.
 public struct Signer: Sendable {

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// The "simple signing" payload cosign and containers/image sign: which manifest digest, under which name.
 public struct SimpleSigningPayload: Sendable, Codable, Equatable {

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// Checks an image's cosign signatures against public keys.
 ///

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// One end of a copy as the mirror engine takes it: the reference naming the image, a factory for references of
 /// its repository (what is attached to an image lives under other tags), the identifier to read or write, and a

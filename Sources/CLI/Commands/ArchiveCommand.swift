@@ -1,6 +1,6 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
 import Transports
 
 /// `dray archive`: look into saved archives and folders.

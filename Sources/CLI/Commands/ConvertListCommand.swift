@@ -1,6 +1,6 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// `dray convert-list`: a Default-format list rewritten as a Mirror-format one, as Hangar's convert-list does.
 struct ConvertListCommand: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
 import Transports
 
 /// `dray copy SRC DST`: one image or a whole index, every digest preserved.

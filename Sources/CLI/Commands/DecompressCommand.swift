@@ -1,6 +1,6 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
 import Transports
 
 /// `dray decompress`: an archive (or its parts) → a cache folder, every blob verified.

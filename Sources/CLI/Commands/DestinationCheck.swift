@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 import Transports
 
 /// The check of the destination registries before a run (mirror; load too): each must answer and accept the

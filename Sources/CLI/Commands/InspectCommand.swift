@@ -1,6 +1,6 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
 import Transports
 
 /// `dray inspect REF`: a readable summary, the exact manifest bytes (`--raw`) or the config blob (`--config`).

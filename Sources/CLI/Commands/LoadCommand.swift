@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Transports
 
@@ -88,8 +89,7 @@ struct LoadCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let (source, destination) = try selection.required()
-            var isDir: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: source, isDirectory: &isDir) || !isDir.boolValue {
+            if !FileStatus.isDirectory(source) {
                 try await loadArchive(source, destination)
                 return
             }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
 import Transports
 
 /// `dray login`: check credentials against a registry, then store them for later runs.

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// The JSON report of a run (`--report`): every image, the totals, and what each registry saw.
 struct MirrorReport: Codable {

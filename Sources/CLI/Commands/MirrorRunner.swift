@@ -1,7 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Transports
 import Synchronization

@@ -1,5 +1,6 @@
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// A one-line live progress display on standard error (images done/total, bytes, throughput, ETA), shown only

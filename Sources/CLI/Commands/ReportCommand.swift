@@ -1,6 +1,6 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// `dray report`: work with the JSON reports runs write (`--report`).
 struct ReportCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// The state file of `--immutable-tags` (`--state`): what the run mirrored, written atomically as images finish

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// How log lines are written.
@@ -56,7 +57,7 @@ struct GlobalOptions: ParsableArguments {
             let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
                 OutputFile.standardError.write("dray: error: --log \(log): \(String(cString: strerror(errno)))\n")
-                Foundation.exit(1)
+                Glibc.exit(1)
             }
             LogSettings.output = OutputFile(fd: fd)
             LogSettings.toFile = true

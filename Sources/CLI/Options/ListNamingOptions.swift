@@ -1,6 +1,6 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// Hangar's naming flags for image lists (`-s`, `-d`, `--source-project`, `--destination-project`), shared by
 /// `mirror`, `mirror validate` and `convert-list`.

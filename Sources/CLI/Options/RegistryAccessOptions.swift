@@ -1,6 +1,6 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
 import Transports
 
 /// TLS and credential options for a source and a destination registry (skopeo's spellings; `--tls-verify` as

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// `--shard INDEX/COUNT`: run one slice of the images, for running COUNT processes side by side.

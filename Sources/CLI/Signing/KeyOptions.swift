@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 import Signing
 
 /// Reads a passphrase: from a file (first line), else from the terminal, without echo.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
 import Transports
 
 /// The images a sign or verify run covers: `-f LIST` (Default format) and/or references as arguments.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Signing
 
 /// `dray verify-bundle`: verify a Sigstore bundle over a file or a digest, offline (sigstore-conformance's shape).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 import Signing
 import Transports
 
@@ -57,10 +58,9 @@ struct VerifyCommand: AsyncParsableCommand {
     /// The keys and trusted root `--trust-from` names, or none.
     func carriedTrust() throws -> (keys: [(name: String, key: PublicKey)], legacyKeys: [VerificationKey], root: TrustedRoot?)? {
         guard let trustFrom else { return nil }
-        var isDir: ObjCBool = false
         let trust: IncludedTrust
         do {
-            if FileManager.default.fileExists(atPath: trustFrom, isDirectory: &isDir), isDir.boolValue {
+            if FileStatus.isDirectory(trustFrom) {
                 trust = try IncludedTrust.read(layout: trustFrom)
             } else {
                 trust = try ArchiveStream(path: trustFrom).head.trust

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Which attachments travel with images (`--referrers`, `--referrer-type`, `--exclude-referrer-type`,
 /// `--max-referrers`, `--remove-signatures`).

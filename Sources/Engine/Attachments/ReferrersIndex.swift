@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The image index that lists a manifest's referrers: what the referrers API answers and what the fallback tag
 /// holds (distribution spec 1.1).

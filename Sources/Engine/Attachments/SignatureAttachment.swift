@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// cosign's signature attachment, as the engine carries it with images.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One usable line of an image list.
 public struct ImageListEntry: Sendable, Hashable {

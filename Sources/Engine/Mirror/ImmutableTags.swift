@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `--immutable-tags REGEX` with `--state FILE`: tags that never move once published (`v1.2.3`), skipped with no
 /// request at all when an earlier run recorded them as mirrored (source and destination digests, per target and

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// image-syncer's `--records`: what earlier runs mirrored (source and destination digests per target and platform
 /// filter), so that a later run skips an image whose source digest is unchanged without asking the destination.

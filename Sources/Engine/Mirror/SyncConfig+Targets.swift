@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension SyncConfig {
     /// Expands the rules into mirror targets, listing tags where a rule takes all tags or a regex (narrowed further

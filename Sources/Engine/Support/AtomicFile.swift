@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Writes files so that readers see the old content or the new, never a mix: a temporary file beside the target
 /// (`.NAME.PID.RANDOM.tmp`), flushed to disk, then renamed over it. Temporary files of this name that a killed
@@ -20,15 +21,10 @@ public enum AtomicFile {
         defer {
             if !ok { unlink(temp) }
         }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                throw AtomicFileError(path: path, reason: reason)
-            }
-            written += n
+        guard FileDescriptorIO.writeAll(fd, bytes) else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw AtomicFileError(path: path, reason: reason)
         }
         guard fsync(fd) == 0, close(fd) == 0 else { throw AtomicFileError(path: path, reason: "cannot flush") }
         guard rename(temp, path) == 0 else {

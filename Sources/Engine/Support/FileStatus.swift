@@ -9,6 +9,8 @@ public struct FileStatus: Sendable {
     public let size: Int64
     /// Whether it is a regular file.
     public let isRegular: Bool
+    /// Whether it is a directory (a link to one is not).
+    public let isDirectory: Bool
 
     /// The status of `path`, or nil when it cannot be read.
     public init?(path: String) {
@@ -16,5 +18,13 @@ public struct FileStatus: Sendable {
         guard lstat(path, &st) == 0 else { return nil }
         size = Int64(st.st_size)
         isRegular = (st.st_mode & S_IFMT) == S_IFREG
+        isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Whether `path` is a directory or a symbolic link to one (what `FileManager.fileExists(atPath:isDirectory:)`
+    /// says).
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 }

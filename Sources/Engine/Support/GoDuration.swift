@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Parses durations as Go (and so Hangar) writes them: `10m0s`, `1h30m`, `45s`, `500ms`, `1.5h`.
 public enum GoDuration {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Which of a repository's tags a run takes, beyond naming them: a semver range, the newest N by semver, and
 /// patterns to leave out (`--semver`, `--latest`, `--exclude-tag`).

@@ -1,5 +1,5 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
 
 /// An ECDSA P-256 private key held by OpenSSL: signs with SHA-256, DER signatures (cosign's scheme).
 public final class SigningKey: @unchecked Sendable {

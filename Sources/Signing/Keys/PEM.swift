@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A PEM block: `-----BEGIN LABEL-----`, base64, `-----END LABEL-----`.
 struct PEM {

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// Which signature formats `sign` and `mirror --sigstore-private-key` write.
 public enum SignatureFormat: String, CaseIterable, Sendable {

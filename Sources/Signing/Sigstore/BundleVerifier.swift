@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Verifies a Sigstore bundle offline, as Sigstore clients do, against a trusted root read from a file.
 ///

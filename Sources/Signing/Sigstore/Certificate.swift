@@ -1,5 +1,5 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
 
 /// Why a certificate, its chain, its SCTs or a timestamp was rejected.
 public struct CertificateError: Error, CustomStringConvertible, Sendable {

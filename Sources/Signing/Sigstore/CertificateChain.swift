@@ -1,5 +1,5 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
 
 /// A certificate authority of a trust root (a Fulcio CA or a timestamping authority) with its validity window.
 public struct Authority: Sendable {

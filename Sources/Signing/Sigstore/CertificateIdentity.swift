@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// Who a keyless signature must come from: the certificate's subject alternative name and the OIDC issuer
 /// Fulcio recorded, each given exactly or as a regular expression (cosign's `--certificate-identity[-regexp]`,

@@ -1,6 +1,6 @@
 import COpenSSL
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// A transparency-log checkpoint: a signed note (c2sp.org/signed-note) whose body is the log's origin, tree size and
 /// root hash (c2sp.org/tlog-checkpoint), as Rekor writes it in `inclusionProof.checkpoint.envelope`.

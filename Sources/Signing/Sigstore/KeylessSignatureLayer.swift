@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// A keyless signature as cosign v2 stored it in a `.sig` layer: the signature annotation, the Fulcio
 /// certificate (`dev.sigstore.cosign/certificate`) and its chain (`dev.sigstore.cosign/chain`, PEM), and the

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// Checks that a transparency-log entry is about the bundle it came with: the same signature, made by the same
 /// certificate or key, over the same artifact (hashedrekord) or envelope (dsse, intoto). Without this a valid

@@ -1,5 +1,5 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
 
 /// A Certificate Transparency log of the trust root: its key, its log ID and the window in which it is trusted.
 public struct CTLog: Sendable {

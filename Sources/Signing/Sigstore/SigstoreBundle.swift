@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A Sigstore bundle (media types v0.1, v0.2 and v0.3): what was signed (a message signature or a DSSE envelope)
 /// and the material to verify it offline (a key hint, a certificate or chain, transparency-log entries and RFC 3161

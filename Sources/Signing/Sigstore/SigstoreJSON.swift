@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// Strict reading of the protobuf-JSON that Sigstore bundles and trusted roots are written in: every field is
 /// checked for its type, base64 is decoded strictly, 64-bit integers may be strings (as protobuf-JSON writes

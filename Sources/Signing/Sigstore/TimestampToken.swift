@@ -1,5 +1,5 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// An RFC 3161 timestamp: a TimeStampResp or a bare TimeStampToken (CMS ContentInfo), as a bundle carries it.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A Sigstore `trusted_root.json`: the transparency logs, certificate authorities (Fulcio), CT logs and timestamp
 /// authorities a verifier trusts, each with the window in which it is trusted. Read from a file, never fetched.

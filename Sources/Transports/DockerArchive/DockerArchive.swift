@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// A `docker save` archive (`manifest.json` plus a config and layer tars per image), read as a source.
 ///

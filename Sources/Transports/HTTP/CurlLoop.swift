@@ -1,5 +1,7 @@
 import CCurl
-import Foundation
+import Engine
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// One libcurl multi handle, driven by its own thread, that runs every HTTP transfer in the process.
@@ -51,10 +53,7 @@ final class CurlLoop: @unchecked Sendable {
         _ = dray_curl_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, me)
         _ = dray_curl_multi_setopt_timerfn(multi, curlTimerCallback)
         _ = dray_curl_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, me)
-        let thread = Thread { [unowned self] in self.run() }
-        thread.name = "dray-curl"
-        thread.stackSize = 1 << 20
-        thread.start()
+        OSThread.start(name: "dray-curl", stackSize: 1 << 20) { [unowned self] in self.run() }
     }
 
     /// Queues a command for the loop thread and wakes it.

@@ -1,7 +1,7 @@
 import CCurl
 import Engine
 import DequeModule
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// One HTTP exchange on the shared curl loop: an easy handle plus the buffers that bridge its callbacks (on the

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// An HTTP client over the shared libcurl loop.

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// Public keys and a Sigstore trusted root carried with saved images (`save --include-trust`), so that the far
 /// side of an air gap can check signatures with them (`load --verify-included-trust`). They sit in the layout

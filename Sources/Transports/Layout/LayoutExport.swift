@@ -1,5 +1,6 @@
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Writes part of a layout folder as a layout folder of its own (`save --compress dir`), leaving the source intact.
 public enum LayoutExport {

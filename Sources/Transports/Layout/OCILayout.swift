@@ -1,5 +1,6 @@
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// An OCI image layout folder: `oci-layout`, `index.json` and `blobs/<algorithm>/<hex>`, blobs shared by every
@@ -144,13 +145,8 @@ public final class OCILayout: Sendable {
         while let chunk = try await stream.next() {
             if !preverified { hasher.update(chunk) }
             written += Int64(chunk.count)
-            var offset = 0
-            while offset < chunk.count {
-                let n = chunk[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-                guard n > 0 else {
-                    throw LayoutError(path: blobPath(descriptor.digest), reason: "write failed: \(String(cString: strerror(errno)))")
-                }
-                offset += n
+            guard chunk.withUnsafeBytes({ FileDescriptorIO.writeAll(fd, $0) }) else {
+                throw LayoutError(path: blobPath(descriptor.digest), reason: "write failed: \(String(cString: strerror(errno)))")
             }
         }
         guard written == descriptor.size else {

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// Reads the image named `name` from an OCI layout.
 public struct OCILayoutImageSource: ImageSource {

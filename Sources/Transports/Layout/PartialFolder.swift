@@ -1,5 +1,6 @@
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A folder written as `PATH.PID.partial` next to its final path and given that path only once complete, so a
 /// failed or killed writer never leaves a half-filled folder under the final name. Released unfinished, it is
@@ -53,8 +54,7 @@ final class PartialFolder {
     private static func move(contentsOf source: String, into target: String, last: String) throws {
         let fm = FileManager.default
         let files = (fm.subpaths(atPath: source) ?? []).filter { sub in
-            var isDir: ObjCBool = false
-            return fm.fileExists(atPath: "\(source)/\(sub)", isDirectory: &isDir) && !isDir.boolValue
+            FileStatus(path: "\(source)/\(sub)").map { !$0.isDirectory } ?? false
         }.sorted { a, b in a == last ? false : b == last ? true : a < b }
         for sub in files {
             let to = "\(target)/\(sub)"

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// Stores and removes credentials in a docker `config.json` (or a containers `auth.json`): what `dray login` and
 /// `dray logout` change. Every other key of the file is kept as it was; the file is replaced atomically and is
@@ -17,7 +17,7 @@ public struct AuthFile: Sendable {
     public static func defaultPath(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let f = env["REGISTRY_AUTH_FILE"], !f.isEmpty { return f }
         if let d = env["DOCKER_CONFIG"], !d.isEmpty { return "\(d)/config.json" }
-        return "\(env["HOME"] ?? NSHomeDirectory())/.docker/config.json"
+        return "\(env["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path)/.docker/config.json"
     }
 
     /// Where a registry's credentials went.

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// glibc's `pipe2` (behind `_GNU_SOURCE` in <unistd.h>, which the Glibc module does not define).
 @_silgen_name("pipe2") private func pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// A username and secret for a registry. Never printed: its description is redacted.
 public struct Credential: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
@@ -82,7 +82,7 @@ public struct CredentialStore: Sendable {
         var files: [String] = []
         if let f = env["REGISTRY_AUTH_FILE"], !f.isEmpty { files.append(f) }
         if let x = env["XDG_RUNTIME_DIR"], !x.isEmpty { files.append("\(x)/containers/auth.json") }
-        let home = env["HOME"] ?? NSHomeDirectory()
+        let home = env["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
         let dockerConfig = env["DOCKER_CONFIG"].map { "\($0)/config.json" } ?? "\(home)/.docker/config.json"
         files.append(dockerConfig)
         return files

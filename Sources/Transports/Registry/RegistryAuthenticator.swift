@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Holds one registry's authentication state: its base URL, its challenge, credentials per repository and bearer

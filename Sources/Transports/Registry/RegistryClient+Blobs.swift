@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// The outcome of a cross-repository mount request.

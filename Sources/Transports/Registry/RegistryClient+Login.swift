@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 extension RegistryClient {
     /// Checks that the registry accepts this client's credentials (what `dray login` does before storing them):

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 extension RegistryClient {
     /// `Accept` for manifest requests: every type dray reads.

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 extension RegistryClient {
     /// Pages of a referrers list followed at most (a registry that pages forever is cut off).

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// A distribution-API error code (`errors[].code` in a registry's error body).
 public struct RegistryErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// How to talk to one registry.
 public struct RegistryOptions: Sendable {

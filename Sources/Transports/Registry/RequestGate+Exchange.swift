@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 extension RequestGate {
     /// Sends one request through the gate: a slot for `host` is taken before it is sent and given back when its

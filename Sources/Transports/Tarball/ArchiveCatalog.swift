@@ -1,5 +1,6 @@
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What an archive or layout folder holds: its `index.json` and every manifest reachable from it.
 ///
@@ -52,8 +53,7 @@ public struct ArchiveCatalog: Sendable {
 
     /// Reads a layout folder, or an archive (parts found automatically).
     public static func read(_ path: String) throws -> ArchiveCatalog {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+        if FileStatus.isDirectory(path) {
             let layout = try OCILayout(path: path, create: false)
             let index = try layout.index()
             var manifests: [Digest: RawManifest] = [:]

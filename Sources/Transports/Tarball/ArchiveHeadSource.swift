@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// An archive's head as a source: its named entries and manifests (all read before any layer), and the small
 /// blobs read on the way. A load plans its images and finds their attachments through it; a blob that is not in

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// How an archive is compressed.

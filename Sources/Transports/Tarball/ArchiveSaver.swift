@@ -1,5 +1,6 @@
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Synchronization
 
@@ -241,7 +242,7 @@ public struct ArchiveSaver: Sendable {
     /// Runs blocking disk work off the cooperative thread pool.
     static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { c in
-            Thread { c.resume(with: Result { try body() }) }.start()
+            OSThread.start(name: "dray.disk") { c.resume(with: Result { try body() }) }
         }
     }
 }

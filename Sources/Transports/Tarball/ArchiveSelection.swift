@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// The part of a layout folder that an archive of some of its images holds: their `index.json` entries, the
 /// attachment entries the folder holds for the manifests they reach (referrers fallback indexes

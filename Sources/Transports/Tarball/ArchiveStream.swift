@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// An OCI archive read as it streams, without extracting it: its head (`index.json`, every manifest, and the small

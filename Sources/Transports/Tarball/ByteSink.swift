@@ -1,7 +1,8 @@
 import CZlib
 import CZstd
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Somewhere bytes are written in order: a file, split parts, or a compressor in front of another sink.
 public protocol ByteSink: AnyObject {
@@ -56,11 +57,8 @@ public final class FileSink: ByteSink {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            guard n > 0 else { throw LayoutError(path: path, reason: "write failed: \(String(cString: strerror(errno)))") }
-            offset += n
+        guard FileDescriptorIO.writeAll(fd, bytes) else {
+            throw LayoutError(path: path, reason: "write failed: \(String(cString: strerror(errno)))")
         }
         count += Int64(bytes.count)
     }

@@ -1,7 +1,8 @@
 import CZlib
 import CZstd
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Somewhere bytes are read from in order.
 public protocol ByteSource: AnyObject {
@@ -72,7 +73,7 @@ public final class FileSource: ByteSource {
             let bytes = try [UInt8](unsafeUninitializedCapacity: max) { buf, count in
                 count = 0
                 while count < buf.count {
-                    let n = Foundation.read(file, buf.baseAddress! + count, buf.count - count)
+                    let n = Glibc.read(file, buf.baseAddress! + count, buf.count - count)
                     if n < 0, errno == EINTR { continue }
                     guard n >= 0 else { throw LayoutError(path: path, reason: "read failed (\(String(cString: strerror(errno))))") }
                     if n == 0 { break }

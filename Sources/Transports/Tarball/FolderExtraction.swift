@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 extension LayoutExtractor {
     /// Extracts the archive at `path` (parts found automatically) into the folder `destination` as a whole: into

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// Writes an OCI layout folder as a tar: `oci-layout` and `index.json` first, then manifests and configs, then
 /// layers, so a reader can stream it. Every blob is checked against its digest on the way in.

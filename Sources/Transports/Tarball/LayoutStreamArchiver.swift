@@ -1,5 +1,7 @@
 import Engine
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// Archives a layout folder while it is still being filled, so archiving overlaps with downloading.
 ///
@@ -12,7 +14,7 @@ import Foundation
 public final class LayoutStreamArchiver: @unchecked Sendable {
     private let layout: OCILayout
     private let tar: TarWriter
-    private let cond = NSCondition()
+    private let cond = ThreadCondition()
     private var queue: [Digest] = []
     private var seen = Set<Digest>()
     private var closed = false
@@ -38,9 +40,7 @@ public final class LayoutStreamArchiver: @unchecked Sendable {
         written = try LayoutArchiver.writeHead(layout, index: index, indexBytes: try OCILayout.encode(index), to: tar,
                                                manifest: manifest)
         seen = written
-        let thread = Thread { [self] in run() }
-        thread.name = "dray.archive"
-        thread.start()
+        OSThread.start(name: "dray.archive") { [self] in run() }
     }
 
     /// Queues a blob that is now complete in the folder (called by downloads; cheap, never blocks on I/O).

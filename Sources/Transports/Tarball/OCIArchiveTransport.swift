@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// `oci-archive:PATH[:NAME]`: an image in a tar of an OCI layout (plain, gzip or zstd; parts found automatically).
 ///

@@ -1,5 +1,6 @@
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A private folder for unpacking an archive, removed when the last reference goes.
 ///

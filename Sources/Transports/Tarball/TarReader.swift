@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// One entry of a tar archive.
 public struct TarEntry: Sendable {

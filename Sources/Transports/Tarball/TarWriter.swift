@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// Writes a POSIX ustar archive. Entries are deterministic: mode 0644/0755, owner 0, time 0.
 public final class TarWriter {

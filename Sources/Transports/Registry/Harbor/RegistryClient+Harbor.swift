@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// What became of a Harbor project dray needed.
 public enum HarborProjectOutcome: Sendable, Equatable {

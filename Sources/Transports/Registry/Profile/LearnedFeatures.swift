@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// What a run learned about one registry host from its answers, shared by every client of the host (source and

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// A host's request budget as announced by `RateLimit-Limit` / `RateLimit-Remaining` (Docker Hub: `100;w=21600`,

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// The profiles of a run's registry hosts, resolved once per host from flags, the user's file and built-in
