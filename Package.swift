@@ -67,7 +67,6 @@ let package = Package(
             name: "Engine",
             dependencies: [
                 "COpenSSL",
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: releaseLayout),
@@ -104,7 +103,8 @@ let package = Package(
                 "TestSupport", "Engine", "Transports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        // Yams only for tests: the differential test of Engine's YAML reader, and CLITests' manifest checks.
+        .testTarget(name: "EngineTests", dependencies: ["Engine", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "TransportsTests", dependencies: ["Transports", "Engine", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport", "Engine", "Transports",
                                                      .product(name: "Yams", package: "Yams")]),

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// image-syncer's inputs: an auth map and image rules, from JSON or YAML (`--auth`, `--images`, or `--config` with
 /// both as `auth:` and `images:`).
@@ -82,24 +81,24 @@ extension SyncConfig {
         try parse(config: try compose(text, file: file), file: file, environment: environment)
     }
 
-    private static func parse(config root: Node, file: String, environment: [String: String]) throws -> SyncConfig {
+    private static func parse(config root: YAMLNode, file: String, environment: [String: String]) throws -> SyncConfig {
         var result = SyncConfig()
         guard let map = root.mapping else {
-            throw SyncConfigError(file: file, line: root.mark?.line, reason: "expected a mapping with auth and images")
+            throw SyncConfigError(file: file, line: root.line, reason: "expected a mapping with auth and images")
         }
         for (k, v) in map {
             switch k.string {
             case "auth": result.auth += try Self.parseAuth(v, file: file, environment: environment)
             case "images": result.rules += try Self.parseImages(v, file: file)
             default:
-                throw SyncConfigError(file: file, line: k.mark?.line,
+                throw SyncConfigError(file: file, line: k.line,
                                       reason: "unknown key \"\(k.string ?? "?")\" (expected auth or images)")
             }
         }
         return result
     }
 
-    static func document(_ path: String) throws -> Node {
+    static func document(_ path: String) throws -> YAMLNode {
         let text: String
         do { text = try TextFile.read(path, limit: 16 << 20) } catch {
             throw SyncConfigError(file: path, line: error.line, reason: "\(error)")
@@ -108,24 +107,17 @@ extension SyncConfig {
     }
 
     /// The YAML (or JSON) node tree of a file's text.
-    static func compose(_ text: String, file path: String) throws -> Node {
+    static func compose(_ text: String, file path: String) throws -> YAMLNode {
         if let line = jsonCommentLine(text) {
             throw SyncConfigError(file: path, line: line, reason: "comments are not allowed in JSON (use YAML)")
         }
-        do {
-            guard let node = try Yams.compose(yaml: text) else {
-                throw SyncConfigError(file: path, line: nil, reason: "empty file")
-            }
-            return node
-        } catch let e as SyncConfigError {
-            throw e
-        } catch let e as YamlError {
-            let (line, problem) = Self.position(of: e, in: text)
+        let node: YAMLNode?
+        do { node = try YAML.compose(text) } catch {
             let kind = path.hasSuffix(".json") ? "JSON" : "YAML"
-            throw SyncConfigError(file: path, line: line, reason: "not valid \(kind)" + (problem.map { " (\($0.prefix(120)))" } ?? ""))
-        } catch {
-            throw SyncConfigError(file: path, line: nil, reason: "not valid JSON or YAML")
+            throw SyncConfigError(file: path, line: error.line, reason: "not valid \(kind) (\(error.problem.prefix(120)))")
         }
+        guard let node else { throw SyncConfigError(file: path, line: nil, reason: "empty file") }
+        return node
     }
 
     /// In a JSON document (one that opens with `{`), the line of the first `//` or `/*` comment outside strings —
@@ -150,30 +142,17 @@ extension SyncConfig {
         return nil
     }
 
-    /// The line a YAML error is on and libyaml's words for it.
-    private static func position(of error: YamlError, in text: String) -> (line: Int?, problem: String?) {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return (mark.line, problem)
-        case .reader(let problem, let offset, _, _):
-            // The reader reports a byte offset: the line is one more than the newlines before it.
-            return (offset.map { o in 1 + text.utf8.prefix(max(0, o)).lazy.filter { $0 == 0x0a }.count }, problem)
-        default:
-            return (nil, nil)
-        }
-    }
-
-    static func parseAuth(_ node: Node, file: String, environment: [String: String]) throws -> [AuthEntry] {
+    static func parseAuth(_ node: YAMLNode, file: String, environment: [String: String]) throws -> [AuthEntry] {
         guard let map = node.mapping else {
-            throw SyncConfigError(file: file, line: node.mark?.line, reason: "auth must map registries to credentials")
+            throw SyncConfigError(file: file, line: node.line, reason: "auth must map registries to credentials")
         }
         var out: [AuthEntry] = []
         for (k, v) in map {
             guard let key = k.string, !key.isEmpty else {
-                throw SyncConfigError(file: file, line: k.mark?.line, reason: "empty registry key")
+                throw SyncConfigError(file: file, line: k.line, reason: "empty registry key")
             }
             guard let fields = v.mapping else {
-                throw SyncConfigError(file: file, line: v.mark?.line, reason: "\"\(key)\": expected username, password, insecure")
+                throw SyncConfigError(file: file, line: v.line, reason: "\"\(key)\": expected username, password, insecure")
             }
             var entry = AuthEntry(key: key, username: nil, password: nil, insecure: false)
             for (fk, fv) in fields {
@@ -182,11 +161,11 @@ extension SyncConfig {
                 case "password": entry.password = Self.expand(fv.string ?? "", environment)
                 case "insecure":
                     guard let b = fv.bool else {
-                        throw SyncConfigError(file: file, line: fv.mark?.line, reason: "\"\(key)\".insecure must be true or false")
+                        throw SyncConfigError(file: file, line: fv.line, reason: "\"\(key)\".insecure must be true or false")
                     }
                     entry.insecure = b
                 default:
-                    throw SyncConfigError(file: file, line: fk.mark?.line,
+                    throw SyncConfigError(file: file, line: fk.line,
                                           reason: "\"\(key)\": unknown key \"\(fk.string ?? "?")\" (expected username, password, insecure)")
                 }
             }
@@ -195,13 +174,13 @@ extension SyncConfig {
         return out
     }
 
-    static func parseImages(_ node: Node, file: String) throws -> [Rule] {
+    static func parseImages(_ node: YAMLNode, file: String) throws -> [Rule] {
         guard let map = node.mapping else {
-            throw SyncConfigError(file: file, line: node.mark?.line, reason: "images must map sources to destinations")
+            throw SyncConfigError(file: file, line: node.line, reason: "images must map sources to destinations")
         }
         var out: [Rule] = []
         for (k, v) in map {
-            let line = k.mark?.line ?? 0
+            let line = k.line
             guard let key = k.string, !key.isEmpty else {
                 throw SyncConfigError(file: file, line: line, reason: "empty source")
             }
@@ -211,12 +190,12 @@ extension SyncConfig {
             } else if let seq = v.sequence {
                 destinations = try seq.map { item in
                     guard let s = item.scalar else {
-                        throw SyncConfigError(file: file, line: item.mark?.line, reason: "\"\(key)\": destinations must be strings")
+                        throw SyncConfigError(file: file, line: item.line, reason: "\"\(key)\": destinations must be strings")
                     }
                     return s.string
                 }
             } else {
-                throw SyncConfigError(file: file, line: v.mark?.line, reason: "\"\(key)\": expected a destination or a list of them")
+                throw SyncConfigError(file: file, line: v.line, reason: "\"\(key)\": expected a destination or a list of them")
             }
             let (source, selector) = try Self.parseSource(key, file: file, line: line)
             out.append(Rule(file: file, line: line, key: key, source: source, selector: selector,

@@ -1,6 +1,5 @@
 import Engine
 import Foundation
-import Yams
 
 /// The user's registry profiles: `--registries-config FILE`, or `$XDG_CONFIG_HOME/dray/registries.yaml`
 /// (`~/.config/dray/registries.yaml`) when it exists.
@@ -47,61 +46,59 @@ public struct RegistryProfileFile: Sendable {
 
     /// Parses a profile file's text.
     public static func parse(_ text: String, path: String) throws(RegistryProfileError) -> RegistryProfileFile {
-        let root: Node
+        let root: YAMLNode
         do {
-            guard let node = try Yams.compose(yaml: text) else { return RegistryProfileFile(path: path) }
+            guard let node = try YAML.compose(text) else { return RegistryProfileFile(path: path) }
             root = node
-        } catch let e as YamlError {
-            throw RegistryProfileError(file: path, line: Self.line(of: e), reason: "not valid YAML")
         } catch {
-            throw RegistryProfileError(file: path, line: nil, reason: "not valid YAML")
+            throw RegistryProfileError(file: path, line: error.line, reason: "not valid YAML")
         }
         var file = RegistryProfileFile(path: path)
         guard let map = root.mapping else {
-            throw RegistryProfileError(file: path, line: root.mark?.line, reason: "expected a mapping with registries (and defaults)")
+            throw RegistryProfileError(file: path, line: root.line, reason: "expected a mapping with registries (and defaults)")
         }
         for (k, v) in map {
             switch k.string {
             case "registries":
                 guard let hosts = v.mapping else {
-                    throw RegistryProfileError(file: path, line: v.mark?.line, reason: "registries must map hosts to settings")
+                    throw RegistryProfileError(file: path, line: v.line, reason: "registries must map hosts to settings")
                 }
                 for (h, settings) in hosts {
                     guard let host = h.string?.trimmingSpaces(), !host.isEmpty,
                           !host.contains("/"), !host.contains(" ")
                     else {
-                        throw RegistryProfileError(file: path, line: h.mark?.line, reason: "\"\(h.string ?? "?")\" is not a host, host:port or *.domain")
+                        throw RegistryProfileError(file: path, line: h.line, reason: "\"\(h.string ?? "?")\" is not a host, host:port or *.domain")
                     }
                     file.entries.append(try entry(host, settings, path: path))
                 }
             case "defaults":
                 file.defaults = try entry("*", v, path: path)
             default:
-                throw RegistryProfileError(file: path, line: k.mark?.line,
+                throw RegistryProfileError(file: path, line: k.line,
                                            reason: "unknown key \"\(k.string ?? "?")\" (expected registries or defaults)")
             }
         }
         return file
     }
 
-    private static func entry(_ pattern: String, _ node: Node, path: String) throws(RegistryProfileError) -> Entry {
+    private static func entry(_ pattern: String, _ node: YAMLNode, path: String) throws(RegistryProfileError) -> Entry {
         guard let map = node.mapping else {
-            throw RegistryProfileError(file: path, line: node.mark?.line, reason: "\(pattern): expected a mapping of settings")
+            throw RegistryProfileError(file: path, line: node.line, reason: "\(pattern): expected a mapping of settings")
         }
         var p = RegistryProfile()
         var lines: [RegistryProfile.Field: Int] = [:]
         var chunkSize: Int?
         for (k, v) in map {
-            let line = k.mark?.line
+            let line = k.line
             guard let key = k.string, let field = RegistryProfile.Field(rawValue: key) else {
                 let known = RegistryProfile.Field.allCases.map(\.rawValue).joined(separator: ", ")
                 throw RegistryProfileError(file: path, line: line, reason: "\(pattern): unknown key \"\(k.string ?? "?")\" (known: \(known))")
             }
             guard let text = v.scalar?.string else {
-                throw RegistryProfileError(file: path, line: v.mark?.line ?? line, reason: "\(pattern): \(key) must be a single value")
+                throw RegistryProfileError(file: path, line: v.line, reason: "\(pattern): \(key) must be a single value")
             }
             func bad(_ expected: String) -> RegistryProfileError {
-                RegistryProfileError(file: path, line: v.mark?.line ?? line, reason: "\(pattern): \(key): \"\(text.prefix(60))\" is not \(expected)")
+                RegistryProfileError(file: path, line: v.line, reason: "\(pattern): \(key): \"\(text.prefix(60))\" is not \(expected)")
             }
             func positive() throws(RegistryProfileError) -> Int {
                 guard let n = Int(text), n >= 1 else { throw bad("a positive whole number") }
@@ -171,12 +168,6 @@ public struct RegistryProfileFile: Sendable {
         }.max { $0.pattern.count < $1.pattern.count }
     }
 
-    private static func line(of error: YamlError) -> Int? {
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
-        default: nil
-        }
-    }
 }
 
 /// A profile file that cannot be used, with where.
