@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// image-syncer's inputs: an auth map and image rules, from JSON or YAML (`--auth`, `--images`, or `--config` with
 /// both as `auth:` and `images:`).

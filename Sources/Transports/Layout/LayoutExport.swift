@@ -17,7 +17,7 @@ public enum LayoutExport {
             guard let size = layout.blobSize(d) else { throw LayoutError(path: from, reason: "missing blob \(d)") }
             if link(from, to) != 0 {
                 do { try FileManager.default.copyItem(atPath: from, toPath: to) } catch {
-                    throw LayoutError(path: to, reason: "cannot copy blob \(d): \(error.localizedDescription)")
+                    throw LayoutError(path: to, reason: "cannot copy blob \(d): \(error)")
                 }
             }
             bytes += size

@@ -53,8 +53,9 @@ final class PartialFolder {
     /// Renames every file under `source` to the same place under `target` (folders made as needed), `last` last.
     private static func move(contentsOf source: String, into target: String, last: String) throws {
         let fm = FileManager.default
-        let files = (fm.subpaths(atPath: source) ?? []).filter { sub in
-            FileStatus(path: "\(source)/\(sub)").map { !$0.isDirectory } ?? false
+        let files = ((try? fm.subpathsOfDirectory(atPath: source)) ?? []).filter { sub in
+            guard let status = FileStatus(path: "\(source)/\(sub)") else { return false }
+            return !status.isDirectory
         }.sorted { a, b in a == last ? false : b == last ? true : a < b }
         for sub in files {
             let to = "\(target)/\(sub)"

@@ -118,7 +118,7 @@ public struct CredentialStore: Sendable {
     private func lookup(file path: String, registry: String, repository: String) throws -> Credential? {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw CredentialError.file(path, "cannot read: \(error.localizedDescription)")
+            throw CredentialError.file(path, "cannot read: \(error)")
         }
         let parsed: AuthFile
         do { parsed = try JSONDecoder().decode(AuthFile.self, from: data) } catch {

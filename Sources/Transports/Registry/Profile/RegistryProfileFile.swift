@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 
 /// The user's registry profiles: `--registries-config FILE`, or `$XDG_CONFIG_HOME/dray/registries.yaml`
 /// (`~/.config/dray/registries.yaml`) when it exists.
@@ -32,7 +32,7 @@ public struct RegistryProfileFile: Sendable {
     /// The default location: `$XDG_CONFIG_HOME/dray/registries.yaml`, else `~/.config/dray/registries.yaml`.
     public static func defaultPath(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let x = env["XDG_CONFIG_HOME"], !x.isEmpty { return "\(x)/dray/registries.yaml" }
-        return "\(env["HOME"] ?? NSHomeDirectory())/.config/dray/registries.yaml"
+        return "\(env["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path)/.config/dray/registries.yaml"
     }
 
     /// Reads and checks a profile file.
