@@ -55,10 +55,7 @@ cd - >/dev/null
 python3 - "$work" "$n" > Sources/CLI/dray.order <<'PY'
 import re, sys
 work, count = sys.argv[1], int(sys.argv[2])
-# The C start-up code runs before valgrind names anything: without it here, the 64 KB (or larger page-cache folio)
-# around `_start` would be mapped wherever the linker left it.
-out = ["_start", "deregister_tm_clones", "register_tm_clones", "__do_global_dtors_aux", "frame_dummy"]
-seen = set(out)
+seen, out = set(), []
 for i in range(1, count + 1):
     objs, fns, obj = {}, {}, None
     for line in open(f"{work}/cg.{i}", errors="replace"):
