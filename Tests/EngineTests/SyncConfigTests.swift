@@ -39,22 +39,25 @@ final class SyncConfigTests {
         #expect(SyncConfig.jsonCommentLine("a: b  # YAML comment\nc: //d\n") == nil)
     }
 
+    /// A JSON config with every kind of source selector (the YAML reader's differential tests read it too).
+    static let jsonConfig = """
+        {
+          "auth": {
+            "quay.io": {"username": "$QUSER", "password": "${QPASS}x", "insecure": true},
+            "quay.io/coreos": {"username": "abc", "password": "def"}
+          },
+          "images": {
+            "quay.io/coreos/kube-rbac-proxy": "quay.io/ruohe/kube-rbac-proxy",
+            "quay.io/a/b:t1,t2,t3": "reg.example/x/b",
+            "quay.io/a/c:/^v1\\\\.[0-9]+$/": ["reg.example/x/c", "reg2.example/y/c"],
+            "quay.io/a/d@sha256:\(String(repeating: "ab", count: 32))": "reg.example/x/d:pinned"
+          }
+        }
+        """
+
     @Test("JSON config: auth with $VAR and ${VAR}, insecure, every kind of source selector")
     func json() throws {
-        let path = try write("""
-            {
-              "auth": {
-                "quay.io": {"username": "$QUSER", "password": "${QPASS}x", "insecure": true},
-                "quay.io/coreos": {"username": "abc", "password": "def"}
-              },
-              "images": {
-                "quay.io/coreos/kube-rbac-proxy": "quay.io/ruohe/kube-rbac-proxy",
-                "quay.io/a/b:t1,t2,t3": "reg.example/x/b",
-                "quay.io/a/c:/^v1\\\\.[0-9]+$/": ["reg.example/x/c", "reg2.example/y/c"],
-                "quay.io/a/d@sha256:\(String(repeating: "ab", count: 32))": "reg.example/x/d:pinned"
-              }
-            }
-            """, "c.json")
+        let path = try write(Self.jsonConfig, "c.json")
         let c = try SyncConfig.load(config: path, auth: nil, images: nil, environment: ["QUSER": "qu", "QPASS": "qp"])
         #expect(c.auth.count == 2)
         #expect(c.auth[0].username == "qu" && c.auth[0].password == "qpx" && c.auth[0].insecure)

@@ -112,20 +112,7 @@ struct YAMLReaderTests {
             "images": {}
         }
         """,
-        """
-        {
-          "auth": {
-            "quay.io": {"username": "$QUSER", "password": "${QPASS}x", "insecure": true},
-            "quay.io/coreos": {"username": "abc", "password": "def"}
-          },
-          "images": {
-            "quay.io/coreos/kube-rbac-proxy": "quay.io/ruohe/kube-rbac-proxy",
-            "quay.io/a/b:t1,t2,t3": "reg.example/x/b",
-            "quay.io/a/c:/^v1\\\\.[0-9]+$/": ["reg.example/x/c", "reg2.example/y/c"],
-            "quay.io/a/d@sha256:abababababababababababababababababababababababababababababababab": "reg.example/x/d:pinned"
-          }
-        }
-        """,
+        SyncConfigTests.jsonConfig,
         "reg.example:\n  username: u\n  password: p\n",
         "# rules\nreg.example/ns/app:1.0: other.example/ns/app\nreg.example/ns/all: ''\n",
         "{\"auth\": {}, \"imagez\": {}}",
