@@ -104,17 +104,20 @@ final class SyncConfigTests {
         }
     }
 
+    /// Rules with every kind of tag mapping (the YAML reader's differential tests read them too).
+    static let mappingRules = """
+        images:
+          src.example/ns/app: dst.example/m/app
+          src.example/ns/app:/^v2/: [dst.example/r/app]
+          src.example/ns/app:v1: dst.example/m/app:stable
+          src.example/ns/app:v1,v2: m2/app
+          src.example/ns/lib:1.0: ''
+          src.example/ns/bad:a,b: dst.example/m/bad:c
+        """
+
     @Test("rules expand to targets with image-syncer's tag mapping")
     func expansion() async throws {
-        let path = try write("""
-            images:
-              src.example/ns/app: dst.example/m/app
-              src.example/ns/app:/^v2/: [dst.example/r/app]
-              src.example/ns/app:v1: dst.example/m/app:stable
-              src.example/ns/app:v1,v2: m2/app
-              src.example/ns/lib:1.0: ''
-              src.example/ns/bad:a,b: dst.example/m/bad:c
-            """, "i.yaml")
+        let path = try write(Self.mappingRules, "i.yaml")
         let c = try SyncConfig.load(config: path, auth: nil, images: nil)
         let (targets, errors) = await c.targets(defaultRegistry: "def.example", defaultNamespace: "dn",
                                                 destinationRegistry: "d.example") { _ in ["v1", "v2", "v2.1", "x"] }

@@ -120,15 +120,7 @@ struct YAMLReaderTests {
         "images:\n  nginx: x/y/z\n",
         "auth:\n  reg.example:\n    user: x\n",
         "images:\n  quay.io/coreos/k:/: x/y/z\n",
-        """
-        images:
-          src.example/ns/app: dst.example/m/app
-          src.example/ns/app:/^v2/: [dst.example/r/app]
-          src.example/ns/app:v1: dst.example/m/app:stable
-          src.example/ns/app:v1,v2: m2/app
-          src.example/ns/lib:1.0: ''
-          src.example/ns/bad:a,b: dst.example/m/bad:c
-        """,
+        SyncConfigTests.mappingRules,
         """
         # dray registries
         defaults:
