@@ -103,6 +103,9 @@ struct JSONValueTests {
         #expect(v["b"]?.integer == nil)
         #expect(try JSONValue(parsing: "1.5").integer == nil)
         #expect(try JSONValue(parsing: "9007199254740991").integer == 9_007_199_254_740_991)
+        // The smallest Int64 reads, but is no integer a Double holds (and its magnitude overflows `abs`).
+        #expect(try JSONValue(parsing: "-9223372036854775808").integer == nil)
+        #expect(try JSONValue(parsing: "-9007199254740991").integer == -9_007_199_254_740_991)
     }
 
     /// Trees whose keys sort the same in both orders (lowercase ASCII, no digit runs).

@@ -2,7 +2,7 @@
 /// fields must survive a rewrite, a Docker config file) or check each field's type themselves (Sigstore bundles).
 ///
 /// Numbers keep the text they were written with, so a rewrite never changes `1.0` into `1` or loses a 64-bit
-/// size to a `Double`. Objects are dictionaries: the writer puts their keys in order (see `JSONValue.Writer`).
+/// size to a `Double`. Objects are dictionaries: `serialized` writes their keys in order.
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
@@ -50,7 +50,7 @@ public enum JSONValue: Sendable, Hashable {
     /// nil for anything else.
     public var integer: Int64? {
         guard case .number(let text) = self else { return nil }
-        if let exact = Int64(text) { return abs(exact) < 1 << 53 ? exact : nil }
+        if let exact = Int64(text) { return exact.magnitude < 1 << 53 ? exact : nil }
         guard let d = Double(text), d == d.rounded(), abs(d) < 9.0e15 else { return nil }
         return Int64(d)
     }
