@@ -58,7 +58,6 @@ public enum ReferrersIndex {
         }
         guard changed else { return nil }
         object["manifests"] = .array(manifests)
-        let data = JSONValue.object(object).serialized()
-        return try RawManifest(bytes: Array(data), mediaType: .ociIndex)
+        return try RawManifest(bytes: JSONValue.object(object).serialized(), mediaType: .ociIndex)
     }
 }

@@ -86,22 +86,38 @@ private struct JSONReader {
         at += n
     }
 
-    mutating func enter() throws(JSONError) {
+    /// Steps into an object or array at its opening bracket; true when it closes at once (`{}`, `[]`), which it
+    /// then also steps out of.
+    mutating func enter(closing close: UInt8) throws(JSONError) -> Bool {
         depth += 1
         guard depth <= JSONValue.maximumDepth else { throw fail("nested deeper than \(JSONValue.maximumDepth) levels") }
         at += 1
+        skipSpace()
+        guard at < bytes.count, bytes[at] == close else { return false }
+        at += 1
+        depth -= 1
+        return true
+    }
+
+    /// After a member or item: steps over `,` (true: another follows) or the closing bracket (false: the
+    /// collection is done).
+    mutating func another(closing close: UInt8, in what: String) throws(JSONError) -> Bool {
+        skipSpace()
+        guard at < bytes.count else { throw fail("unexpected end of JSON in \(what)") }
+        if bytes[at] == UInt8(ascii: ",") {
+            at += 1
+            return true
+        }
+        guard bytes[at] == close else { throw fail("expected ',' or '\(Self.shown(close))' in \(what)") }
+        at += 1
+        depth -= 1
+        return false
     }
 
     mutating func object() throws(JSONError) -> JSONValue {
-        try enter()
         var members: [String: JSONValue] = [:]
-        skipSpace()
-        if at < bytes.count, bytes[at] == UInt8(ascii: "}") {
-            at += 1
-            depth -= 1
-            return .object(members)
-        }
-        while true {
+        guard try !enter(closing: UInt8(ascii: "}")) else { return .object(members) }
+        repeat {
             skipSpace()
             guard at < bytes.count else { throw fail("unexpected end of JSON in an object") }
             guard bytes[at] == UInt8(ascii: "\"") else { throw fail("expected a member name in quotes") }
@@ -111,36 +127,18 @@ private struct JSONReader {
             at += 1
             skipSpace()
             members[key] = try value()
-            skipSpace()
-            guard at < bytes.count else { throw fail("unexpected end of JSON in an object") }
-            if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
-            guard bytes[at] == UInt8(ascii: "}") else { throw fail("expected ',' or '}' in an object") }
-            at += 1
-            depth -= 1
-            return .object(members)
-        }
+        } while try another(closing: UInt8(ascii: "}"), in: "an object")
+        return .object(members)
     }
 
     mutating func array() throws(JSONError) -> JSONValue {
-        try enter()
         var items: [JSONValue] = []
-        skipSpace()
-        if at < bytes.count, bytes[at] == UInt8(ascii: "]") {
-            at += 1
-            depth -= 1
-            return .array(items)
-        }
-        while true {
+        guard try !enter(closing: UInt8(ascii: "]")) else { return .array(items) }
+        repeat {
             skipSpace()
             items.append(try value())
-            skipSpace()
-            guard at < bytes.count else { throw fail("unexpected end of JSON in an array") }
-            if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
-            guard bytes[at] == UInt8(ascii: "]") else { throw fail("expected ',' or ']' in an array") }
-            at += 1
-            depth -= 1
-            return .array(items)
-        }
+        } while try another(closing: UInt8(ascii: "]"), in: "an array")
+        return .array(items)
     }
 
     /// A number's text, checked against the grammar `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
@@ -242,14 +240,7 @@ private struct JSONReader {
         guard at + 4 <= bytes.count else { throw fail("unexpected end of JSON in a \\u escape") }
         var v: UInt32 = 0
         for _ in 0..<4 {
-            let c = bytes[at]
-            let d: UInt8
-            switch c {
-            case 0x30...0x39: d = c - 0x30
-            case 0x41...0x46: d = c - 0x41 + 10
-            case 0x61...0x66: d = c - 0x61 + 10
-            default: throw fail("invalid \\u escape")
-            }
+            guard let d = Hex.value(of: bytes[at]) else { throw fail("invalid \\u escape") }
             v = v << 4 | UInt32(d)
             at += 1
         }

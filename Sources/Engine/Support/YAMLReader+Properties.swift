@@ -101,7 +101,7 @@ extension YAMLReader {
         while true {
             let b = peek()
             if b == c("%") {
-                guard let hi = hexValue(peek(1)), let lo = hexValue(peek(2)) else { throw error("a '%' in a tag without two hex digits") }
+                guard let hi = Hex.value(of: peek(1)), let lo = Hex.value(of: peek(2)) else { throw error("a '%' in a tag without two hex digits") }
                 out.append(hi << 4 | lo)
                 i += 3
             } else if isWordCharacter(b) || Array(";/?:@&=+$.!~*'()".utf8).contains(b)
@@ -158,14 +158,5 @@ extension YAMLReader {
     /// Letters, digits, `-` and `_`.
     @inline(__always) func isWordCharacter(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b == c("-") || b == c("_")
-    }
-
-    func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case 0x30...0x39: b - 0x30
-        case 0x41...0x46: b - 0x41 + 10
-        case 0x61...0x66: b - 0x61 + 10
-        default: nil
-        }
     }
 }

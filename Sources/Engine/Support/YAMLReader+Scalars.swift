@@ -28,15 +28,7 @@ extension YAMLReader {
                 i += 1
             }
             if i == wordStart { break }
-            if !first {
-                if breaks == 0 {
-                    out.append(contentsOf: bytes[blanks])
-                } else if breaks == 1 {
-                    out.append(0x20)
-                } else {
-                    out.append(contentsOf: repeatElement(0x0A, count: breaks - 1))
-                }
-            }
+            if !first { fold(breaks: breaks, blanks: blanks, into: &out) }
             out.append(contentsOf: bytes[wordStart..<i])
             first = false
             guard isBlank(peek()) || isBreak(peek()) else { break }
@@ -118,13 +110,19 @@ extension YAMLReader {
             }
             if escapedBreak {
                 out.append(contentsOf: repeatElement(0x0A, count: breaks))
-            } else if breaks == 0 {
-                out.append(contentsOf: bytes[blanksStart..<blanksEnd])
-            } else if breaks == 1 {
-                out.append(0x20)
             } else {
-                out.append(contentsOf: repeatElement(0x0A, count: breaks - 1))
+                fold(breaks: breaks, blanks: blanksStart..<blanksEnd, into: &out)
             }
+        }
+    }
+
+    /// What the white space between two words of a plain or quoted scalar reads as: the `blanks` themselves on one
+    /// line; across lines, one line break is a space and each further one a newline.
+    func fold(breaks: Int, blanks: Range<Int>, into out: inout [UInt8]) {
+        switch breaks {
+        case 0: out.append(contentsOf: bytes[blanks])
+        case 1: out.append(0x20)
+        default: out.append(contentsOf: repeatElement(0x0A, count: breaks - 1))
         }
     }
 
@@ -157,7 +155,7 @@ extension YAMLReader {
         guard width > 0 else { return }
         var value: UInt32 = 0
         for _ in 0..<width {
-            guard let h = hexValue(peek()) else { throw error("'\\\(Character(Unicode.Scalar(e)))' needs \(width) hex digits") }
+            guard let h = Hex.value(of: peek()) else { throw error("'\\\(Character(Unicode.Scalar(e)))' needs \(width) hex digits") }
             value = value << 4 | UInt32(h)
             i += 1
         }

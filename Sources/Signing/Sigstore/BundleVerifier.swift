@@ -1,3 +1,4 @@
+import Engine
 import FoundationEssentials
 
 /// Verifies a Sigstore bundle offline, as Sigstore clients do, against a trusted root read from a file.
@@ -181,7 +182,7 @@ public struct BundleVerifier: Sendable {
         var signer: String
         switch policy {
         case .key(let key):
-            signer = "key sha256:\(LogEntryBody.hex(SigstoreHash.sha256(key.der)))"
+            signer = "key sha256:\(Hex.encode(SigstoreHash.sha256(key.der)))"
         case .identity(let identity):
             guard let leaf else { throw BundleVerificationError("no certificate") }
             let cas = try authorities(trustedRoot.certificateAuthorities)
@@ -240,13 +241,7 @@ public struct BundleVerifier: Sendable {
         out.reserveCapacity(hex.utf8.count / 2)
         var high: UInt8?
         for c in hex.utf8 {
-            let v: UInt8
-            switch c {
-            case 0x30...0x39: v = c - 0x30
-            case 0x61...0x66: v = c - 0x61 + 10
-            case 0x41...0x46: v = c - 0x41 + 10
-            default: return nil
-            }
+            guard let v = Hex.value(of: c) else { return nil }
             if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
         }
         return out
@@ -277,7 +272,7 @@ enum InTotoStatement {
         if let predicateType, try statement.optionalString("predicateType") != predicateType {
             throw BundleVerificationError("the statement's predicate type is \((try? statement.optionalString("predicateType")).flatMap { $0 } ?? "none"), not \(predicateType)")
         }
-        let hex = LogEntryBody.hex(sha256)
+        let hex = Hex.encode(sha256)
         for s in try statement.objects("subject") {
             if try s.optionalObject("digest")?.optionalString("sha256")?.lowercased() == hex { return }
         }

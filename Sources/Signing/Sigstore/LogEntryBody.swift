@@ -34,7 +34,7 @@ enum LogEntryBody {
         case ("hashedrekord", "0.0.1", .message(_, let signature)):
             let data = try spec.object("data").object("hash")
             guard try data.string("algorithm") == "sha256", let artifactDigest,
-                  try data.string("value").lowercased() == hex(artifactDigest) else {
+                  try data.string("value").lowercased() == Hex.encode(artifactDigest) else {
                 throw LogEntryError("the entry is for another artifact")
             }
             let sig = try spec.object("signature")
@@ -62,7 +62,7 @@ enum LogEntryBody {
         case ("dsse", "0.0.1", .dsse(let envelope)):
             let payloadHash = try spec.object("payloadHash")
             guard try payloadHash.string("algorithm") == "sha256",
-                  try payloadHash.string("value").lowercased() == hex(SigstoreHash.sha256(envelope.payload)) else {
+                  try payloadHash.string("value").lowercased() == Hex.encode(SigstoreHash.sha256(envelope.payload)) else {
                 throw LogEntryError("the entry is for another payload")
             }
             let signatures = try spec.objects("signatures")
@@ -109,8 +109,6 @@ enum LogEntryBody {
         let der = try v.optionalObject("x509Certificate")?.bytes("rawBytes") ?? v.optionalObject("publicKey")?.bytes("rawBytes")
         guard let der, der == signer.der else { throw LogEntryError("the entry was signed by another \(signer.kind)") }
     }
-
-    static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 }
 
 extension LogEntryBody.Signer {
