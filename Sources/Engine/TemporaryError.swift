@@ -5,10 +5,14 @@ public protocol TemporaryError: Error {
     var isTemporary: Bool { get }
     /// How long the server asked to wait before trying again (`Retry-After`), when it said.
     var retryAfter: Duration? { get }
+    /// Which step of an operation failed (a request's method and route), when known: a retry backs off further
+    /// only while the same step keeps failing, since a different step failing is a new, independent failure.
+    var failedStep: String? { get }
 }
 
 extension TemporaryError {
     public var retryAfter: Duration? { nil }
+    public var failedStep: String? { nil }
 }
 
 /// An error that asks for an operation to be started again at once, as a step of the operation rather than a

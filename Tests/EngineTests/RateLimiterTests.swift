@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import Foundation
 import Logging
 import Testing
@@ -124,6 +124,62 @@ struct RateLimiterTests {
         #expect(await limiter.throttled["busy"] == 3)
         #expect(await limiter.pauses["busy"] == nil)
         #expect(await limiter.waited["busy"] == nil)
+    }
+
+    @Test("a few throttles among a run's last answers are no burst when the host's background rate explains them; a run of them still is")
+    func burstAgainstBackground() async throws {
+        let limiter = RateLimiter()
+        func answer(_ status: Int) async throws {
+            try await limiter.enter(host: "flaky", admission: .request)
+            await limiter.leave(host: "flaky", admission: .request, status: status, retryAfter: nil)
+        }
+        // A background of 8 throttles in 100 answers, then a second later a tail of 12 answers with 3 throttles: a
+        // quarter of the last second's answers, as likely as not from that background.
+        for i in 0..<100 { try await answer(i % 12 == 11 ? 503 : 200) }
+        try await Task.sleep(for: .milliseconds(1100))
+        for i in 0..<12 { try await answer(i % 4 == 3 ? 503 : 200) }
+        #expect(await limiter.throttled["flaky"] == 11)
+        #expect(await limiter.pauses["flaky"] == nil)
+        // The host now answers nothing but 503s: that is an overload.
+        for _ in 0..<5 { try await answer(503) }
+        #expect(await limiter.pauses["flaky"] == 1)
+    }
+
+    @Test("the first answers of a run being 503s is no burst while most requests are still in flight")
+    func burstCountsRequestsInFlight() async throws {
+        let limiter = RateLimiter()
+        for _ in 0..<24 { try await limiter.enter(host: "reg", admission: .request) }
+        // A refusal comes back before the served answers do.
+        for _ in 0..<3 { await limiter.leave(host: "reg", admission: .request, status: 503, retryAfter: nil) }
+        #expect(await limiter.pauses["reg"] == nil)
+        // The rest are refused too: the host is overloaded.
+        for _ in 0..<6 { await limiter.leave(host: "reg", admission: .request, status: 503, retryAfter: nil) }
+        #expect(await limiter.pauses["reg"] == 1)
+    }
+
+    @Test("backoff doubles while the same step keeps failing and starts again when another step fails")
+    func backoffPerStep() {
+        struct Failed: TemporaryError { var step: String?; var isTemporary: Bool { true }; var failedStep: String? { step } }
+        var b = Retrier.Backoff(first: .milliseconds(500), max: .seconds(3))
+        let waits = [Failed(step: "POST /mount"), Failed(step: "PUT /up"), Failed(step: "PUT /up"), Failed(step: "GET /blob"),
+                     Failed(step: "GET /blob"), Failed(step: "GET /blob"), Failed(step: "GET /blob"), Failed(step: "GET /blob")]
+            .map { b.wait(after: $0) }
+        #expect(waits == [.milliseconds(500), .milliseconds(500), .seconds(1), .milliseconds(500), .seconds(1), .seconds(2),
+                          .seconds(3), .seconds(3)])
+        // Errors that name no step escalate as one.
+        var unknown = Retrier.Backoff(first: .milliseconds(100), max: .seconds(3))
+        let plain = (0..<3).map { _ in unknown.wait(after: Failed(step: nil)) }
+        #expect(plain == [.milliseconds(100), .milliseconds(200), .milliseconds(400)])
+    }
+
+    @Test("the binomial tail that tells a burst from a background")
+    func binomialTail() {
+        #expect(abs(RateLimiter.binomialTail(atLeast: 3, of: 3, rate: 0.05) - 0.000125) < 1e-9)
+        #expect(abs(RateLimiter.binomialTail(atLeast: 1, of: 2, rate: 0.5) - 0.75) < 1e-12)
+        #expect(abs(RateLimiter.binomialTail(atLeast: 3, of: 12, rate: 0.08) - 0.0652) < 1e-3)
+        #expect(RateLimiter.binomialTail(atLeast: 0, of: 5, rate: 0.1) == 1)
+        #expect(RateLimiter.binomialTail(atLeast: 6, of: 5, rate: 0.1) == 0)
+        #expect(RateLimiter.binomialTail(atLeast: 2, of: 5, rate: 0) == 0)
     }
 
     @Test("a request's own retry waits exactly the Retry-After its answer gave")

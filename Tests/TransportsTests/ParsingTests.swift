@@ -72,6 +72,18 @@ struct ParsingTests {
         #expect(!HTTPRedaction.url(URL(string: "https://s3.example/x?X-Amz-Signature=deadbeef&a=1")!).contains("deadbeef"))
     }
 
+    @Test("a failed request's step: no query, one step for every upload session")
+    func failedStep() {
+        let put = RegistryError(status: 503, target: "r/a", request: "PUT http://r/v2/a/blobs/uploads/1f2e?_state=x&digest=sha256:ab")
+        let again = RegistryError(status: 503, target: "r/a", request: "PUT http://r/v2/a/blobs/uploads/99aa?_state=y&digest=sha256:ab")
+        #expect(put.failedStep == "PUT http://r/v2/a/blobs/uploads/")
+        #expect(put.failedStep == again.failedStep)
+        let mount = RegistryError(status: 503, target: "r/a", request: "POST http://r/v2/a/blobs/uploads/?mount=sha256:ab&from=b")
+        #expect(mount.failedStep == "POST http://r/v2/a/blobs/uploads/")
+        let get = TransportError(code: 56, message: "recv failure", request: "GET http://s/v2/a/blobs/sha256:ab")
+        #expect(get.failedStep == "GET http://s/v2/a/blobs/sha256:ab")
+    }
+
     @Test("locators: docker:// is the default, unknown transports are named")
     func locators() throws {
         guard case .docker(let r) = try ImageLocator(parsing: "docker://nginx") else { return }

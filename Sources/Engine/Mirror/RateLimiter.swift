@@ -3,7 +3,11 @@
 /// `requestsPerSecond` started per host, and a host-wide pause when the host is overloaded.
 ///
 /// Overload is a burst of throttling answers across requests: within the last second, at least 3 429s or 503s
-/// making at least a quarter of the host's answers (a 5 % background of 503s at 50 requests a second is not one). The pause honours
+/// making at least a quarter of the host's answers (counting requests still in flight), and more than the host's
+/// background rate of them explains (a binomial tail below 1 in 1,000 against the rate seen before that second).
+/// A 5 % background of 503s at 50 requests a second is no burst, nor are 3 of the last 12 answers when 8 % of all
+/// answers were 503s and 429s (a run's tail, with few requests left in flight), nor 3 quick 503s while 20 requests
+/// are still on their way; 3 in a row from a host that has answered well are. The pause honours
 /// the largest `Retry-After` given exactly (exponential backoff with jitter otherwise) and halves the connection
 /// cap, which grows back by one with each success after it. An isolated 429 or 503 pauses nothing: that request
 /// is retried on its own (after exactly its `Retry-After`, when given) while the others go on.
@@ -31,6 +35,10 @@ public actor RateLimiter: RequestGate {
         var recentThrottles: [(at: ContinuousClock.Instant, retryAfter: Duration?)] = []
         /// When the host's answers of the last second came (every status).
         var recentAnswers: [ContinuousClock.Instant] = []
+        /// Answers and throttling answers from before the last second, the host's background rate (throttles that
+        /// made a burst are not counted: they were the overload, not the background).
+        var olderAnswers = 0
+        var olderThrottles = 0
         /// The cap before the last pause, what successes grow it back to when no cap is configured.
         var capBeforePause: Int?
         var waiters: [(id: Int, bulk: Bool, continuation: CheckedContinuation<Void, any Error>)] = []
@@ -100,14 +108,26 @@ public actor RateLimiter: RequestGate {
         var h = host(name)
         let now = ContinuousClock.now
         if status != nil {
-            if let first = h.recentAnswers.first, now - first >= .seconds(1) { h.recentAnswers.removeAll { now - $0 >= .seconds(1) } }
+            if let first = h.recentAnswers.first, now - first >= .seconds(1) {
+                let before = h.recentAnswers.count
+                h.recentAnswers.removeAll { now - $0 >= .seconds(1) }
+                h.olderAnswers += before - h.recentAnswers.count
+            }
             h.recentAnswers.append(now)
         }
         if status == 429 || status == 503 {
             throttled[name, default: 0] += 1
+            let before = h.recentThrottles.count
             h.recentThrottles = h.recentThrottles.filter { now - $0.at < .seconds(1) } + [(now, retryAfter)]
+            h.olderThrottles += before + 1 - h.recentThrottles.count
             // An isolated answer is that request's (its retry waits); a burst across requests is the host.
-            if h.recentThrottles.count >= 3 && h.recentThrottles.count * 4 >= h.recentAnswers.count {
+            // Requests still in flight count as answers not (yet) throttled: a throttling answer often comes back
+            // faster than a served one (a proxy or load balancer refusing at once), so the first answers of a run
+            // are mostly its few 503s, 3 of the first 4 while 20 more are on their way.
+            let k = h.recentThrottles.count, n = h.recentAnswers.count + max(0, h.active - 1)
+            // The background rate, starting from 1 in 20 until the host has answered for a while.
+            let background = Double(h.olderThrottles + 1) / Double(h.olderAnswers + 20)
+            if k >= 3 && k * 4 >= n && Self.binomialTail(atLeast: k, of: n, rate: background) < 0.001 {
                 // Requests in flight when the host pushed back answer alike: they are one strike, not many, or a
                 // burst of parallel 429s would escalate the pause to minutes.
                 let fresh = h.pausedUntil.map { $0 <= now } ?? true
@@ -140,6 +160,23 @@ public actor RateLimiter: RequestGate {
         }
         hosts[name] = h
         releaseSlot(name)
+    }
+
+    /// The chance of at least `k` successes in `n` trials of probability `rate` (1 when that cannot be computed).
+    static func binomialTail(atLeast k: Int, of n: Int, rate p: Double) -> Double {
+        guard k > 0 else { return 1 }
+        guard k <= n, p > 0 else { return 0 }
+        guard p < 1 else { return 1 }
+        // 1 − P(X < k), the terms built from P(X = 0) = (1 − p)^n by their ratio.
+        var term = 1.0
+        for _ in 0..<n { term *= 1 - p }
+        guard term > 0 else { return 1 }
+        var below = 0.0
+        for i in 0..<k {
+            below += term
+            term *= Double(n - i) / Double(i + 1) * p / (1 - p)
+        }
+        return max(0, 1 - below)
     }
 
     // MARK: Slots

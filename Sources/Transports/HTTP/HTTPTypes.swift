@@ -154,6 +154,15 @@ public enum HTTPRedaction {
         return n == "authorization" || n == "proxy-authorization" || n == "cookie" || n == "set-cookie"
     }
 
+    /// A request's step for retry backoff: `METHOD url` without the query, and an upload session's URL cut
+    /// to `…/blobs/uploads/` (every session has its own id, yet a PUT failing again is the same step failing).
+    static func step(_ request: String) -> String {
+        var s = Substring(request)
+        if let q = s.firstIndex(of: "?") { s = s[..<q] }
+        if let r = s.firstRange(of: "/blobs/uploads/") { s = s[..<r.upperBound] }
+        return String(s)
+    }
+
     private static let secretQueryKeys = ["signature", "token", "credential", "password", "secret", "sig", "key"]
 
     /// A URL for logs: no user info, and values of signature/token-like query parameters replaced.
@@ -174,4 +183,6 @@ public enum HTTPRedaction {
     }
 }
 
-extension TransportError: TemporaryError {}
+extension TransportError: TemporaryError {
+    public var failedStep: String? { HTTPRedaction.step(request) }
+}

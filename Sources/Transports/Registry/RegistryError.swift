@@ -117,7 +117,9 @@ public struct RegistryProtocolError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-extension RegistryError: TemporaryError {}
+extension RegistryError: TemporaryError {
+    public var failedStep: String? { HTTPRedaction.step(request) }
+}
 
 extension RegistryError: DigestRefusal {
     /// DIGEST_INVALID: the registry hashed what it was sent and refused it.
