@@ -62,8 +62,9 @@ struct ImmutableTagsCLITests {
             let tree = try SyntheticImage.single(layers: 1, layerSize: 2000, seed: UInt64(5900 + i))
             try await SyntheticImage.push(tree, to: src, repository: "kill/app\(i)", tag: "1.0.\(i)")
         }
-        // Each manifest GET at the source takes 300 ms, so the run is still going when it is killed.
-        let slow = try FaultProxy(target: a.port) { x in x.isManifest && x.method == "GET" ? .delay(.milliseconds(300)) : .pass }
+        // Each manifest GET at the source takes 600 ms (4 images are checked at once at -j 2), so the run is still
+        // going when it is killed.
+        let slow = try FaultProxy(target: a.port) { x in x.isManifest && x.method == "GET" ? .delay(.milliseconds(600)) : .pass }
         let dir = try TemporaryDirectory()
         try (0..<12).map { "\(slow.host)/kill/app\($0):1.0.\($0)" }.joined(separator: "\n")
             .write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)

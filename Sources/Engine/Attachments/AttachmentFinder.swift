@@ -47,7 +47,7 @@ public struct AttachmentFinder: Sendable {
         let src = sources(image)
         // A repository whose tags cannot be listed (a pull-only credential without list rights) is asked for each
         // attachment tag instead, with a warning; a temporary failure that outlasts the retries fails the image.
-        let tags: [String]?
+        let tags: Set<String>?
         do {
             tags = try await tagLists.tags(of: src.location.description, Self.listing(src, image.name, retry))
         } catch where !error.isTemporaryFailure && !(error is CancellationError) && !Task.isCancelled {
@@ -85,8 +85,8 @@ public struct AttachmentFinder: Sendable {
     }
 
     /// The fetch of a source's tag list, retried (shared by discovery and the engine's prefetch).
-    public static func listing(_ src: any ImageSource, _ name: String, _ retry: Retrier) -> @Sendable () async throws -> [String]? {
-        { try await retry.run("\(name): tags") { try await src.tags() } }
+    public static func listing(_ src: any ImageSource, _ name: String, _ retry: Retrier) -> @Sendable () async throws -> Set<String>? {
+        { try await retry.run("\(name): tags") { try await src.tags() }.map(Set.init) }
     }
 
     private struct Listing: Sendable {
@@ -96,7 +96,7 @@ public struct AttachmentFinder: Sendable {
     }
 
     /// What is attached to one manifest.
-    private func attachments(of subject: Digest, image: Reference, tags: [String]?,
+    private func attachments(of subject: Digest, image: Reference, tags: Set<String>?,
                              sources: @escaping @Sendable (Reference) -> any ImageSource) async throws -> Listing {
         var out = Listing(subject: subject)
         let src = sources(image)
@@ -145,7 +145,7 @@ public struct AttachmentFinder: Sendable {
     }
 }
 
-/// Tag lists of repositories, fetched once per run each (concurrent askers share one request).
+/// Tag lists of repositories (as sets: a repository may hold thousands), fetched once per run each (concurrent askers share one request).
 ///
 /// An asker that is cancelled (its image timed out) stops waiting at once; the fetch itself is cancelled when no
 /// asker is left. A failed fetch is forgotten, so the next asker tries again.
@@ -155,7 +155,7 @@ public final class TagListCache: Sendable {
     public init() {}
 
     /// The list for `key`, fetched with `fetch` by the first asker.
-    public func tags(of key: String, _ fetch: @escaping @Sendable () async throws -> [String]?) async throws -> [String]? {
+    public func tags(of key: String, _ fetch: @escaping @Sendable () async throws -> Set<String>?) async throws -> Set<String>? {
         while true {
             let entry = entries.withLock { e in
                 if let found = e[key] { return found }
@@ -181,15 +181,15 @@ public final class TagListCache: Sendable {
     /// One fetch and the askers waiting for it.
     private final class Entry: Sendable {
         private struct State {
-            var result: Result<[String]?, any Error>?
-            var waiting: [Int: CheckedContinuation<[String]?, any Error>] = [:]
+            var result: Result<Set<String>?, any Error>?
+            var waiting: [Int: CheckedContinuation<Set<String>?, any Error>] = [:]
             var next = 0
             var task: Task<Void, Never>?
             var forget: (@Sendable () -> Void)?
         }
         private let state = Mutex(State())
 
-        func start(forget: @escaping @Sendable () -> Void, _ fetch: @escaping @Sendable () async -> Result<[String]?, any Error>) {
+        func start(forget: @escaping @Sendable () -> Void, _ fetch: @escaping @Sendable () async -> Result<Set<String>?, any Error>) {
             state.withLock { $0.forget = forget }
             let task = Task {
                 let r = await fetch()
@@ -203,14 +203,14 @@ public final class TagListCache: Sendable {
             state.withLock { $0.task = task }
         }
 
-        func value() async throws -> [String]? {
+        func value() async throws -> Set<String>? {
             let id = state.withLock { s in
                 defer { s.next += 1 }
                 return s.next
             }
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { c in
-                    let ready: Result<[String]?, any Error>? = state.withLock { s in
+                    let ready: Result<Set<String>?, any Error>? = state.withLock { s in
                         if let r = s.result { return r }
                         if Task.isCancelled { return .failure(CancellationError()) }
                         s.waiting[id] = c

@@ -4,7 +4,7 @@ import Synchronization
 
 /// Settings of a mirror run.
 public struct MirrorOptions: Sendable {
-    /// Images in flight at once (Hangar's `-j`, 1–20).
+    /// Images copying at once (Hangar's `-j`, 1–20); as many more are checked ahead (`ImageSlots`).
     public var jobs: Int = 1
     /// Blob transfers in flight at once across the run.
     public var blobJobs: Int = 8
@@ -52,8 +52,9 @@ public struct MirrorOptions: Sendable {
 
 /// Mirrors many images with one graph for the whole run.
 ///
-/// Images are admitted `jobs` at a time. Within an image every manifest is a node: a platform manifest is pushed
-/// as soon as its own blobs are in, an index as soon as its children are, and the tag last. Blob transfers from
+/// Images are checked `2 × jobs` at a time and copy `jobs` at a time (`ImageSlots`), so an image already at its
+/// destination costs one wave of requests and no slot. Within an image every manifest is a node: a platform
+/// manifest is pushed as soon as its own blobs are in, an index as soon as its children are, and the tag last. Blob transfers from
 /// all images share one `TransferScheduler` (largest first) and one `BlobTable` (each blob moved once per destination
 /// registry, then mounted). Before anything moves, the destination tag is checked: an image whose tag already
 /// has the digest that would be written is skipped with no blob traffic.
@@ -96,6 +97,7 @@ public struct MirrorEngine: Sendable {
         async -> [MirrorResult]
     {
         var results: [Int: MirrorResult] = [:]
+        let slots = ImageSlots(options.jobs)
         await withTaskGroup(of: MirrorResult.self) { group in
             var pending = targets[...]
             func admit() {
@@ -107,11 +109,16 @@ public struct MirrorEngine: Sendable {
                         events(.finished(r))
                         continue
                     }
-                    group.addTask { await self.mirror(t, events: events) }
+                    let ticket = slots.admitted()
+                    group.addTask {
+                        defer { slots.finished(ticket) }
+                        return await self.mirror(t, slot: (slots, ticket), events: events)
+                    }
                     return
                 }
             }
-            for _ in 0..<max(1, options.jobs) { admit() }
+            // As many images again are checked ahead of the -j slots (see `ImageSlots`).
+            for _ in 0..<2 * max(1, options.jobs) { admit() }
             while let r = await group.next() {
                 results[r.id] = r
                 events(.finished(r))
@@ -152,12 +159,15 @@ public struct MirrorEngine: Sendable {
         var admittedBy: String?
     }
 
-    func mirror(_ target: MirrorTarget, events: @escaping @Sendable (MirrorEvent) -> Void) async -> MirrorResult {
+    /// The run's image slots and this image's ticket for one.
+    typealias Slot = (slots: ImageSlots, ticket: Int)
+
+    func mirror(_ target: MirrorTarget, slot: Slot, events: @escaping @Sendable (MirrorEvent) -> Void) async -> MirrorResult {
         let started = ContinuousClock.now
         let tally = Tally()
         do {
             let outcome = try await withTimeout(options.timeout) {
-                try await self.work(target, tally: tally, events: events)
+                try await self.work(target, slot: slot, tally: tally, events: events)
             }
             return result(target, outcome, tally: tally, started: started)
         } catch {
@@ -195,7 +205,7 @@ public struct MirrorEngine: Sendable {
         return r
     }
 
-    private func work(_ target: MirrorTarget, tally: Tally, events: @escaping @Sendable (MirrorEvent) -> Void)
+    private func work(_ target: MirrorTarget, slot: Slot, tally: Tally, events: @escaping @Sendable (MirrorEvent) -> Void)
         async throws -> Outcome
     {
         let retry = Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger)
@@ -281,24 +291,28 @@ public struct MirrorEngine: Sendable {
                            rewritten: rewritten, warning: nil, attachments: attachments, merged: merged, admittedBy: admittedBy)
         }
 
-        // The graph: children (each after its blobs), then the tag.
-        if children.isEmpty {
-            try await pushBlobs(of: top, src: src, dst: dst, tally: tally, retry: retry, events: events)
-        } else {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for child in children {
-                    group.addTask {
-                        try await self.pushTree(child.digest, depth: 1, src: src, dst: dst, tally: tally, retry: retry,
-                                                events: events)
+        // The image needs copying: it takes one of the -j slots now. The graph: children (each after its blobs),
+        // then the tag.
+        let discovery = try await found
+        return try await slot.slots.holding(slot.ticket) {
+            if children.isEmpty {
+                try await pushBlobs(of: top, src: src, dst: dst, tally: tally, retry: retry, events: events)
+            } else {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for child in children {
+                        group.addTask {
+                            try await self.pushTree(child.digest, depth: 1, src: src, dst: dst, tally: tally, retry: retry,
+                                                    events: events)
+                        }
                     }
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
             }
+            let attachments = try await finish(target, dst: dst, written: written, top: top.digest, entries: childDigests,
+                                               discovery: discovery, tagged: false, tally: tally, retry: retry, events: events)
+            return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
+                           rewritten: rewritten, warning: nil, attachments: attachments, merged: merged, admittedBy: admittedBy)
         }
-        let attachments = try await finish(target, dst: dst, written: written, top: top.digest, entries: childDigests,
-                                           discovery: try await found, tagged: false, tally: tally, retry: retry, events: events)
-        return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                       rewritten: rewritten, warning: nil, attachments: attachments, merged: merged, admittedBy: admittedBy)
     }
 
     /// The end of an image once everything below its top manifest is at the destination: what is attached
@@ -398,17 +412,61 @@ public struct MirrorTimeout: Error, Sendable, CustomStringConvertible {
     public var description: String { "timed out after \(limit.components.seconds) s" }
 }
 
-/// Runs `body`, failing with `MirrorTimeout` after `limit`.
+/// Runs `body`, failing with `MirrorTimeout` after `limit` (plus the time `body` spent waiting for an image slot).
 func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
+    let deadline = ImageDeadline(.now + limit)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await ImageDeadline.$current.withValue(deadline) { try await body() } }
         group.addTask {
-            try await Task.sleep(for: limit)
+            while let due = deadline.due { try await Task.sleep(until: due, clock: .continuous) }
             return nil
         }
         defer { group.cancelAll() }
         guard let first = try await group.next(), let value = first else { throw MirrorTimeout(limit: limit) }
         return value
+    }
+}
+
+/// When an image's `--timeout` runs out. The clock stops while the image waits for a slot, a wait not its own.
+final class ImageDeadline: Sendable {
+    private struct State {
+        var until: ContinuousClock.Instant
+        /// Since when the clock has been stopped, and by how many waits.
+        var stoppedAt: ContinuousClock.Instant?
+        var stops = 0
+    }
+    private let state: Mutex<State>
+    /// The deadline of the image this task works on.
+    @TaskLocal static var current: ImageDeadline?
+
+    init(_ until: ContinuousClock.Instant) { state = Mutex(State(until: until)) }
+
+    /// When to look again (the earliest the time can run out), or nil once it has.
+    var due: ContinuousClock.Instant? {
+        state.withLock { s in
+            let now = ContinuousClock.now
+            guard let stoppedAt = s.stoppedAt else { return s.until > now ? s.until : nil }
+            return now + max(s.until - stoppedAt, .milliseconds(10))
+        }
+    }
+
+    /// Stops the clock until `restart()`.
+    func stop() {
+        state.withLock { s in
+            if s.stops == 0 { s.stoppedAt = .now }
+            s.stops += 1
+        }
+    }
+
+    /// Restarts the clock, moving the deadline by the time it was stopped.
+    func restart() {
+        state.withLock { s in
+            s.stops -= 1
+            if s.stops == 0, let stoppedAt = s.stoppedAt {
+                s.until += .now - stoppedAt
+                s.stoppedAt = nil
+            }
+        }
     }
 }
 
