@@ -36,7 +36,8 @@ n=0
 profile() {
   n=$((n + 1))
   echo "==> [$n] dray $*" >&2
-  valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.$n" -q "$work/dray" "$@" >/dev/null 2>"$work/err.$n" \
+  valgrind --tool=callgrind --dump-instr=yes --compress-pos=no --compress-strings=no --demangle=no \
+    --callgrind-out-file="$work/cg.$n" -q "$work/dray" "$@" >/dev/null 2>"$work/err.$n" \
     || { echo "order-file: dray $* failed:" >&2; tail -5 "$work/err.$n" >&2; exit 1; }
 }
 cd "$work"
@@ -51,28 +52,32 @@ profile sign --key k.key --passphrase-file pass "$dst/demo/app:1.0"
 profile verify --key k.pub "$dst/demo/app:1.0"
 cd - >/dev/null
 
-# Function names (as the linker knows them) in workload order, each once; callgrind's "'2" suffixes dropped.
+# The functions each executed instruction of the dray object lies in (from the symbol table), in workload order,
+# each once. Instruction addresses rather than callgrind's function entries, which miss functions entered by a
+# jump (tail calls, thunks): 7,679 functions against 7,488 (the binary's memory at rest did not change measurably).
+nm -n --defined-only "$work/dray" | awk '$2 ~ /^[tTwW]$/ {print $1, $3}' > "$work/symbols"
 python3 - "$work" "$n" > Sources/CLI/dray.order <<'PY'
-import re, sys
+import bisect, re, sys
 work, count = sys.argv[1], int(sys.argv[2])
+starts, names = [], []
+for line in open(f"{work}/symbols"):
+    address, name = line.split(maxsplit=1)
+    starts.append(int(address, 16)); names.append(name.strip())
 seen, out = set(), []
 for i in range(1, count + 1):
-    objs, fns, obj = {}, {}, None
+    objs, obj = {}, None
     for line in open(f"{work}/cg.{i}", errors="replace"):
-        line = line.rstrip("\n")
-        m = re.match(r"^(c?ob)=\((\d+)\)(?: (.*))?$", line)
-        if m:
-            if m.group(3): objs[m.group(2)] = m.group(3)
-            if m.group(1) == "ob": obj = objs.get(m.group(2))
+        if line.startswith("ob=") or line.startswith("cob="):
+            m = re.match(r"^(c?ob)=\((\d+)\)(?: (.*))?$", line.rstrip("\n")) or re.match(r"^(c?ob)=()(.*)$", line.rstrip("\n"))
+            key, path = m.group(2), m.group(3)
+            if path: objs[key or path] = path
+            if m.group(1) == "ob": obj = objs.get(key or path, path)
             continue
-        m = re.match(r"^(c?fn)=\((\d+)\)(?: (.*))?$", line)
-        if m:
-            if m.group(3): fns[m.group(2)] = m.group(3)
-            name = fns.get(m.group(2))
-            if m.group(1) == "fn" and obj and obj.endswith("/dray") and name and not name.startswith("0x"):
-                name = re.sub(r"'\d+$", "", name)
-                if name not in seen:
-                    seen.add(name); out.append(name)
+        if not line.startswith("0x") or not obj or not obj.endswith("/dray"): continue
+        address = int(line.split(maxsplit=1)[0], 16)
+        k = bisect.bisect_right(starts, address) - 1
+        if k >= 0 and names[k] not in seen:
+            seen.add(names[k]); out.append(names[k])
 print("\n".join(out))
 PY
 echo "order-file: $(wc -l < Sources/CLI/dray.order) functions in Sources/CLI/dray.order" >&2
