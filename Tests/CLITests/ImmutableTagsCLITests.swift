@@ -58,7 +58,7 @@ struct ImmutableTagsCLITests {
     func killed() async throws {
         let a = try RegistryServer(), b = try RegistryServer()
         let src = RegistryClient(registry: a.host, options: Self.noAuth)
-        for i in 0..<12 {
+        for i in 0..<24 {
             let tree = try SyntheticImage.single(layers: 1, layerSize: 2000, seed: UInt64(5900 + i))
             try await SyntheticImage.push(tree, to: src, repository: "kill/app\(i)", tag: "1.0.\(i)")
         }
@@ -66,7 +66,7 @@ struct ImmutableTagsCLITests {
         // going when it is killed.
         let slow = try FaultProxy(target: a.port) { x in x.isManifest && x.method == "GET" ? .delay(.milliseconds(600)) : .pass }
         let dir = try TemporaryDirectory()
-        try (0..<12).map { "\(slow.host)/kill/app\($0):1.0.\($0)" }.joined(separator: "\n")
+        try (0..<24).map { "\(slow.host)/kill/app\($0):1.0.\($0)" }.joined(separator: "\n")
             .write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
         let args = ["mirror", "-f", dir.file("list.txt"), "-d", b.host, "--all", "-j", "2", "--immutable-tags", "^1\\.",
                     "--state", dir.file("s.json"), "-o", dir.file("failed.txt")]
@@ -79,11 +79,11 @@ struct ImmutableTagsCLITests {
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         let partial = try MirrorRecords.load(dir.file("s.json"))
-        #expect((3..<12).contains(partial.images.count), "\(partial.images.count) recorded before the kill")
+        #expect((3..<24).contains(partial.images.count), "\(partial.images.count) recorded before the kill")
         let rerun = try Dray.run(args)
         #expect(rerun.status == 0, "\(rerun.stderr.suffix(2000))")
-        #expect(try MirrorRecords.load(dir.file("s.json")).images.count == 12)
+        #expect(try MirrorRecords.load(dir.file("s.json")).images.count == 24)
         let dst = RegistryClient(registry: b.host, options: Self.noAuth)
-        for i in 0..<12 { #expect(try await dst.headManifest("kill/app\(i)", .tag("1.0.\(i)")) != nil) }
+        for i in 0..<24 { #expect(try await dst.headManifest("kill/app\(i)", .tag("1.0.\(i)")) != nil) }
     }
 }

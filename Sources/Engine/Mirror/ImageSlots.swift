@@ -38,19 +38,29 @@ final class ImageSlots: Sendable {
         for c in ready { c.resume() }
     }
 
-    /// Runs `body` holding a slot. The wait for the slot is not counted against the image's `--timeout`.
+    /// Runs `body` holding a slot (`take`, then `give` back).
     func holding<T: Sendable>(_ ticket: Int, _ body: () async throws -> T) async throws -> T {
+        try await take(ticket)
+        defer { give() }
+        return try await body()
+    }
+
+    /// Waits for a slot for the image of `ticket`; the wait is not counted against the image's `--timeout`.
+    /// Each slot taken is given back with `give()`.
+    func take(_ ticket: Int) async throws {
         let deadline = ImageDeadline.current
         deadline?.stop()
-        do {
-            try await acquire(ticket)
-            deadline?.restart()
-        } catch {
-            deadline?.restart()
-            throw error
+        defer { deadline?.restart() }
+        try await acquire(ticket)
+    }
+
+    /// Gives a slot back.
+    func give() {
+        let ready = state.withLock { s in
+            s.active -= 1
+            return Self.grants(&s)
         }
-        defer { release() }
-        return try await body()
+        for c in ready { c.resume() }
     }
 
     private func acquire(_ ticket: Int) async throws {
@@ -68,14 +78,6 @@ final class ImageSlots: Sendable {
             let c = state.withLock { $0.waiters.removeValue(forKey: ticket) }
             c?.resume(throwing: CancellationError())
         }
-    }
-
-    private func release() {
-        let ready = state.withLock { s in
-            s.active -= 1
-            return Self.grants(&s)
-        }
-        for c in ready { c.resume() }
     }
 
     /// Hands slots to waiters in ticket order while the images copying and the earlier ones not yet copying leave

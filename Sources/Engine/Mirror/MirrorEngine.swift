@@ -54,9 +54,9 @@ public struct MirrorOptions: Sendable {
 ///
 /// Images are checked `2 × jobs` at a time and copy `jobs` at a time (`ImageSlots`), so an image already at its
 /// destination costs one wave of requests and no slot. Within an image every manifest is a node: a platform
-/// manifest is pushed as soon as its own blobs are in, an index as soon as its children are, and the tag last. Blob transfers from
-/// all images share one `TransferScheduler` (largest first) and one `BlobTable` (each blob moved once per destination
-/// registry, then mounted). Before anything moves, the destination tag is checked: an image whose tag already
+/// manifest is pushed as soon as its own blobs are in, an index as soon as its children are, and the tag last.
+/// Blob transfers from all images share one `TransferScheduler` (largest first) and one `BlobTable` (each blob
+/// moved once per destination registry, then mounted). Before anything moves, the destination tag is checked: an image whose tag already
 /// has the digest that would be written is skipped with no blob traffic.
 ///
 /// What is attached to the image's manifests at the source (referrers and cosign tags, found while the destination
@@ -293,26 +293,25 @@ public struct MirrorEngine: Sendable {
 
         // The image needs copying: it takes one of the -j slots now. The graph: children (each after its blobs),
         // then the tag.
-        let discovery = try await found
-        return try await slot.slots.holding(slot.ticket) {
-            if children.isEmpty {
-                try await pushBlobs(of: top, src: src, dst: dst, tally: tally, retry: retry, events: events)
-            } else {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for child in children {
-                        group.addTask {
-                            try await self.pushTree(child.digest, depth: 1, src: src, dst: dst, tally: tally, retry: retry,
-                                                    events: events)
-                        }
+        try await slot.slots.take(slot.ticket)
+        defer { slot.slots.give() }
+        if children.isEmpty {
+            try await pushBlobs(of: top, src: src, dst: dst, tally: tally, retry: retry, events: events)
+        } else {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for child in children {
+                    group.addTask {
+                        try await self.pushTree(child.digest, depth: 1, src: src, dst: dst, tally: tally, retry: retry,
+                                                events: events)
                     }
-                    try await group.waitForAll()
                 }
+                try await group.waitForAll()
             }
-            let attachments = try await finish(target, dst: dst, written: written, top: top.digest, entries: childDigests,
-                                               discovery: discovery, tagged: false, tally: tally, retry: retry, events: events)
-            return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
-                           rewritten: rewritten, warning: nil, attachments: attachments, merged: merged, admittedBy: admittedBy)
         }
+        let attachments = try await finish(target, dst: dst, written: written, top: top.digest, entries: childDigests,
+                                           discovery: try await found, tagged: false, tally: tally, retry: retry, events: events)
+        return Outcome(status: .copied, digest: written.digest, sourceDigest: top.digest, platforms: platforms,
+                       rewritten: rewritten, warning: nil, attachments: attachments, merged: merged, admittedBy: admittedBy)
     }
 
     /// The end of an image once everything below its top manifest is at the destination: what is attached
