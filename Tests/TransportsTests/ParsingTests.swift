@@ -72,6 +72,16 @@ struct ParsingTests {
         #expect(!HTTPRedaction.url(URL(string: "https://s3.example/x?X-Amz-Signature=deadbeef&a=1")!).contains("deadbeef"))
     }
 
+    @Test("the user's files: one rule for credentials, login and profiles, and an empty variable is an unset one")
+    func userPaths() {
+        #expect(CredentialStore.defaultAuthFiles(environment: ["HOME": "/h", "DOCKER_CONFIG": ""]) == ["/h/.docker/config.json"])
+        #expect(CredentialStore.defaultAuthFiles(environment: ["HOME": "/h", "DOCKER_CONFIG": "/d"]) == ["/d/config.json"])
+        #expect(AuthFile.defaultPath(environment: ["HOME": "/h", "DOCKER_CONFIG": ""]) == "/h/.docker/config.json")
+        #expect(RegistryProfileFile.defaultPath(environment: ["HOME": "/h"]) == "/h/.config/dray/registries.yaml")
+        #expect(RegistryProfileFile.defaultPath(environment: ["HOME": "", "XDG_CONFIG_HOME": "/x"]) == "/x/dray/registries.yaml")
+        #expect(!RegistryProfileFile.defaultPath(environment: ["HOME": ""]).hasPrefix("/.config"), "an empty HOME is the account's home")
+    }
+
     @Test("a failed request's step: no query, one step for every upload session")
     func failedStep() {
         let put = RegistryError(status: 503, target: "r/a", request: "PUT http://r/v2/a/blobs/uploads/1f2e?_state=x&digest=sha256:ab")

@@ -5,21 +5,6 @@ import Transports
 
 extension ArchiveCompression: ExpressibleByArgument {}
 
-/// Sizes as Hangar takes them: bytes, or with a K/M/G/T suffix (powers of 1024).
-enum ByteSize {
-    /// The size `s` gives (zero and negative sizes included, for the caller to refuse), or nil when it is not one.
-    static func parse(_ s: String) -> Int64? {
-        let t = s.trimmingSpaces().uppercased()
-        let units: [(String, Int64)] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10),
-                                        ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("B", 1)]
-        for (suffix, scale) in units where t.hasSuffix(suffix) {
-            guard let v = Double(t.dropLast(suffix.count)), v.isFinite, abs(v) < Double(1 << 20) else { return nil }
-            return Int64(v * Double(scale))
-        }
-        return Int64(t)
-    }
-}
-
 /// `dray compress`: a cache folder (OCI layout) → an archive, optionally split into parts.
 struct CompressCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -16,8 +16,7 @@ public struct AuthFile: Sendable {
     /// else `~/.docker/config.json`.
     public static func defaultPath(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let f = env["REGISTRY_AUTH_FILE"], !f.isEmpty { return f }
-        if let d = env["DOCKER_CONFIG"], !d.isEmpty { return "\(d)/config.json" }
-        return "\(env["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path)/.docker/config.json"
+        return UserPaths.dockerConfig(env)
     }
 
     /// Where a registry's credentials went.

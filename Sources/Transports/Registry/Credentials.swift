@@ -82,9 +82,7 @@ public struct CredentialStore: Sendable {
         var files: [String] = []
         if let f = env["REGISTRY_AUTH_FILE"], !f.isEmpty { files.append(f) }
         if let x = env["XDG_RUNTIME_DIR"], !x.isEmpty { files.append("\(x)/containers/auth.json") }
-        let home = env["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
-        let dockerConfig = env["DOCKER_CONFIG"].map { "\($0)/config.json" } ?? "\(home)/.docker/config.json"
-        files.append(dockerConfig)
+        files.append(UserPaths.dockerConfig(env))
         return files
     }
 

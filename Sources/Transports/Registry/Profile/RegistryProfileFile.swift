@@ -32,7 +32,7 @@ public struct RegistryProfileFile: Sendable {
     /// The default location: `$XDG_CONFIG_HOME/dray/registries.yaml`, else `~/.config/dray/registries.yaml`.
     public static func defaultPath(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let x = env["XDG_CONFIG_HOME"], !x.isEmpty { return "\(x)/dray/registries.yaml" }
-        return "\(env["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path)/.config/dray/registries.yaml"
+        return "\(UserPaths.home(env))/.config/dray/registries.yaml"
     }
 
     /// Reads and checks a profile file.
@@ -130,7 +130,7 @@ public struct RegistryProfileFile: Sendable {
                 default: throw bad("monolithic, streamed or chunked")
                 }
             case .chunkSize:
-                guard let n = ByteSize.parse(text), n >= 1024 else { throw bad("a size of at least 1KiB, like 16MiB") }
+                guard let size = ByteSize.parse(text), size >= 1024, let n = Int(exactly: size) else { throw bad("a size of at least 1KiB, like 16MiB") }
                 chunkSize = n
             case .mount:
                 guard let m = MountPolicy(rawValue: text.lowercased()) else { throw bad("auto or never") }
@@ -178,16 +178,3 @@ public struct RegistryProfileError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(file)\(line.map { ":\($0)" } ?? ""): \(reason)" }
 }
 
-/// Sizes written as `16MiB`, `512KiB`, `1GiB`, `20MB` or a byte count.
-enum ByteSize {
-    static func parse(_ text: String) -> Int? {
-        let t = text.trimmingSpaces()
-        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("GB", 1_000_000_000),
-                                      ("MB", 1_000_000), ("KB", 1000), ("B", 1)]
-        for (suffix, factor) in units where t.hasSuffix(suffix) {
-            guard let n = Int(t.dropLast(suffix.count).trimmingSpaces()), n >= 0 else { return nil }
-            return n.multipliedReportingOverflow(by: factor).overflow ? nil : n * factor
-        }
-        return Int(t)
-    }
-}
