@@ -5,11 +5,11 @@ import TestSupport
 import Transports
 
 /// The blob slots follow the link: through a source whose every connection is capped like a flow's share of
-/// a slow link, a default run doubles its blob transfers in flight and says so; a `--blob-jobs` given stays
+/// a slow link, a default run triples its blob transfers in flight and says so; a `--blob-jobs` given stays
 /// fixed. Real distribution registries on both ends, the cap in `LatencyProxy`.
 @Suite("Blob slots on a slow link")
 struct BlobSlotsCLITests {
-    @Test("flows capped at 3 MB/s raise the bound from 8 to 16 and the mirror completes; --blob-jobs 8 keeps 8",
+    @Test("flows capped at 3 MB/s raise the bound from 8 to 24 and the mirror completes; --blob-jobs 8 keeps 8",
           arguments: [false, true])
     func slowLink(fixed: Bool) async throws {
         let source = try RegistryServer()
@@ -30,7 +30,7 @@ struct BlobSlotsCLITests {
         let r = try Dray.run(["mirror", "-f", dir.file("list.txt"), "-d", destination.host, "-j", "3", "--all",
                               "-o", dir.file("failed.txt")] + (fixed ? ["--blob-jobs", "8"] : []))
         #expect(r.status == 0, "\(r.stderr)")
-        let raised = r.stderr.contains("blob transfers in flight: 16")
+        let raised = r.stderr.contains("blob transfers in flight: 24")
         #expect(raised == !fixed, "\(r.stderr)")
         let dst = RegistryClient(registry: destination.host, options: MirrorCLITests.noAuth)
         for (i, tree) in trees.enumerated() {

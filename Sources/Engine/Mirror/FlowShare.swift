@@ -4,8 +4,10 @@
 /// 20 ms round trips) and more flows in flight only cost memory (about 0.4 MB each: the splice ring and curl's
 /// buffers). Behind a slow link, say 200 Mbit/s or 50 Mbit/s with 40–100 ms round trips, each of 8 flows gets
 /// 0.8–3 MB/s; the round trips between one blob and the next, and a flow backing off after a loss at the link's
-/// queue, then leave part of the link unused that the other flows do not take up in time. Twice the flows kept such links within 1.13× of their time for the
-/// bytes, against 1.17–1.22× (the `wan` benchmark).
+/// queue, then leave part of the link unused that the other flows do not take up in time. Twice the flows kept
+/// such links within 1.12–1.16× of their time for the bytes, against 1.17–1.22× with 8; three times the flows
+/// (24) within 1.11–1.14× (the `wan` benchmark, 200 and 50 Mbit/s, three runs each; four times: 1.11–1.13× for
+/// 2 MB more memory).
 ///
 /// Only transfers of at least `minimumBytes` count (small ones are round trips, not flows). The verdict is the
 /// upper median rate of the last `window` (of the last two, the faster), from the second transfer on: slow

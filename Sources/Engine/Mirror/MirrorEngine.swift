@@ -83,7 +83,7 @@ public struct MirrorEngine: Sendable {
         self.destinations = destinations
         self.signer = signer
         self.logger = logger
-        self.pool = TransferScheduler(limit: options.blobJobs, ceiling: options.adaptsBlobJobs ? 2 * options.blobJobs : nil) {
+        self.pool = TransferScheduler(limit: options.blobJobs, ceiling: options.adaptsBlobJobs ? 3 * options.blobJobs : nil) {
             [logger] limit, rate in
             let mb = (rate / 1e5).rounded() / 10
             logger.info("blob transfers in flight: \(limit) (each recent transfer moved a median \(mb) MB/s)")
