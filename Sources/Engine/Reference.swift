@@ -136,12 +136,17 @@ extension Reference {
     public static func isValidTag(_ t: String) -> Bool {
         let u = Array(t.utf8)
         guard (1...128).contains(u.count) else { return false }
-        func word(_ c: UInt8) -> Bool {
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f
-        }
-        guard word(u[0]) else { return false }
-        return u.dropFirst().allSatisfy { word($0) || $0 == 0x2e || $0 == 0x2d }
+        guard isTagWordCharacter(u[0]) else { return false }
+        return u.dropFirst().allSatisfy(isTagCharacter)
     }
+
+    /// A byte a tag may start with: `[A-Za-z0-9_]`.
+    static func isTagWordCharacter(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f
+    }
+
+    /// A byte a tag may hold after its first: `[A-Za-z0-9_.-]`.
+    static func isTagCharacter(_ c: UInt8) -> Bool { isTagWordCharacter(c) || c == 0x2e || c == 0x2d }
 
     /// A registry host: DNS components, IPv4, or a bracketed IPv6 literal, with an optional numeric port.
     static func isValidDomain(_ d: String) -> Bool {

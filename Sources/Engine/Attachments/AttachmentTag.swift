@@ -19,13 +19,11 @@ public enum AttachmentTag {
 
     /// The fallback tag of a digest given as its two parts (for algorithms dray does not compute).
     public static func fallback(algorithm: String, encoded: String) -> String {
-        func allowed(_ b: UInt8) -> Bool {
-            (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x5F || b == 0x2E || b == 0x2D
-        }
+        // The spec's allowed characters are those of a tag after its first, `[A-Za-z0-9_.-]`.
         func clean(_ s: Substring) -> String {
             // Digests dray computes are all allowed characters: kept as they are, without a look at each Character.
-            if s.utf8.allSatisfy(allowed) { return String(s) }
-            return String(s.map { c -> Character in c.asciiValue.map(allowed) == true ? c : "-" })
+            if s.utf8.allSatisfy(Reference.isTagCharacter) { return String(s) }
+            return String(s.map { c -> Character in c.asciiValue.map(Reference.isTagCharacter) == true ? c : "-" })
         }
         return "\(clean(algorithm.prefix(32)))-\(clean(encoded.prefix(64)))"
     }

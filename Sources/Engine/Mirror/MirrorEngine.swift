@@ -56,8 +56,8 @@ public struct MirrorOptions: Sendable {
 /// destination costs one wave of requests and no slot. Within an image every manifest is a node: a platform
 /// manifest is pushed as soon as its own blobs are in, an index as soon as its children are, and the tag last.
 /// Blob transfers from all images share one `TransferScheduler` (largest first) and one `BlobTable` (each blob
-/// moved once per destination registry, then mounted). Before anything moves, the destination tag is checked: an image whose tag already
-/// has the digest that would be written is skipped with no blob traffic.
+/// moved once per destination registry, then mounted). Before anything moves, the destination tag is checked: an
+/// image whose tag already has the digest that would be written is skipped with no blob traffic.
 ///
 /// What is attached to the image's manifests at the source (referrers and cosign tags, found while the destination
 /// is checked) is carried after its subject is at the destination and before the tag moves, so a reader that sees
