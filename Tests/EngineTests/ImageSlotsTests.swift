@@ -85,10 +85,11 @@ struct ImageSlotsTests {
     func timeoutExcludesTheWait() async throws {
         let slots = ImageSlots(1)
         let (a, b) = (slots.admitted(), slots.admitted())
-        let holder = Task { try await slots.holding(a) { try await Task.sleep(for: .milliseconds(600)) } }
+        let holder = Task { try await slots.holding(a) { try await Task.sleep(for: .seconds(3)) } }
         try await Task.sleep(for: .milliseconds(20))
-        // Its own work takes 100 ms of a 300 ms budget; the 580 ms wait before it is not its own.
-        let value = try await withTimeout(.milliseconds(300)) {
+        // Its own work takes 100 ms of a 1.5 s budget; the wait of about 3 s before it, twice the budget, is not its
+        // own. (With 300 ms against 600 ms the full suite's load once stretched the 100 ms past the budget.)
+        let value = try await withTimeout(.milliseconds(1500)) {
             try await slots.holding(b) {
                 try await Task.sleep(for: .milliseconds(100))
                 return 7
