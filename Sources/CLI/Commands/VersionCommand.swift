@@ -15,7 +15,11 @@ struct VersionCommand: ParsableCommand {
 
     func run() {
         print("dray \(DrayVersion.string)")
-        print("libcurl \(String(cString: dray_curl_version_string()))")
+        if let failure = dray_curl_load() {
+            print("libcurl: \(String(cString: failure))")
+        } else {
+            print("libcurl \(String(cString: dray_curl_version_string()))")
+        }
         print(String(cString: OpenSSL_version(Int32(OPENSSL_VERSION))))
     }
 }

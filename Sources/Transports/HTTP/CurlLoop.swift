@@ -38,8 +38,9 @@ final class CurlLoop: @unchecked Sendable {
     private var unpauseQueue: [CurlTransfer] = []
 
     private init() {
-        _ = curl_global_init(dray_CURL_GLOBAL_DEFAULT)
-        multi = curl_multi_init()!
+        // The first transfer loaded libcurl before it reached the loop.
+        precondition(dray_curl_load() == nil, "the HTTP event loop started before libcurl was loaded")
+        multi = dray_curl_multi_init()!
         epoll = dray_epoll_create()
         wake = dray_eventfd()
         precondition(epoll >= 0 && wake >= 0, "cannot create the HTTP event loop: \(String(cString: strerror(errno)))")
@@ -99,7 +100,7 @@ final class CurlLoop: @unchecked Sendable {
             while !unpauseQueue.isEmpty {
                 let queue = unpauseQueue
                 unpauseQueue.removeAll(keepingCapacity: true)
-                for t in queue where active[t.easy] != nil { curl_easy_pause(t.easy, dray_CURLPAUSE_CONT) }
+                for t in queue where active[t.easy] != nil { dray_curl_easy_pause(t.easy, dray_CURLPAUSE_CONT) }
             }
 
             // Sleep until a socket is ready, a command arrives, or curl's timer is due (at most a second).
@@ -116,15 +117,15 @@ final class CurlLoop: @unchecked Sendable {
                         _ = Glibc.read(wake, &count, 8)
                         continue
                     }
-                    curl_multi_socket_action(multi, fds[i], flags[i], &running)
+                    dray_curl_multi_socket_action(multi, fds[i], flags[i], &running)
                 }
             }
             if let d = deadline, d <= .now {
                 deadline = nil
-                curl_multi_socket_action(multi, dray_CURL_SOCKET_TIMEOUT, 0, &running)
+                dray_curl_multi_socket_action(multi, dray_CURL_SOCKET_TIMEOUT, 0, &running)
             }
             var left: Int32 = 0
-            while let msg = curl_multi_info_read(multi, &left) {
+            while let msg = dray_curl_multi_info_read(multi, &left) {
                 guard msg.pointee.msg == CURLMSG_DONE, let easy = msg.pointee.easy_handle else { continue }
                 let code = msg.pointee.data.result
                 finish(easy, code: code)
@@ -140,22 +141,22 @@ final class CurlLoop: @unchecked Sendable {
                 return
             }
             active[t.easy] = t
-            curl_multi_add_handle(multi, t.easy)
+            dray_curl_multi_add_handle(multi, t.easy)
         case .unpause(let t):
             guard active[t.easy] != nil else { return }
-            curl_easy_pause(t.easy, dray_CURLPAUSE_CONT)
+            dray_curl_easy_pause(t.easy, dray_CURLPAUSE_CONT)
         case .splice(let sp):
             sp.upload.beginSplice(sp)
         case .cancel(let t, let error):
             guard active.removeValue(forKey: t.easy) != nil else { return }
-            curl_multi_remove_handle(multi, t.easy)
+            dray_curl_multi_remove_handle(multi, t.easy)
             t.complete(error: error)
         }
     }
 
     private func finish(_ easy: UnsafeMutableRawPointer, code: CURLcode) {
         guard let t = active.removeValue(forKey: easy) else { return }
-        curl_multi_remove_handle(multi, easy)
+        dray_curl_multi_remove_handle(multi, easy)
         if code == CURLE_OK {
             t.complete(error: nil)
         } else {

@@ -69,7 +69,10 @@ final class CurlTransfer: @unchecked Sendable {
     /// Prepares a transfer; `bodyLength` non-nil means the request has a streamed body of exactly that many bytes,
     /// written through `write`. Without it, `request.body` (if any) is the whole body, queued here and replayable.
     init(request: HTTPRequest, bodyLength: Int64?, options: HTTPClientOptions) throws {
-        guard let easy = curl_easy_init() else { throw TransportError(code: 2, message: "curl_easy_init failed", request: "") }
+        // libcurl is loaded by the first transfer (Sources/CCurl/shim.h); code 2 is curl's CURLE_FAILED_INIT.
+        let label = "\(request.method) \(HTTPRedaction.url(request.url))"
+        if let failure = dray_curl_load() { throw TransportError(code: 2, message: String(cString: failure), request: label) }
+        guard let easy = dray_curl_easy_init() else { throw TransportError(code: 2, message: "curl_easy_init failed", request: label) }
         self.easy = easy
         self.responseLimit = options.responseBufferLimit
         self.requestLimit = options.requestBufferLimit
@@ -154,7 +157,7 @@ final class CurlTransfer: @unchecked Sendable {
         headers.set("Expect", "")  // never wait for 100-continue
         for field in headers {
             let line = field.value.isEmpty ? "\(field.name):" : "\(field.name): \(field.value)"
-            slist = curl_slist_append(slist, line)
+            slist = dray_curl_slist_append(slist, line)
         }
         _ = dray_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, slist)
 
@@ -167,8 +170,8 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     deinit {
-        curl_easy_cleanup(easy)
-        curl_slist_free_all(slist)
+        dray_curl_easy_cleanup(easy)
+        dray_curl_slist_free_all(slist)
         errorBuffer.deallocate()
     }
 
@@ -414,7 +417,7 @@ final class CurlTransfer: @unchecked Sendable {
 
     func transportError(_ code: CURLcode) -> TransportError {
         let buffered = String(cString: errorBuffer)
-        let message = buffered.isEmpty ? String(cString: curl_easy_strerror(code)) : buffered
+        let message = buffered.isEmpty ? String(cString: dray_curl_easy_strerror(code)) : buffered
         return TransportError(code: Int(code.rawValue), message: message, request: label)
     }
 
