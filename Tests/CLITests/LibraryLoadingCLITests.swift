@@ -24,6 +24,26 @@ struct LibraryLoadingCLITests {
         #expect(try loaderLog(["version"]).contains("file=libcurl.so.4"))
     }
 
+    /// Without a loadable libcurl, a transfer fails with the loader's reason in one line, and commands that
+    /// need no HTTP still work. The library is hidden in a mount namespace of the run's own (root only).
+    @Test("a missing libcurl fails the transfer with one clear line", .enabled(if: getuid() == 0, "a mount namespace needs root"))
+    func curlMissing() throws {
+        let hide = "lib=$(ldconfig -p | awk '/libcurl\\.so\\.4 /{print $NF; exit}'); mount --bind /dev/null \"$(readlink -f \"$lib\")\" && exec \"$@\""
+        let run = { (args: [String]) in
+            try Shell.run("unshare", ["-m", "--propagation", "private", "sh", "-c", hide, "sh", Dray.path] + args,
+                          environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/nonexistent-dray-home"])
+        }
+        let copy = try run(["copy", "127.0.0.1:9/a:1", "127.0.0.1:9/b:1"])
+        #expect(copy.status != 0)
+        let errors = copy.stderr.split(separator: "\n").filter { $0.contains("libcurl.so.4") }
+        #expect(errors.count == 1, "one line names the library: \(copy.stderr)")
+        #expect(errors.first?.contains("cannot load libcurl.so.4") == true)
+        let version = try run(["version"])
+        #expect(version.status == 0)
+        #expect(version.stdoutText.contains("libcurl: cannot load libcurl.so.4"), "\(version.stdoutText)")
+        #expect(version.stdoutText.hasPrefix("dray "))
+    }
+
     /// The loader binds GnuTLS's `_gnutls_global_init_skip` hook to dray's definition, so GnuTLS (loaded with
     /// libcurl by its libldap and librtmp, never used) does not initialise itself. `dray version` loads libcurl.
     @Test("the loader binds GnuTLS's hook to dray")
