@@ -148,6 +148,17 @@ struct FaultCLITests {
         }
     }
 
+    @Test("503s for the destination's first requests: the pre-run check retries them instead of stopping the run")
+    func firstAnswersFail() async throws {
+        // The check's ping and its retry both get 503 (with --retries 3 the third attempt passes).
+        try await Self.throughFaults("first 503s", seed: 95, count: 2, sourceRule: { _ in .pass },
+                                     destinationRule: { x in x.sequence <= 2 ? .status(503) : .pass }) { _, dst, dir in
+            #expect(dst.faultsByKind["status-503"] == 2)
+            let failed = (try? String(contentsOfFile: dir.file("failed.txt"), encoding: .utf8)) ?? ""
+            #expect(failed.isEmpty, "\(failed)")
+        }
+    }
+
     @Test("429 with and without Retry-After: the run backs off and completes")
     func tooManyRequests() async throws {
         let coin = Coin(seed: 3)

@@ -8,14 +8,21 @@ enum DestinationCheck {
     /// Checks the registry of every destination once (with the first repository written there, whose credentials
     /// are the ones an image-syncer auth entry may scope); `client` gives the destination client of a registry.
     /// `credentialFlags` names the command's credential flags (the first is the one to check after a refusal),
-    /// `otherwise` what to do about a registry that does not answer.
+    /// `otherwise` what to do about a registry that does not answer. A temporary failure (a 503, a 429, a refused
+    /// connection) is retried as the run's requests are (`retry`): one unlucky answer must not stop a run that
+    /// would otherwise have retried through it.
     static func run(_ destinations: [Reference], credentialFlags: [String] = ["--dest-creds", "--dest-creds-file"],
-                    otherwise: String = "use --skip-login to start anyway",
+                    otherwise: String = "use --skip-login to start anyway", retry: Retrier,
                     client: (String) -> RegistryClient) async throws {
         var firstRepository: [String: String] = [:]
         for d in destinations where firstRepository[d.registry] == nil { firstRepository[d.registry] = d.repository }
         for (registry, repository) in firstRepository.sorted(by: { $0.key < $1.key }) {
-            do { try await client(registry).checkAccess(repository: repository) } catch {
+            let registryClient = client(registry)
+            do {
+                try await retry.run("checking destination registry \(registry)") {
+                    try await registryClient.checkAccess(repository: repository)
+                }
+            } catch {
                 throw CLIError(message(registry, error, credentialFlags: credentialFlags, otherwise: otherwise))
             }
         }

@@ -149,7 +149,8 @@ extension LoadCommand {
         let pool = RegistryPool(http: HTTPClient(options: try transfer.httpOptions(), logger: logger), source: registry, destination: registry)
         if !skipLogin {
             try await DestinationCheck.run(plan.targets.map(\.destination), credentialFlags: ["--creds", "--authfile"],
-                                           otherwise: "check -d, --cert-dir and --tls-verify, or use --skip-login") { pool.client($0, .destination) }
+                                           otherwise: "check -d, --cert-dir and --tls-verify, or use --skip-login",
+                                           retry: Retrier(attempts: transfer.retries, logger: logger)) { pool.client($0, .destination) }
         }
         try await HarborProjectCheck.run(plan.targets.map(\.destination), options: harbor, logger: logger) { pool.client($0, .destination) }
         return pool

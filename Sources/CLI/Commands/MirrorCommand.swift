@@ -202,7 +202,9 @@ struct MirrorCommand: AsyncParsableCommand {
                 Task { _ = try? await client.baseURL() }
             }
             if !skipLogin {
-                try await DestinationCheck.run(asking.map(\.destination)) { pool.client($0, .destination) }
+                try await DestinationCheck.run(asking.map(\.destination), retry: Retrier(attempts: options.retries, firstDelay: options.retryDelay, logger: logger)) {
+                    pool.client($0, .destination)
+                }
             }
             try await HarborProjectCheck.run(asking.map(\.destination), options: harbor, logger: logger) { pool.client($0, .destination) }
 
