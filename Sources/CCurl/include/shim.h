@@ -4,8 +4,8 @@
  *
  * dray does not link libcurl: it loads it (dlopen) when the first transfer is prepared. Debian's libcurl brings
  * 25 libraries (GnuTLS, Kerberos, LDAP, RTMP, SSH, p11-kit ...) whose loading and relocation cost about 4 MB of
- * resident memory in every process, including the runs that make no HTTP request (an empty list, help, version,
- * archive work). Swift calls libcurl only through the `dray_curl_*` functions below, after `dray_curl_load()`
+ * resident memory in every process, including the runs that make no HTTP request (an empty list, help,
+ * compress, decompress). Swift calls libcurl only through the `dray_curl_*` functions below, after `dray_curl_load()`
  * succeeded; a direct `curl_*` call from Swift fails to link, since nothing provides the symbol.
  */
 #include <curl/curl.h>
