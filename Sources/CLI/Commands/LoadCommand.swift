@@ -170,6 +170,7 @@ extension LoadCommand {
         }
         let plan = try selection.plan(saved: archive.head.catalog.index.manifests.compactMap(OCILayout.name(of:)), source: source,
                                       destination: destination, logger: logger)
+        MallocTuning.forArchivePasses()
         try await mirror(plan, logger: logger, places: .archive(source: source), passes: (archive, "the archive"), trust: archive.head.trust) { [names = plan.names] in
             archive.source(named: names[$0] ?? $0.description)
         }
