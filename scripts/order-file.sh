@@ -57,7 +57,7 @@ cd - >/dev/null
 # jump (tail calls, thunks): 7,679 functions against 7,488 (the binary's memory at rest did not change measurably).
 nm -n --defined-only "$work/dray" | awk '$2 ~ /^[tTwW]$/ {print $1, $3}' > "$work/symbols"
 python3 - "$work" "$n" > Sources/CLI/dray.order <<'PY'
-import bisect, re, sys
+import bisect, sys
 work, count = sys.argv[1], int(sys.argv[2])
 starts, names = [], []
 for line in open(f"{work}/symbols"):
@@ -65,15 +65,14 @@ for line in open(f"{work}/symbols"):
     starts.append(int(address, 16)); names.append(name.strip())
 seen, out = set(), []
 for i in range(1, count + 1):
-    objs, obj = {}, None
+    # Uncompressed output (--compress-strings=no): "ob=PATH" names the object of the cost lines that follow
+    # ("cob=" only the target of a call).
+    obj = None
     for line in open(f"{work}/cg.{i}", errors="replace"):
-        if line.startswith("ob=") or line.startswith("cob="):
-            m = re.match(r"^(c?ob)=\((\d+)\)(?: (.*))?$", line.rstrip("\n")) or re.match(r"^(c?ob)=()(.*)$", line.rstrip("\n"))
-            key, path = m.group(2), m.group(3)
-            if path: objs[key or path] = path
-            if m.group(1) == "ob": obj = objs.get(key or path, path)
+        if line.startswith("ob="):
+            obj = line[3:].rstrip("\n")
             continue
-        if not line.startswith("0x") or not obj or not obj.endswith("/dray"): continue
+        if not line.startswith("0x") or obj is None or not obj.endswith("/dray"): continue
         address = int(line.split(maxsplit=1)[0], 16)
         k = bisect.bisect_right(starts, address) - 1
         if k >= 0 and names[k] not in seen:
