@@ -54,7 +54,10 @@ final class CurlTransfer: @unchecked Sendable {
     private let replayBody: [UInt8]?
     /// `METHOD url` with secrets redacted, for errors and logs (made when asked: parsing the URL for redaction on
     /// every request was 3% of a run of small images).
-    var label: String { "\(method) \(HTTPRedaction.url(url))" }
+    var label: String { Self.label(method, url) }
+
+    /// A request's method and URL (query secrets redacted), for errors.
+    static func label(_ method: String, _ url: URL) -> String { "\(method) \(HTTPRedaction.url(url))" }
 
     /// Loop thread only: the splice this transfer's response body feeds.
     var spliceOut: CurlSplice?
@@ -69,10 +72,13 @@ final class CurlTransfer: @unchecked Sendable {
     /// Prepares a transfer; `bodyLength` non-nil means the request has a streamed body of exactly that many bytes,
     /// written through `write`. Without it, `request.body` (if any) is the whole body, queued here and replayable.
     init(request: HTTPRequest, bodyLength: Int64?, options: HTTPClientOptions) throws {
-        // libcurl is loaded by the first transfer (Sources/CCurl/shim.h); code 2 is curl's CURLE_FAILED_INIT.
-        let label = "\(request.method) \(HTTPRedaction.url(request.url))"
-        if let failure = dray_curl_load() { throw TransportError(code: 2, message: String(cString: failure), request: label) }
-        guard let easy = dray_curl_easy_init() else { throw TransportError(code: 2, message: "curl_easy_init failed", request: label) }
+        // libcurl is loaded by the first transfer (Sources/CCurl/include/shim.h); code 2 is curl's CURLE_FAILED_INIT.
+        if let failure = dray_curl_load() {
+            throw TransportError(code: 2, message: String(cString: failure), request: Self.label(request.method, request.url))
+        }
+        guard let easy = dray_curl_easy_init() else {
+            throw TransportError(code: 2, message: "curl_easy_init failed", request: Self.label(request.method, request.url))
+        }
         self.easy = easy
         self.responseLimit = options.responseBufferLimit
         self.requestLimit = options.requestBufferLimit
