@@ -103,3 +103,12 @@ struct ImageSlotsTests {
         }
     }
 }
+
+extension ImageSlots {
+    /// Runs `body` holding a slot (`take`, then `give` back), as the engine does around an image's copy.
+    func holding<T: Sendable>(_ ticket: Int, _ body: () async throws -> T) async throws -> T {
+        try await take(ticket)
+        defer { give() }
+        return try await body()
+    }
+}

@@ -38,13 +38,6 @@ final class ImageSlots: Sendable {
         for c in ready { c.resume() }
     }
 
-    /// Runs `body` holding a slot (`take`, then `give` back).
-    func holding<T: Sendable>(_ ticket: Int, _ body: () async throws -> T) async throws -> T {
-        try await take(ticket)
-        defer { give() }
-        return try await body()
-    }
-
     /// Waits for a slot for the image of `ticket`; the wait is not counted against the image's `--timeout`.
     /// Each slot taken is given back with `give()`.
     func take(_ ticket: Int) async throws {
