@@ -74,7 +74,7 @@ struct CrashCLITests {
     func save() async throws {
         let a = try RegistryServer()
         // 12 images at -j 2: killed after the first is copied (up to 4 more may be done by then: checked ahead, they
-        // take the slots as soon as they free), then after the sixth.
+        // take the slots as soon as they free), then after the seventh.
         let images = try await Self.seed(a, count: 12, seed: 9200)
         let dir = try TemporaryDirectory()
         try images.map(\.line).joined(separator: "\n").write(toFile: dir.file("list.txt"), atomically: false, encoding: .utf8)
